@@ -1,0 +1,22 @@
+//! mmnpy-core: NumPy arrays on memory-mapped files, without Node.js.
+//!
+//! - [`header`]: the `.npy` format (specified in its module doc), parsed strictly.
+//! - [`dtype`]: the element types and their NumPy spellings.
+//! - [`mapping`]: memory mappings and the modes `r`, `r+`, `w+`, `c` (and how
+//!   mmnpy lives with mmap's unsafety).
+//! - [`view`]: strided views (shape, byte strides, offset), bounds-checked.
+//! - [`npy`]: opening, creating, loading and saving files.
+//! - [`error`]: error kinds with stable codes.
+
+pub mod dtype;
+pub mod error;
+pub mod header;
+pub mod mapping;
+pub mod npy;
+pub mod view;
+
+pub use dtype::{ByteOrder, DType};
+pub use error::{Error, ErrorKind, Result};
+pub use mapping::{Mapping, Mode};
+pub use npy::{Array, NewArray};
+pub use view::Layout;

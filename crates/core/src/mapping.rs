@@ -1,0 +1,212 @@
+//! Memory mappings: the one place where mmnpy touches `mmap`.
+//!
+//! # How mmnpy lives with `mmap`'s unsafety
+//!
+//! Mapping a file is `unsafe` because the memory can change under us: another
+//! process may write the file (that is the point of `'r+'`), or truncate it, after
+//! which touching the lost pages raises `SIGBUS`. mmnpy's rules:
+//!
+//! - The file's length is checked against the header when it is mapped, so a file
+//!   that is short to begin with is an error, never a fault. Truncating a file while
+//!   it is mapped is a bug of whoever truncates it, as with every mmap user (NumPy
+//!   included); mmnpy never truncates a file it has mapped.
+//! - Mapped memory is only ever accessed through raw pointers (never as `&[u8]`
+//!   held across calls), because JavaScript and other processes may write it at any
+//!   time. Concurrent writers see torn values at worst, never memory unsafety.
+//! - `'r'` maps privately and writable (copy-on-write): a stray write through a
+//!   TypedArray lands in a private page instead of raising `SIGSEGV`, and the file is
+//!   never modified. `'c'` is the same mapping, declared writable. `'r+'` and `'w+'`
+//!   map shared, so writes reach the file and every other process mapping it.
+//! - A mapping is owned by an `Arc`; everything that reads it (views, Rust kernels
+//!   on worker threads) holds a clone, so the memory stays valid until the last user
+//!   ends even when JavaScript closes the array meanwhile.
+//! - The file descriptor is closed as soon as the mapping exists.
+
+use std::fs::File;
+use std::path::Path;
+use std::ptr::NonNull;
+
+use memmap2::{MmapMut, MmapOptions};
+
+use crate::error::{err, Error, ErrorKind, Result};
+
+/// The four modes of `np.memmap`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// `'r'`: read only; the file is never modified.
+    ReadOnly,
+    /// `'r+'`: read and write, shared with the file.
+    ReadWrite,
+    /// `'w+'`: create (or overwrite) the file, then as `'r+'`.
+    Write,
+    /// `'c'`: copy-on-write; writes stay private to the mapping.
+    CopyOnWrite,
+}
+
+impl Mode {
+    /// Accepts NumPy's short and long names.
+    pub fn parse(s: &str) -> Result<Mode> {
+        Ok(match s {
+            "r" | "readonly" => Mode::ReadOnly,
+            "r+" | "readwrite" => Mode::ReadWrite,
+            "w+" | "write" => Mode::Write,
+            "c" | "copyonwrite" => Mode::CopyOnWrite,
+            _ => {
+                return err(
+                    ErrorKind::InvalidArgument,
+                    format!("mode must be one of 'r', 'r+', 'w+', 'c' (or 'readonly', 'readwrite', 'write', 'copyonwrite'), got '{s}'"),
+                )
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::ReadOnly => "r",
+            Mode::ReadWrite => "r+",
+            Mode::Write => "w+",
+            Mode::CopyOnWrite => "c",
+        }
+    }
+
+    /// Whether writes through the array are allowed (privately or not).
+    pub fn writeable(self) -> bool {
+        self != Mode::ReadOnly
+    }
+
+    /// Whether writes reach the file.
+    pub fn shared(self) -> bool {
+        matches!(self, Mode::ReadWrite | Mode::Write)
+    }
+}
+
+/// A region of memory holding array data: part of a mapped file, or anonymous
+/// memory for in-memory arrays. Zero-length regions map nothing.
+pub struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+    shared: bool,
+    // Keeps the memory mapped; `None` when `len == 0`.
+    _map: Option<MmapMut>,
+}
+
+// SAFETY: a `Mapping` is a pointer to memory that stays mapped for the mapping's
+// lifetime and is only accessed through raw pointers (see the module doc); moving
+// or sharing the handle between threads does not change that.
+unsafe impl Send for Mapping {}
+// SAFETY: as above; `&Mapping` gives no safe access to the bytes.
+unsafe impl Sync for Mapping {}
+
+impl std::fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapping").field("len", &self.len).field("shared", &self.shared).finish()
+    }
+}
+
+impl Mapping {
+    fn from_map(map: MmapMut, shared: bool) -> Self {
+        let len = map.len();
+        let ptr = NonNull::new(map.as_ptr() as *mut u8).unwrap_or(NonNull::dangling());
+        Mapping { ptr, len, shared, _map: Some(map) }
+    }
+
+    fn empty() -> Self {
+        // 16-byte aligned dangling pointer: fine for any element type, never read.
+        Mapping { ptr: NonNull::<u128>::dangling().cast(), len: 0, shared: false, _map: None }
+    }
+
+    /// Maps `len` bytes of `file` from `offset`. The caller has checked that the
+    /// file is long enough.
+    pub fn map_file(file: &File, path: &Path, offset: u64, len: usize, mode: Mode) -> Result<Self> {
+        if len == 0 {
+            return Ok(Mapping::empty());
+        }
+        let mut opts = MmapOptions::new();
+        opts.offset(offset).len(len);
+        // SAFETY: the file is at least `offset + len` bytes long (checked by the
+        // caller); concurrent modification by other processes is the documented
+        // contract of this module: the memory is only accessed through raw pointers.
+        let map = unsafe {
+            if mode.shared() {
+                opts.map_mut(file)
+            } else {
+                opts.map_copy(file)
+            }
+        };
+        let map = map.map_err(|e| Error::io("cannot map the file", &e).at(path))?;
+        Ok(Mapping::from_map(map, mode.shared()))
+    }
+
+    /// Zero-filled anonymous memory, for in-memory arrays.
+    pub fn anonymous(len: usize) -> Result<Self> {
+        if len == 0 {
+            return Ok(Mapping::empty());
+        }
+        let map = MmapOptions::new()
+            .len(len)
+            .map_anon()
+            .map_err(|e| Error::io(&format!("cannot allocate {len} bytes"), &e))?;
+        Ok(Mapping::from_map(map, false))
+    }
+
+    /// An in-memory copy of `bytes`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let m = Mapping::anonymous(bytes.len())?;
+        // SAFETY: `m` is a fresh private region of exactly `bytes.len()` bytes.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), m.as_ptr(), bytes.len()) };
+        Ok(m)
+    }
+
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether writes reach a file.
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// Writes dirty pages of a shared mapping to the file (`msync`); no-op otherwise.
+    pub fn flush(&self) -> Result<()> {
+        match (&self._map, self.shared) {
+            (Some(map), true) => map.flush().map_err(|e| Error::io("cannot flush the mapping", &e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Copies `len` bytes at `offset` out of the mapping, bounds-checked.
+    pub fn read_bytes(&self, offset: usize, len: usize) -> Result<Vec<u8>> {
+        self.check_range(offset, len)?;
+        let mut out = vec![0u8; len];
+        // SAFETY: the range is inside the mapping (checked above).
+        unsafe { std::ptr::copy_nonoverlapping(self.as_ptr().add(offset), out.as_mut_ptr(), len) };
+        Ok(out)
+    }
+
+    /// Copies `bytes` into the mapping at `offset`, bounds-checked.
+    pub fn write_bytes(&self, offset: usize, bytes: &[u8]) -> Result<()> {
+        self.check_range(offset, bytes.len())?;
+        // SAFETY: the range is inside the mapping (checked above) and the mapping is
+        // writable (shared read-write, private copy-on-write or anonymous).
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.as_ptr().add(offset), bytes.len()) };
+        Ok(())
+    }
+
+    pub fn check_range(&self, offset: usize, len: usize) -> Result<()> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => err(
+                ErrorKind::OutOfRange,
+                format!("byte range {offset}..+{len} is outside the mapping of {} bytes", self.len),
+            ),
+        }
+    }
+}

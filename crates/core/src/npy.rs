@@ -1,0 +1,450 @@
+//! Opening, creating and saving arrays: `.npy` files (format in [`crate::header`]),
+//! raw binary files (`np.memmap`, `np.fromfile`), and in-memory arrays.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::dtype::{ByteOrder, DType};
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::header::{self, Header, PREAMBLE_MAX};
+use crate::mapping::{Mapping, Mode};
+use crate::view::Layout;
+
+/// An array: its memory, what its elements are, and where they came from.
+#[derive(Debug, Clone)]
+pub struct Array {
+    pub mapping: Arc<Mapping>,
+    pub dtype: DType,
+    pub byte_order: ByteOrder,
+    pub shape: Vec<usize>,
+    pub fortran_order: bool,
+    /// `None` for in-memory arrays.
+    pub mode: Option<Mode>,
+    /// Absolute path of the file the array maps or was read from.
+    pub path: Option<PathBuf>,
+    /// Byte offset of the first element in the file.
+    pub file_offset: u64,
+    /// The `.npy` format version of the file, when it is one.
+    pub version: Option<(u8, u8)>,
+}
+
+impl Array {
+    /// The layout of the whole array over its mapping.
+    pub fn layout(&self) -> Layout {
+        Layout::contiguous(&self.shape, self.dtype.itemsize(), self.fortran_order)
+    }
+
+    fn header(&self) -> Header {
+        Header {
+            dtype: self.dtype,
+            byte_order: self.byte_order,
+            fortran_order: self.fortran_order,
+            shape: self.shape.iter().map(|&d| d as u64).collect(),
+        }
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Opens an existing regular file (refusing FIFOs, devices and directories, which
+/// could hang or never end).
+fn open_existing(path: &Path, write: bool) -> Result<(File, u64)> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot open", &e).at(path))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() { "a directory" } else { "not a regular file" };
+        return Err(Error::new(ErrorKind::Io, format!("cannot open: it is {what}")).at(path));
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .write(write)
+        .open(path)
+        .map_err(|e| Error::io("cannot open", &e).at(path))?;
+    let len = file.metadata().map_err(|e| Error::io("cannot stat", &e).at(path))?.len();
+    Ok((file, len))
+}
+
+/// Reads up to `buf.len()` bytes; fewer only at the end of the file.
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Reads and checks the preamble and header; returns the header, the data offset
+/// and the version. Checks the file holds all the data the header announces.
+fn read_header(file: &mut File, file_len: u64) -> Result<(Header, u64, (u8, u8))> {
+    let mut pre = [0u8; PREAMBLE_MAX];
+    let n = read_up_to(file, &mut pre).map_err(|e| Error::io("cannot read", &e))?;
+    let preamble = header::parse_preamble(&pre[..n])?;
+    let mut text = vec![0u8; preamble.header_len];
+    let have = n - preamble.len;
+    text[..have.min(preamble.header_len)].copy_from_slice(&pre[preamble.len..preamble.len + have.min(preamble.header_len)]);
+    if have < preamble.header_len {
+        let got = read_up_to(file, &mut text[have..]).map_err(|e| Error::io("cannot read", &e))?;
+        if have + got < preamble.header_len {
+            return err(
+                ErrorKind::Truncated,
+                format!(
+                    "file is too short: the header should be {} bytes but the file ends after {}",
+                    preamble.header_len,
+                    have + got
+                ),
+            );
+        }
+    }
+    let h = header::parse_header(preamble.version, &text)?;
+    let offset = preamble.data_offset() as u64;
+    let nbytes = h.nbytes()?;
+    let available = file_len.saturating_sub(offset);
+    if available < nbytes {
+        return err(
+            ErrorKind::Truncated,
+            format!(
+                "file is too short: shape {} of {} needs {nbytes} data bytes after the header, the file has {available}",
+                header::shape_repr(&h.shape),
+                h.dtype.descr(h.byte_order)
+            ),
+        );
+    }
+    Ok((h, offset, preamble.version))
+}
+
+fn to_usize_shape(shape: &[u64]) -> Result<Vec<usize>> {
+    shape
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| Error::new(ErrorKind::BadShape, "shape too large for this platform")))
+        .collect()
+}
+
+fn to_usize(n: u64, what: &str) -> Result<usize> {
+    usize::try_from(n).map_err(|_| Error::new(ErrorKind::BadShape, format!("{what} of {n} bytes is too large for this platform")))
+}
+
+/// `np.load(path, mmap_mode=mode)`: maps an existing `.npy` file. `'w+'` is refused
+/// before the file is touched (NumPy truncates it first).
+pub fn open_npy(path: &Path, mode: Mode) -> Result<Array> {
+    if mode == Mode::Write {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "mode 'w+' would overwrite the file; use openNpy(path, { mode: 'w+', shape, dtype }) to create one",
+        )
+        .at(path));
+    }
+    let (mut file, file_len) = open_existing(path, mode.shared())?;
+    let (h, offset, version) = read_header(&mut file, file_len).map_err(|e| e.at(path))?;
+    let len = to_usize(h.nbytes()?, "data").map_err(|e| e.at(path))?;
+    let mapping = Mapping::map_file(&file, path, offset, len, mode)?;
+    Ok(Array {
+        mapping: Arc::new(mapping),
+        dtype: h.dtype,
+        byte_order: h.byte_order,
+        shape: to_usize_shape(&h.shape).map_err(|e| e.at(path))?,
+        fortran_order: h.fortran_order,
+        mode: Some(mode),
+        path: Some(absolute(path)),
+        file_offset: offset,
+        version: Some(version),
+    })
+}
+
+/// `np.load(path)`: reads a whole `.npy` file into memory.
+pub fn load_npy(path: &Path) -> Result<Array> {
+    let (mut file, file_len) = open_existing(path, false)?;
+    let (h, offset, version) = read_header(&mut file, file_len).map_err(|e| e.at(path))?;
+    let len = to_usize(h.nbytes()?, "data").map_err(|e| e.at(path))?;
+    let mapping = read_into_memory(&mut file, len).map_err(|e| e.at(path))?;
+    Ok(Array {
+        mapping: Arc::new(mapping),
+        dtype: h.dtype,
+        byte_order: h.byte_order,
+        shape: to_usize_shape(&h.shape).map_err(|e| e.at(path))?,
+        fortran_order: h.fortran_order,
+        mode: None,
+        path: Some(absolute(path)),
+        file_offset: offset,
+        version: Some(version),
+    })
+}
+
+/// Reads `len` bytes from the file's current position into fresh memory.
+fn read_into_memory(file: &mut File, len: usize) -> Result<Mapping> {
+    let mapping = Mapping::anonymous(len)?;
+    if len > 0 {
+        // SAFETY: the mapping is fresh, private to this function and `len` bytes long.
+        let dst = unsafe { std::slice::from_raw_parts_mut(mapping.as_ptr(), len) };
+        let got = read_up_to(file, dst).map_err(|e| Error::io("cannot read", &e))?;
+        if got < len {
+            return err(ErrorKind::Truncated, format!("file is too short: expected {len} data bytes, read {got}"));
+        }
+    }
+    Ok(mapping)
+}
+
+/// What to create: dtype, byte order, shape and memory order.
+#[derive(Debug, Clone)]
+pub struct NewArray {
+    pub dtype: DType,
+    pub byte_order: ByteOrder,
+    pub shape: Vec<usize>,
+    pub fortran_order: bool,
+}
+
+impl NewArray {
+    fn header(&self) -> Header {
+        Header {
+            dtype: self.dtype,
+            byte_order: self.dtype.order(self.byte_order),
+            fortran_order: self.fortran_order,
+            shape: self.shape.iter().map(|&d| d as u64).collect(),
+        }
+    }
+}
+
+/// `np.lib.format.open_memmap(path, mode='w+', ...)`: creates (or replaces) a `.npy`
+/// file of zeros, allocated sparsely, and maps it shared.
+pub fn create_npy(path: &Path, spec: &NewArray, version: Option<(u8, u8)>) -> Result<Array> {
+    let h = spec.header();
+    let nbytes = h.nbytes()?;
+    let len = to_usize(nbytes, "data")?;
+    let head = h.to_bytes(version)?;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| Error::io("cannot create", &e).at(path))?;
+    let offset = head.len() as u64;
+    file.write_all(&head).map_err(|e| Error::io("cannot write the header", &e).at(path))?;
+    // Sparse: the data is a hole until written.
+    file.set_len(offset + nbytes).map_err(|e| Error::io("cannot size the file", &e).at(path))?;
+    let mapping = Mapping::map_file(&file, path, offset, len, Mode::Write)?;
+    Ok(Array {
+        mapping: Arc::new(mapping),
+        dtype: h.dtype,
+        byte_order: h.byte_order,
+        shape: spec.shape.clone(),
+        fortran_order: spec.fortran_order,
+        mode: Some(Mode::Write),
+        path: Some(absolute(path)),
+        file_offset: offset,
+        version: Some(version.unwrap_or((1, 0))),
+    })
+}
+
+/// `np.memmap`: maps a raw binary file. Without `shape`, the shape is the number of
+/// whole elements after `offset`. A file shorter than `offset` + the shape is an
+/// error in every mode (NumPy extends it in `'r+'`); `'w+'` creates the file.
+pub fn memmap_raw(path: &Path, spec: &NewArray, shape_given: bool, mode: Mode, offset: u64) -> Result<Array> {
+    let itemsize = spec.dtype.itemsize() as u64;
+    let (file, shape) = if mode == Mode::Write {
+        if !shape_given {
+            return Err(Error::new(ErrorKind::InvalidArgument, "shape must be given if mode == 'w+'").at(path));
+        }
+        let nbytes = spec.header().nbytes()?;
+        let end = offset.checked_add(nbytes).ok_or_else(|| Error::new(ErrorKind::BadShape, "offset + size overflows 64 bits"))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| Error::io("cannot create", &e).at(path))?;
+        file.set_len(end).map_err(|e| Error::io("cannot size the file", &e).at(path))?;
+        (file, spec.shape.clone())
+    } else {
+        let (file, file_len) = open_existing(path, mode.shared())?;
+        if offset > file_len {
+            return Err(Error::new(ErrorKind::Truncated, format!("file is too short: offset {offset} is past its end ({file_len} bytes)")).at(path));
+        }
+        let available = file_len - offset;
+        let shape = if shape_given {
+            let nbytes = spec.header().nbytes()?;
+            if nbytes > available {
+                return Err(Error::new(
+                    ErrorKind::Truncated,
+                    format!(
+                        "file is too short: shape {} of {} needs {nbytes} bytes after offset {offset}, the file has {available}",
+                        header::shape_repr(&spec.header().shape),
+                        spec.dtype.name()
+                    ),
+                )
+                .at(path));
+            }
+            spec.shape.clone()
+        } else {
+            if available % itemsize != 0 {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("size of available data ({available} bytes) is not a multiple of the {}-byte {}", itemsize, spec.dtype.name()),
+                )
+                .at(path));
+            }
+            vec![to_usize(available / itemsize, "file")?]
+        };
+        (file, shape)
+    };
+    let h = NewArray { shape: shape.clone(), ..spec.clone() }.header();
+    let len = to_usize(h.nbytes()?, "data")?;
+    let mapping = Mapping::map_file(&file, path, offset, len, mode)?;
+    Ok(Array {
+        mapping: Arc::new(mapping),
+        dtype: spec.dtype,
+        byte_order: h.byte_order,
+        shape,
+        fortran_order: spec.fortran_order,
+        mode: Some(mode),
+        path: Some(absolute(path)),
+        file_offset: offset,
+        version: None,
+    })
+}
+
+/// `np.fromfile`: reads `count` elements (all when `None`) from `offset` into memory.
+pub fn from_file(path: &Path, dtype: DType, byte_order: ByteOrder, count: Option<u64>, offset: u64) -> Result<Array> {
+    use std::io::{Seek, SeekFrom};
+    let (mut file, file_len) = open_existing(path, false)?;
+    let itemsize = dtype.itemsize() as u64;
+    let available = file_len.saturating_sub(offset) / itemsize;
+    let n = match count {
+        None => available,
+        Some(c) if c <= available => c,
+        Some(c) => {
+            return Err(Error::new(
+                ErrorKind::Truncated,
+                format!("file is too short: {c} elements of {} requested after offset {offset}, the file has {available}", dtype.name()),
+            )
+            .at(path))
+        }
+    };
+    file.seek(SeekFrom::Start(offset)).map_err(|e| Error::io("cannot seek", &e).at(path))?;
+    let len = to_usize(n * itemsize, "data")?;
+    let mapping = read_into_memory(&mut file, len).map_err(|e| e.at(path))?;
+    Ok(Array {
+        mapping: Arc::new(mapping),
+        dtype,
+        byte_order: dtype.order(byte_order),
+        shape: vec![n as usize],
+        fortran_order: false,
+        mode: None,
+        path: Some(absolute(path)),
+        file_offset: offset,
+        version: None,
+    })
+}
+
+/// An in-memory array holding a copy of `bytes`.
+pub fn from_bytes(bytes: &[u8], spec: &NewArray) -> Result<Array> {
+    let nbytes = spec.header().nbytes()?;
+    if nbytes != bytes.len() as u64 {
+        return err(ErrorKind::InvalidArgument, format!("{} bytes given for an array of {nbytes} bytes", bytes.len()));
+    }
+    Ok(Array {
+        mapping: Arc::new(Mapping::from_bytes(bytes)?),
+        dtype: spec.dtype,
+        byte_order: spec.dtype.order(spec.byte_order),
+        shape: spec.shape.clone(),
+        fortran_order: spec.fortran_order,
+        mode: None,
+        path: None,
+        file_offset: 0,
+        version: None,
+    })
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes a file atomically: into a temporary file beside it, synced, then renamed
+/// over `path`. On error the temporary file is removed and `path` is untouched.
+fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{}-{}.mmnpy-tmp",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| Error::io("cannot create a temporary file beside", &e).at(path))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let result = write(&mut w)
+        .and_then(|_| w.flush().map_err(|e| Error::io("cannot write", &e)))
+        .and_then(|_| w.get_ref().sync_all().map_err(|e| Error::io("cannot sync", &e)))
+        .and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io("cannot rename the temporary file onto", &e)));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| e.at(path))
+}
+
+/// `np.save` of raw element bytes (already in `spec`'s byte and memory order).
+pub fn save_bytes(path: &Path, spec: &NewArray, bytes: &[u8], version: Option<(u8, u8)>) -> Result<()> {
+    let h = spec.header();
+    if h.nbytes()? != bytes.len() as u64 {
+        return err(ErrorKind::InvalidArgument, format!("{} bytes given for an array of {} bytes", bytes.len(), h.nbytes()?));
+    }
+    let head = h.to_bytes(version)?;
+    write_atomic(path, |w| {
+        w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
+        w.write_all(bytes).map_err(|e| Error::io("cannot write", &e))
+    })
+}
+
+/// `np.save` of a view: C order, or Fortran order when the view is Fortran- and
+/// not C-contiguous (as NumPy decides); the byte order is kept.
+pub fn save_view(path: &Path, map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder, version: Option<(u8, u8)>) -> Result<()> {
+    let itemsize = dtype.itemsize();
+    layout.check(itemsize, map.len())?;
+    let fortran = layout.is_f_contiguous(itemsize) && !layout.is_c_contiguous(itemsize);
+    let h = Header {
+        dtype,
+        byte_order: dtype.order(byte_order),
+        fortran_order: fortran,
+        shape: layout.shape.iter().map(|&d| d as u64).collect(),
+    };
+    let head = h.to_bytes(version)?;
+    write_atomic(path, |w| {
+        w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
+        let mut emit = |off: usize, len: usize| {
+            // SAFETY: `layout.check` proved every element lies inside the mapping.
+            let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr().add(off), len) };
+            w.write_all(bytes).map_err(|e| Error::io("cannot write", &e))
+        };
+        if fortran {
+            // Fortran-contiguous: memory order is the file order, one block.
+            emit(layout.offset, layout.size() * itemsize)
+        } else {
+            layout.for_each_run(itemsize, emit)
+        }
+    })
+}
+
+impl Array {
+    /// Saves the whole array like `np.save`.
+    pub fn save(&self, path: &Path, version: Option<(u8, u8)>) -> Result<()> {
+        save_view(path, &self.mapping, &self.layout(), self.dtype, self.byte_order, version)
+    }
+
+    /// The header this array would get in a `.npy` file.
+    pub fn npy_header(&self, version: Option<(u8, u8)>) -> Result<Vec<u8>> {
+        self.header().to_bytes(version)
+    }
+}
