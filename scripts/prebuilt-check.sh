@@ -23,6 +23,7 @@ command -v node >/dev/null || fail "node is not on PATH"
 command -v npm >/dev/null || fail "npm is not on PATH"
 
 # The platform/arch/abi suffix napi-rs uses for this machine, e.g. linux-x64-gnu.
+# shellcheck disable=SC2016 # the JS template literal is meant for node, not bash
 detect_abi() {
   node -e '
     const { platform, arch } = process;

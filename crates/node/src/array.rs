@@ -1,0 +1,312 @@
+//! The native side of `NdArray`: one `NativeArray` per opened or created array,
+//! shared by all its views. Views are described from JavaScript by (shape,
+//! strides, offset) and checked against the mapping before any access.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use mmnpy_core::npy::{self, Array};
+use mmnpy_core::view::{self, Layout};
+use mmnpy_core::{ByteOrder, Error, ErrorKind};
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+
+use crate::buffers::{self, Holder, Tracker};
+use crate::convert::{self, index, invalid, js_error, signed, OrJs};
+
+/// A raw napi value returned as is.
+pub struct RawValue(sys::napi_value);
+
+impl ToNapiValue for RawValue {
+    unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        Ok(val.0)
+    }
+}
+
+impl TypeName for RawValue {
+    fn type_name() -> &'static str {
+        "ArrayBuffer"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+/// What JavaScript needs to know about an array once, at creation.
+#[napi(object)]
+pub struct ArrayInfo {
+    pub dtype: String,
+    pub byte_order: String,
+    pub shape: Vec<f64>,
+    pub fortran_order: bool,
+    /// `'r' | 'r+' | 'w+' | 'c'`, or null for in-memory arrays.
+    pub mode: Option<String>,
+    pub filename: Option<String>,
+    pub file_offset: f64,
+    pub byte_length: f64,
+    /// Address of the first byte modulo 64 (for alignment decisions).
+    pub address_mod64: u32,
+    pub version: Option<Vec<u32>>,
+}
+
+#[napi]
+pub struct NativeArray {
+    holder: Arc<Holder>,
+    info: Array,
+    tracker: Tracker,
+    env: sys::napi_env,
+    allow_copy: bool,
+}
+
+impl Drop for NativeArray {
+    fn drop(&mut self) {
+        // Collected without close(): buffers still out keep the mapping alive.
+        self.tracker.release(self.env);
+    }
+}
+
+fn wrap(env: &Env, array: Array, allow_copy: bool) -> Result<NativeArray, String> {
+    if !allow_copy && !buffers::external_buffers_allowed(env.raw()) {
+        return Err(js_error(
+            Error::new(
+                ErrorKind::NoExternalBuffers,
+                "this runtime refuses external ArrayBuffers (e.g. Electron), so mapped memory cannot be shared with JavaScript without copying; pass { allowCopy: true } to work on copies",
+            ),
+        ));
+    }
+    Ok(NativeArray {
+        holder: Holder::new(array.mapping.clone()),
+        info: array,
+        tracker: Tracker::default(),
+        env: env.raw(),
+        allow_copy,
+    })
+}
+
+fn layout(shape: &[f64], strides: &[f64], offset: f64) -> Result<Layout, String> {
+    if shape.len() != strides.len() {
+        return Err(invalid("shape and strides differ in length"));
+    }
+    Ok(Layout {
+        shape: convert::shape(shape)?,
+        strides: strides.iter().map(|&s| signed(s, "stride")).collect::<Result<_, String>>()?,
+        offset: index(offset, "offset")?,
+    })
+}
+
+fn path(p: &str) -> Result<PathBuf, String> {
+    if p.is_empty() {
+        return Err(invalid("path must be a non-empty string"));
+    }
+    if p.contains('\0') {
+        return Err(invalid("path must not contain NUL bytes"));
+    }
+    Ok(PathBuf::from(p))
+}
+
+/// `np.load(path, mmap_mode=mode)`.
+#[napi]
+pub fn open_npy(env: Env, path: String, mode: String, allow_copy: bool) -> Result<NativeArray, String> {
+    let mode = convert::mode(&mode)?;
+    wrap(&env, npy::open_npy(&self::path(&path)?, mode).or_js()?, allow_copy)
+}
+
+/// `np.load(path)`: into memory.
+#[napi]
+pub fn load_npy(env: Env, path: String, allow_copy: bool) -> Result<NativeArray, String> {
+    wrap(&env, npy::load_npy(&self::path(&path)?).or_js()?, allow_copy)
+}
+
+/// `np.lib.format.open_memmap(path, mode='w+')`.
+#[napi]
+pub fn create_npy(
+    env: Env,
+    path: String,
+    dtype: String,
+    shape: Vec<f64>,
+    fortran_order: bool,
+    version: Option<Vec<u32>>,
+    allow_copy: bool,
+) -> Result<NativeArray, String> {
+    let spec = convert::new_array(&dtype, &shape, fortran_order)?;
+    let version = convert::version(version)?;
+    wrap(&env, npy::create_npy(&self::path(&path)?, &spec, version).or_js()?, allow_copy)
+}
+
+/// `np.memmap(path, dtype, mode, offset, shape, order)`.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn memmap_raw(
+    env: Env,
+    path: String,
+    dtype: String,
+    mode: String,
+    offset: f64,
+    shape: Option<Vec<f64>>,
+    fortran_order: bool,
+    allow_copy: bool,
+) -> Result<NativeArray, String> {
+    let given = shape.is_some();
+    let spec = convert::new_array(&dtype, &shape.unwrap_or_default(), fortran_order)?;
+    let mode = convert::mode(&mode)?;
+    let offset = index(offset, "offset")? as u64;
+    wrap(&env, npy::memmap_raw(&self::path(&path)?, &spec, given, mode, offset).or_js()?, allow_copy)
+}
+
+/// `np.fromfile(path, dtype, count, offset)`.
+#[napi]
+pub fn from_file(env: Env, path: String, dtype: String, count: f64, offset: f64, allow_copy: bool) -> Result<NativeArray, String> {
+    let (dtype, order) = convert::dtype(&dtype)?;
+    let count = if count == -1.0 { None } else { Some(index(count, "count")? as u64) };
+    let offset = index(offset, "offset")? as u64;
+    wrap(&env, npy::from_file(&self::path(&path)?, dtype, order, count, offset).or_js()?, allow_copy)
+}
+
+/// An in-memory array holding a copy of `bytes` (already in the dtype's byte order).
+#[napi]
+pub fn from_bytes(env: Env, bytes: &[u8], dtype: String, shape: Vec<f64>, fortran_order: bool, allow_copy: bool) -> Result<NativeArray, String> {
+    let spec = convert::new_array(&dtype, &shape, fortran_order)?;
+    wrap(&env, npy::from_bytes(bytes, &spec).or_js()?, allow_copy)
+}
+
+/// `np.save` of raw element bytes, atomically.
+#[napi]
+pub fn save_bytes(
+    path: String,
+    bytes: &[u8],
+    dtype: String,
+    shape: Vec<f64>,
+    fortran_order: bool,
+    version: Option<Vec<u32>>,
+) -> Result<(), String> {
+    let spec = convert::new_array(&dtype, &shape, fortran_order)?;
+    npy::save_bytes(&self::path(&path)?, &spec, bytes, convert::version(version)?).or_js()
+}
+
+/// Whether this runtime accepts external ArrayBuffers (false in Electron).
+#[napi]
+pub fn external_buffers_allowed(env: Env) -> bool {
+    buffers::external_buffers_allowed(env.raw())
+}
+
+/// Detaches an ArrayBuffer (its views report length 0 afterwards).
+#[napi]
+pub fn detach_array_buffer(env: Env, buffer: ArrayBuffer) {
+    buffers::detach(env.raw(), buffer.value().value);
+}
+
+#[napi]
+impl NativeArray {
+    #[napi]
+    pub fn info(&self) -> ArrayInfo {
+        let a = &self.info;
+        ArrayInfo {
+            dtype: a.dtype.name().to_string(),
+            byte_order: a.dtype.order(a.byte_order).symbol().to_string(),
+            shape: a.shape.iter().map(|&d| d as f64).collect(),
+            fortran_order: a.fortran_order,
+            mode: a.mode.map(|m| m.name().to_string()),
+            filename: a.path.as_ref().map(|p| p.display().to_string()),
+            file_offset: a.file_offset as f64,
+            byte_length: a.mapping.len() as f64,
+            address_mod64: (a.mapping.as_ptr() as usize % 64) as u32,
+            version: a.version.map(|(x, y)| vec![x as u32, y as u32]),
+        }
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.holder.get().is_err()
+    }
+
+    /// An ArrayBuffer over bytes `offset..offset+length` of the mapping, zero-copy.
+    #[napi(ts_return_type = "ArrayBuffer")]
+    pub fn window(&mut self, env: Env, offset: f64, length: f64) -> Result<RawValue, String> {
+        let map = self.holder.get().or_js()?;
+        let (offset, length) = (index(offset, "offset")?, index(length, "length")?);
+        map.check_range(offset, length).or_js()?;
+        // SAFETY: the range is inside the mapping (checked above), which `holder` holds.
+        let value = unsafe {
+            buffers::external_window(env.raw(), &self.holder, map.as_ptr().add(offset), length, self.allow_copy)?
+        };
+        self.tracker.track(env.raw(), value)?;
+        Ok(RawValue(value))
+    }
+
+    /// Copies bytes out of the mapping (for runtimes without external buffers).
+    #[napi]
+    pub fn read_bytes(&self, offset: f64, length: f64) -> Result<Buffer, String> {
+        let map = self.holder.get().or_js()?;
+        Ok(map.read_bytes(index(offset, "offset")?, index(length, "length")?).or_js()?.into())
+    }
+
+    /// Copies bytes into the mapping (for runtimes without external buffers).
+    #[napi]
+    pub fn write_bytes(&self, offset: f64, bytes: &[u8]) -> Result<(), String> {
+        self.check_writeable()?;
+        let map = self.holder.get().or_js()?;
+        map.write_bytes(index(offset, "offset")?, bytes).or_js()
+    }
+
+    fn check_writeable(&self) -> Result<(), String> {
+        match self.info.mode {
+            Some(m) if !m.writeable() => Err(js_error(Error::new(ErrorKind::ReadOnly, "assignment destination is read-only"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Copies the elements of a view, in C order, into `dest`, converting them to
+    /// native byte order when `native` (else keeping the array's).
+    #[napi]
+    pub fn gather_into(&self, shape: Vec<f64>, strides: Vec<f64>, offset: f64, native: bool, mut dest: Uint8Array) -> Result<(), String> {
+        let map = self.holder.get().or_js()?;
+        let l = layout(&shape, &strides, offset)?;
+        let target = if native { ByteOrder::NATIVE } else { self.info.byte_order };
+        let bytes = view::gather(&map, &l, self.info.dtype, self.info.byte_order, target).or_js()?;
+        if bytes.len() != dest.len() {
+            return Err(invalid(format!("destination has {} bytes, the view {}", dest.len(), bytes.len())));
+        }
+        // SAFETY: napi gives exclusive access to the Uint8Array's bytes during this call.
+        unsafe { dest.as_mut() }.copy_from_slice(&bytes);
+        Ok(())
+    }
+
+    /// An in-memory C-order copy of a view (same dtype and byte order).
+    #[napi]
+    pub fn copy_view(&self, env: Env, shape: Vec<f64>, strides: Vec<f64>, offset: f64) -> Result<NativeArray, String> {
+        let map = self.holder.get().or_js()?;
+        let l = layout(&shape, &strides, offset)?;
+        let a = &self.info;
+        let bytes = view::gather(&map, &l, a.dtype, a.byte_order, a.byte_order).or_js()?;
+        let spec = mmnpy_core::NewArray { dtype: a.dtype, byte_order: a.byte_order, shape: l.shape.clone(), fortran_order: false };
+        wrap(&env, npy::from_bytes(&bytes, &spec).or_js()?, self.allow_copy)
+    }
+
+    /// `np.save(path, view)`: atomic, NumPy's header, the array's byte order.
+    #[napi]
+    pub fn save(&self, path: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, version: Option<Vec<u32>>) -> Result<(), String> {
+        let map = self.holder.get().or_js()?;
+        let l = layout(&shape, &strides, offset)?;
+        let a = &self.info;
+        npy::save_view(&self::path(&path)?, &map, &l, a.dtype, a.byte_order, convert::version(version)?).or_js()
+    }
+
+    /// Writes dirty pages to the file (`msync`); no-op in `'r'`, `'c'` and in memory.
+    #[napi]
+    pub fn flush(&self) -> Result<(), String> {
+        let map = self.holder.get().or_js()?;
+        map.flush().map_err(|e| match &self.info.path {
+            Some(p) => e.at(p),
+            None => e,
+        }).or_js()
+    }
+
+    /// Detaches every buffer handed out, then unmaps (at once, unless a running
+    /// task still holds the mapping). Idempotent.
+    #[napi]
+    pub fn close(&mut self, env: Env) {
+        self.tracker.detach_all(env.raw());
+        self.holder.close();
+    }
+}
