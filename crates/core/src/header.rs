@@ -199,7 +199,7 @@ impl<'a> Parser<'a> {
         let v = self.parse_value(0)?;
         self.skip_ws();
         if self.pos != self.src.len() {
-            return bad(format!("unexpected text after the header dict: {}", self.near()));
+            return bad(format!("unexpected trailing text after the header dict: {}", self.near()));
         }
         Ok(v)
     }
@@ -285,8 +285,12 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 return Ok((items, trailing));
             }
+            let what = if close == ')' { "tuple" } else { "list" };
+            if let Some(c @ (')' | ']' | '}')) = self.peek() {
+                return bad(format!("unbalanced brackets in header: '{c}' inside a {what}"));
+            }
             if !items.is_empty() && !trailing {
-                return bad(format!("expected ',' or '{close}' in header, found {}", self.near()));
+                return bad(format!("expected ',' or '{close}' to continue the {what} in header, found {}", self.near()));
             }
             items.push(self.parse_value(depth)?);
             self.skip_ws();

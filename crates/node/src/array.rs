@@ -310,3 +310,16 @@ impl NativeArray {
         self.holder.close();
     }
 }
+
+/// The canonical name and byte order of a dtype spelling (`'<f8'` -> float64, `<`).
+#[napi(object)]
+pub struct DTypeSpec {
+    pub dtype: String,
+    pub byte_order: String,
+}
+
+#[napi]
+pub fn parse_dtype(spec: String) -> Result<DTypeSpec, String> {
+    let (d, o) = convert::dtype(&spec)?;
+    Ok(DTypeSpec { dtype: d.name().to_string(), byte_order: d.order(o).symbol().to_string() })
+}

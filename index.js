@@ -1,0 +1,3 @@
+'use strict';
+// CommonJS entry: the compiled TypeScript layer (lib/ -> dist/).
+module.exports = require('./dist/index.js');

@@ -1,0 +1,57 @@
+/** Errors: every failure mmnpy reports is an `Error` with a stable `code`. */
+
+/** The error class of mmnpy. `code` is stable (`ERR_MMNPY_...`); the message names the file and the problem. */
+export class MmnpyError extends Error {
+  readonly code: string;
+  /** The errno name (`ENOENT`) when the operating system refused. */
+  readonly errno?: string;
+
+  constructor(code: string, message: string, errno?: string) {
+    super(message);
+    this.name = 'MmnpyError';
+    this.code = code;
+    if (errno !== undefined) this.errno = errno;
+  }
+}
+
+/** A `RangeError` with a `code`, for indices out of range. */
+export function rangeError(message: string): RangeError & { code: string } {
+  const e = new RangeError(message) as RangeError & { code: string };
+  e.code = 'ERR_MMNPY_OUT_OF_RANGE';
+  return e;
+}
+
+/** A `TypeError` with a `code`, for arguments of the wrong type. */
+export function typeError(message: string): TypeError & { code: string } {
+  const e = new TypeError(message) as TypeError & { code: string };
+  e.code = 'ERR_MMNPY_INVALID_ARG';
+  return e;
+}
+
+export function invalidArg(message: string): MmnpyError {
+  return new MmnpyError('ERR_MMNPY_INVALID_ARG', message);
+}
+
+export function closedError(): MmnpyError {
+  return new MmnpyError('ERR_MMNPY_CLOSED', 'the array is closed: its memory was unmapped by close()');
+}
+
+/** Converts an error thrown by the native addon into an `MmnpyError` (or `RangeError`). */
+export function fromNative(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_MMNPY_')) return e;
+  if (code === 'ERR_MMNPY_OUT_OF_RANGE') return rangeError(e.message);
+  const m = /\[(E[A-Z0-9]+)\]$/.exec(e.message);
+  const err = new MmnpyError(code, m ? e.message.slice(0, m.index).trimEnd() : e.message, m?.[1]);
+  return err;
+}
+
+/** Runs a native call, converting its errors. */
+export function native<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw fromNative(e);
+  }
+}

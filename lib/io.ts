@@ -1,0 +1,285 @@
+/** Opening, creating and saving arrays: `loadNpy`, `openNpy`, `memmap`, `saveNpy`, `fromFile`, `array`. */
+import { fileURLToPath } from 'node:url';
+import * as binding from '../binding';
+import { DType, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray, numberToHalf } from './dtype';
+import { closedError, invalidArg, native, typeError } from './errors';
+import { MmapMode, NdArray, NestedArray } from './ndarray';
+import { checkValue, Complex, Storage } from './storage';
+
+/** A path as a string, a `file:` URL or a Buffer. */
+export type PathLike = string | URL | Buffer;
+
+export interface RuntimeOptions {
+  /**
+   * Where the runtime refuses external ArrayBuffers (Electron), work on copies of the
+   * mapped memory instead of throwing `ERR_MMNPY_NO_EXTERNAL_BUFFERS`.
+   */
+  allowCopy?: boolean;
+}
+
+export interface LoadOptions extends RuntimeOptions {
+  /** Map instead of reading into memory. `'w+'` is refused (NumPy would truncate the file). */
+  mmapMode?: MmapMode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite' | null;
+}
+
+export interface OpenOptions extends RuntimeOptions {
+  mode?: MmapMode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite';
+  /** For `'w+'`: the dtype (default `'float64'`); NumPy spellings accepted. */
+  dtype?: string;
+  /** For `'w+'`: the shape (required). */
+  shape?: number | readonly number[];
+  /** For `'w+'`: Fortran (column-major) order. */
+  fortranOrder?: boolean;
+  /** For `'w+'`: the `.npy` format version (default: as NumPy chooses). */
+  version?: [number, number];
+}
+
+export type Order = 'C' | 'F' | 'row-major' | 'column-major';
+
+export interface MemmapOptions extends RuntimeOptions {
+  dtype?: string;
+  mode?: MmapMode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite';
+  offset?: number | bigint;
+  shape?: number | readonly number[];
+  order?: Order;
+}
+
+export interface FromFileOptions extends RuntimeOptions {
+  dtype?: string;
+  count?: number;
+  offset?: number | bigint;
+}
+
+export interface SaveOptions {
+  /** The `.npy` format version (default: as NumPy chooses, 1.0 for all supported dtypes). */
+  version?: [number, number];
+  /** For nested arrays and TypedArrays: the dtype to store (default: inferred). */
+  dtype?: string;
+  /** For TypedArrays and nested arrays: the shape (default: inferred). */
+  shape?: number | readonly number[];
+}
+
+export interface ArrayOptions extends RuntimeOptions {
+  dtype?: string;
+  shape?: number | readonly number[];
+}
+
+function toPath(p: PathLike): string {
+  if (typeof p === 'string') {
+    if (p.length === 0) throw typeError('path must be a non-empty string');
+    return p;
+  }
+  if (p instanceof URL) return fileURLToPath(p);
+  if (Buffer.isBuffer(p)) return p.toString();
+  throw typeError(`path must be a string, URL or Buffer, got ${p === null ? 'null' : typeof p}`);
+}
+
+function opts<T extends object>(o: T | undefined, what: string): Partial<T> {
+  if (o === undefined || o === null) return {};
+  if (typeof o !== 'object') throw typeError(`${what} options must be an object`);
+  return o;
+}
+
+function toShape(s: number | readonly number[] | undefined, what = 'shape'): number[] | undefined {
+  if (s === undefined || s === null) return undefined;
+  const list = typeof s === 'number' || typeof s === 'bigint' ? [s] : s;
+  if (!Array.isArray(list)) throw typeError(`${what} must be a number or an array of numbers`);
+  return list.map((d) => {
+    const n = typeof d === 'bigint' ? Number(d) : d;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw invalidArg(`${what} must hold non-negative integers, got ${String(d)}`);
+    return n;
+  });
+}
+
+function toOffset(o: number | bigint | undefined): number {
+  if (o === undefined) return 0;
+  const n = typeof o === 'bigint' ? Number(o) : o;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || (typeof o === 'bigint' && BigInt(n) !== o)) {
+    throw invalidArg(`offset must be a non-negative integer below 2^53, got ${String(o)}`);
+  }
+  return n;
+}
+
+function toOrder(order: Order | undefined): boolean {
+  switch (order ?? 'C') {
+    case 'C': case 'row-major': return false;
+    case 'F': case 'column-major': return true;
+    default: throw invalidArg(`order must be 'C', 'F', 'row-major' or 'column-major', got '${String(order)}'`);
+  }
+}
+
+function wrap(n: binding.NativeArray, allowCopy: boolean | undefined): NdArray {
+  return NdArray._whole(new Storage(n, !binding.externalBuffersAllowed() && allowCopy === true));
+}
+
+/** Like `np.load(path, mmap_mode=...)`: maps a `.npy` file (`mmapMode` given) or reads it into memory. */
+export function loadNpy(path: PathLike, options?: LoadOptions): NdArray {
+  const o = opts(options, 'loadNpy');
+  const p = toPath(path);
+  const copy = o.allowCopy === true;
+  if (o.mmapMode === undefined || o.mmapMode === null) return wrap(native(() => binding.loadNpy(p, copy)), copy);
+  const mode = o.mmapMode;
+  return wrap(native(() => binding.openNpy(p, mode, copy)), copy);
+}
+
+/** Like `np.lib.format.open_memmap`: maps a `.npy` file; `'w+'` creates it (sparse, O(1) in its size). */
+export function openNpy(path: PathLike, options?: OpenOptions): NdArray {
+  const o = opts(options, 'openNpy');
+  const p = toPath(path);
+  const mode = o.mode ?? 'r+';
+  const copy = o.allowCopy === true;
+  if (mode === 'w+' || mode === 'write') {
+    const shape = toShape(o.shape);
+    if (shape === undefined) throw invalidArg(`${p}: shape must be given if mode == 'w+'`);
+    const version = o.version;
+    return wrap(native(() => binding.createNpy(p, o.dtype ?? 'float64', shape, o.fortranOrder === true, version, copy)), copy);
+  }
+  return wrap(native(() => binding.openNpy(p, mode, copy)), copy);
+}
+
+/** Like `np.memmap`: maps a raw binary file. Without `shape`, the whole file after `offset`. */
+export function memmap(path: PathLike, options?: MemmapOptions): NdArray {
+  const o = opts(options, 'memmap');
+  const p = toPath(path);
+  const copy = o.allowCopy === true;
+  const shape = toShape(o.shape);
+  const fortran = toOrder(o.order);
+  const offset = toOffset(o.offset);
+  return wrap(native(() => binding.memmapRaw(p, o.dtype ?? 'uint8', o.mode ?? 'r+', offset, shape, fortran, copy)), copy);
+}
+
+/** Like `np.fromfile`: reads `count` elements (all when -1) from `offset` into memory. */
+export function fromFile(path: PathLike, options?: FromFileOptions): NdArray {
+  const o = opts(options, 'fromFile');
+  const p = toPath(path);
+  if (o.dtype === undefined) throw invalidArg('fromFile needs a dtype');
+  const count = o.count ?? -1;
+  if (!Number.isSafeInteger(count) || count < -1) throw invalidArg(`count must be -1 or a non-negative integer, got ${count}`);
+  const offset = toOffset(o.offset);
+  const copy = o.allowCopy === true;
+  return wrap(native(() => binding.fromFile(p, o.dtype!, count, offset, copy)), copy);
+}
+
+/** Canonical dtype name and byte order of a spelling (`'>f8'` -> float64, '>'). */
+function parseDType(spec: string): [DType, string] {
+  const r = native(() => binding.parseDtype(spec));
+  return [r.dtype as DType, r.byteOrder];
+}
+
+function inferDType(flat: unknown[]): DType {
+  if (flat.length > 0 && flat.every((v) => typeof v === 'boolean')) return 'bool';
+  if (flat.some((v) => v !== null && typeof v === 'object')) return 'complex128';
+  if (flat.length > 0 && flat.every((v) => typeof v === 'bigint')) return 'int64';
+  if (flat.length > 0 && flat.every((v) => typeof v === 'bigint' || typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v)))) return 'int64';
+  return 'float64';
+}
+
+/** Flattens rectangular nested arrays, returning the values and the shape. */
+function flatten(data: unknown): [unknown[], number[]] {
+  const shape: number[] = [];
+  let probe: unknown = data;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0];
+  }
+  const flat: unknown[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (depth === shape.length) {
+      if (Array.isArray(v)) throw invalidArg('nested arrays are not rectangular (ragged depth)');
+      flat.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) throw invalidArg(`nested arrays are not rectangular: expected length ${shape[depth]} at depth ${depth}`);
+    for (const x of v) walk(x, depth + 1);
+  };
+  walk(data, 0);
+  return [flat, shape];
+}
+
+/** Encodes values into bytes of `dtype` in `order`, checking each like `set`. */
+function encode(flat: unknown[], dtype: DType, order: string): Uint8Array {
+  const dt = dtypeInfo(dtype);
+  const out = new dt.ctor(flat.length * dt.lanes);
+  for (let i = 0; i < flat.length; i++) {
+    const v = checkValue(dtype, flat[i]);
+    if (dt.kind === 'c') {
+      out[2 * i] = (v as Complex).re;
+      out[2 * i + 1] = (v as Complex).im;
+    } else if (dtype === 'float16') {
+      out[i] = numberToHalf(v as number);
+    } else {
+      (out as unknown as { [k: number]: unknown })[i] = v;
+    }
+  }
+  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  if (order !== '|' && order !== NATIVE_ORDER) {
+    const part = dt.itemsize / dt.lanes;
+    for (let i = 0; i < bytes.length; i += part) bytes.subarray(i, i + part).reverse();
+  }
+  return bytes;
+}
+
+/** Bytes, dtype and shape of a TypedArray (which holds native-order values). */
+function typedBytes(data: TypedArray, dtypeSpec: string | undefined, shapeOpt: number | readonly number[] | undefined): [Uint8Array, string, number[]] {
+  const fromCtor = dtypeOfTypedArray(data);
+  if (fromCtor === undefined) throw typeError(`unsupported TypedArray ${data.constructor.name}`);
+  let dtype: DType = fromCtor;
+  if (dtypeSpec !== undefined) {
+    const [d, order] = parseDType(dtypeSpec);
+    const compatible = d === fromCtor || (d === 'bool' && fromCtor === 'uint8') || (d === 'float16' && fromCtor === 'uint16')
+      || (d === 'complex64' && fromCtor === 'float32') || (d === 'complex128' && fromCtor === 'float64');
+    if (!compatible || (order !== '|' && order !== NATIVE_ORDER)) {
+      throw invalidArg(`a ${data.constructor.name} holds ${fromCtor} values in this machine's byte order; it cannot be saved as '${dtypeSpec}' without conversion`);
+    }
+    dtype = d;
+  }
+  const dt = dtypeInfo(dtype);
+  const count = data.length / dt.lanes;
+  if (!Number.isInteger(count)) throw invalidArg(`a complex array needs an even number of interleaved values, got ${data.length}`);
+  const shape = toShape(shapeOpt) ?? [count];
+  return [new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dtype, shape];
+}
+
+/** Bytes, dtype spelling and shape for `saveNpy` / `array`, from a TypedArray or nested arrays. */
+function toBytes(data: unknown, dtypeSpec: string | undefined, shapeOpt: number | readonly number[] | undefined): [Uint8Array, string, number[]] {
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    return typedBytes(data as TypedArray, dtypeSpec, shapeOpt);
+  }
+  if (!Array.isArray(data)) {
+    if (typeof data === 'number' || typeof data === 'bigint' || typeof data === 'boolean') return toBytes([data], dtypeSpec, shapeOpt ?? []);
+    throw typeError('saveNpy/array take an NdArray, a TypedArray or nested arrays');
+  }
+  const [flat, inferredShape] = flatten(data);
+  const [dtype, order] = dtypeSpec !== undefined ? parseDType(dtypeSpec) : [inferDType(flat), NATIVE_ORDER];
+  const shape = toShape(shapeOpt) ?? inferredShape;
+  if (shape.reduce((a, b) => a * b, 1) !== flat.length) throw invalidArg(`shape [${shape.join(', ')}] does not match ${flat.length} values`);
+  return [encode(flat, dtype, order), dtypeSpec ?? dtype, shape];
+}
+
+/**
+ * Like `np.save`: writes a `.npy` file atomically (temporary file, then rename) with NumPy's exact header.
+ * `array` is an `NdArray` (any view: byte order kept, Fortran order when NumPy would use it),
+ * a TypedArray, or nested arrays (`{ dtype }` to choose the type).
+ */
+export function saveNpy(path: PathLike, array: NdArray | ArrayBufferView | NestedArray, options?: SaveOptions): void {
+  const o = opts(options, 'saveNpy');
+  const p = toPath(path);
+  const version = o.version;
+  if (array instanceof NdArray) {
+    if (array.closed) throw closedError();
+    const a = array;
+    native(() => a._s.native.save(p, [...a.shape], [...a.strides], a._offset, version));
+    return;
+  }
+  const [bytes, dtype, shape] = toBytes(array, o.dtype, o.shape);
+  native(() => binding.saveBytes(p, bytes, dtype, shape, false, version));
+}
+
+/** An in-memory `NdArray` from a TypedArray or nested arrays (like `np.array`). */
+export function array(data: ArrayBufferView | NestedArray, options?: ArrayOptions): NdArray {
+  const o = opts(options, 'array');
+  const [bytes, dtype, shape] = toBytes(data, o.dtype, o.shape);
+  const copy = o.allowCopy === true;
+  return wrap(native(() => binding.fromBytes(bytes, dtype, shape, false, copy)), copy);
+}

@@ -1,0 +1,311 @@
+/** `NdArray`: a typed, strided view over a `Storage` (a mapping or in-memory memory). */
+import { inspect } from 'node:util';
+import { ByteOrder, DType, NATIVE_ORDER, TypedArray } from './dtype';
+import { closedError, invalidArg, MmnpyError, native, rangeError, typeError } from './errors';
+import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
+import { checkValue, MAX_BUFFER_BYTES, Scalar, Storage } from './storage';
+
+export type MmapMode = 'r' | 'r+' | 'w+' | 'c';
+export type Index = number | bigint;
+/** Nested arrays as `toArray()` returns them. */
+export type NestedArray = Scalar | NestedArray[];
+
+export interface Flags {
+  cContiguous: boolean;
+  fContiguous: boolean;
+  writeable: boolean;
+  aligned: boolean;
+  ownsData: boolean;
+}
+
+export interface ChunkOptions {
+  /** The axis to walk along (default 0; negative counts from the end). */
+  axis?: number;
+  /** Indices along `axis` per chunk. */
+  rows?: number;
+  /** Target bytes per chunk when `rows` is not given (default 64 MiB). */
+  bytes?: number;
+}
+
+const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
+
+function toIndex(i: unknown, what: string): number {
+  if (typeof i === 'number') return i;
+  if (typeof i === 'bigint') return Number(i);
+  throw typeError(`${what} must be a number or bigint, got ${typeof i}`);
+}
+
+function axisIndex(axis: number, ndim: number): number {
+  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
+    throw rangeError(`axis ${axis} is out of bounds for array of dimension ${ndim}`);
+  }
+  return axis < 0 ? axis + ndim : axis;
+}
+
+export class NdArray {
+  /** @internal */ readonly _s: Storage;
+  /** @internal byte offset of element [0, ...] inside the mapping */ readonly _offset: number;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  private _data: TypedArray | undefined;
+
+  /** @internal */
+  constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number) {
+    this._s = storage;
+    this.shape = Object.freeze(shape.slice());
+    this.strides = Object.freeze(strides.slice());
+    this._offset = offset;
+  }
+
+  /** @internal the whole array over a fresh storage */
+  static _whole(storage: Storage): NdArray {
+    const info = storage.info;
+    const isz = storage.dt.itemsize;
+    const strides = info.fortranOrder ? [...info.shape.keys()].map((i) => isz * info.shape.slice(0, i).reduce((a, b) => a * Math.max(b, 1), 1)) : cStrides(info.shape, isz);
+    return new NdArray(storage, info.shape, strides, 0);
+  }
+
+  get dtype(): DType { return this._s.dt.name; }
+  get byteOrder(): ByteOrder { return this._s.byteOrder; }
+  get ndim(): number { return this.shape.length; }
+  get size(): number { return this.shape.reduce((a, b) => a * b, 1); }
+  get itemsize(): number { return this._s.dt.itemsize; }
+  get nbytes(): number { return this.size * this._s.dt.itemsize; }
+  get mode(): MmapMode | null { return (this._s.info.mode ?? null) as MmapMode | null; }
+  get filename(): string | null { return this._s.info.filename ?? null; }
+  /** Byte offset of the first element in the file (0 for arrays not read from a file). */
+  get offset(): number { return this._s.info.fileOffset + this._offset; }
+  get closed(): boolean { return this._s.closed; }
+
+  get flags(): Flags {
+    const isz = this._s.dt.itemsize;
+    const al = this._s.dt.alignment;
+    const aligned = (this._s.info.addressMod64 + this._offset) % al === 0 && this.strides.every((s, i) => this.shape[i]! <= 1 || s % al === 0);
+    return {
+      cContiguous: isContiguous(this.shape, this.strides, isz, false),
+      fContiguous: isContiguous(this.shape, this.strides, isz, true),
+      writeable: this._s.writeable,
+      aligned,
+      ownsData: this.mode === null && this._offset === 0 && this.nbytes === this._s.byteLength,
+    };
+  }
+
+  private check(): void {
+    if (this._s.closed) throw closedError();
+  }
+
+  private byteOffset(index: Index[], what: string): number {
+    const nd = this.shape.length;
+    if (index.length !== nd) {
+      throw rangeError(`${what} needs ${nd} ${nd === 1 ? 'index' : 'indices'} for a ${nd}-dimensional array, got ${index.length}`);
+    }
+    let off = this._offset;
+    for (let d = 0; d < nd; d++) {
+      let i = index[d] as number;
+      if (typeof i !== 'number') i = toIndex(i, 'index');
+      const n = this.shape[d]!;
+      if (i < 0) i += n;
+      if (!(i >= 0 && i < n && Math.floor(i) === i)) {
+        throw rangeError(`index ${String(index[d])} is out of bounds for axis ${d} with size ${n}`);
+      }
+      off += i * this.strides[d]!;
+    }
+    return off;
+  }
+
+  /**
+   * One element. Negative indices count from the end.
+   * int64/uint64 give `bigint`, bool `boolean`, complex `{ re, im }`.
+   */
+  get(...index: Index[]): Scalar {
+    if (this._s.closed) throw closedError();
+    if (index.length === 1 && this.shape.length === 1) {
+      let i = index[0] as number;
+      if (typeof i !== 'number') i = toIndex(i, 'index');
+      const n = this.shape[0]!;
+      if (i < 0) i += n;
+      if (!(i >= 0 && i < n && Math.floor(i) === i)) {
+        throw rangeError(`index ${String(index[0])} is out of bounds for axis 0 with size ${n}`);
+      }
+      return this._s.read(this._offset + i * this.strides[0]!);
+    }
+    return this._s.read(this.byteOffset(index, 'get'));
+  }
+
+  /** Sets one element: `a.set(i, j, value)`. Throws on mode `'r'`, out-of-range values and non-integers for integer dtypes. */
+  set(...args: [...index: Index[], value: Scalar | [number, number]]): void {
+    this.check();
+    if (!this._s.writeable) throw new MmnpyError('ERR_MMNPY_READONLY', `assignment destination is read-only (${this.filename ?? 'array'} is open in mode 'r')`);
+    if (args.length === 0) throw typeError('set(...index, value) needs a value');
+    const value = args[args.length - 1];
+    const off = this.byteOffset(args.slice(0, -1) as Index[], 'set');
+    this._s.write(off, checkValue(this.dtype, value));
+  }
+
+  /** NumPy basic indexing, as a view: numbers drop an axis, `null` keeps it, `[start, stop, step]` slices; or one string `'1:, ::-2'`. */
+  slice(...specs: (SliceSpec | string)[]): NdArray {
+    this.check();
+    let parsed: (SliceSpec | '...')[];
+    if (specs.length === 1 && typeof specs[0] === 'string') parsed = parseSliceString(specs[0]);
+    else if (specs.some((s) => typeof s === 'string')) throw typeError("a slice string must be the only argument: a.slice('1:, ::2')");
+    else parsed = specs as SliceSpec[];
+    const v = applySlices({ shape: [...this.shape], strides: [...this.strides], offset: this._offset }, parsed);
+    return new NdArray(this._s, v.shape, v.strides, v.offset);
+  }
+
+  /** Permutes the axes (reverses them when none are given), as a view. */
+  transpose(...axes: (number | number[])[]): NdArray {
+    this.check();
+    const nd = this.ndim;
+    const list = axes.length === 1 && Array.isArray(axes[0]) ? axes[0] : (axes as number[]);
+    const perm = list.length === 0 ? [...Array(nd).keys()].reverse() : list.map((a) => axisIndex(a, nd));
+    if (perm.length !== nd || new Set(perm).size !== nd) throw invalidArg(`axes [${list.join(', ')}] don't match an array of dimension ${nd}`);
+    return new NdArray(this._s, perm.map((a) => this.shape[a]!), perm.map((a) => this.strides[a]!), this._offset);
+  }
+
+  /** The transpose. */
+  get T(): NdArray {
+    return this.transpose();
+  }
+
+  /** A view with a new shape (one dimension may be -1). Throws rather than copy when the view's memory does not allow it. */
+  reshape(...dims: (number | number[])[]): NdArray {
+    this.check();
+    const list = dims.length === 1 && Array.isArray(dims[0]) ? dims[0] : (dims as number[]);
+    const shape = list.map((d) => {
+      if (!Number.isInteger(d) || d < -1) throw invalidArg(`invalid dimension ${d} in reshape`);
+      return d;
+    });
+    const unknown = shape.indexOf(-1);
+    if (unknown !== shape.lastIndexOf(-1)) throw invalidArg('can only specify one unknown dimension');
+    const known = shape.reduce((a, b) => (b === -1 ? a : a * b), 1);
+    if (unknown !== -1) {
+      if (known === 0 || this.size % known !== 0) throw invalidArg(`cannot reshape array of size ${this.size} into shape (${shape.join(', ')})`);
+      shape[unknown] = this.size / known;
+    }
+    if (shape.reduce((a, b) => a * b, 1) !== this.size) {
+      throw invalidArg(`cannot reshape array of size ${this.size} into shape (${shape.join(', ')})`);
+    }
+    const isz = this.itemsize;
+    const strides = this.size === 0 ? cStrides(shape, isz) : reshapeStrides([...this.shape], [...this.strides], shape, isz);
+    if (strides === null) {
+      throw new MmnpyError('ERR_MMNPY_NOT_CONTIGUOUS', `cannot reshape this non-contiguous view to (${shape.join(', ')}) without copying; use copy().reshape(...)`);
+    }
+    return new NdArray(this._s, shape, strides, this._offset);
+  }
+
+  /**
+   * A zero-copy TypedArray over the elements (contiguous arrays only, in memory order).
+   * Writes follow the mode. Throws, naming `chunks()`, when one TypedArray cannot hold the array.
+   */
+  get data(): TypedArray {
+    this.check();
+    if (this._data !== undefined && this._data.byteLength > 0) return this._data;
+    const s = this._s;
+    const isz = this.itemsize;
+    const c = isContiguous(this.shape, this.strides, isz, false);
+    if (!c && !isContiguous(this.shape, this.strides, isz, true)) {
+      throw new MmnpyError('ERR_MMNPY_NOT_CONTIGUOUS', 'data needs a contiguous array; this view is strided: iterate it with chunks() or copy it with toTypedArray()');
+    }
+    if (s.byteOrder !== '|' && s.byteOrder !== NATIVE_ORDER) {
+      throw new MmnpyError('ERR_MMNPY_BYTE_ORDER', `data would show the raw bytes of this ${this.byteOrder === '>' ? 'big' : 'little'}-endian array in the machine's byte order; use get(), or toTypedArray() for a converted copy (per block with chunks())`);
+    }
+    if (!s.direct) {
+      throw new MmnpyError('ERR_MMNPY_MISALIGNED', `data needs elements aligned to ${s.dt.alignment} bytes and this array starts at an unaligned address; use get(), or toTypedArray() for a copy (per block with chunks())`);
+    }
+    const nbytes = this.nbytes;
+    const lanes = s.dt.lanes;
+    if (nbytes > MAX_BUFFER_BYTES) {
+      throw new MmnpyError('ERR_MMNPY_TOO_LARGE', `data cannot hold ${nbytes} bytes in one TypedArray (this runtime's limit is ${MAX_BUFFER_BYTES}); iterate with chunks() instead`);
+    }
+    if (nbytes === 0) return (this._data = new s.dt.ctor(0));
+    const k = Math.floor(this._offset / s.windowBytes);
+    const local = this._offset - k * s.windowBytes;
+    let ta: TypedArray;
+    if (local + nbytes <= s.windowBytes) {
+      ta = new s.dt.ctor(s.windowBuffer(k), local, this.size * lanes);
+    } else {
+      const ab = native(() => s.native.window(this._offset, nbytes));
+      ta = new s.dt.ctor(ab, 0, this.size * lanes);
+    }
+    this._data = ta;
+    return ta;
+  }
+
+  /** Views of consecutive blocks along `axis` (default 0), for arrays of any size. */
+  *chunks(options: ChunkOptions = {}): Generator<NdArray, void, undefined> {
+    this.check();
+    if (this.ndim === 0) {
+      yield this;
+      return;
+    }
+    const axis = axisIndex(options.axis ?? 0, this.ndim);
+    const n = this.shape[axis]!;
+    let rows = options.rows;
+    if (rows === undefined) {
+      const bytes = options.bytes ?? DEFAULT_CHUNK_BYTES;
+      if (!(bytes > 0)) throw invalidArg(`bytes must be positive, got ${bytes}`);
+      const per = this.shape.length === 0 || n === 0 ? 1 : this.nbytes / n;
+      rows = Math.max(1, Math.floor(bytes / Math.max(per, 1)));
+    }
+    if (!Number.isInteger(rows) || rows < 1) throw invalidArg(`rows must be a positive integer, got ${rows}`);
+    for (let start = 0; start < n; start += rows) {
+      const specs: (null | [number, number])[] = this.shape.map(() => null);
+      specs[axis] = [start, Math.min(start + rows, n)];
+      yield this.slice(...specs);
+    }
+  }
+
+  /** Nested JavaScript arrays (a scalar for 0-d arrays), like NumPy's `tolist()`. */
+  toArray(): NestedArray {
+    this.check();
+    const rec = (axis: number, off: number): NestedArray => {
+      if (axis === this.shape.length) return this._s.read(off);
+      const out: NestedArray[] = new Array(this.shape[axis]!);
+      for (let i = 0; i < out.length; i++) out[i] = rec(axis + 1, off + i * this.strides[axis]!);
+      return out;
+    };
+    return rec(0, this._offset);
+  }
+
+  /** A copy of the elements in C order and this machine's byte order, as a fresh TypedArray. */
+  toTypedArray(): TypedArray {
+    this.check();
+    const s = this._s;
+    const out = new s.dt.ctor(this.size * s.dt.lanes);
+    if (out.byteLength > 0) {
+      native(() => s.native.gatherInto([...this.shape], [...this.strides], this._offset, true, new Uint8Array(out.buffer, out.byteOffset, out.byteLength)));
+    }
+    return out;
+  }
+
+  /** An in-memory C-order copy (same dtype and byte order). */
+  copy(): NdArray {
+    this.check();
+    const s = this._s;
+    const n = native(() => s.native.copyView([...this.shape], [...this.strides], this._offset));
+    return NdArray._whole(new Storage(n, s.copied));
+  }
+
+  /** Writes dirty pages to the file (msync). No-op in modes `'r'` and `'c'` and for in-memory arrays. */
+  flush(): void {
+    this._s.flush();
+  }
+
+  /** Unmaps now. Every view and TypedArray handed out is detached; later access throws `ERR_MMNPY_CLOSED`. Idempotent. */
+  close(): void {
+    this._data = undefined;
+    this._s.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  [inspect.custom](): string {
+    if (this.closed) return `NdArray <closed>`;
+    const where = this.filename ? `, mode: '${this.mode}', file: ${JSON.stringify(this.filename)}` : '';
+    const preview = this.size <= 20 ? `, ${inspect(this.toArray(), { depth: 8, breakLength: 120 })}` : '';
+    return `NdArray(${this.dtype}, shape: [${this.shape.join(', ')}]${where}${preview})`;
+  }
+}

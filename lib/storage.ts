@@ -1,0 +1,213 @@
+/**
+ * One `Storage` per mapping, shared by all views of it. Elements are read and
+ * written through cached windows (TypedArrays or DataViews over external
+ * ArrayBuffers of at most `windowBytes` each), so element access costs no
+ * native call; arrays larger than one ArrayBuffer simply have several windows.
+ */
+import { constants as bufferConstants } from 'node:buffer';
+import type { NativeArray, ArrayInfo } from '../binding';
+import { ByteOrder, DType, DTypeInfo, NATIVE_ORDER, TypedArray, dtypeInfo, halfToNumber, numberToHalf } from './dtype';
+import { closedError, MmnpyError, native, rangeError, typeError } from './errors';
+
+/** What `get` returns: a number, a bigint (64-bit integers), a boolean or a complex. */
+export type Scalar = number | bigint | boolean | Complex;
+export interface Complex { re: number; im: number }
+
+/** The largest ArrayBuffer over external memory this runtime allows (Node 20: 4 GiB). */
+export const MAX_BUFFER_BYTES: number = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
+const DEFAULT_WINDOW = 2 ** 30;
+
+let windowLimit = MAX_BUFFER_BYTES;
+/** For tests: pretend ArrayBuffers cannot exceed `bytes` (a multiple of 16), or restore the real limit. */
+export function setWindowLimitForTests(bytes?: number): void {
+  windowLimit = bytes === undefined ? MAX_BUFFER_BYTES : bytes;
+}
+
+type Reader = (w: TypedArray & DataView, i: number) => Scalar;
+type Writer = (w: TypedArray & DataView, i: number, v: unknown) => void;
+
+export class Storage {
+  readonly native: NativeArray;
+  readonly info: ArrayInfo;
+  readonly dt: DTypeInfo;
+  readonly byteOrder: ByteOrder;
+  readonly byteLength: number;
+  readonly writeable: boolean;
+  /** Windows are TypedArrays indexed by element (fast path) or DataViews indexed by byte. */
+  readonly direct: boolean;
+  readonly windowBytes: number;
+  /** Whether windows are copies (runtimes without external buffers, `allowCopy`). */
+  readonly copied: boolean;
+  closed = false;
+  private readonly buffers: (ArrayBuffer | undefined)[] = [];
+  private readonly windows: ((TypedArray & DataView) | undefined)[] = [];
+  private readonly reader: Reader;
+  private readonly writer: Writer;
+  /** Bytes per window index: the TypedArray's element size, or 1 for DataViews. */
+  private readonly div: number;
+
+  constructor(nativeArray: NativeArray, copied: boolean) {
+    this.native = nativeArray;
+    this.info = nativeArray.info();
+    this.dt = dtypeInfo(this.info.dtype as DType);
+    this.byteOrder = this.info.byteOrder as ByteOrder;
+    this.byteLength = this.info.byteLength;
+    this.writeable = this.info.mode !== 'r';
+    this.copied = copied;
+    const aligned = this.info.addressMod64 % this.dt.alignment === 0;
+    const nativeOrder = this.byteOrder === '|' || this.byteOrder === NATIVE_ORDER;
+    this.direct = aligned && nativeOrder;
+    this.windowBytes = this.byteLength <= windowLimit ? Math.max(this.byteLength, 16) : Math.min(DEFAULT_WINDOW, windowLimit);
+    this.div = this.direct ? this.dt.itemsize / this.dt.lanes : 1;
+    [this.reader, this.writer] = accessors(this.dt.name, this.direct, this.byteOrder !== '>');
+  }
+
+  private load(k: number): TypedArray & DataView {
+    if (this.closed) throw closedError();
+    const start = k * this.windowBytes;
+    const len = Math.min(this.windowBytes, this.byteLength - start);
+    const ab = this.buffers[k] ?? native(() => this.native.window(start, len));
+    this.buffers[k] = ab;
+    const w = (this.direct ? new this.dt.ctor(ab) : new DataView(ab)) as TypedArray & DataView;
+    this.windows[k] = w;
+    return w;
+  }
+
+  /** The ArrayBuffer of window `k` (created on demand). */
+  windowBuffer(k: number): ArrayBuffer {
+    if (this.buffers[k] === undefined) this.load(k);
+    return this.buffers[k]!;
+  }
+
+  /** Reads the element at byte offset `off` of the mapping. */
+  read(off: number): Scalar {
+    if (this.closed) throw closedError();
+    const W = this.windowBytes;
+    const k = off < W ? 0 : Math.floor(off / W);
+    const w = this.windows[k] ?? this.load(k);
+    return this.reader(w, (off - k * W) / this.div);
+  }
+
+  /** Writes the element at byte offset `off` of the mapping (value already checked by `check`). */
+  write(off: number, value: unknown): void {
+    if (this.closed) throw closedError();
+    if (!this.writeable) throw new MmnpyError('ERR_MMNPY_READONLY', 'assignment destination is read-only');
+    const k = Math.floor(off / this.windowBytes);
+    const w = this.windows[k] ?? this.load(k);
+    const local = off - k * this.windowBytes;
+    this.writer(w, local / this.div, value);
+    if (this.copied) {
+      const bytes = new Uint8Array(w.buffer, w.byteOffset + local, this.dt.itemsize);
+      native(() => this.native.writeBytes(off, bytes));
+    }
+  }
+
+  flush(): void {
+    if (this.closed) throw closedError();
+    native(() => this.native.flush());
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.windows.length = 0;
+    this.buffers.length = 0;
+    native(() => this.native.close());
+  }
+}
+
+/** Checks a value for `set` and converts it to what the writer stores. */
+export function checkValue(dt: DType, v: unknown): unknown {
+  switch (dt) {
+    case 'bool':
+      if (typeof v === 'boolean') return v ? 1 : 0;
+      if (typeof v === 'number' || typeof v === 'bigint') return v ? 1 : 0;
+      throw typeError(`cannot store ${describe(v)} in a bool array`);
+    case 'int8': case 'uint8': case 'int16': case 'uint16': case 'int32': case 'uint32': {
+      const [lo, hi] = INT_RANGE[dt]!;
+      const n = typeof v === 'bigint' ? Number(v) : v;
+      if (typeof n === 'boolean') return n ? 1 : 0;
+      if (typeof n !== 'number') throw typeError(`cannot store ${describe(v)} in a ${dt} array`);
+      if (!Number.isInteger(n)) throw rangeError(`${n} is not an integer: refusing to truncate it into a ${dt} array`);
+      if (n < lo || n > hi) throw rangeError(`${n} is out of bounds for ${dt} (${lo} to ${hi})`);
+      return n;
+    }
+    case 'int64': case 'uint64': {
+      let b: bigint;
+      if (typeof v === 'bigint') b = v;
+      else if (typeof v === 'boolean') b = v ? 1n : 0n;
+      else if (typeof v === 'number' && Number.isInteger(v)) b = BigInt(v);
+      else if (typeof v === 'number') throw rangeError(`${v} is not an integer: refusing to truncate it into a ${dt} array`);
+      else throw typeError(`cannot store ${describe(v)} in a ${dt} array`);
+      const [lo, hi] = dt === 'int64' ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
+      if (b < lo || b > hi) throw rangeError(`${b} is out of bounds for ${dt}`);
+      return b;
+    }
+    case 'float16': case 'float32': case 'float64':
+      if (typeof v === 'number') return v;
+      if (typeof v === 'bigint') return Number(v);
+      if (typeof v === 'boolean') return v ? 1 : 0;
+      throw typeError(`cannot store ${describe(v)} in a ${dt} array`);
+    case 'complex64': case 'complex128': {
+      if (typeof v === 'number') return { re: v, im: 0 };
+      if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'number') return { re: v[0], im: v[1] };
+      if (v !== null && typeof v === 'object' && typeof (v as Complex).re === 'number' && typeof (v as Complex).im === 'number') return v;
+      throw typeError(`cannot store ${describe(v)} in a ${dt} array (give a number, { re, im } or [re, im])`);
+    }
+  }
+}
+
+const INT_RANGE: Record<string, [number, number]> = {
+  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535],
+  int32: [-(2 ** 31), 2 ** 31 - 1], uint32: [0, 2 ** 32 - 1],
+};
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.slice(0, 20))}`;
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+/** Element reader and writer for a dtype: TypedArray (direct) or DataView access. */
+function accessors(dt: DType, direct: boolean, le: boolean): [Reader, Writer] {
+  type W = TypedArray & DataView;
+  if (direct) {
+    switch (dt) {
+      case 'bool':
+        return [(w: W, i) => w[i] !== 0, (w: W, i, v) => { w[i] = v as number; }];
+      case 'float16':
+        return [(w: W, i) => halfToNumber(w[i] as number), (w: W, i, v) => { w[i] = numberToHalf(v as number); }];
+      case 'complex64': case 'complex128':
+        return [
+          (w: W, i) => ({ re: w[i] as number, im: w[i + 1] as number }),
+          (w: W, i, v) => { w[i] = (v as Complex).re; w[i + 1] = (v as Complex).im; },
+        ];
+      default:
+        return [(w: W, i) => w[i] as number | bigint, (w: W, i, v) => { w[i] = v as never; }];
+    }
+  }
+  switch (dt) {
+    case 'bool': return [(w, o) => w.getUint8(o) !== 0, (w, o, v) => w.setUint8(o, v as number)];
+    case 'int8': return [(w, o) => w.getInt8(o), (w, o, v) => w.setInt8(o, v as number)];
+    case 'uint8': return [(w, o) => w.getUint8(o), (w, o, v) => w.setUint8(o, v as number)];
+    case 'int16': return [(w, o) => w.getInt16(o, le), (w, o, v) => w.setInt16(o, v as number, le)];
+    case 'uint16': return [(w, o) => w.getUint16(o, le), (w, o, v) => w.setUint16(o, v as number, le)];
+    case 'int32': return [(w, o) => w.getInt32(o, le), (w, o, v) => w.setInt32(o, v as number, le)];
+    case 'uint32': return [(w, o) => w.getUint32(o, le), (w, o, v) => w.setUint32(o, v as number, le)];
+    case 'int64': return [(w, o) => w.getBigInt64(o, le), (w, o, v) => w.setBigInt64(o, v as bigint, le)];
+    case 'uint64': return [(w, o) => w.getBigUint64(o, le), (w, o, v) => w.setBigUint64(o, v as bigint, le)];
+    case 'float16': return [(w, o) => halfToNumber(w.getUint16(o, le)), (w, o, v) => w.setUint16(o, numberToHalf(v as number), le)];
+    case 'float32': return [(w, o) => w.getFloat32(o, le), (w, o, v) => w.setFloat32(o, v as number, le)];
+    case 'float64': return [(w, o) => w.getFloat64(o, le), (w, o, v) => w.setFloat64(o, v as number, le)];
+    case 'complex64':
+      return [
+        (w, o) => ({ re: w.getFloat32(o, le), im: w.getFloat32(o + 4, le) }),
+        (w, o, v) => { w.setFloat32(o, (v as Complex).re, le); w.setFloat32(o + 4, (v as Complex).im, le); },
+      ];
+    case 'complex128':
+      return [
+        (w, o) => ({ re: w.getFloat64(o, le), im: w.getFloat64(o + 8, le) }),
+        (w, o, v) => { w.setFloat64(o, (v as Complex).re, le); w.setFloat64(o + 8, (v as Complex).im, le); },
+      ];
+  }
+}
