@@ -150,7 +150,7 @@ function nest(flat: unknown[], shape: readonly number[]): unknown {
   if (shape.length === 0) return flat[0]
   const [n, ...rest] = shape
   const step = rest.reduce((p, d) => p * d, 1)
-  return Array.from({ length: n }, (_, i) => nest(flat.slice(i * step, (i + 1) * step), rest))
+  return Array.from({ length: n! }, (_, i) => nest(flat.slice(i * step, (i + 1) * step), rest))
 }
 
 /** First difference between nested actual and expected, or null. */
@@ -176,8 +176,8 @@ function* indices(shape: readonly number[]): Generator<number[]> {
     const idx = new Array<number>(shape.length)
     let r = k
     for (let d = shape.length - 1; d >= 0; d--) {
-      idx[d] = r % shape[d]
-      r = Math.floor(r / shape[d])
+      idx[d] = r % shape[d]!
+      r = Math.floor(r / shape[d]!)
     }
     yield idx
   }

@@ -1,0 +1,295 @@
+/**
+ * mmnpy: NumPy-grade memory-mapped arrays for Node.js.
+ *
+ * Open a `.npy` (or raw binary) file in microseconds, view it as an n-dimensional
+ * array without copying, slice it, and write results out of core.
+ *
+ * @example
+ * ```ts
+ * import { loadNpy } from 'mmnpy';
+ * const a = loadNpy('a.npy', { mmapMode: 'r' });   // maps, reads nothing yet
+ * const row = a.slice(10);                         // a view of row 10
+ * console.log(a.shape, row.get(-1));
+ * a.close();                                       // unmaps now
+ * ```
+ */
+
+/** Element types, by canonical name. Inputs also accept NumPy spellings: `'<f8'`, `'>i4'`, `'|u1'`, `'f4'`, `'i8'`, `'b1'`, `'c16'`, `'=f8'`, ... */
+export type DType =
+  | 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32'
+  | 'int64' | 'uint64' | 'float16' | 'float32' | 'float64' | 'complex64' | 'complex128';
+
+/** Byte order of the elements as stored: little (`<`), big (`>`), or not applicable (`|`, one-byte types). */
+export type ByteOrder = '<' | '>' | '|';
+
+/** `np.memmap` modes: read only, read-write (shared), create (shared), copy-on-write (private). */
+export type MmapMode = 'r' | 'r+' | 'w+' | 'c';
+
+/** Mode spellings accepted as input: the short ones and NumPy's long names. */
+export type MmapModeInput = MmapMode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite';
+
+/** An index: a number, or a bigint for very large arrays. */
+export type Index = number | bigint;
+
+/** A complex element. */
+export interface Complex { re: number; im: number }
+
+/** What `get` returns: `number`; `bigint` for int64/uint64; `boolean` for bool; `Complex` for complex dtypes. */
+export type Scalar = number | bigint | boolean | Complex;
+
+/** Nested arrays, as `toArray()` returns them (a scalar for 0-d arrays). */
+export type NestedArray = Scalar | NestedArray[];
+
+/** The TypedArray classes `data` and `toTypedArray()` return. */
+export type TypedArray =
+  | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
+  | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+
+/** A path: a string, a `file:` URL, or a Buffer. */
+export type PathLike = string | URL | Buffer;
+
+/** Memory order: C (row-major) or Fortran (column-major). */
+export type Order = 'C' | 'F' | 'row-major' | 'column-major';
+
+/** `[start, stop, step]` of a slice; each may be `null` or left out, negative values count from the end. */
+export type Range = [start?: number | null, stop?: number | null, step?: number | null];
+
+/** One axis of a `slice`: a number selects (and drops the axis), `null` keeps it whole, a `Range` slices it. */
+export type SliceSpec = number | null | Range;
+
+/** NumPy's array flags. */
+export interface Flags {
+  cContiguous: boolean;
+  fContiguous: boolean;
+  /** False in mode `'r'`. */
+  writeable: boolean;
+  aligned: boolean;
+  /** True only for whole in-memory arrays. */
+  ownsData: boolean;
+}
+
+export interface RuntimeOptions {
+  /**
+   * Runtimes that refuse external ArrayBuffers (Electron's V8 memory cage) make mmnpy throw
+   * `ERR_MMNPY_NO_EXTERNAL_BUFFERS`; with `allowCopy: true` it works on copied windows instead
+   * (element access and `set` still reach the mapping; `data` is then a snapshot).
+   */
+  allowCopy?: boolean;
+}
+
+export interface LoadOptions extends RuntimeOptions {
+  /** Map the file in this mode instead of reading it into memory. `'w+'` is refused (NumPy would truncate the file). */
+  mmapMode?: MmapModeInput | null;
+}
+
+export interface OpenOptions extends RuntimeOptions {
+  /** Default `'r+'`. `'w+'` creates (or replaces) the file. */
+  mode?: MmapModeInput;
+  /** For `'w+'`: the dtype, default `'float64'`. */
+  dtype?: string;
+  /** For `'w+'`: the shape (required). */
+  shape?: number | readonly number[];
+  /** For `'w+'`: store in Fortran order. */
+  fortranOrder?: boolean;
+  /** For `'w+'`: the `.npy` format version; default as NumPy chooses. */
+  version?: [number, number];
+}
+
+export interface MemmapOptions extends RuntimeOptions {
+  /** Default `'uint8'`. */
+  dtype?: string;
+  /** Default `'r+'`. */
+  mode?: MmapModeInput;
+  /** Byte offset of the first element in the file (a bigint beyond 2^53 is refused). Default 0. */
+  offset?: number | bigint;
+  /** Default: as many whole elements as the file holds after `offset`. Required for `'w+'`. */
+  shape?: number | readonly number[];
+  /** Default `'C'`. */
+  order?: Order;
+}
+
+export interface FromFileOptions extends RuntimeOptions {
+  /** The element type (required). */
+  dtype?: string;
+  /** Elements to read; -1 (default) reads to the end. More than the file holds is an error. */
+  count?: number;
+  /** Byte offset to start at. Default 0. */
+  offset?: number | bigint;
+}
+
+export interface SaveOptions {
+  /** `.npy` format version; default 1.0 (as NumPy chooses). */
+  version?: [number, number];
+  /** For TypedArrays and nested arrays: the dtype to store (default: inferred). */
+  dtype?: string;
+  /** For TypedArrays and nested arrays: the shape (default: inferred). */
+  shape?: number | readonly number[];
+}
+
+export interface ArrayOptions extends RuntimeOptions {
+  dtype?: string;
+  shape?: number | readonly number[];
+}
+
+export interface ChunkOptions {
+  /** The axis to walk along; default 0, negative counts from the end. */
+  axis?: number;
+  /** Indices along `axis` per chunk. */
+  rows?: number;
+  /** Target bytes per chunk when `rows` is not given; default 64 MiB. */
+  bytes?: number;
+}
+
+/**
+ * The error class of mmnpy. `code` is stable: `ERR_MMNPY_BAD_MAGIC`, `ERR_MMNPY_BAD_VERSION`,
+ * `ERR_MMNPY_BAD_HEADER`, `ERR_MMNPY_BAD_SHAPE`, `ERR_MMNPY_UNSUPPORTED_DTYPE`, `ERR_MMNPY_TRUNCATED`,
+ * `ERR_MMNPY_IO`, `ERR_MMNPY_INVALID_ARG`, `ERR_MMNPY_CLOSED`, `ERR_MMNPY_READONLY`,
+ * `ERR_MMNPY_NOT_CONTIGUOUS`, `ERR_MMNPY_TOO_LARGE`, `ERR_MMNPY_BYTE_ORDER`, `ERR_MMNPY_MISALIGNED`,
+ * `ERR_MMNPY_NO_EXTERNAL_BUFFERS`. The message names the file and the problem.
+ * Indices out of range throw `RangeError` (code `ERR_MMNPY_OUT_OF_RANGE`) instead.
+ */
+export declare class MmnpyError extends Error {
+  readonly code: string;
+  /** The errno name (`'ENOENT'`) when the operating system refused. */
+  readonly errno?: string;
+  constructor(code: string, message: string, errno?: string);
+}
+
+/**
+ * An n-dimensional array over a mapped file or in-memory memory. Views (`slice`, `transpose`,
+ * `reshape`, `chunks`) share the memory; nothing is copied unless a method says so.
+ */
+export declare class NdArray {
+  private constructor();
+  /** Canonical element type. */
+  readonly dtype: DType;
+  /** Byte order as stored (a `'>f8'` file stays big-endian; values read and written are still correct). */
+  readonly byteOrder: ByteOrder;
+  readonly shape: readonly number[];
+  /** Bytes between neighbours along each axis, like NumPy's (negative for reversed views). */
+  readonly strides: readonly number[];
+  readonly ndim: number;
+  /** Number of elements. */
+  readonly size: number;
+  /** Bytes per element. */
+  readonly itemsize: number;
+  /** Bytes of all elements. */
+  readonly nbytes: number;
+  /** The mapping mode, or `null` for in-memory arrays. */
+  readonly mode: MmapMode | null;
+  /** Absolute path of the file, or `null`. */
+  readonly filename: string | null;
+  /** Byte offset of the first element in the file. */
+  readonly offset: number;
+  readonly flags: Flags;
+  /** Whether `close()` was called on this array or any view of its memory. */
+  readonly closed: boolean;
+
+  /**
+   * One element; negative indices count from the end; out of range throws `RangeError`.
+   * @example a.get(0, -1)
+   */
+  get(...index: Index[]): Scalar;
+
+  /**
+   * Sets one element: the value comes last. Throws on mode `'r'` ("assignment destination is read-only"),
+   * for integers out of the dtype's range and for fractional values into integer dtypes (NumPy would truncate).
+   * @example a.set(0, -1, 3.5); c.set(2, { re: 1, im: -1 })
+   */
+  set(...args: [...index: Index[], value: Scalar | [number, number]]): void;
+
+  /**
+   * NumPy basic indexing as a view, no copy. One spec per axis (missing trailing axes are kept whole),
+   * or one string for all axes, with `...` for the remaining axes.
+   * @example a.slice(0)  a.slice(null, [1, null, -2])  a.slice('10:20, ::-2')  a.slice('..., 0')
+   */
+  slice(...specs: (SliceSpec | string)[]): NdArray;
+
+  /** Permutes the axes (reverses them by default), as a view. */
+  transpose(...axes: (number | number[])[]): NdArray;
+
+  /** The transposed view. */
+  readonly T: NdArray;
+
+  /**
+   * A view with a new shape (one dimension may be -1). Where the memory layout does not allow a view,
+   * it throws `ERR_MMNPY_NOT_CONTIGUOUS` rather than copying silently.
+   * @example a.reshape(2, -1)  a.reshape([3, 4])
+   */
+  reshape(...shape: (number | number[])[]): NdArray;
+
+  /**
+   * A zero-copy TypedArray over the elements of a contiguous array, in memory order
+   * (`BigInt64Array` for int64, `Uint16Array` of raw bits for float16, interleaved re/im for complex,
+   * `Uint8Array` for bool). Writes follow the mode: persisted in `'r+'`/`'w+'`, private in `'c'`,
+   * never reaching the file in `'r'`. Throws, naming `chunks()`, for strided views, arrays larger than
+   * one ArrayBuffer (4 GiB on Node 20), non-native byte order and unaligned data.
+   */
+  readonly data: TypedArray;
+
+  /**
+   * Views of consecutive blocks along `axis`; works for arrays of any size.
+   * @example for (const block of a.chunks({ bytes: 256 * 2 ** 20 })) total += sum(block.data)
+   */
+  chunks(options?: ChunkOptions): Generator<NdArray, void, undefined>;
+
+  /** Nested JavaScript arrays (a scalar for 0-d), like NumPy's `tolist()`. */
+  toArray(): NestedArray;
+
+  /** A copied TypedArray of the elements, in C order and this machine's byte order. */
+  toTypedArray(): TypedArray;
+
+  /** An in-memory C-order copy (same dtype and byte order). */
+  copy(): NdArray;
+
+  /** Writes dirty pages to the file (msync). No-op in `'r'`, `'c'` and in memory. */
+  flush(): void;
+
+  /**
+   * Unmaps now. Every view and TypedArray handed out becomes detached (length 0); later access throws
+   * `ERR_MMNPY_CLOSED`; the process never crashes. Idempotent. Native work still running keeps the
+   * memory mapped until it ends.
+   */
+  close(): void;
+
+  /** `using a = loadNpy(...)` closes at the end of the scope. */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Like `np.load(path, mmap_mode=...)`. With `mmapMode` the file is mapped (`'r'`, `'r+'`, `'c'`);
+ * without it the array is read into memory. `.npy` versions 1.0, 2.0 and 3.0.
+ * @example const a = loadNpy('a.npy', { mmapMode: 'c' })
+ */
+export declare function loadNpy(path: PathLike, options?: LoadOptions): NdArray;
+
+/**
+ * Like `np.lib.format.open_memmap`: maps a `.npy` file (default mode `'r+'`). Mode `'w+'` creates it,
+ * zero-filled and allocated sparsely, in O(1) whatever its size.
+ * @example const out = openNpy('out.npy', { mode: 'w+', dtype: 'float32', shape: [1e6, 128] })
+ */
+export declare function openNpy(path: PathLike, options?: OpenOptions): NdArray;
+
+/**
+ * Like `np.memmap`: maps a raw binary file. A file shorter than `offset` + the shape is an error in
+ * every mode (NumPy silently extends it in `'r+'`).
+ * @example const m = memmap('raw.bin', { dtype: '>i2', offset: 512, shape: [100, 64], mode: 'r' })
+ */
+export declare function memmap(path: PathLike, options?: MemmapOptions): NdArray;
+
+/** Like `np.fromfile`: reads `count` elements of `dtype` from `offset` into memory. */
+export declare function fromFile(path: PathLike, options?: FromFileOptions): NdArray;
+
+/**
+ * Like `np.save`: writes a `.npy` file atomically (temporary file beside it, then rename) with a header
+ * byte-identical to NumPy's. `array` is an `NdArray` (any view; byte order kept; Fortran order when the
+ * view is Fortran- and not C-contiguous), a TypedArray, or nested arrays (`{ dtype }` chooses the type).
+ * @example saveNpy('x.npy', [[1, 2], [3, 4]], { dtype: 'int32' })
+ */
+export declare function saveNpy(path: PathLike, array: NdArray | ArrayBufferView | NestedArray, options?: SaveOptions): void;
+
+/**
+ * Like `np.array`: an in-memory `NdArray` holding a copy of a TypedArray or nested arrays.
+ * Without `dtype`: bool for booleans, int64 for integers and bigints, complex128 for `{ re, im }`, else float64.
+ */
+export declare function array(data: ArrayBufferView | NestedArray, options?: ArrayOptions): NdArray;

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// The test command (`npm test`): NumPy fixtures, then `cargo test` and the ava suite.
+// Streams both outputs and ends with one line: `N passed, M failed` (sum of both).
+'use strict';
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const python = process.env.PYTHON || 'python3';
+
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
+    child.stderr.on('data', (d) => { out += d; process.stderr.write(d); });
+    child.on('error', (e) => resolve({ code: 127, out: `${out}\n${e.message}` }));
+    child.on('close', (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+function sum(re, text) {
+  let n = 0;
+  for (const m of text.matchAll(re)) n += Number(m[1]);
+  return n;
+}
+
+async function main() {
+  const addon = fs.readdirSync(root).some((f) => f.endsWith('.node'));
+  if (!addon) {
+    console.error('mmnpy: the native addon is not built; run `npm install` (or `npm run build`) first');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  let failed = 0;
+  let passed = 0;
+
+  // Keep dist/ in step with lib/.
+  const tsc = await run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+  if (tsc.code !== 0) failed += 1;
+
+  const gen = await run(python, ['__test__/fixtures/make_fixtures.py', '__test__/fixtures/generated']);
+  if (gen.code !== 0) {
+    console.error(`mmnpy: generating NumPy fixtures failed: is NumPy installed for ${python}? (pip install numpy)`);
+    failed += 1;
+  }
+
+  const cargo = await run('cargo', ['test', '--workspace', '--color', 'never']);
+  passed += sum(/test result: \w+\. (\d+) passed/g, cargo.out);
+  failed += sum(/test result: \w+\. \d+ passed; (\d+) failed/g, cargo.out);
+  if (cargo.code !== 0 && !/test result: FAILED/.test(cargo.out)) failed += 1; // build error
+
+  const ava = await run(process.execPath, [path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs'), ...process.argv.slice(2)], {
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+  const avaPassed = sum(/^\s*(\d+) tests? passed/gm, ava.out);
+  const avaFailed = sum(/^\s*(\d+) tests? failed/gm, ava.out) + sum(/^\s*(\d+) uncaught exceptions?/gm, ava.out)
+    + sum(/^\s*(\d+) unhandled rejections?/gm, ava.out) + sum(/^\s*(\d+) tests? timed out/gm, ava.out);
+  passed += avaPassed;
+  failed += avaFailed;
+  if (ava.code !== 0 && avaFailed === 0) failed += 1; // ava itself failed (no test ran, crash, ...)
+
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+main();
