@@ -48,6 +48,11 @@ export class NdArray {
   readonly shape: readonly number[];
   readonly strides: readonly number[];
   private _data: TypedArray | undefined;
+  /** For the `get(i)` fast path: whether it applies (1-D, a single directly indexed window), the length, and the first index and step in window elements. */
+  private readonly _fast: boolean;
+  private readonly _n0: number;
+  private readonly _e0: number;
+  private readonly _es0: number;
 
   /** @internal */
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number) {
@@ -55,6 +60,11 @@ export class NdArray {
     this.shape = Object.freeze(shape.slice());
     this.strides = Object.freeze(strides.slice());
     this._offset = offset;
+    const div = storage.dt.itemsize / storage.dt.lanes;
+    this._fast = shape.length === 1 && storage.direct && storage.windowBytes >= storage.byteLength;
+    this._n0 = shape.length === 1 ? shape[0]! : 0;
+    this._e0 = offset / div;
+    this._es0 = shape.length === 1 ? strides[0]! / div : 0;
   }
 
   /** @internal the whole array over a fresh storage */
@@ -117,18 +127,20 @@ export class NdArray {
    * One element. Negative indices count from the end.
    * int64/uint64 give `bigint`, bool `boolean`, complex `{ re, im }`.
    */
-  get(...index: Index[]): Scalar {
-    if (this._s.closed) throw closedError();
-    if (index.length === 1 && this.shape.length === 1) {
-      let i = index[0] as number;
-      if (typeof i !== 'number') i = toIndex(i, 'index');
-      const n = this.shape[0]!;
-      if (i < 0) i += n;
-      if (!(i >= 0 && i < n && Math.floor(i) === i)) {
-        throw rangeError(`index ${String(index[0])} is out of bounds for axis 0 with size ${n}`);
-      }
-      return this._s.read(this._offset + i * this.strides[0]!);
+  get(...index: Index[]): Scalar;
+  get(i0?: Index): Scalar {
+    // Hot path (1-D, one window, native layout): no allocation, no native call.
+    // `arguments` instead of a rest array avoids allocating one per call.
+    if (arguments.length === 1 && this._fast && typeof i0 === 'number' && i0 >>> 0 === i0 && i0 < this._n0) {
+      const s = this._s;
+      const w0 = s.w0;
+      if (w0 !== undefined) return s.reader(w0, this._e0 + i0 * this._es0);
     }
+    return this.getSlow(Array.prototype.slice.call(arguments) as Index[]);
+  }
+
+  private getSlow(index: Index[]): Scalar {
+    if (this._s.closed) throw closedError();
     return this._s.read(this.byteOffset(index, 'get'));
   }
 

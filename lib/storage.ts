@@ -39,9 +39,11 @@ export class Storage {
   /** Whether windows are copies (runtimes without external buffers, `allowCopy`). */
   readonly copied: boolean;
   closed = false;
+  /** Window 0, the only one of arrays up to the buffer limit: read without a lookup. */
+  /** @internal */ w0: (TypedArray & DataView) | undefined = undefined;
   private readonly buffers: (ArrayBuffer | undefined)[] = [];
   private readonly windows: ((TypedArray & DataView) | undefined)[] = [];
-  private readonly reader: Reader;
+  /** @internal */ readonly reader: Reader;
   private readonly writer: Writer;
   /** Bytes per window index: the TypedArray's element size, or 1 for DataViews. */
   private readonly div: number;
@@ -70,6 +72,7 @@ export class Storage {
     this.buffers[k] = ab;
     const w = (this.direct ? new this.dt.ctor(ab) : new DataView(ab)) as TypedArray & DataView;
     this.windows[k] = w;
+    if (k === 0) this.w0 = w;
     return w;
   }
 
@@ -110,6 +113,7 @@ export class Storage {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.w0 = undefined;
     this.windows.length = 0;
     this.buffers.length = 0;
     native(() => this.native.close());
