@@ -285,7 +285,7 @@ pub fn memmap_raw(path: &Path, spec: &NewArray, shape_given: bool, mode: Mode, o
             }
             spec.shape.clone()
         } else {
-            if available % itemsize != 0 {
+            if !available.is_multiple_of(itemsize) {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
                     format!("size of available data ({available} bytes) is not a multiple of the {}-byte {}", itemsize, spec.dtype.name()),
