@@ -9,7 +9,8 @@
 //! - The file's length is checked against the header when it is mapped, so a file
 //!   that is short to begin with is an error, never a fault. Truncating a file while
 //!   it is mapped is a bug of whoever truncates it, as with every mmap user (NumPy
-//!   included); mmnpy never truncates a file it has mapped.
+//!   included); mmnpy never truncates a file: `'w+'` and `saveNpy` write a new file
+//!   and rename it over the old one, so existing mappings keep the old data.
 //! - Mapped memory is only ever accessed through raw pointers (never as `&[u8]`
 //!   held across calls), because JavaScript and other processes may write it at any
 //!   time. Concurrent writers see torn values at worst, never memory unsafety.

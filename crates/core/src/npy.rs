@@ -219,17 +219,9 @@ pub fn create_npy(path: &Path, spec: &NewArray, version: Option<(u8, u8)>) -> Re
     let nbytes = h.nbytes()?;
     let len = to_usize(nbytes, "data")?;
     let head = h.to_bytes(version)?;
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(|e| Error::io("cannot create", &e).at(path))?;
     let offset = head.len() as u64;
-    file.write_all(&head).map_err(|e| Error::io("cannot write the header", &e).at(path))?;
     // Sparse: the data is a hole until written.
-    file.set_len(offset + nbytes).map_err(|e| Error::io("cannot size the file", &e).at(path))?;
+    let file = create_sparse(path, &head, nbytes)?;
     let mapping = Mapping::map_file(&file, path, offset, len, Mode::Write)?;
     Ok(Array {
         mapping: Arc::new(mapping),
@@ -254,15 +246,8 @@ pub fn memmap_raw(path: &Path, spec: &NewArray, shape_given: bool, mode: Mode, o
             return Err(Error::new(ErrorKind::InvalidArgument, "shape must be given if mode == 'w+'").at(path));
         }
         let nbytes = spec.header().nbytes()?;
-        let end = offset.checked_add(nbytes).ok_or_else(|| Error::new(ErrorKind::BadShape, "offset + size overflows 64 bits"))?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .map_err(|e| Error::io("cannot create", &e).at(path))?;
-        file.set_len(end).map_err(|e| Error::io("cannot size the file", &e).at(path))?;
+        // np.memmap 'w+' makes the file exactly offset + nbytes long, zero-filled.
+        let file = create_sparse(path, &[], offset.checked_add(nbytes).ok_or_else(|| Error::new(ErrorKind::BadShape, "offset + size overflows 64 bits"))?)?;
         (file, spec.shape.clone())
     } else {
         let (file, file_len) = open_existing(path, mode.shared())?;
@@ -366,33 +351,81 @@ pub fn from_bytes(bytes: &[u8], spec: &NewArray) -> Result<Array> {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A new file about to replace another: written under a temporary name beside the
+/// target (through symlinks: beside the file they point to), then renamed over it.
+/// Replacing rather than truncating keeps every existing mapping of the old file
+/// valid (truncating a mapped file makes its readers fault with `SIGBUS`).
+struct Replacement {
+    file: File,
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+impl Replacement {
+    fn create(path: &Path) -> Result<Replacement> {
+        // Write through symlinks, as NumPy does, by replacing the file they point to.
+        let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(
+            ".{name}.{}-{}.mmnpy-tmp",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Error::io("cannot create a temporary file beside", &e).at(path))?;
+        // Keep the permissions of the file being replaced.
+        if let Ok(meta) = std::fs::metadata(&target) {
+            let _ = file.set_permissions(meta.permissions());
+        }
+        Ok(Replacement { file, tmp, target })
+    }
+
+    /// Renames the new file over the target; on error the temporary file is removed.
+    fn commit(self, result: Result<()>) -> Result<File> {
+        let result = result.and_then(|_| {
+            std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io("cannot rename the temporary file onto", &e))
+        });
+        match result {
+            Ok(()) => Ok(self.file),
+            Err(e) => {
+                let _ = std::fs::remove_file(&self.tmp);
+                Err(e)
+            }
+        }
+    }
+}
+
 /// Writes a file atomically: into a temporary file beside it, synced, then renamed
 /// over `path`. On error the temporary file is removed and `path` is untouched.
-fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
+fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>) -> Result<()> {
+    let r = Replacement::create(path)?;
+    let result = {
+        let mut w = BufWriter::with_capacity(1 << 20, &r.file);
+        write(&mut w)
+            .and_then(|_| w.flush().map_err(|e| Error::io("cannot write", &e)))
+            .and_then(|_| r.file.sync_all().map_err(|e| Error::io("cannot sync", &e)))
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}-{}.mmnpy-tmp",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(|e| Error::io("cannot create a temporary file beside", &e).at(path))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    let result = write(&mut w)
-        .and_then(|_| w.flush().map_err(|e| Error::io("cannot write", &e)))
-        .and_then(|_| w.get_ref().sync_all().map_err(|e| Error::io("cannot sync", &e)))
-        .and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io("cannot rename the temporary file onto", &e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| e.at(path))
+    r.commit(result).map(drop).map_err(|e| e.at(path))
+}
+
+/// Creates `path` holding `head` followed by `data_len` zero bytes (a sparse hole),
+/// replacing any existing file without truncating it; returns the file, open read-write.
+fn create_sparse(path: &Path, head: &[u8], data_len: u64) -> Result<File> {
+    let r = Replacement::create(path)?;
+    let result = (|| {
+        (&r.file).write_all(head).map_err(|e| Error::io("cannot write the header", &e))?;
+        let len = (head.len() as u64).checked_add(data_len).ok_or_else(|| Error::new(ErrorKind::BadShape, "file size overflows 64 bits"))?;
+        r.file.set_len(len).map_err(|e| Error::io("cannot size the file", &e))
+    })();
+    r.commit(result).map_err(|e| e.at(path))
 }
 
 /// `np.save` of raw element bytes (already in `spec`'s byte and memory order).

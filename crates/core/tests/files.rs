@@ -109,3 +109,37 @@ fn raw_memmap_infers_shape_and_checks_multiples() {
     let e = npy::memmap_raw(&p, &spec(DType::Int32, &[]), false, Mode::Write, 0).unwrap_err();
     assert!(e.to_string().contains("shape must be given"), "{e}");
 }
+
+#[test]
+fn w_plus_over_a_mapped_file_replaces_it_without_faulting_the_old_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.npy");
+    let old = npy::create_npy(&p, &spec(DType::UInt8, &[1 << 20]), None).unwrap();
+    old.mapping.write_bytes((1 << 20) - 1, &[42]).unwrap();
+    let r = npy::open_npy(&p, Mode::ReadOnly).unwrap();
+    // NumPy truncates here, and every reader of the old pages gets SIGBUS.
+    let new = npy::create_npy(&p, &spec(DType::UInt8, &[1]), None).unwrap();
+    assert_eq!(r.mapping.read_bytes((1 << 20) - 1, 1).unwrap(), vec![42]);
+    assert_eq!(old.mapping.read_bytes((1 << 20) - 1, 1).unwrap(), vec![42]);
+    assert_eq!(new.shape, vec![1]);
+    assert_eq!(fs::metadata(&p).unwrap().len(), 129);
+    let raw = dir.path().join("raw.bin");
+    let m = npy::memmap_raw(&raw, &spec(DType::UInt8, &[4096]), true, Mode::Write, 0).unwrap();
+    m.mapping.write_bytes(4095, &[7]).unwrap();
+    npy::memmap_raw(&raw, &spec(DType::UInt8, &[8]), true, Mode::Write, 16).unwrap();
+    assert_eq!(m.mapping.read_bytes(4095, 1).unwrap(), vec![7]);
+    assert_eq!(fs::metadata(&raw).unwrap().len(), 24);
+}
+
+#[cfg(unix)]
+#[test]
+fn saving_through_a_symlink_replaces_the_file_it_points_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.npy");
+    let link = dir.path().join("link.npy");
+    npy::save_bytes(&real, &spec(DType::UInt8, &[1]), &[1], None).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    npy::save_bytes(&link, &spec(DType::UInt8, &[2]), &[5, 6], None).unwrap();
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(npy::load_npy(&real).unwrap().shape, vec![2]);
+}
