@@ -265,7 +265,8 @@ export declare function loadNpy(path: PathLike, options?: LoadOptions): NdArray;
 
 /**
  * Like `np.lib.format.open_memmap`: maps a `.npy` file (default mode `'r+'`). Mode `'w+'` creates it,
- * zero-filled and allocated sparsely, in O(1) whatever its size.
+ * zero-filled and allocated sparsely, in O(1) whatever its size; an existing file is replaced (a new
+ * file renamed over it), never truncated under arrays that still map it.
  * @example const out = openNpy('out.npy', { mode: 'w+', dtype: 'float32', shape: [1e6, 128] })
  */
 export declare function openNpy(path: PathLike, options?: OpenOptions): NdArray;
