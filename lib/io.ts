@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import * as binding from '../binding';
 import { DType, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray, numberToHalf } from './dtype';
-import { closedError, invalidArg, native, typeError } from './errors';
+import { closedError, invalidArg, MmnpyError, native, typeError } from './errors';
 import { MmapMode, NdArray, NestedArray } from './ndarray';
 import { checkValue, Complex, Storage } from './storage';
 
@@ -108,6 +108,22 @@ function toOrder(order: Order | undefined): boolean {
   }
 }
 
+/** A `.npy` version as the addon takes it; the addon checks which versions exist. */
+function toVersion(v: unknown): number[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) {
+    throw invalidArg(`version must be [1, 0], [2, 0] or [3, 0], got ${JSON.stringify(v) ?? String(v)}`);
+  }
+  return v as number[];
+}
+
+/** Checked before `'w+'` creates or replaces a file: the mapping could not be handed to JavaScript afterwards. */
+function requireExternalBuffers(p: string, allowCopy: boolean): void {
+  if (!allowCopy && !binding.externalBuffersAllowed()) {
+    throw new MmnpyError('ERR_MMNPY_NO_EXTERNAL_BUFFERS', `${p}: this runtime refuses external ArrayBuffers (e.g. Electron), so mapped memory cannot be shared with JavaScript without copying; pass { allowCopy: true } to work on copies`);
+  }
+}
+
 function wrap(n: binding.NativeArray, allowCopy: boolean | undefined): NdArray {
   return NdArray._whole(new Storage(n, !binding.externalBuffersAllowed() && allowCopy === true));
 }
@@ -131,7 +147,8 @@ export function openNpy(path: PathLike, options?: OpenOptions): NdArray {
   if (mode === 'w+' || mode === 'write') {
     const shape = toShape(o.shape);
     if (shape === undefined) throw invalidArg(`${p}: shape must be given if mode == 'w+'`);
-    const version = o.version;
+    requireExternalBuffers(p, copy);
+    const version = toVersion(o.version);
     return wrap(native(() => binding.createNpy(p, o.dtype ?? 'float64', shape, o.fortranOrder === true, version, copy)), copy);
   }
   return wrap(native(() => binding.openNpy(p, mode, copy)), copy);
@@ -145,6 +162,7 @@ export function memmap(path: PathLike, options?: MemmapOptions): NdArray {
   const shape = toShape(o.shape);
   const fortran = toOrder(o.order);
   const offset = toOffset(o.offset);
+  if (o.mode === 'w+' || o.mode === 'write') requireExternalBuffers(p, copy);
   return wrap(native(() => binding.memmapRaw(p, o.dtype ?? 'uint8', o.mode ?? 'r+', offset, shape, fortran, copy)), copy);
 }
 
@@ -265,7 +283,7 @@ function toBytes(data: unknown, dtypeSpec: string | undefined, shapeOpt: number 
 export function saveNpy(path: PathLike, array: NdArray | ArrayBufferView | NestedArray, options?: SaveOptions): void {
   const o = opts(options, 'saveNpy');
   const p = toPath(path);
-  const version = o.version;
+  const version = toVersion(o.version);
   if (array instanceof NdArray) {
     if (array.closed) throw closedError();
     const a = array;

@@ -188,6 +188,9 @@ export class NdArray {
       if (!Number.isInteger(d) || d < -1) throw invalidArg(`invalid dimension ${d} in reshape`);
       return d;
     });
+    // NumPy returns a plain view (strides kept) when the requested shape, as given (a -1 never
+    // matches), is the current one.
+    const same = shape.length === this.shape.length && shape.every((d, i) => d === this.shape[i]);
     const unknown = shape.indexOf(-1);
     if (unknown !== shape.lastIndexOf(-1)) throw invalidArg('can only specify one unknown dimension');
     const known = shape.reduce((a, b) => (b === -1 ? a : a * b), 1);
@@ -199,7 +202,7 @@ export class NdArray {
       throw invalidArg(`cannot reshape array of size ${this.size} into shape (${shape.join(', ')})`);
     }
     const isz = this.itemsize;
-    const strides = this.size === 0 ? cStrides(shape, isz) : reshapeStrides([...this.shape], [...this.strides], shape, isz);
+    const strides = same ? [...this.strides] : this.size === 0 ? cStrides(shape, isz) : reshapeStrides([...this.shape], [...this.strides], shape, isz);
     if (strides === null) {
       throw new MmnpyError('ERR_MMNPY_NOT_CONTIGUOUS', `cannot reshape this non-contiguous view to (${shape.join(', ')}) without copying; use copy().reshape(...)`);
     }
@@ -234,7 +237,8 @@ export class NdArray {
     const k = Math.floor(this._offset / s.windowBytes);
     const local = this._offset - k * s.windowBytes;
     let ta: TypedArray;
-    if (local + nbytes <= s.windowBytes) {
+    // With allowCopy the windows are copies that get() reads: `data` must be its own snapshot.
+    if (local + nbytes <= s.windowBytes && !s.copied) {
       ta = new s.dt.ctor(s.windowBuffer(k), local, this.size * lanes);
     } else {
       const ab = native(() => s.native.window(this._offset, nbytes));

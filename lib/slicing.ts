@@ -64,7 +64,8 @@ export function applySlices(v: Strided, specsIn: (SliceSpec | '...')[]): Strided
       if (spec.length > 3) throw invalidArg(`a slice is [start, stop, step], got ${spec.length} values`);
       const [start, len, step] = adjust(n, spec[0], spec[1], spec[2]);
       shape.push(len);
-      strides.push(stride * step);
+      // NumPy: an empty slice keeps the axis' stride (step 1) and moves no offset.
+      strides.push(len > 0 ? stride * step : stride);
       if (len > 0) offset += start * stride;
     } else {
       throw typeError(`a slice spec is a number, null or [start, stop, step], got ${typeof spec}`);

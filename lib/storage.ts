@@ -16,6 +16,9 @@ export interface Complex { re: number; im: number }
 /** The largest ArrayBuffer over external memory this runtime allows (Node 20: 4 GiB). */
 export const MAX_BUFFER_BYTES: number = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
 const DEFAULT_WINDOW = 2 ** 30;
+/** With `allowCopy` windows are copies: keep them small and few, so touching one element never copies gigabytes. */
+const COPY_WINDOW = 2 ** 20;
+const MAX_COPY_WINDOWS = 64;
 
 let windowLimit = MAX_BUFFER_BYTES;
 /** For tests: pretend ArrayBuffers cannot exceed `bytes` (a multiple of 16), or restore the real limit. */
@@ -47,6 +50,7 @@ export class Storage {
   private readonly writer: Writer;
   /** Bytes per window index: the TypedArray's element size, or 1 for DataViews. */
   private readonly div: number;
+  private copiedWindows = 0;
 
   constructor(nativeArray: NativeArray, copied: boolean) {
     this.native = nativeArray;
@@ -59,7 +63,8 @@ export class Storage {
     const aligned = this.info.addressMod64 % this.dt.alignment === 0;
     const nativeOrder = this.byteOrder === '|' || this.byteOrder === NATIVE_ORDER;
     this.direct = aligned && nativeOrder;
-    this.windowBytes = this.byteLength <= windowLimit ? Math.max(this.byteLength, 16) : Math.min(DEFAULT_WINDOW, windowLimit);
+    const limit = copied ? Math.min(windowLimit, COPY_WINDOW) : windowLimit;
+    this.windowBytes = this.byteLength <= limit ? Math.max(this.byteLength, 16) : Math.min(DEFAULT_WINDOW, limit);
     this.div = this.direct ? this.dt.itemsize / this.dt.lanes : 1;
     [this.reader, this.writer] = accessors(this.dt.name, this.direct, this.byteOrder !== '>');
   }
@@ -68,6 +73,12 @@ export class Storage {
     if (this.closed) throw closedError();
     const start = k * this.windowBytes;
     const len = Math.min(this.windowBytes, this.byteLength - start);
+    if (this.copied && this.buffers[k] === undefined && ++this.copiedWindows > MAX_COPY_WINDOWS) {
+      // drop the cached copies (plain memory, nothing to detach)
+      this.windows.length = 0;
+      this.buffers.length = 0;
+      this.copiedWindows = 1;
+    }
     const ab = this.buffers[k] ?? native(() => this.native.window(start, len));
     this.buffers[k] = ab;
     const w = (this.direct ? new this.dt.ctor(ab) : new DataView(ab)) as TypedArray & DataView;

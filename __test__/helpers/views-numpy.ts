@@ -49,13 +49,29 @@ export function sliceLength(n: number, start: number | null, stop: number | null
   return count
 }
 
+/** A random spec for an axis of length n; empty ranges are kept only now and then. */
 function randomSpec(r: Rand, n: number): Spec {
+  for (let tries = 0; ; tries++) {
+    const s = randomSpec1(r, n)
+    if (!Array.isArray(s) || tries >= 3 || sliceLength(n, s[0], s[1], s[2]) > 0 || r() < 0.15) return s
+  }
+}
+
+function randomSpec1(r: Rand, n: number): Spec {
   const u = r()
   if (u < 0.18 && n > 0) return int(r, -n, n - 1)
   if (u < 0.33) return null
-  const bound = (): number | null => (r() < 0.3 ? null : int(r, -n - 3, n + 3))
+  // Bounds anywhere in [-n-3, n+3] (out of range included); mostly in the step's direction so
+  // that most views are not empty.
+  const bound = (): number | null => (r() < 0.35 ? null : r() < 0.25 ? int(r, -n - 3, n + 3) : int(r, -n, n))
   const step = pick(r, [null, null, 1, 2, 3, -1, -1, -2, -3, 5, -7] as const)
-  return [bound(), bound(), step]
+  let start = bound()
+  let stop = bound()
+  if (start !== null && stop !== null && r() < 0.8) {
+    const [a, b] = [start < 0 ? start + n : start, stop < 0 ? stop + n : stop]
+    if ((step ?? 1) > 0 ? a > b : a < b) [start, stop] = [stop, start]
+  }
+  return [start, stop, step]
 }
 
 /** The same specs as text (`'1:, ::-2'`), with random spaces and sometimes an ellipsis that stands for no axis or the trailing ones. */
@@ -211,7 +227,7 @@ export function hexf64(h: string): number {
 /** Writes the base arrays to `dir` and evaluates everything in one python3 process. */
 export function askNumpy(dir: string, arrays: BaseSpec[], exprs: Expr[], half: number[]): NumpyAnswer {
   const request = JSON.stringify({ dir, arrays, exprs, half: half.map(f64hex) })
-  const out = execFileSync('python3', [path.join(__dirname, 'views-numpy.py')], {
+  const out = execFileSync(process.env.PYTHON ?? 'python3', [path.join(__dirname, 'views-numpy.py')], {
     input: request,
     maxBuffer: 256 * 2 ** 20,
     encoding: 'utf8',

@@ -365,6 +365,14 @@ impl Replacement {
     fn create(path: &Path) -> Result<Replacement> {
         // Write through symlinks, as NumPy does, by replacing the file they point to.
         let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        // Only regular files are replaced: renaming over a device (/dev/null as root), a
+        // FIFO or a socket would destroy it.
+        if let Ok(meta) = std::fs::metadata(&target) {
+            if !meta.is_file() {
+                let what = if meta.is_dir() { "a directory" } else { "not a regular file" };
+                return Err(Error::new(ErrorKind::Io, format!("cannot replace: it is {what}")).at(path));
+            }
+        }
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
