@@ -1,14 +1,7 @@
 /** Element types on the JavaScript side: names, sizes, TypedArray classes, float16. */
 
-export type DType =
-  | 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32'
-  | 'int64' | 'uint64' | 'float16' | 'float32' | 'float64' | 'complex64' | 'complex128';
-
-export type ByteOrder = '<' | '>' | '|';
-
-export type TypedArray =
-  | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+export type { DType, ByteOrder, TypedArray } from '../index';
+import type { ByteOrder, DType, TypedArray } from '../index';
 
 type TypedArrayCtor = {
   new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): TypedArray;

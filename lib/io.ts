@@ -6,63 +6,8 @@ import { closedError, invalidArg, MmnpyError, native, typeError } from './errors
 import { MmapMode, NdArray, NestedArray } from './ndarray';
 import { checkValue, Complex, Storage } from './storage';
 
-/** A path as a string, a `file:` URL or a Buffer. */
-export type PathLike = string | URL | Buffer;
-
-export interface RuntimeOptions {
-  /**
-   * Where the runtime refuses external ArrayBuffers (Electron), work on copies of the
-   * mapped memory instead of throwing `ERR_MMNPY_NO_EXTERNAL_BUFFERS`.
-   */
-  allowCopy?: boolean;
-}
-
-export interface LoadOptions extends RuntimeOptions {
-  /** Map instead of reading into memory. `'w+'` is refused (NumPy would truncate the file). */
-  mmapMode?: MmapMode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite' | null;
-}
-
-export interface OpenOptions extends RuntimeOptions {
-  mode?: MmapMode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite';
-  /** For `'w+'`: the dtype (default `'float64'`); NumPy spellings accepted. */
-  dtype?: string;
-  /** For `'w+'`: the shape (required). */
-  shape?: number | readonly number[];
-  /** For `'w+'`: Fortran (column-major) order. */
-  fortranOrder?: boolean;
-  /** For `'w+'`: the `.npy` format version (default: as NumPy chooses). */
-  version?: [number, number];
-}
-
-export type Order = 'C' | 'F' | 'row-major' | 'column-major';
-
-export interface MemmapOptions extends RuntimeOptions {
-  dtype?: string;
-  mode?: MmapMode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite';
-  offset?: number | bigint;
-  shape?: number | readonly number[];
-  order?: Order;
-}
-
-export interface FromFileOptions extends RuntimeOptions {
-  dtype?: string;
-  count?: number;
-  offset?: number | bigint;
-}
-
-export interface SaveOptions {
-  /** The `.npy` format version (default: as NumPy chooses, 1.0 for all supported dtypes). */
-  version?: [number, number];
-  /** For nested arrays and TypedArrays: the dtype to store (default: inferred). */
-  dtype?: string;
-  /** For TypedArrays and nested arrays: the shape (default: inferred). */
-  shape?: number | readonly number[];
-}
-
-export interface ArrayOptions extends RuntimeOptions {
-  dtype?: string;
-  shape?: number | readonly number[];
-}
+export type { PathLike, LoadOptions, OpenOptions, MemmapOptions, FromFileOptions, SaveOptions, ArrayOptions, Order } from '../index';
+import type { PathLike, LoadOptions, OpenOptions, MemmapOptions, FromFileOptions, SaveOptions, ArrayOptions, Order } from '../index';
 
 function toPath(p: PathLike): string {
   if (typeof p === 'string') {

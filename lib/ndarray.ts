@@ -5,27 +5,8 @@ import { closedError, invalidArg, MmnpyError, native, rangeError, typeError } fr
 import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
 import { checkValue, MAX_BUFFER_BYTES, Scalar, Storage } from './storage';
 
-export type MmapMode = 'r' | 'r+' | 'w+' | 'c';
-export type Index = number | bigint;
-/** Nested arrays as `toArray()` returns them. */
-export type NestedArray = Scalar | NestedArray[];
-
-export interface Flags {
-  cContiguous: boolean;
-  fContiguous: boolean;
-  writeable: boolean;
-  aligned: boolean;
-  ownsData: boolean;
-}
-
-export interface ChunkOptions {
-  /** The axis to walk along (default 0; negative counts from the end). */
-  axis?: number;
-  /** Indices along `axis` per chunk. */
-  rows?: number;
-  /** Target bytes per chunk when `rows` is not given (default 64 MiB). */
-  bytes?: number;
-}
+export type { MmapMode, Index, NestedArray, Flags, ChunkOptions } from '../index';
+import type { MmapMode, Index, NestedArray, Flags, ChunkOptions } from '../index';
 
 const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
 

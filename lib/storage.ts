@@ -9,9 +9,8 @@ import type { NativeArray, ArrayInfo } from '../binding';
 import { ByteOrder, DType, DTypeInfo, NATIVE_ORDER, TypedArray, dtypeInfo, halfToNumber, numberToHalf } from './dtype';
 import { closedError, MmnpyError, native, rangeError, typeError } from './errors';
 
-/** What `get` returns: a number, a bigint (64-bit integers), a boolean or a complex. */
-export type Scalar = number | bigint | boolean | Complex;
-export interface Complex { re: number; im: number }
+export type { Scalar, Complex } from '../index';
+import type { Scalar, Complex } from '../index';
 
 /** The largest ArrayBuffer over external memory this runtime allows (Node 20: 4 GiB). */
 export const MAX_BUFFER_BYTES: number = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);

@@ -47,6 +47,21 @@ impl Array {
     }
 }
 
+/// The array a file holds, once its memory is mapped or read.
+fn file_array(h: &Header, mapping: Mapping, mode: Option<Mode>, path: &Path, file_offset: u64, version: Option<(u8, u8)>) -> Result<Array> {
+    Ok(Array {
+        mapping: Arc::new(mapping),
+        dtype: h.dtype,
+        byte_order: h.dtype.order(h.byte_order),
+        shape: to_usize_shape(&h.shape).map_err(|e| e.at(path))?,
+        fortran_order: h.fortran_order,
+        mode,
+        path: Some(absolute(path)),
+        file_offset,
+        version,
+    })
+}
+
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
@@ -146,17 +161,7 @@ pub fn open_npy(path: &Path, mode: Mode) -> Result<Array> {
     let (h, offset, version) = read_header(&mut file, file_len).map_err(|e| e.at(path))?;
     let len = to_usize(h.nbytes()?, "data").map_err(|e| e.at(path))?;
     let mapping = Mapping::map_file(&file, path, offset, len, mode)?;
-    Ok(Array {
-        mapping: Arc::new(mapping),
-        dtype: h.dtype,
-        byte_order: h.byte_order,
-        shape: to_usize_shape(&h.shape).map_err(|e| e.at(path))?,
-        fortran_order: h.fortran_order,
-        mode: Some(mode),
-        path: Some(absolute(path)),
-        file_offset: offset,
-        version: Some(version),
-    })
+    file_array(&h, mapping, Some(mode), path, offset, Some(version))
 }
 
 /// `np.load(path)`: reads a whole `.npy` file into memory.
@@ -165,17 +170,7 @@ pub fn load_npy(path: &Path) -> Result<Array> {
     let (h, offset, version) = read_header(&mut file, file_len).map_err(|e| e.at(path))?;
     let len = to_usize(h.nbytes()?, "data").map_err(|e| e.at(path))?;
     let mapping = read_into_memory(&mut file, len).map_err(|e| e.at(path))?;
-    Ok(Array {
-        mapping: Arc::new(mapping),
-        dtype: h.dtype,
-        byte_order: h.byte_order,
-        shape: to_usize_shape(&h.shape).map_err(|e| e.at(path))?,
-        fortran_order: h.fortran_order,
-        mode: None,
-        path: Some(absolute(path)),
-        file_offset: offset,
-        version: Some(version),
-    })
+    file_array(&h, mapping, None, path, offset, Some(version))
 }
 
 /// Reads `len` bytes from the file's current position into fresh memory.
@@ -223,17 +218,7 @@ pub fn create_npy(path: &Path, spec: &NewArray, version: Option<(u8, u8)>) -> Re
     // Sparse: the data is a hole until written.
     let file = create_sparse(path, &head, nbytes)?;
     let mapping = Mapping::map_file(&file, path, offset, len, Mode::Write)?;
-    Ok(Array {
-        mapping: Arc::new(mapping),
-        dtype: h.dtype,
-        byte_order: h.byte_order,
-        shape: spec.shape.clone(),
-        fortran_order: spec.fortran_order,
-        mode: Some(Mode::Write),
-        path: Some(absolute(path)),
-        file_offset: offset,
-        version: Some(version.unwrap_or((1, 0))),
-    })
+    file_array(&h, mapping, Some(Mode::Write), path, offset, Some(version.unwrap_or((1, 0))))
 }
 
 /// `np.memmap`: maps a raw binary file. Without `shape`, the shape is the number of
@@ -284,17 +269,7 @@ pub fn memmap_raw(path: &Path, spec: &NewArray, shape_given: bool, mode: Mode, o
     let h = NewArray { shape: shape.clone(), ..spec.clone() }.header();
     let len = to_usize(h.nbytes()?, "data")?;
     let mapping = Mapping::map_file(&file, path, offset, len, mode)?;
-    Ok(Array {
-        mapping: Arc::new(mapping),
-        dtype: spec.dtype,
-        byte_order: h.byte_order,
-        shape,
-        fortran_order: spec.fortran_order,
-        mode: Some(mode),
-        path: Some(absolute(path)),
-        file_offset: offset,
-        version: None,
-    })
+    file_array(&h, mapping, Some(mode), path, offset, None)
 }
 
 /// `np.fromfile`: reads `count` elements (all when `None`) from `offset` into memory.
