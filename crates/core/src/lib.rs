@@ -11,6 +11,7 @@
 pub mod dtype;
 pub mod error;
 pub mod header;
+pub mod kernels;
 pub mod mapping;
 pub mod npy;
 pub mod view;
