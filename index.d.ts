@@ -140,6 +140,23 @@ export interface ChunkOptions {
   bytes?: number;
 }
 
+/** Options of the reductions. */
+export interface ReduceOptions {
+  /** Reduce along this axis (negative counts from the end) into an in-memory `NdArray`; omitted or `null` reduces everything to a scalar. */
+  axis?: number | null;
+  /** The dtype to accumulate in and return (NumPy's `dtype=`), e.g. `'float64'` for a float32 array. */
+  dtype?: string;
+}
+
+/** Options of `var` and `std`. */
+export interface VarOptions extends ReduceOptions {
+  /** Delta degrees of freedom: the divisor is `n - ddof`. Default 0. */
+  ddof?: number;
+}
+
+/** What a reduction returns: an `NdArray` when an axis is given, else a scalar. */
+export type Reduced<O> = O extends { axis: number } ? NdArray : Scalar;
+
 /**
  * The error class of mmnpy. `code` is stable: `ERR_MMNPY_BAD_MAGIC`, `ERR_MMNPY_BAD_VERSION`,
  * `ERR_MMNPY_BAD_HEADER`, `ERR_MMNPY_BAD_SHAPE`, `ERR_MMNPY_UNSUPPORTED_DTYPE`, `ERR_MMNPY_TRUNCATED`,
@@ -241,6 +258,40 @@ export declare class NdArray {
 
   /** An in-memory C-order copy (same dtype and byte order). */
   copy(): NdArray;
+
+  /**
+   * Sum, in Rust over the mapped memory (SIMD-friendly loops, all cores), with NumPy's rules:
+   * integers and bools accumulate in 64 bits and wrap (result `bigint`), float32 stays float32,
+   * float16 accumulates in float32, floats use NumPy's pairwise summation.
+   * @example a.sum()  a.sum({ axis: 0 })  f32.sum({ dtype: 'float64' })
+   */
+  sum<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O>;
+  /** Product (sequential, as NumPy; integers wrap in 64 bits). */
+  prod<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O>;
+  /** Mean: float64 for integer input, else the input's float type. NaN for empty arrays. */
+  mean<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O>;
+  /** Variance `mean(abs(x - mean)**2)` with divisor `n - ddof`, computed without a temporary array. */
+  var<O extends VarOptions = VarOptions>(options?: O): Reduced<O>;
+  /** Standard deviation, `sqrt(var)`. */
+  std<O extends VarOptions = VarOptions>(options?: O): Reduced<O>;
+  /** Minimum (NaN propagates; empty arrays throw). `bigint` for int64/uint64. */
+  min<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O>;
+  /** Maximum (NaN propagates; empty arrays throw). `bigint` for int64/uint64. */
+  max<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O>;
+  /** Flat C-order index of the first minimum (of the first NaN, if any). */
+  argmin<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O>;
+  /** Flat C-order index of the first maximum (of the first NaN, if any). */
+  argmax<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O>;
+  /** `sum` off the JavaScript thread; the memory stays mapped until it ends, even if `close()` is called meanwhile. */
+  sumAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>>;
+  prodAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>>;
+  meanAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>>;
+  varAsync<O extends VarOptions = VarOptions>(options?: O): Promise<Reduced<O>>;
+  stdAsync<O extends VarOptions = VarOptions>(options?: O): Promise<Reduced<O>>;
+  minAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>>;
+  maxAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>>;
+  argminAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>>;
+  argmaxAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>>;
 
   /** Writes dirty pages to the file (msync). No-op in `'r'`, `'c'` and in memory. */
   flush(): void;

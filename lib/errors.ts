@@ -39,7 +39,13 @@ export function closedError(): MmnpyError {
 /** Converts an error thrown by the native addon into an `MmnpyError` (or `RangeError`). */
 export function fromNative(e: unknown): unknown {
   if (!(e instanceof Error)) return e;
-  const code = (e as { code?: unknown }).code;
+  let code = (e as { code?: unknown }).code;
+  // Errors of native async tasks carry their code in the message: "ERR_MMNPY_X: ...".
+  const tagged = /^(ERR_MMNPY_[A-Z_]+): ([\s\S]*)$/.exec(e.message);
+  if (tagged && (typeof code !== 'string' || !code.startsWith('ERR_MMNPY_'))) {
+    code = tagged[1]!;
+    e.message = tagged[2]!;
+  }
   if (typeof code !== 'string' || !code.startsWith('ERR_MMNPY_')) return e;
   if (code === 'ERR_MMNPY_OUT_OF_RANGE') return rangeError(e.message);
   const m = /\[(E[A-Z0-9]+)\]$/.exec(e.message);
@@ -51,6 +57,15 @@ export function fromNative(e: unknown): unknown {
 export function native<T>(f: () => T): T {
   try {
     return f();
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+/** Awaits a native promise, converting its errors. */
+export async function nativeAsync<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await native(f);
   } catch (e) {
     throw fromNative(e);
   }

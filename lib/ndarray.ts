@@ -1,12 +1,13 @@
 /** `NdArray`: a typed, strided view over a `Storage` (a mapping or in-memory memory). */
 import { inspect } from 'node:util';
 import { ByteOrder, DType, NATIVE_ORDER, TypedArray } from './dtype';
-import { closedError, invalidArg, MmnpyError, native, rangeError, typeError } from './errors';
+import { closedError, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
+import type { ScalarOut } from '../binding';
 import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
 import { checkValue, MAX_BUFFER_BYTES, Scalar, Storage } from './storage';
 
-export type { MmapMode, Index, NestedArray, Flags, ChunkOptions } from '../index';
-import type { MmapMode, Index, NestedArray, Flags, ChunkOptions } from '../index';
+export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced } from '../index';
+import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced } from '../index';
 
 const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
 
@@ -284,6 +285,56 @@ export class NdArray {
     return NdArray._whole(new Storage(n, s.copied));
   }
 
+  /** Sum of the elements (integers and bools in 64 bits, wrapping like NumPy; floats pairwise). */
+  sum<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O> { return this.reduce('sum', options) as Reduced<O>; }
+  prod<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O> { return this.reduce('prod', options) as Reduced<O>; }
+  mean<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O> { return this.reduce('mean', options) as Reduced<O>; }
+  var<O extends VarOptions = VarOptions>(options?: O): Reduced<O> { return this.reduce('var', options) as Reduced<O>; }
+  std<O extends VarOptions = VarOptions>(options?: O): Reduced<O> { return this.reduce('std', options) as Reduced<O>; }
+  min<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O> { return this.reduce('min', options) as Reduced<O>; }
+  max<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O> { return this.reduce('max', options) as Reduced<O>; }
+  argmin<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O> { return this.reduce('argmin', options) as Reduced<O>; }
+  argmax<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O> { return this.reduce('argmax', options) as Reduced<O>; }
+  sumAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>> { return this.reduceAsync('sum', options) as Promise<Reduced<O>>; }
+  prodAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>> { return this.reduceAsync('prod', options) as Promise<Reduced<O>>; }
+  meanAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>> { return this.reduceAsync('mean', options) as Promise<Reduced<O>>; }
+  varAsync<O extends VarOptions = VarOptions>(options?: O): Promise<Reduced<O>> { return this.reduceAsync('var', options) as Promise<Reduced<O>>; }
+  stdAsync<O extends VarOptions = VarOptions>(options?: O): Promise<Reduced<O>> { return this.reduceAsync('std', options) as Promise<Reduced<O>>; }
+  minAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>> { return this.reduceAsync('min', options) as Promise<Reduced<O>>; }
+  maxAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>> { return this.reduceAsync('max', options) as Promise<Reduced<O>>; }
+  argminAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>> { return this.reduceAsync('argmin', options) as Promise<Reduced<O>>; }
+  argmaxAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>> { return this.reduceAsync('argmax', options) as Promise<Reduced<O>>; }
+
+  /** Checked arguments of a reduction: [axis or null, dtype, ddof]. */
+  private reduceArgs(options: VarOptions | undefined): [number | null, string | undefined, number] {
+    this.check();
+    const o = options ?? {};
+    if (typeof o !== 'object') throw typeError('reduction options must be an object');
+    const axis = o.axis === undefined || o.axis === null ? null : axisIndex(o.axis, this.ndim);
+    const ddof = o.ddof ?? 0;
+    if (typeof ddof !== 'number' || !Number.isFinite(ddof)) throw invalidArg(`ddof must be a finite number, got ${String(ddof)}`);
+    return [axis, o.dtype, ddof];
+  }
+
+  private reduce(op: string, options: VarOptions | undefined): Scalar | NdArray {
+    const [axis, dtype, ddof] = this.reduceArgs(options);
+    const n = this._s.native;
+    const shape = [...this.shape];
+    const strides = [...this.strides];
+    if (axis === null) return toScalar(native(() => n.reduceAll(op, shape, strides, this._offset, dtype, ddof)), op, this.dtype, dtype);
+    return NdArray._whole(new Storage(native(() => n.reduceAxis(op, shape, strides, this._offset, axis, dtype, ddof)), this._s.copied));
+  }
+
+  private async reduceAsync(op: string, options: VarOptions | undefined): Promise<Scalar | NdArray> {
+    const [axis, dtype, ddof] = this.reduceArgs(options);
+    const n = this._s.native;
+    const shape = [...this.shape];
+    const strides = [...this.strides];
+    if (axis === null) return toScalar(await nativeAsync(() => n.reduceAllAsync(op, shape, strides, this._offset, dtype, ddof)), op, this.dtype, dtype);
+    const copied = this._s.copied;
+    return NdArray._whole(new Storage(await nativeAsync(() => n.reduceAxisAsync(op, shape, strides, this._offset, axis, dtype, ddof)), copied));
+  }
+
   /** Writes dirty pages to the file (msync). No-op in modes `'r'` and `'c'` and for in-memory arrays. */
   flush(): void {
     this._s.flush();
@@ -304,5 +355,20 @@ export class NdArray {
     const where = this.filename ? `, mode: '${this.mode}', file: ${JSON.stringify(this.filename)}` : '';
     const preview = this.size <= 20 ? `, ${inspect(this.toArray(), { depth: 8, breakLength: 120 })}` : '';
     return `NdArray(${this.dtype}, shape: [${this.shape.join(', ')}]${where}${preview})`;
+  }
+}
+
+/** A native reduced scalar as the API returns it: bigint for 64-bit integer results, number otherwise. */
+function toScalar(r: ScalarOut, op: string, dtype: DType, requested: string | undefined): Scalar {
+  switch (r.kind) {
+    case 'float': return r.value;
+    case 'bool': return r.value !== 0;
+    case 'complex': return { re: r.value, im: r.im };
+    default: {
+      const wide = op === 'sum' || op === 'prod'
+        ? requested === undefined || /^(int64|uint64|[<>=|]?[iu]8|[qQlL]|int|uint)$/.test(requested)
+        : (op === 'min' || op === 'max') && (dtype === 'int64' || dtype === 'uint64');
+      return wide ? BigInt(r.text) : Number(r.text);
+    }
   }
 }

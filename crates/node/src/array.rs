@@ -52,11 +52,11 @@ pub struct ArrayInfo {
 
 #[napi]
 pub struct NativeArray {
-    holder: Arc<Holder>,
-    info: Array,
+    pub(crate) holder: Arc<Holder>,
+    pub(crate) info: Array,
     tracker: Tracker,
     env: sys::napi_env,
-    allow_copy: bool,
+    pub(crate) allow_copy: bool,
 }
 
 impl Drop for NativeArray {
@@ -66,7 +66,7 @@ impl Drop for NativeArray {
     }
 }
 
-fn wrap(env: &Env, array: Array, allow_copy: bool) -> Result<NativeArray, String> {
+pub(crate) fn wrap(env: &Env, array: Array, allow_copy: bool) -> Result<NativeArray, String> {
     if !allow_copy && !buffers::external_buffers_allowed(env.raw()) {
         return Err(js_error(
             Error::new(
@@ -84,7 +84,7 @@ fn wrap(env: &Env, array: Array, allow_copy: bool) -> Result<NativeArray, String
     })
 }
 
-fn layout(shape: &[f64], strides: &[f64], offset: f64) -> Result<Layout, String> {
+pub(crate) fn layout(shape: &[f64], strides: &[f64], offset: f64) -> Result<Layout, String> {
     if shape.len() != strides.len() {
         return Err(invalid("shape and strides differ in length"));
     }

@@ -6,6 +6,7 @@
 
 mod array;
 mod buffers;
+mod compute;
 mod convert;
 
 pub use array::*;
