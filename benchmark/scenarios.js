@@ -113,6 +113,31 @@ const scenarios = {
     return { name: "write via openNpy('w+') + flush", unit: 'GB/s', samples: samples.map((t) => ctx.bytes / t / 1e9) };
   },
 
+  /** Rust `sum()` over a fresh mapping each run (file in page cache), then over one mapping (steady). */
+  sum(ctx) {
+    warmCache(ctx.file);
+    const first = timeRuns(ctx.runs, () => {
+      const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
+      a.sum();
+      a.close();
+    }, 0);
+    const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
+    const steady = timeRuns(ctx.runs, () => a.sum());
+    a.close();
+    return {
+      name: 'sum() first pass / steady', unit: 'GB/s',
+      samples: first.map((t) => ctx.bytes / t / 1e9), steady: steady.map((t) => ctx.bytes / t / 1e9),
+    };
+  },
+
+  /** `mean()` and `std()` together on one mapping. */
+  meanStd(ctx) {
+    const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
+    const samples = timeRuns(ctx.runs, () => { a.mean(); a.std(); });
+    a.close();
+    return { name: 'mean() + std()', unit: 'GB/s', samples: samples.map((t) => ctx.bytes / t / 1e9) };
+  },
+
   /** The page-cache-cold pass (pages evicted with posix_fadvise). */
   cold(ctx) {
     if (!evict(ctx.file)) return { name: 'cold pass', unit: 'GB/s', samples: [], note: 'cannot evict pages here (posix_fadvise unavailable)' };
@@ -139,16 +164,20 @@ first, steady = [], []
 for _ in range(runs):
     t = time.perf_counter(); a = np.load(f, mmap_mode='r'); a.sum(); first.append(time.perf_counter() - t); del a
 a = np.load(f, mmap_mode='r'); a.sum()
+ms = []
 for _ in range(runs):
     t = time.perf_counter(); a.sum(); steady.append(time.perf_counter() - t)
-print(json.dumps({'first': first, 'steady': steady}))
+for _ in range(runs):
+    t = time.perf_counter(); a.mean(); a.std(); ms.append(time.perf_counter() - t)
+print(json.dumps({'first': first, 'steady': steady, 'meanStd': ms}))
 `;
     const r = spawnSync('python3', ['-c', code, ctx.file, String(ctx.runs)], { encoding: 'utf8' });
     if (r.status !== 0) return { name: 'NumPy sum', unit: 'GB/s', samples: [], note: 'python3 with NumPy not available' };
-    const { first, steady } = JSON.parse(r.stdout);
+    const { first, steady, meanStd } = JSON.parse(r.stdout);
     return {
       name: 'NumPy sum (first pass / steady)', unit: 'GB/s',
       samples: first.map((t) => ctx.bytes / t / 1e9), steady: steady.map((t) => ctx.bytes / t / 1e9),
+      meanStd: meanStd.map((t) => ctx.bytes / t / 1e9),
     };
   },
 };
