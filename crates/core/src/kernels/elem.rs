@@ -140,31 +140,20 @@ pub trait Acc: Copy + Send + Sync + 'static {
     fn mul(self, o: Self) -> Self;
 }
 
-impl Acc for i64 {
-    const ZERO: Self = 0;
-    const ONE: Self = 1;
-    #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        self.wrapping_add(o)
-    }
-    #[inline(always)]
-    fn mul(self, o: Self) -> Self {
-        self.wrapping_mul(o)
-    }
+macro_rules! int_acc {
+    ($($t:ty),*) => {$(
+        // Integer sums and products wrap, as NumPy's.
+        impl Acc for $t {
+            const ZERO: Self = 0;
+            const ONE: Self = 1;
+            #[inline(always)]
+            fn add(self, o: Self) -> Self { self.wrapping_add(o) }
+            #[inline(always)]
+            fn mul(self, o: Self) -> Self { self.wrapping_mul(o) }
+        }
+    )*};
 }
-
-impl Acc for u64 {
-    const ZERO: Self = 0;
-    const ONE: Self = 1;
-    #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        self.wrapping_add(o)
-    }
-    #[inline(always)]
-    fn mul(self, o: Self) -> Self {
-        self.wrapping_mul(o)
-    }
-}
+int_acc!(i64, u64);
 
 macro_rules! float_acc {
     ($($t:ty),*) => {$(
