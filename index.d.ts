@@ -154,6 +154,12 @@ export interface VarOptions extends ReduceOptions {
   ddof?: number;
 }
 
+/** Options of elementwise operations. */
+export interface OutOptions {
+  /** Write the result here (any writable view of the result's shape; may be an operand itself) instead of a new in-memory array. */
+  out?: NdArray;
+}
+
 /** What a reduction returns: an `NdArray` when an axis is given, else a scalar. */
 export type Reduced<O> = O extends { axis: number } ? NdArray : Scalar;
 
@@ -292,6 +298,41 @@ export declare class NdArray {
   maxAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>>;
   argminAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>>;
   argmaxAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>>;
+
+  /**
+   * `this + other` elementwise, in Rust over the mapped memory. `other` is an array (broadcast like
+   * NumPy: e.g. a row or a column vector) or a scalar; types promote as in NumPy 2, where an integral
+   * JavaScript number acts as a Python int (keeps an integer array's dtype and must fit it).
+   * Returns a new in-memory array, or `out` (cast with NumPy's 'same_kind' rule).
+   * @example a.sub(a.mean({ axis: 0 }), { out: a })   // centre columns in place
+   */
+  add(other: NdArray | Scalar, options?: OutOptions): NdArray;
+  /** `this - other` elementwise (see `add`). */
+  sub(other: NdArray | Scalar, options?: OutOptions): NdArray;
+  /** `this * other` elementwise (see `add`). */
+  mul(other: NdArray | Scalar, options?: OutOptions): NdArray;
+  /** `this / other` elementwise, true division: integer arrays give float64 (see `add`). */
+  div(other: NdArray | Scalar, options?: OutOptions): NdArray;
+  addAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray>;
+  subAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray>;
+  mulAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray>;
+  divAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray>;
+  /**
+   * Matrix and vector products like `np.dot` (1-D and 2-D operands, any dtypes, views and byte orders):
+   * vector·vector gives a scalar, matrix·vector and matrix·matrix a new in-memory array. A mapped
+   * left operand larger than RAM is converted in blocks of rows, so memory stays bounded.
+   */
+  dot(other: NdArray): Scalar | NdArray;
+  dotAsync(other: NdArray): Promise<Scalar | NdArray>;
+  /** Sets every element to `value` (checked like `set`). */
+  fill(value: Scalar | [number, number]): void;
+  fillAsync(value: Scalar | [number, number]): Promise<void>;
+  /**
+   * A copy converted to `dtype` (NumPy's `astype`: an unsafe cast), or the conversion written into `out`,
+   * e.g. an array from `openNpy(path, { mode: 'w+', dtype: 'float32', shape })`, out of core.
+   */
+  astype(dtype: string, options?: OutOptions): NdArray;
+  astypeAsync(dtype: string, options?: OutOptions): Promise<NdArray>;
 
   /** Writes dirty pages to the file (msync). No-op in `'r'`, `'c'` and in memory. */
   flush(): void;

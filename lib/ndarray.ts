@@ -2,12 +2,14 @@
 import { inspect } from 'node:util';
 import { ByteOrder, DType, NATIVE_ORDER, TypedArray } from './dtype';
 import { closedError, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
-import type { ScalarOut } from '../binding';
+import type { ScalarIn, ScalarOut, NativeArray, ViewArg } from '../binding';
+import * as binding from '../binding';
+import { broadcastShapes, broadcastStrides } from './broadcast';
 import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
 import { checkValue, MAX_BUFFER_BYTES, Scalar, Storage } from './storage';
 
-export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced } from '../index';
-import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced } from '../index';
+export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions } from '../index';
+import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions } from '../index';
 
 const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
 
@@ -305,6 +307,102 @@ export class NdArray {
   argminAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>> { return this.reduceAsync('argmin', options) as Promise<Reduced<O>>; }
   argmaxAsync<O extends ReduceOptions = ReduceOptions>(options?: O): Promise<Reduced<O>> { return this.reduceAsync('argmax', options) as Promise<Reduced<O>>; }
 
+  /** `this + other` elementwise (NumPy broadcasting and type promotion); into `out` when given. */
+  add(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.binary('add', other, options, false) as NdArray; }
+  /** `this - other` elementwise. `a.sub(a.mean(), { out: a })` centres in place (in mode `'c'` the file is untouched). */
+  sub(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.binary('sub', other, options, false) as NdArray; }
+  /** `this * other` elementwise. */
+  mul(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.binary('mul', other, options, false) as NdArray; }
+  /** `this / other` elementwise (true division: integers give float64). */
+  div(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.binary('div', other, options, false) as NdArray; }
+  addAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return this.binary('add', other, options, true) as Promise<NdArray>; }
+  subAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return this.binary('sub', other, options, true) as Promise<NdArray>; }
+  mulAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return this.binary('mul', other, options, true) as Promise<NdArray>; }
+  divAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return this.binary('div', other, options, true) as Promise<NdArray>; }
+
+  /** Matrix/vector product: vector·vector gives a scalar, matrix·vector and matrix·matrix an in-memory array. */
+  dot(other: NdArray): Scalar | NdArray {
+    this.check();
+    if (!(other instanceof NdArray)) throw typeError('dot takes an NdArray');
+    if (other.closed) throw closedError();
+    return this.dotResult(native(() => this._s.native.dot(this.viewArg(), other._s.native, other.viewArg())));
+  }
+  async dotAsync(other: NdArray): Promise<Scalar | NdArray> {
+    this.check();
+    if (!(other instanceof NdArray)) throw typeError('dot takes an NdArray');
+    if (other.closed) throw closedError();
+    return this.dotResult(await nativeAsync(() => this._s.native.dotAsync(this.viewArg(), other._s.native, other.viewArg())));
+  }
+  private dotResult(r: ScalarOut | NativeArray): Scalar | NdArray {
+    if (r instanceof binding.NativeArray) return NdArray._whole(new Storage(r, this._s.copied));
+    return toScalar(r, 'dot', this.dtype, undefined);
+  }
+
+  /** Sets every element to `value` (checked like `set`). */
+  fill(value: Scalar | [number, number]): void {
+    this.check();
+    native(() => this._s.native.fill(this.viewArg(), toScalarIn(checkValue(this.dtype, value), this.dtype)));
+  }
+  fillAsync(value: Scalar | [number, number]): Promise<void> {
+    this.check();
+    return nativeAsync(() => this._s.native.fillAsync(this.viewArg(), toScalarIn(checkValue(this.dtype, value), this.dtype)));
+  }
+
+  /** A copy converted to `dtype` (NumPy's unsafe cast, as `astype`), or written into `out` (e.g. an `openNpy('w+')` array). */
+  astype(dtype: string, options?: OutOptions): NdArray { return this.cast(dtype, options, false) as NdArray; }
+  astypeAsync(dtype: string, options?: OutOptions): Promise<NdArray> { return this.cast(dtype, options, true) as Promise<NdArray>; }
+
+  /** @internal */
+  viewArg(strides: readonly number[] = this.strides, shape: readonly number[] = this.shape): ViewArg {
+    return { shape: [...shape], strides: [...strides], offset: this._offset };
+  }
+
+  private outFor(options: OutOptions | undefined, dtype: string, shape: number[]): NdArray {
+    const out = options?.out;
+    if (out === undefined || out === null) return NdArray._whole(new Storage(native(() => binding.zeros(dtype, shape)), false));
+    if (!(out instanceof NdArray)) throw typeError('out must be an NdArray');
+    if (out.closed) throw closedError();
+    if (out.shape.length !== shape.length || out.shape.some((d, i) => d !== shape[i])) {
+      throw invalidArg(`out has shape (${out.shape.join(', ')}), the result (${shape.join(', ')})`);
+    }
+    return out;
+  }
+
+  private binary(op: string, other: NdArray | Scalar, options: OutOptions | undefined, async: boolean): NdArray | Promise<NdArray> {
+    this.check();
+    let result: NdArray;
+    let run: () => void | Promise<void>;
+    if (other instanceof NdArray) {
+      if (other.closed) throw closedError();
+      const shape = broadcastShapes(this.shape, other.shape);
+      const compute = native(() => binding.binaryResultDtype(op, this.dtype, other.dtype, undefined));
+      result = this.outFor(options, compute, shape);
+      const out = result;
+      const a = this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape);
+      const b = other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
+      const args = [op, a, other._s.native, b, undefined, out._s.native, out.viewArg(), compute] as const;
+      run = async ? () => nativeAsync(() => this._s.native.binaryAsync(...args)) : () => native(() => this._s.native.binary(...args));
+    } else {
+      const s = scalarOperand(other, this.dtype);
+      const compute = native(() => binding.binaryResultDtype(op, this.dtype, undefined, s));
+      result = this.outFor(options, compute, [...this.shape]);
+      const out = result;
+      const args = [op, this.viewArg(), undefined, undefined, s, out._s.native, out.viewArg(), compute] as const;
+      run = async ? () => nativeAsync(() => this._s.native.binaryAsync(...args)) : () => native(() => this._s.native.binary(...args));
+    }
+    const done = run();
+    return done instanceof Promise ? done.then(() => result) : result;
+  }
+
+  private cast(dtype: string, options: OutOptions | undefined, async: boolean): NdArray | Promise<NdArray> {
+    this.check();
+    const result = options?.out ? this.outFor(options, dtype, [...this.shape]) : NdArray._whole(new Storage(native(() => binding.zeros(dtype, [...this.shape])), false));
+    const out = result;
+    if (async) return nativeAsync(() => this._s.native.castIntoAsync(this.viewArg(), out._s.native, out.viewArg())).then(() => result);
+    native(() => this._s.native.castInto(this.viewArg(), out._s.native, out.viewArg()));
+    return result;
+  }
+
   /** Checked arguments of a reduction: [axis or null, dtype, ddof]. */
   private reduceArgs(options: VarOptions | undefined): [number | null, string | undefined, number] {
     this.check();
@@ -365,10 +463,44 @@ function toScalar(r: ScalarOut, op: string, dtype: DType, requested: string | un
     case 'bool': return r.value !== 0;
     case 'complex': return { re: r.value, im: r.im };
     default: {
-      const wide = op === 'sum' || op === 'prod'
+      const wide = op === 'dot' ? r.kind !== 'bool' && /^(int64|uint64)$/.test(dtype)
+        : op === 'sum' || op === 'prod'
         ? requested === undefined || /^(int64|uint64|[<>=|]?[iu]8|[qQlL]|int|uint)$/.test(requested)
         : (op === 'min' || op === 'max') && (dtype === 'int64' || dtype === 'uint64');
       return wide ? BigInt(r.text) : Number(r.text);
     }
   }
+}
+
+/** A checked value (see `checkValue`) as the addon takes scalars. */
+function toScalarIn(v: unknown, dtype: DType): ScalarIn {
+  if (typeof v === 'bigint') return { kind: dtype === 'uint64' ? 'uint' : 'int', value: Number(v), im: 0, text: v.toString() };
+  if (typeof v === 'number') {
+    const intLike = dtype !== 'float16' && dtype !== 'float32' && dtype !== 'float64' && !dtype.startsWith('complex');
+    return intLike ? { kind: 'int', value: v, im: 0, text: String(v) } : { kind: 'float', value: v, im: 0, text: '' };
+  }
+  const c = v as { re: number; im: number };
+  return { kind: 'complex', value: c.re, im: c.im, text: '' };
+}
+
+/**
+ * A scalar operand with NumPy 2's "weak" Python-scalar rules: an integral number acts as a
+ * Python int (keeps an integer array's dtype, and must fit it), other numbers as a Python float.
+ */
+function scalarOperand(v: unknown, dtype: DType): ScalarIn {
+  if (typeof v === 'boolean') return { kind: 'bool', value: v ? 1 : 0, im: 0, text: v ? '1' : '0' };
+  if (typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v))) {
+    const b = BigInt(v);
+    const isInt = dtype !== 'bool' && !dtype.startsWith('float') && !dtype.startsWith('complex');
+    if (isInt) checkValue(dtype, typeof v === 'bigint' ? v : Number(v));
+    return b < 0n || b <= 9223372036854775807n
+      ? { kind: 'int', value: Number(v), im: 0, text: b.toString() }
+      : { kind: 'uint', value: Number(v), im: 0, text: b.toString() };
+  }
+  if (typeof v === 'number') return { kind: 'float', value: v, im: 0, text: '' };
+  if (v !== null && typeof v === 'object' && typeof (v as { re?: unknown }).re === 'number') {
+    const c = v as { re: number; im: number };
+    return { kind: 'complex', value: c.re, im: c.im, text: '' };
+  }
+  throw typeError(`an operand must be an NdArray, a number, a bigint, a boolean or { re, im }, got ${typeof v}`);
 }

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use mmnpy_core::kernels::dot::{self, DotResult};
+use mmnpy_core::kernels::elementwise::{self, BinOp, Dest, Operand};
 use mmnpy_core::kernels::reduce::{self, Op, Reduced, Source, Value};
 use mmnpy_core::npy::{self, NewArray};
 use mmnpy_core::{ByteOrder, DType, Layout, Mapping};
@@ -166,7 +168,290 @@ impl NativeArray {
 
 /// Threads the kernels use.
 #[napi]
-#[allow(dead_code)] // exported to JavaScript; unused by Rust test builds
 pub fn kernel_threads() -> u32 {
     mmnpy_core::kernels::pool::threads() as u32
+}
+
+/// A scalar operand from JavaScript (`kind` as in `ScalarOut`).
+#[napi(object)]
+pub struct ScalarIn {
+    pub kind: String,
+    pub value: f64,
+    pub im: f64,
+    pub text: String,
+}
+
+fn scalar_in(s: &ScalarIn) -> Result<Value, String> {
+    Ok(match s.kind.as_str() {
+        "bool" => Value::Bool(s.value != 0.0),
+        "int" => Value::Int(s.text.parse().map_err(|_| invalid(format!("integer {} does not fit in 64 bits", s.text)))?),
+        "uint" => Value::UInt(s.text.parse().map_err(|_| invalid(format!("integer {} does not fit in 64 bits", s.text)))?),
+        "float" => Value::Float(s.value),
+        "complex" => Value::Complex(s.value, s.im),
+        other => return Err(invalid(format!("unknown scalar kind '{other}'"))),
+    })
+}
+
+fn bin_op(name: &str) -> Result<BinOp, String> {
+    Ok(match name {
+        "add" => BinOp::Add,
+        "sub" => BinOp::Sub,
+        "mul" => BinOp::Mul,
+        "div" => BinOp::Div,
+        other => return Err(invalid(format!("unknown operation '{other}'"))),
+    })
+}
+
+/// A view of one array, owned (Arc on the mapping) so a task can carry it.
+pub struct OwnedView {
+    map: Arc<Mapping>,
+    layout: Layout,
+    dtype: DType,
+    order: ByteOrder,
+}
+
+impl OwnedView {
+    fn of(a: &NativeArray, v: &ViewArg) -> Result<OwnedView, String> {
+        Ok(OwnedView { map: a.holder.get().or_js()?, layout: layout(&v.shape, &v.strides, v.offset)?, dtype: a.info.dtype, order: a.info.byte_order })
+    }
+    fn source(&self) -> Source<'_> {
+        Source { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order }
+    }
+    fn dest(&self) -> Dest<'_> {
+        Dest { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order }
+    }
+}
+
+/// Shape, byte strides and byte offset of a view (strides 0 on broadcast axes).
+#[napi(object)]
+pub struct ViewArg {
+    pub shape: Vec<f64>,
+    pub strides: Vec<f64>,
+    pub offset: f64,
+}
+
+fn writable(out: &NativeArray) -> Result<(), String> {
+    if out.info.mode == Some(mmnpy_core::Mode::ReadOnly) {
+        let name = out.info.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        return Err(js_error(mmnpy_core::Error::new(
+            mmnpy_core::ErrorKind::ReadOnly,
+            format!("assignment destination is read-only ({name} is open in mode 'r')"),
+        )));
+    }
+    Ok(())
+}
+
+/// What an elementwise job computes.
+pub enum Elementwise {
+    Binary { op: BinOp, a: OwnedView, b: Option<OwnedView>, scalar: Option<Value>, compute: DType },
+    Cast { a: OwnedView },
+    Fill { value: Value },
+}
+
+pub struct ElementwiseTask(Elementwise, OwnedView);
+
+impl ElementwiseTask {
+    fn run(&self) -> mmnpy_core::Result<()> {
+        let out = self.1.dest();
+        match &self.0 {
+            Elementwise::Binary { op, a, b, scalar, compute } => {
+                let operand = match (b, scalar) {
+                    (Some(b), _) => Operand::View(b.source()),
+                    (None, Some(v)) => Operand::Scalar(*v),
+                    (None, None) => Operand::Scalar(Value::Int(0)),
+                };
+                elementwise::binary(*op, &a.source(), &operand, &out, *compute)
+            }
+            Elementwise::Cast { a } => elementwise::cast_copy(&a.source(), &out),
+            Elementwise::Fill { value } => elementwise::fill(&out, *value),
+        }
+    }
+}
+
+impl Task for ElementwiseTask {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<()> {
+        self.run().map_err(task_error)
+    }
+
+    fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
+        Ok(())
+    }
+}
+
+/// The dtype of `a op b`: `other` is another array's dtype, or a scalar's kind.
+#[napi]
+pub fn binary_result_dtype(op: String, dtype: String, other_dtype: Option<String>, scalar: Option<ScalarIn>) -> Result<String, String> {
+    let a = convert::dtype(&dtype)?.0;
+    let op = bin_op(&op)?;
+    let t = match (other_dtype, scalar) {
+        (Some(d), _) => {
+            let b = convert::dtype(&d)?.0;
+            let m = Mapping::anonymous(0).or_js()?;
+            let l = Layout::contiguous(&[], 1, false);
+            elementwise::result_dtype(op, a, &Operand::View(Source { map: &m, layout: &l, dtype: b, order: ByteOrder::NATIVE })).or_js()?
+        }
+        (None, Some(s)) => elementwise::result_dtype(op, a, &Operand::Scalar(scalar_in(&s)?)).or_js()?,
+        (None, None) => return Err(invalid("binary_result_dtype needs another dtype or a scalar")),
+    };
+    Ok(t.name().to_string())
+}
+
+/// A new in-memory array of zeros.
+#[napi]
+pub fn zeros(env: Env, dtype: String, shape: Vec<f64>) -> Result<NativeArray, String> {
+    let spec = convert::new_array(&dtype, &shape, false)?;
+    let nbytes = spec.shape.iter().product::<usize>() * spec.dtype.itemsize();
+    let map = Mapping::anonymous(nbytes).or_js()?;
+    let a = mmnpy_core::Array {
+        mapping: Arc::new(map),
+        dtype: spec.dtype,
+        byte_order: spec.dtype.order(spec.byte_order),
+        shape: spec.shape,
+        fortran_order: false,
+        mode: None,
+        path: None,
+        file_offset: 0,
+        version: None,
+    };
+    wrap(&env, a, false)
+}
+
+#[napi]
+impl NativeArray {
+    /// `out = self op (other | scalar)`; views already broadcast to `out`'s shape.
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn binary(&self, op: String, a: ViewArg, other: Option<&NativeArray>, b: Option<ViewArg>, scalar: Option<ScalarIn>, out: &NativeArray, o: ViewArg, compute: String) -> Result<(), String> {
+        self.binary_task(op, a, other, b, scalar, out, o, compute)?.run().or_js()
+    }
+
+    /// `binary` off the JavaScript thread.
+    #[napi(ts_return_type = "Promise<void>")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn binary_async(&self, op: String, a: ViewArg, other: Option<&NativeArray>, b: Option<ViewArg>, scalar: Option<ScalarIn>, out: &NativeArray, o: ViewArg, compute: String) -> Result<AsyncTask<ElementwiseTask>, String> {
+        Ok(AsyncTask::new(self.binary_task(op, a, other, b, scalar, out, o, compute)?))
+    }
+
+    /// `out[...] = self` with a cast (`astype`).
+    #[napi]
+    pub fn cast_into(&self, a: ViewArg, out: &NativeArray, o: ViewArg) -> Result<(), String> {
+        writable(out)?;
+        ElementwiseTask(Elementwise::Cast { a: OwnedView::of(self, &a)? }, OwnedView::of(out, &o)?).run().or_js()
+    }
+
+    /// `cast_into` off the JavaScript thread.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn cast_into_async(&self, a: ViewArg, out: &NativeArray, o: ViewArg) -> Result<AsyncTask<ElementwiseTask>, String> {
+        writable(out)?;
+        Ok(AsyncTask::new(ElementwiseTask(Elementwise::Cast { a: OwnedView::of(self, &a)? }, OwnedView::of(out, &o)?)))
+    }
+
+    /// `self[view] = value`.
+    #[napi]
+    pub fn fill(&self, o: ViewArg, value: ScalarIn) -> Result<(), String> {
+        writable(self)?;
+        ElementwiseTask(Elementwise::Fill { value: scalar_in(&value)? }, OwnedView::of(self, &o)?).run().or_js()
+    }
+
+    /// `fill` off the JavaScript thread.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn fill_async(&self, o: ViewArg, value: ScalarIn) -> Result<AsyncTask<ElementwiseTask>, String> {
+        writable(self)?;
+        Ok(AsyncTask::new(ElementwiseTask(Elementwise::Fill { value: scalar_in(&value)? }, OwnedView::of(self, &o)?)))
+    }
+}
+
+impl NativeArray {
+    #[allow(clippy::too_many_arguments)]
+    fn binary_task(&self, op: String, a: ViewArg, other: Option<&NativeArray>, b: Option<ViewArg>, scalar: Option<ScalarIn>, out: &NativeArray, o: ViewArg, compute: String) -> Result<ElementwiseTask, String> {
+        writable(out)?;
+        let b = match (other, b) {
+            (Some(arr), Some(v)) => Some(OwnedView::of(arr, &v)?),
+            (None, None) => None,
+            _ => return Err(invalid("another array needs its view")),
+        };
+        let scalar = scalar.as_ref().map(scalar_in).transpose()?;
+        if b.is_none() && scalar.is_none() {
+            return Err(invalid("binary needs another array or a scalar"));
+        }
+        Ok(ElementwiseTask(
+            Elementwise::Binary { op: bin_op(&op)?, a: OwnedView::of(self, &a)?, b, scalar, compute: convert::dtype(&compute)?.0 },
+            OwnedView::of(out, &o)?,
+        ))
+    }
+}
+
+/// Both operands of a `dot`, owned for a task.
+pub struct DotTask(OwnedView, OwnedView, bool);
+
+impl DotTask {
+    fn run(&self) -> mmnpy_core::Result<DotResult> {
+        dot::dot(&self.0.source(), &self.1.source())
+    }
+}
+
+/// A `dot` result: `scalar` for vector·vector, else `array`.
+pub enum DotOut {
+    Scalar(ScalarOut),
+    Array(NativeArray),
+}
+
+impl ToNapiValue for DotOut {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY: forwarded to napi-rs' own conversions with the same env.
+        unsafe {
+            match val {
+                DotOut::Scalar(s) => ScalarOut::to_napi_value(env, s),
+                DotOut::Array(a) => NativeArray::to_napi_value(env, a),
+            }
+        }
+    }
+}
+
+impl TypeName for DotOut {
+    fn type_name() -> &'static str {
+        "ScalarOut | NativeArray"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+fn dot_out(env: &Env, r: DotResult, allow_copy: bool) -> Result<DotOut, String> {
+    Ok(match r {
+        DotResult::Scalar(v) => DotOut::Scalar(scalar(v)),
+        DotResult::Array(a) => DotOut::Array(axis_array(env, a, allow_copy)?),
+    })
+}
+
+impl Task for DotTask {
+    type Output = DotResult;
+    type JsValue = DotOut;
+
+    fn compute(&mut self) -> napi::Result<DotResult> {
+        self.run().map_err(task_error)
+    }
+
+    fn resolve(&mut self, env: Env, output: DotResult) -> napi::Result<DotOut> {
+        dot_out(&env, output, self.2).map_err(|e| napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason)))
+    }
+}
+
+#[napi]
+impl NativeArray {
+    /// `self · other` (1-D or 2-D views): a scalar for two vectors, else a new in-memory array.
+    #[napi(ts_return_type = "ScalarOut | NativeArray")]
+    pub fn dot(&self, env: Env, a: ViewArg, other: &NativeArray, b: ViewArg) -> Result<DotOut, String> {
+        let t = DotTask(OwnedView::of(self, &a)?, OwnedView::of(other, &b)?, self.allow_copy);
+        dot_out(&env, t.run().or_js()?, self.allow_copy)
+    }
+
+    /// `dot` off the JavaScript thread.
+    #[napi(ts_return_type = "Promise<ScalarOut | NativeArray>")]
+    pub fn dot_async(&self, a: ViewArg, other: &NativeArray, b: ViewArg) -> Result<AsyncTask<DotTask>, String> {
+        Ok(AsyncTask::new(DotTask(OwnedView::of(self, &a)?, OwnedView::of(other, &b)?, self.allow_copy)))
+    }
 }

@@ -3,6 +3,8 @@
 //! logic lives here.
 
 #![deny(clippy::all)]
+// Functions exported with #[napi] are registered only in the cdylib, not in test builds.
+#![cfg_attr(test, allow(dead_code))]
 
 mod array;
 mod buffers;

@@ -2,5 +2,7 @@
 //! thread pool they run on.
 
 pub mod elem;
+pub mod dot;
+pub mod elementwise;
 pub mod pool;
 pub mod reduce;

@@ -1,0 +1,245 @@
+//! `dot`: vector·vector, matrix·vector and matrix·matrix over any dtypes, byte
+//! orders and strides. Operands are converted block by block into the
+//! computation type (NumPy's promotion), so a mapped matrix larger than RAM is
+//! streamed in row blocks: only one block of rows and the other operand are held
+//! in memory at a time. Float matrix products use `ndarray`'s blocked
+//! `general_mat_mul` (matrixmultiply); results agree with NumPy's BLAS to rounding.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
+
+use super::elem::{Acc, C};
+use super::elementwise::{load_row, promote, Arith, Store};
+use super::pool;
+use super::reduce::{Reduced, Source, Value};
+use crate::dtype::DType;
+use crate::error::{err, ErrorKind, Result};
+
+/// Rows of the left operand converted at a time.
+const ROW_BLOCK_BYTES: usize = 64 << 20;
+
+fn swap(s: &Source) -> bool {
+    !s.dtype.order(s.order).is_native()
+}
+
+/// Converts row `i` of a 2-D (or the whole of a 1-D) view into `out`.
+fn row<K>(s: &Source, i: usize, out: &mut [K])
+where
+    K: Load,
+{
+    let l = s.layout;
+    let (off, stride) = if l.shape.len() == 2 { (l.offset as isize + i as isize * l.strides[0], l.strides[1]) } else { (l.offset as isize, l.strides[0]) };
+    // SAFETY: the caller checked the layout against its mapping; row i exists.
+    unsafe { K::load(s.dtype, (s.map.as_ptr() as isize + off) as *const u8, stride, swap(s), out) }
+}
+
+/// Element loading into a computation type (concrete types, so no bound lists elsewhere).
+pub trait Load: Arith + Acc {
+    /// # Safety
+    /// `out.len()` elements at `p` with byte `stride` must be readable.
+    unsafe fn load(dtype: DType, p: *const u8, stride: isize, swap: bool, out: &mut [Self]);
+}
+macro_rules! load_impl {
+    ($($t:ty),*) => {$(
+        impl Load for $t {
+            unsafe fn load(dtype: DType, p: *const u8, stride: isize, swap: bool, out: &mut [Self]) {
+                // SAFETY: forwarded from the caller.
+                unsafe { load_row(dtype, p, stride, swap, out) }
+            }
+        }
+    )*};
+}
+load_impl!(i64, u64, f32, f64, C<f32>, C<f64>);
+
+fn dot_vec<K: Load>(x: &[K], y: &[K]) -> K {
+    // Four independent accumulators: vectorizes, and rounds like an unrolled BLAS dot.
+    let mut acc = [K::ZERO; 4];
+    let mut chunks = x.chunks_exact(4).zip(y.chunks_exact(4));
+    for (a, b) in &mut chunks {
+        for j in 0..4 {
+            acc[j] = acc[j].add(K::bin(super::elementwise::BinOp::Mul, a[j], b[j]));
+        }
+    }
+    let tail = x.len() - x.len() % 4;
+    let mut r = acc[0].add(acc[1]).add(acc[2].add(acc[3]));
+    for i in tail..x.len() {
+        r = r.add(K::bin(super::elementwise::BinOp::Mul, x[i], y[i]));
+    }
+    r
+}
+
+/// The result dtype of `dot` (NumPy's promotion; bool·bool is bool).
+pub fn result_dtype(a: DType, b: DType) -> DType {
+    promote(a, b)
+}
+
+/// What `dot` returns: a scalar for vector·vector, an in-memory array otherwise.
+pub enum DotResult {
+    Scalar(Value),
+    Array(Reduced),
+}
+
+pub fn dot(a: &Source, b: &Source) -> Result<DotResult> {
+    a.layout.check(a.dtype.itemsize(), a.map.len())?;
+    b.layout.check(b.dtype.itemsize(), b.map.len())?;
+    let (sa, sb) = (&a.layout.shape, &b.layout.shape);
+    let inner_a = *sa.last().unwrap_or(&0);
+    let inner_b = if sb.len() == 2 { sb[0] } else { *sb.first().unwrap_or(&0) };
+    if sa.is_empty() || sb.is_empty() || sa.len() > 2 || sb.len() > 2 {
+        return err(ErrorKind::InvalidArgument, format!("dot takes 1-D or 2-D arrays, got {}-D and {}-D", sa.len(), sb.len()));
+    }
+    if inner_a != inner_b {
+        return err(ErrorKind::InvalidArgument, format!("shapes {sa:?} and {sb:?} not aligned: {inner_a} (dim {}) != {inner_b} (dim 0)", sa.len() - 1));
+    }
+    let out = result_dtype(a.dtype, b.dtype);
+    pool::install(|| match out.kind() {
+        'b' | 'i' => run::<i64>(a, b, out),
+        'u' => run::<u64>(a, b, out),
+        'f' if out.itemsize() <= 4 => run::<f32>(a, b, out),
+        'f' => run::<f64>(a, b, out),
+        'c' if out.itemsize() == 8 => run::<C<f32>>(a, b, out),
+        _ => run::<C<f64>>(a, b, out),
+    })
+}
+
+fn value<K: Store>(v: K, out: DType) -> Value {
+    let (re, im, i, u) = v.parts();
+    match out.kind() {
+        'b' => Value::Bool(i != 0),
+        // Narrow integer results wrap to their width, as NumPy's.
+        'i' => Value::Int(match out.itemsize() { 1 => i as i8 as i64, 2 => i as i16 as i64, 4 => i as i32 as i64, _ => i }),
+        'u' => Value::UInt(match out.itemsize() { 1 => u as u8 as u64, 2 => u as u16 as u64, 4 => u as u32 as u64, _ => u }),
+        'f' => Value::Float(re),
+        _ => Value::Complex(re, im),
+    }
+}
+
+fn bytes_of<K: Store>(vals: &[K], out: DType) -> Vec<u8> {
+    let mut bytes = vec![0u8; vals.len() * out.itemsize()];
+    // SAFETY: `bytes` holds exactly `vals.len()` elements of `out`.
+    unsafe { super::elementwise::store_row(out, bytes.as_mut_ptr(), out.itemsize() as isize, false, vals) };
+    bytes
+}
+
+fn run<K: Load + MatMul>(a: &Source, b: &Source, out: DType) -> Result<DotResult> {
+    let (sa, sb) = (a.layout.shape.clone(), b.layout.shape.clone());
+    let k = *sa.last().unwrap_or(&0);
+    // The right operand, converted once: (k) or (k, n) row-major.
+    let n = if sb.len() == 2 { sb[1] } else { 1 };
+    let mut right = vec![K::ZERO; k * n];
+    if sb.len() == 2 {
+        // B^T rows are B's columns; convert row by row of B.
+        right.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, r)| row(b, i, r));
+    } else {
+        row(b, 0, &mut right);
+    }
+    if sa.len() == 1 {
+        let mut left = vec![K::ZERO; k];
+        row(a, 0, &mut left);
+        if sb.len() == 1 {
+            return Ok(DotResult::Scalar(value(dot_vec(&left, &right), out)));
+        }
+        // (k) · (k, n) = (n)
+        let mut res = vec![K::ZERO; n];
+        K::matmul(&left, 1, k, &right, n, &mut res);
+        return Ok(DotResult::Array(Reduced { dtype: out, shape: vec![n], bytes: bytes_of(&res, out) }));
+    }
+    let m = sa[0];
+    let itemsize = std::mem::size_of::<K>().max(1);
+    let block = (ROW_BLOCK_BYTES / (k.max(1) * itemsize)).max(1);
+    let mut res = vec![K::ZERO; m * n];
+    let mut left = Vec::new();
+    for r0 in (0..m).step_by(block) {
+        let rows = block.min(m - r0);
+        left.clear();
+        left.resize(rows * k, K::ZERO);
+        left.par_chunks_mut(k.max(1)).enumerate().for_each(|(i, r)| row(a, r0 + i, r));
+        let dst = &mut res[r0 * n..(r0 + rows) * n];
+        if sb.len() == 1 {
+            dst.par_iter_mut().enumerate().for_each(|(i, d)| *d = dot_vec(&left[i * k..(i + 1) * k], &right));
+        } else {
+            K::matmul(&left, rows, k, &right, n, dst);
+        }
+    }
+    let shape = if sb.len() == 1 { vec![m] } else { vec![m, n] };
+    Ok(DotResult::Array(Reduced { dtype: out, shape, bytes: bytes_of(&res, out) }))
+}
+
+/// `c = a (m×k) · b (k×n)`, all row-major.
+pub trait MatMul: Sized {
+    fn matmul(a: &[Self], m: usize, k: usize, b: &[Self], n: usize, c: &mut [Self]);
+}
+
+macro_rules! blas_like {
+    ($($t:ty),*) => {$(
+        impl MatMul for $t {
+            fn matmul(a: &[Self], m: usize, k: usize, b: &[Self], n: usize, c: &mut [Self]) {
+                let (Ok(av), Ok(bv), Ok(cv)) = (
+                    ArrayView2::from_shape((m, k), a),
+                    ArrayView2::from_shape((k, n), b),
+                    ArrayViewMut2::from_shape((m, n), c),
+                ) else {
+                    return;
+                };
+                let mut cv = cv;
+                general_mat_mul(1.0, &av, &bv, 0.0, &mut cv);
+            }
+        }
+    )*};
+}
+blas_like!(f32, f64);
+
+macro_rules! naive {
+    ($($t:ty),*) => {$(
+        impl MatMul for $t {
+            fn matmul(a: &[Self], _m: usize, k: usize, b: &[Self], n: usize, c: &mut [Self]) {
+                c.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, crow)| {
+                    for (p, &x) in a[i * k..(i + 1) * k].iter().enumerate() {
+                        for (j, cj) in crow.iter_mut().enumerate() {
+                            *cj = cj.add(<$t as Arith>::bin(super::elementwise::BinOp::Mul, x, b[p * n + j]));
+                        }
+                    }
+                });
+            }
+        }
+    )*};
+}
+naive!(i64, u64, C<f32>, C<f64>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::ByteOrder;
+    use crate::mapping::Mapping;
+    use crate::view::Layout;
+
+    fn f64s(v: &[f64]) -> Mapping {
+        Mapping::from_bytes(&v.iter().flat_map(|x| x.to_ne_bytes()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn matrix_vector_and_matrix_matrix() {
+        let a = f64s(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let la = Layout::contiguous(&[2, 3], 8, false);
+        let v = f64s(&[1.0, 0.0, -1.0]);
+        let lv = Layout::contiguous(&[3], 8, false);
+        let sa = Source { map: &a, layout: &la, dtype: DType::Float64, order: ByteOrder::NATIVE };
+        let sv = Source { map: &v, layout: &lv, dtype: DType::Float64, order: ByteOrder::NATIVE };
+        let DotResult::Array(r) = dot(&sa, &sv).unwrap() else { panic!() };
+        let got: Vec<f64> = r.bytes.chunks(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
+        assert_eq!((r.shape, got), (vec![2], vec![-2.0, -2.0]));
+        // A · A^T (transposed view: strides swapped)
+        let lt = Layout { shape: vec![3, 2], strides: vec![8, 24], offset: 0 };
+        let st = Source { map: &a, layout: &lt, dtype: DType::Float64, order: ByteOrder::NATIVE };
+        let DotResult::Array(r) = dot(&sa, &st).unwrap() else { panic!() };
+        let got: Vec<f64> = r.bytes.chunks(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
+        assert_eq!((r.shape, got), (vec![2, 2], vec![14.0, 32.0, 32.0, 77.0]));
+        let DotResult::Scalar(s) = dot(&sv, &sv).unwrap() else { panic!() };
+        assert_eq!(s, Value::Float(2.0));
+        match dot(&sv, &sa) {
+            Err(e) => assert!(e.to_string().contains("not aligned"), "{e}"),
+            Ok(_) => panic!("(3) · (2, 3) must not be aligned"),
+        }
+    }
+}

@@ -1,0 +1,632 @@
+//! Elementwise kernels: `add`, `sub`, `mul`, `div` (with a scalar or a broadcast
+//! array), `fill` and `astype`, from views to a destination view, in place on
+//! mapped memory. Rows are processed in blocks through small buffers of the
+//! computation type (as NumPy's buffered iterator does), so any dtype, byte
+//! order and stride works without a temporary the size of the array.
+
+use rayon::prelude::*;
+
+use super::elem::{Bool, Elem, To, C, F16};
+use super::pool;
+use super::reduce::{Source, Value};
+use crate::dtype::{ByteOrder, DType};
+use crate::error::{err, ErrorKind, Result};
+use crate::mapping::Mapping;
+use crate::view::Layout;
+
+const BLOCK: usize = 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl BinOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            BinOp::Add => "add",
+            BinOp::Sub => "subtract",
+            BinOp::Mul => "multiply",
+            BinOp::Div => "true_divide",
+        }
+    }
+}
+
+/// A writable view to store results into.
+#[derive(Debug, Clone, Copy)]
+pub struct Dest<'a> {
+    pub map: &'a Mapping,
+    pub layout: &'a Layout,
+    pub dtype: DType,
+    pub order: ByteOrder,
+}
+
+/// The second operand: a view broadcast to the output's shape (strides 0 on
+/// broadcast axes), or a scalar.
+#[derive(Debug, Clone, Copy)]
+pub enum Operand<'a> {
+    View(Source<'a>),
+    Scalar(Value),
+}
+
+fn kind_rank(d: DType) -> u8 {
+    match d.kind() {
+        'b' => 0,
+        'u' => 1,
+        'i' => 2,
+        'f' => 3,
+        _ => 4,
+    }
+}
+
+/// NumPy's `can_cast(from, to, 'same_kind')`.
+pub fn same_kind(from: DType, to: DType) -> bool {
+    kind_rank(to) >= kind_rank(from) && !(from.kind() == 'i' && to.kind() == 'u')
+}
+
+/// The smallest float that holds every value of an integer dtype (NumPy's promotion).
+fn float_for_int(d: DType) -> DType {
+    match d.itemsize() {
+        1 => DType::Float16,
+        2 => DType::Float32,
+        _ => DType::Float64,
+    }
+}
+
+fn int_of(size: usize, signed: bool) -> Option<DType> {
+    Some(match (size, signed) {
+        (1, true) => DType::Int8,
+        (2, true) => DType::Int16,
+        (4, true) => DType::Int32,
+        (8, true) => DType::Int64,
+        (1, false) => DType::UInt8,
+        (2, false) => DType::UInt16,
+        (4, false) => DType::UInt32,
+        (8, false) => DType::UInt64,
+        _ => return None,
+    })
+}
+
+fn float_of(size: usize) -> DType {
+    match size {
+        2 => DType::Float16,
+        4 => DType::Float32,
+        _ => DType::Float64,
+    }
+}
+
+/// `np.result_type` of two arrays.
+pub fn promote(a: DType, b: DType) -> DType {
+    use DType::*;
+    if a == b {
+        return a;
+    }
+    let (ka, kb) = (a.kind(), b.kind());
+    match (ka, kb) {
+        ('b', _) => b,
+        (_, 'b') => a,
+        ('i' | 'u', 'i' | 'u') => {
+            if ka == kb {
+                return if a.itemsize() >= b.itemsize() { a } else { b };
+            }
+            let (s, u) = if ka == 'i' { (a, b) } else { (b, a) };
+            int_of(s.itemsize().max(2 * u.itemsize()), true).unwrap_or(Float64)
+        }
+        ('f', 'i' | 'u') => float_of(a.itemsize().max(float_for_int(b).itemsize())),
+        ('i' | 'u', 'f') => float_of(b.itemsize().max(float_for_int(a).itemsize())),
+        ('f', 'f') => if a.itemsize() >= b.itemsize() { a } else { b },
+        ('c', _) | (_, 'c') => {
+            let part = |d: DType| match d.kind() {
+                'c' => d.itemsize() / 2,
+                'f' => d.itemsize(),
+                _ => float_for_int(d).itemsize(),
+            };
+            if part(a).max(part(b)) > 4 { Complex128 } else { Complex64 }
+        }
+        _ => Float64,
+    }
+}
+
+/// The dtype of `a op b` (NumPy 2 rules: Python scalars are "weak").
+pub fn result_dtype(op: BinOp, a: DType, b: &Operand) -> Result<DType> {
+    let t = match b {
+        Operand::View(s) => promote(a, s.dtype),
+        Operand::Scalar(v) => match (v, a.kind()) {
+            (Value::Complex(..), 'c') => a,
+            (Value::Complex(..), 'f') => promote(a, DType::Complex64),
+            (Value::Complex(..), _) => DType::Complex128,
+            (Value::Float(_), 'b' | 'i' | 'u') => DType::Float64,
+            (Value::Int(_) | Value::UInt(_), 'b') => DType::Int64,
+            _ => a,
+        },
+    };
+    Ok(match (op, t.kind()) {
+        (BinOp::Div, 'b' | 'i' | 'u') => DType::Float64,
+        (BinOp::Sub, 'b') => return err(ErrorKind::InvalidArgument, "numpy boolean subtract is not supported; use logical_xor"),
+        _ => t,
+    })
+}
+
+/// The computation type of a dtype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum K {
+    I,
+    U,
+    F32,
+    F64,
+    C32,
+    C64,
+}
+
+fn compute_kind(d: DType) -> K {
+    match d.kind() {
+        'b' | 'i' => K::I,
+        'u' => K::U,
+        'f' if d.itemsize() <= 4 => K::F32,
+        'f' => K::F64,
+        'c' if d.itemsize() == 8 => K::C32,
+        _ => K::C64,
+    }
+}
+
+/// What a computation value can be stored as.
+pub trait Store: Copy + Send + Sync + 'static {
+    fn parts(self) -> (f64, f64, i64, u64);
+}
+impl Store for i64 {
+    fn parts(self) -> (f64, f64, i64, u64) {
+        (self as f64, 0.0, self, self as u64)
+    }
+}
+impl Store for u64 {
+    fn parts(self) -> (f64, f64, i64, u64) {
+        (self as f64, 0.0, self as i64, self)
+    }
+}
+impl Store for f32 {
+    fn parts(self) -> (f64, f64, i64, u64) {
+        (self as f64, 0.0, self as i64, self as u64)
+    }
+}
+impl Store for f64 {
+    fn parts(self) -> (f64, f64, i64, u64) {
+        (self, 0.0, self as i64, self as u64)
+    }
+}
+impl Store for C<f32> {
+    fn parts(self) -> (f64, f64, i64, u64) {
+        (self.0 as f64, self.1 as f64, self.0 as i64, self.0 as u64)
+    }
+}
+impl Store for C<f64> {
+    fn parts(self) -> (f64, f64, i64, u64) {
+        (self.0, self.1, self.0 as i64, self.0 as u64)
+    }
+}
+
+/// Arithmetic of a computation type.
+pub trait Arith: Store + Default {
+    fn bin(op: BinOp, a: Self, b: Self) -> Self;
+    fn from_value(v: Value) -> Self;
+}
+macro_rules! arith_int {
+    ($($t:ty),*) => {$(
+        impl Arith for $t {
+            #[inline(always)]
+            fn bin(op: BinOp, a: Self, b: Self) -> Self {
+                match op {
+                    BinOp::Add => a.wrapping_add(b),
+                    BinOp::Sub => a.wrapping_sub(b),
+                    BinOp::Mul => a.wrapping_mul(b),
+                    // true division of integers computes in float64 (never reached).
+                    BinOp::Div => if b == 0 { 0 } else { a.wrapping_div(b) },
+                }
+            }
+            fn from_value(v: Value) -> Self {
+                match v {
+                    Value::Bool(b) => b as $t,
+                    Value::Int(i) => i as $t,
+                    Value::UInt(u) => u as $t,
+                    Value::Float(f) => f as $t,
+                    Value::Complex(r, _) => r as $t,
+                }
+            }
+        }
+    )*};
+}
+arith_int!(i64, u64);
+macro_rules! arith_float {
+    ($($t:ty),*) => {$(
+        impl Arith for $t {
+            #[inline(always)]
+            fn bin(op: BinOp, a: Self, b: Self) -> Self {
+                match op {
+                    BinOp::Add => a + b,
+                    BinOp::Sub => a - b,
+                    BinOp::Mul => a * b,
+                    BinOp::Div => a / b,
+                }
+            }
+            fn from_value(v: Value) -> Self {
+                match v {
+                    Value::Bool(b) => b as u8 as $t,
+                    Value::Int(i) => i as $t,
+                    Value::UInt(u) => u as $t,
+                    Value::Float(f) => f as $t,
+                    Value::Complex(r, _) => r as $t,
+                }
+            }
+        }
+        impl Arith for C<$t> {
+            #[inline(always)]
+            fn bin(op: BinOp, a: Self, b: Self) -> Self {
+                match op {
+                    BinOp::Add => C(a.0 + b.0, a.1 + b.1),
+                    BinOp::Sub => C(a.0 - b.0, a.1 - b.1),
+                    BinOp::Mul => C(a.0 * b.0 - a.1 * b.1, a.0 * b.1 + a.1 * b.0),
+                    BinOp::Div => {
+                        let d = b.0 * b.0 + b.1 * b.1;
+                        C((a.0 * b.0 + a.1 * b.1) / d, (a.1 * b.0 - a.0 * b.1) / d)
+                    }
+                }
+            }
+            fn from_value(v: Value) -> Self {
+                match v {
+                    Value::Complex(r, i) => C(r as $t, i as $t),
+                    other => C(<$t>::from_value(other), 0.0),
+                }
+            }
+        }
+    )*};
+}
+arith_float!(f32, f64);
+
+/// Loads `n` elements of `dtype` at `p` (byte `stride`) into `out`.
+///
+/// # Safety
+/// Every element must lie in mapped memory.
+pub(crate) unsafe fn load_row<A>(dtype: DType, p: *const u8, stride: isize, swap: bool, out: &mut [A])
+where
+    Bool: To<A>,
+    i8: To<A>,
+    u8: To<A>,
+    i16: To<A>,
+    u16: To<A>,
+    i32: To<A>,
+    u32: To<A>,
+    i64: To<A>,
+    u64: To<A>,
+    F16: To<A>,
+    f32: To<A>,
+    f64: To<A>,
+    C<f32>: To<A>,
+    C<f64>: To<A>,
+{
+    unsafe fn go<T: Elem + To<A>, A>(p: *const u8, stride: isize, swap: bool, out: &mut [A]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            // SAFETY: forwarded from `load_row`'s caller.
+            *o = unsafe { T::load(p.offset(i as isize * stride), swap) }.to();
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match dtype {
+            DType::Bool => go::<Bool, A>(p, stride, swap, out),
+            DType::Int8 => go::<i8, A>(p, stride, swap, out),
+            DType::UInt8 => go::<u8, A>(p, stride, swap, out),
+            DType::Int16 => go::<i16, A>(p, stride, swap, out),
+            DType::UInt16 => go::<u16, A>(p, stride, swap, out),
+            DType::Int32 => go::<i32, A>(p, stride, swap, out),
+            DType::UInt32 => go::<u32, A>(p, stride, swap, out),
+            DType::Int64 => go::<i64, A>(p, stride, swap, out),
+            DType::UInt64 => go::<u64, A>(p, stride, swap, out),
+            DType::Float16 => go::<F16, A>(p, stride, swap, out),
+            DType::Float32 => go::<f32, A>(p, stride, swap, out),
+            DType::Float64 => go::<f64, A>(p, stride, swap, out),
+            DType::Complex64 => go::<C<f32>, A>(p, stride, swap, out),
+            DType::Complex128 => go::<C<f64>, A>(p, stride, swap, out),
+        }
+    }
+}
+
+/// Stores `vals` as `dtype` at `p` (byte `stride`).
+///
+/// # Safety
+/// Every element must lie in writable mapped memory.
+pub(crate) unsafe fn store_row<A: Store>(dtype: DType, p: *mut u8, stride: isize, swap: bool, vals: &[A]) {
+    macro_rules! put {
+        ($t:ty, $conv:expr) => {
+            for (i, &v) in vals.iter().enumerate() {
+                let (re, _im, int, uint) = v.parts();
+                let x: $t = $conv(re, int, uint);
+                let x = if swap { x.swap_bytes() } else { x };
+                // SAFETY: forwarded from the caller.
+                unsafe { (p.offset(i as isize * stride) as *mut $t).write_unaligned(x) };
+            }
+        };
+    }
+    match dtype {
+        DType::Bool => put!(u8, |re: f64, _i: i64, _u: u64| (re != 0.0) as u8),
+        DType::Int8 => put!(i8, |_r, i: i64, _u| i as i8),
+        DType::UInt8 => put!(u8, |_r, _i, u: u64| u as u8),
+        DType::Int16 => put!(i16, |_r, i: i64, _u| i as i16),
+        DType::UInt16 => put!(u16, |_r, _i, u: u64| u as u16),
+        DType::Int32 => put!(i32, |_r, i: i64, _u| i as i32),
+        DType::UInt32 => put!(u32, |_r, _i, u: u64| u as u32),
+        DType::Int64 => put!(i64, |_r, i: i64, _u| i),
+        DType::UInt64 => put!(u64, |_r, _i, u: u64| u),
+        DType::Float16 => put!(u16, |re: f64, _i, _u| F16::from_f32(re as f32).0),
+        DType::Float32 => put!(u32, |re: f64, _i, _u| (re as f32).to_bits()),
+        DType::Float64 => put!(u64, |re: f64, _i, _u| re.to_bits()),
+        DType::Complex64 | DType::Complex128 => {
+            let part = dtype.itemsize() / 2;
+            for (i, &v) in vals.iter().enumerate() {
+                let (re, im, _, _) = v.parts();
+                // SAFETY: forwarded from the caller.
+                unsafe {
+                    let q = p.offset(i as isize * stride);
+                    if part == 4 {
+                        let (a, b) = ((re as f32).to_bits(), (im as f32).to_bits());
+                        (q as *mut u32).write_unaligned(if swap { a.swap_bytes() } else { a });
+                        (q.add(4) as *mut u32).write_unaligned(if swap { b.swap_bytes() } else { b });
+                    } else {
+                        let (a, b) = (re.to_bits(), im.to_bits());
+                        (q as *mut u64).write_unaligned(if swap { a.swap_bytes() } else { a });
+                        (q.add(8) as *mut u64).write_unaligned(if swap { b.swap_bytes() } else { b });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Byte offsets of every innermost row of `shape` (C order) for each of several stride sets.
+fn row_offsets(shape: &[usize], strides: &[&[isize]]) -> Vec<Vec<isize>> {
+    let nd = shape.len();
+    let outer = if nd == 0 { 1 } else { shape[..nd - 1].iter().product() };
+    let mut out = vec![Vec::with_capacity(outer); strides.len()];
+    let mut idx = vec![0usize; nd.saturating_sub(1)];
+    for _ in 0..outer {
+        for (o, s) in out.iter_mut().zip(strides) {
+            o.push(idx.iter().zip(s.iter()).map(|(&i, &st)| i as isize * st).sum());
+        }
+        for a in (0..idx.len()).rev() {
+            idx[a] += 1;
+            if idx[a] < shape[a] {
+                break;
+            }
+            idx[a] = 0;
+        }
+    }
+    out
+}
+
+/// Whether two views of the same mapping may touch the same bytes in a different order.
+fn hazardous(a: &Source, d: &Dest) -> bool {
+    if !std::ptr::eq(a.map, d.map) || (a.layout == d.layout && a.dtype.itemsize() == d.dtype.itemsize()) {
+        return false;
+    }
+    let span = |l: &Layout, isz: usize| -> (isize, isize) {
+        let mut lo = l.offset as isize;
+        let mut hi = l.offset as isize;
+        for (&n, &s) in l.shape.iter().zip(&l.strides) {
+            if n == 0 {
+                return (0, -1);
+            }
+            let e = (n as isize - 1) * s;
+            if e < 0 { lo += e } else { hi += e }
+        }
+        (lo, hi + isz as isize)
+    };
+    let (a0, a1) = span(a.layout, a.dtype.itemsize());
+    let (d0, d1) = span(d.layout, d.dtype.itemsize());
+    a0 < d1 && d0 < a1
+}
+
+/// `out = a op b` over views of equal shape (b broadcast by the caller), computed
+/// in `compute` and cast to `out`'s dtype ('same_kind').
+pub fn binary(op: BinOp, a: &Source, b: &Operand, out: &Dest, compute: DType) -> Result<()> {
+    check_dest(out, &a.layout.shape)?;
+    a.layout.check(a.dtype.itemsize(), a.map.len())?;
+    if let Operand::View(s) = b {
+        if s.layout.shape != a.layout.shape {
+            return err(ErrorKind::InvalidArgument, "operands could not be broadcast together");
+        }
+        s.layout.check(s.dtype.itemsize(), s.map.len())?;
+    }
+    if !same_kind(compute, out.dtype) {
+        return err(
+            ErrorKind::InvalidArgument,
+            format!("Cannot cast ufunc '{}' output from dtype('{}') to dtype('{}') with casting rule 'same_kind'", op.name(), compute.name(), out.dtype.name()),
+        );
+    }
+    // Overlap in a different order: compute into memory first, then copy (NumPy does too).
+    let risky = hazardous(a, out) || matches!(b, Operand::View(s) if hazardous(s, out));
+    if risky {
+        let tmp_layout = Layout::contiguous(&a.layout.shape, out.dtype.itemsize(), false);
+        let tmp = Mapping::anonymous(a.layout.size() * out.dtype.itemsize())?;
+        let t = Dest { map: &tmp, layout: &tmp_layout, dtype: out.dtype, order: ByteOrder::NATIVE };
+        binary(op, a, b, &t, compute)?;
+        let src = Source { map: &tmp, layout: &tmp_layout, dtype: out.dtype, order: ByteOrder::NATIVE };
+        return cast_copy(&src, out);
+    }
+    pool::install(|| match compute_kind(compute) {
+        K::I => run_binary::<i64>(op, a, b, out),
+        K::U => run_binary::<u64>(op, a, b, out),
+        K::F32 => run_binary::<f32>(op, a, b, out),
+        K::F64 => run_binary::<f64>(op, a, b, out),
+        K::C32 => run_binary::<C<f32>>(op, a, b, out),
+        K::C64 => run_binary::<C<f64>>(op, a, b, out),
+    });
+    Ok(())
+}
+
+fn check_dest(out: &Dest, shape: &[usize]) -> Result<()> {
+    if out.layout.shape != shape {
+        return err(ErrorKind::InvalidArgument, format!("output shape {:?} does not match the result shape {:?}", out.layout.shape, shape));
+    }
+    out.layout.check(out.dtype.itemsize(), out.map.len())
+}
+
+fn swap_of(d: DType, o: ByteOrder) -> bool {
+    !d.order(o).is_native()
+}
+
+fn run_binary<A>(op: BinOp, a: &Source, b: &Operand, out: &Dest)
+where
+    A: Arith,
+    Bool: To<A>,
+    i8: To<A>,
+    u8: To<A>,
+    i16: To<A>,
+    u16: To<A>,
+    i32: To<A>,
+    u32: To<A>,
+    i64: To<A>,
+    u64: To<A>,
+    F16: To<A>,
+    f32: To<A>,
+    f64: To<A>,
+    C<f32>: To<A>,
+    C<f64>: To<A>,
+{
+    let shape = &a.layout.shape;
+    let nd = shape.len();
+    let len = if nd == 0 { 1 } else { shape[nd - 1] };
+    if a.layout.size() == 0 {
+        return;
+    }
+    let inner = |l: &Layout| if nd == 0 { 0 } else { l.strides[nd - 1] };
+    let bl = match b {
+        Operand::View(s) => Some(*s),
+        Operand::Scalar(_) => None,
+    };
+    let no_strides: Vec<isize> = vec![0; nd];
+    let offs = row_offsets(shape, &[&a.layout.strides, bl.map(|s| &s.layout.strides[..]).unwrap_or(&no_strides), &out.layout.strides]);
+    let scalar = match b {
+        Operand::Scalar(v) => A::from_value(*v),
+        _ => A::default(),
+    };
+    let (aswap, oswap) = (swap_of(a.dtype, a.order), swap_of(out.dtype, out.order));
+    let abase = a.map.as_ptr() as usize + a.layout.offset;
+    let obase = out.map.as_ptr() as usize + out.layout.offset;
+    let bbase = bl.map(|s| s.map.as_ptr() as usize + s.layout.offset).unwrap_or(0);
+    (0..offs[0].len()).into_par_iter().for_each(|r| {
+        let mut xa = [A::default(); BLOCK];
+        let mut xb = [scalar; BLOCK];
+        let mut lo = 0;
+        while lo < len {
+            let n = BLOCK.min(len - lo);
+            // SAFETY: every layout was checked against its mapping; rows and blocks stay inside.
+            unsafe {
+                load_row(a.dtype, (abase as isize + offs[0][r] + lo as isize * inner(a.layout)) as *const u8, inner(a.layout), aswap, &mut xa[..n]);
+                if let Some(s) = bl {
+                    load_row(s.dtype, (bbase as isize + offs[1][r] + lo as isize * inner(s.layout)) as *const u8, inner(s.layout), swap_of(s.dtype, s.order), &mut xb[..n]);
+                }
+                for i in 0..n {
+                    xa[i] = A::bin(op, xa[i], xb[i]);
+                }
+                store_row(out.dtype, (obase as isize + offs[2][r] + lo as isize * inner(out.layout)) as *mut u8, inner(out.layout), oswap, &xa[..n]);
+            }
+            lo += n;
+        }
+    });
+}
+
+/// `out[...] = a` with a cast (`astype`, copies between views).
+pub fn cast_copy(a: &Source, out: &Dest) -> Result<()> {
+    // a + 0 in the output's own computation type is a plain cast.
+    let zero = Operand::Scalar(Value::Int(0));
+    check_dest(out, &a.layout.shape)?;
+    a.layout.check(a.dtype.itemsize(), a.map.len())?;
+    if hazardous(a, out) {
+        return binary(BinOp::Add, a, &zero, out, cast_kind(a.dtype, out.dtype));
+    }
+    pool::install(|| match compute_kind(cast_kind(a.dtype, out.dtype)) {
+        K::I => run_binary::<i64>(BinOp::Add, a, &zero, out),
+        K::U => run_binary::<u64>(BinOp::Add, a, &zero, out),
+        K::F32 => run_binary::<f32>(BinOp::Add, a, &zero, out),
+        K::F64 => run_binary::<f64>(BinOp::Add, a, &zero, out),
+        K::C32 => run_binary::<C<f32>>(BinOp::Add, a, &zero, out),
+        K::C64 => run_binary::<C<f64>>(BinOp::Add, a, &zero, out),
+    });
+    Ok(())
+}
+
+/// The computation type of a cast from `from` to `to`: exact for both.
+fn cast_kind(from: DType, to: DType) -> DType {
+    use DType::*;
+    match (from.kind(), to.kind()) {
+        (_, 'c') | ('c', _) => Complex128,
+        ('f', _) | (_, 'f') => Float64,
+        ('u', 'u') | ('u', 'b') | ('b', 'u') => UInt64,
+        _ => Int64,
+    }
+}
+
+/// `out[...] = value`.
+pub fn fill(out: &Dest, value: Value) -> Result<()> {
+    let shape = out.layout.shape.clone();
+    let zero_layout = Layout { shape: shape.clone(), strides: vec![0; shape.len()], offset: 0 };
+    // A one-element source broadcast everywhere, holding the value in float64/complex128/int64.
+    let (dtype, bytes): (DType, Vec<u8>) = match value {
+        Value::Bool(b) => (DType::Bool, vec![b as u8]),
+        Value::Int(i) => (DType::Int64, i.to_ne_bytes().to_vec()),
+        Value::UInt(u) => (DType::UInt64, u.to_ne_bytes().to_vec()),
+        Value::Float(f) => (DType::Float64, f.to_ne_bytes().to_vec()),
+        Value::Complex(r, i) => (DType::Complex128, [r.to_ne_bytes(), i.to_ne_bytes()].concat()),
+    };
+    let one = Mapping::from_bytes(&bytes)?;
+    let src = Source { map: &one, layout: &zero_layout, dtype, order: ByteOrder::NATIVE };
+    cast_copy(&src, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promotion_matches_numpy() {
+        use DType::*;
+        let cases = [
+            (Int8, Int8, Int8), (UInt8, Int8, Int16), (Int64, UInt64, Float64), (Float16, Int16, Float32),
+            (Float32, Int32, Float64), (UInt8, Float16, Float16), (Complex64, Float64, Complex128), (Bool, Int8, Int8),
+            (UInt16, Int16, Int32),
+        ];
+        for (a, b, r) in cases {
+            assert_eq!(promote(a, b), r, "{a:?} {b:?}");
+        }
+        assert!(same_kind(UInt64, Int64) && !same_kind(Int64, UInt8) && same_kind(Float64, Float32) && !same_kind(Float64, Int64));
+    }
+
+    #[test]
+    fn subtract_in_place_and_broadcast() {
+        let vals: Vec<u8> = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0].iter().flat_map(|v| v.to_ne_bytes()).collect();
+        let m = Mapping::from_bytes(&vals).unwrap();
+        let l = Layout::contiguous(&[2, 3], 8, false);
+        let row: Vec<u8> = [1.0f64, 2.0, 3.0].iter().flat_map(|v| v.to_ne_bytes()).collect();
+        let r = Mapping::from_bytes(&row).unwrap();
+        let rl = Layout { shape: vec![2, 3], strides: vec![0, 8], offset: 0 };
+        let a = Source { map: &m, layout: &l, dtype: DType::Float64, order: ByteOrder::NATIVE };
+        let b = Operand::View(Source { map: &r, layout: &rl, dtype: DType::Float64, order: ByteOrder::NATIVE });
+        let out = Dest { map: &m, layout: &l, dtype: DType::Float64, order: ByteOrder::NATIVE };
+        binary(BinOp::Sub, &a, &b, &out, DType::Float64).unwrap();
+        let got: Vec<f64> = m.read_bytes(0, 48).unwrap().chunks(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
+        assert_eq!(got, vec![0.0, 0.0, 0.0, 3.0, 3.0, 3.0]);
+        // Reversed view into itself: overlap handled through a temporary.
+        let rev = Layout { shape: vec![6], strides: vec![-8], offset: 40 };
+        let fwd = Layout::contiguous(&[6], 8, false);
+        let a = Source { map: &m, layout: &rev, dtype: DType::Float64, order: ByteOrder::NATIVE };
+        cast_copy(&a, &Dest { map: &m, layout: &fwd, dtype: DType::Float64, order: ByteOrder::NATIVE }).unwrap();
+        let got: Vec<f64> = m.read_bytes(0, 48).unwrap().chunks(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
+        assert_eq!(got, vec![3.0, 3.0, 3.0, 0.0, 0.0, 0.0]);
+        // same_kind refuses float into int.
+        let im = Mapping::anonymous(48).unwrap();
+        let il = Layout::contiguous(&[6], 8, false);
+        let e = binary(BinOp::Add, &a, &Operand::Scalar(Value::Int(1)), &Dest { map: &im, layout: &il, dtype: DType::Int64, order: ByteOrder::NATIVE }, DType::Float64);
+        assert!(e.unwrap_err().to_string().contains("same_kind"));
+    }
+}
