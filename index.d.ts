@@ -138,6 +138,11 @@ export interface ChunkOptions {
   rows?: number;
   /** Target bytes per chunk when `rows` is not given; default 64 MiB. */
   bytes?: number;
+  /**
+   * Release each block's pages once the loop moves past it (`madvise(MADV_DONTNEED)`), so a pass
+   * over a file larger than RAM keeps a bounded RSS. Ignored in mode `'c'` and in memory.
+   */
+  release?: boolean;
 }
 
 /** Options of the reductions. */
@@ -255,6 +260,13 @@ export declare class NdArray {
    * @example for (const block of a.chunks({ bytes: 256 * 2 ** 20 })) total += sum(block.data)
    */
   chunks(options?: ChunkOptions): Generator<NdArray, void, undefined>;
+
+  /**
+   * Tells the kernel how this view's memory will be used: `'sequential'` (read ahead, drop behind),
+   * `'willneed'` (start reading it in), `'populate'` (fault it all in now), `'release'` (drop its pages
+   * from this process's memory; the file keeps the data; ignored in mode `'c'` and in memory).
+   */
+  advise(hint: 'sequential' | 'willneed' | 'populate' | 'release'): void;
 
   /** Nested JavaScript arrays (a scalar for 0-d), like NumPy's `tolist()`. */
   toArray(): NestedArray;

@@ -232,6 +232,30 @@ export class NdArray {
     return ta;
   }
 
+  /** The byte range `[start, end)` of the mapping that this view's elements occupy. */
+  private span(): [number, number] {
+    if (this.size === 0) return [this._offset, this._offset];
+    let lo = this._offset;
+    let hi = this._offset;
+    this.shape.forEach((n, i) => {
+      const e = (n - 1) * this.strides[i]!;
+      if (e < 0) lo += e;
+      else hi += e;
+    });
+    return [lo, hi + this.itemsize];
+  }
+
+  /**
+   * Tells the kernel how this view's memory will be used: `'sequential'` (read ahead, drop behind),
+   * `'willneed'` (start reading it in), `'populate'` (fault it all in now), `'release'` (drop its pages
+   * from this process; the file keeps the data; ignored in mode `'c'` and in memory, where it would lose changes).
+   */
+  advise(hint: 'sequential' | 'willneed' | 'populate' | 'release'): void {
+    this.check();
+    const [lo, hi] = this.span();
+    native(() => this._s.native.advise(lo, hi - lo, hint));
+  }
+
   /** Views of consecutive blocks along `axis` (default 0), for arrays of any size. */
   *chunks(options: ChunkOptions = {}): Generator<NdArray, void, undefined> {
     this.check();
@@ -252,7 +276,10 @@ export class NdArray {
     for (let start = 0; start < n; start += rows) {
       const specs: (null | [number, number])[] = this.shape.map(() => null);
       specs[axis] = [start, Math.min(start + rows, n)];
-      yield this.slice(...specs);
+      const chunk = this.slice(...specs);
+      yield chunk;
+      // Behind the cursor: the caller is done with this block.
+      if (options.release === true && !this._s.closed) chunk.advise('release');
     }
   }
 
@@ -315,10 +342,10 @@ export class NdArray {
   mul(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.binary('mul', other, options, false) as NdArray; }
   /** `this / other` elementwise (true division: integers give float64). */
   div(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.binary('div', other, options, false) as NdArray; }
-  addAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return this.binary('add', other, options, true) as Promise<NdArray>; }
-  subAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return this.binary('sub', other, options, true) as Promise<NdArray>; }
-  mulAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return this.binary('mul', other, options, true) as Promise<NdArray>; }
-  divAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return this.binary('div', other, options, true) as Promise<NdArray>; }
+  addAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return settle(() => this.binary('add', other, options, true) as Promise<NdArray>); }
+  subAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return settle(() => this.binary('sub', other, options, true) as Promise<NdArray>); }
+  mulAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return settle(() => this.binary('mul', other, options, true) as Promise<NdArray>); }
+  divAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return settle(() => this.binary('div', other, options, true) as Promise<NdArray>); }
 
   /** Matrix/vector product: vector·vector gives a scalar, matrix·vector and matrix·matrix an in-memory array. */
   dot(other: NdArray): Scalar | NdArray {
@@ -344,13 +371,15 @@ export class NdArray {
     native(() => this._s.native.fill(this.viewArg(), toScalarIn(checkValue(this.dtype, value), this.dtype)));
   }
   fillAsync(value: Scalar | [number, number]): Promise<void> {
-    this.check();
-    return nativeAsync(() => this._s.native.fillAsync(this.viewArg(), toScalarIn(checkValue(this.dtype, value), this.dtype)));
+    return settle(() => {
+      this.check();
+      return nativeAsync(() => this._s.native.fillAsync(this.viewArg(), toScalarIn(checkValue(this.dtype, value), this.dtype)));
+    });
   }
 
   /** A copy converted to `dtype` (NumPy's unsafe cast, as `astype`), or written into `out` (e.g. an `openNpy('w+')` array). */
   astype(dtype: string, options?: OutOptions): NdArray { return this.cast(dtype, options, false) as NdArray; }
-  astypeAsync(dtype: string, options?: OutOptions): Promise<NdArray> { return this.cast(dtype, options, true) as Promise<NdArray>; }
+  astypeAsync(dtype: string, options?: OutOptions): Promise<NdArray> { return settle(() => this.cast(dtype, options, true) as Promise<NdArray>); }
 
   /** @internal */
   viewArg(strides: readonly number[] = this.strides, shape: readonly number[] = this.shape): ViewArg {
@@ -396,6 +425,11 @@ export class NdArray {
 
   private cast(dtype: string, options: OutOptions | undefined, async: boolean): NdArray | Promise<NdArray> {
     this.check();
+    if (options?.out instanceof NdArray) {
+      // The values written are the conversion to `dtype`: an `out` of another dtype would silently convert again.
+      const want = native(() => binding.parseDtype(dtype)).dtype;
+      if (want !== options.out.dtype) throw invalidArg(`astype('${dtype}') cannot write into out of dtype ${options.out.dtype}; give out of dtype ${want}`);
+    }
     const result = options?.out ? this.outFor(options, dtype, [...this.shape]) : NdArray._whole(new Storage(native(() => binding.zeros(dtype, [...this.shape])), false));
     const out = result;
     if (async) return nativeAsync(() => this._s.native.castIntoAsync(this.viewArg(), out._s.native, out.viewArg())).then(() => result);
@@ -472,6 +506,15 @@ function toScalar(r: ScalarOut, op: string, dtype: DType, requested: string | un
   }
 }
 
+/** A Promise-returning call whose synchronous errors (bad arguments, closed arrays) become rejections. */
+function settle<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return f();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 /** A checked value (see `checkValue`) as the addon takes scalars. */
 function toScalarIn(v: unknown, dtype: DType): ScalarIn {
   if (typeof v === 'bigint') return { kind: dtype === 'uint64' ? 'uint' : 'int', value: Number(v), im: 0, text: v.toString() };
@@ -493,6 +536,10 @@ function scalarOperand(v: unknown, dtype: DType): ScalarIn {
     const b = BigInt(v);
     const isInt = dtype !== 'bool' && !dtype.startsWith('float') && !dtype.startsWith('complex');
     if (isInt) checkValue(dtype, typeof v === 'bigint' ? v : Number(v));
+    // With a bool array a Python int is an int64 (NumPy: OverflowError beyond it).
+    else if (dtype === 'bool') checkValue('int64', b);
+    // With a float array any integer converts to the array's type, even beyond 64 bits (2 ** 70).
+    else if (b < -(2n ** 63n) || b >= 2n ** 64n) return { kind: 'float', value: Number(v), im: 0, text: '' };
     return b < 0n || b <= 9223372036854775807n
       ? { kind: 'int', value: Number(v), im: 0, text: b.toString() }
       : { kind: 'uint', value: Number(v), im: 0, text: b.toString() };

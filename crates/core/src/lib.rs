@@ -18,6 +18,6 @@ pub mod view;
 
 pub use dtype::{ByteOrder, DType};
 pub use error::{Error, ErrorKind, Result};
-pub use mapping::{Mapping, Mode};
+pub use mapping::{Hint, Mapping, Mode};
 pub use npy::{Array, NewArray};
 pub use view::Layout;

@@ -81,12 +81,34 @@ impl Mode {
     }
 }
 
+/// How a range of a mapping will be used (`madvise`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    /// Read once, front to back: read ahead aggressively, drop behind.
+    Sequential,
+    /// Needed soon: start reading it in.
+    WillNeed,
+    /// Fault every page in now (Linux 5.14+), so a later pass takes no page faults.
+    PopulateRead,
+    /// Done with it: drop the pages from this process (RSS), the file keeps the data.
+    Release,
+}
+
+#[cfg(unix)]
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 { p as usize } else { 4096 }
+}
+
 /// A region of memory holding array data: part of a mapped file, or anonymous
 /// memory for in-memory arrays. Zero-length regions map nothing.
 pub struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
     shared: bool,
+    /// Whether dropping pages loses nothing the file does not hold ('r', 'r+', 'w+').
+    releasable: bool,
     // Keeps the memory mapped; `None` when `len == 0`.
     _map: Option<MmapMut>,
 }
@@ -105,15 +127,15 @@ impl std::fmt::Debug for Mapping {
 }
 
 impl Mapping {
-    fn from_map(map: MmapMut, shared: bool) -> Self {
+    fn from_map(map: MmapMut, shared: bool, releasable: bool) -> Self {
         let len = map.len();
         let ptr = NonNull::new(map.as_ptr() as *mut u8).unwrap_or(NonNull::dangling());
-        Mapping { ptr, len, shared, _map: Some(map) }
+        Mapping { ptr, len, shared, releasable, _map: Some(map) }
     }
 
     fn empty() -> Self {
         // 16-byte aligned dangling pointer: fine for any element type, never read.
-        Mapping { ptr: NonNull::<u128>::dangling().cast(), len: 0, shared: false, _map: None }
+        Mapping { ptr: NonNull::<u128>::dangling().cast(), len: 0, shared: false, releasable: false, _map: None }
     }
 
     /// Maps `len` bytes of `file` from `offset`. The caller has checked that the
@@ -135,7 +157,10 @@ impl Mapping {
             }
         };
         let map = map.map_err(|e| Error::io("cannot map the file", &e).at(path))?;
-        Ok(Mapping::from_map(map, mode.shared()))
+        // 'r' pages come back from the file when released (its private copies hold
+        // only stray writes, which never reach the file anyway); 'c' pages may hold
+        // the user's private changes and are never released.
+        Ok(Mapping::from_map(map, mode.shared(), mode != Mode::CopyOnWrite))
     }
 
     /// Zero-filled anonymous memory, for in-memory arrays.
@@ -147,7 +172,7 @@ impl Mapping {
             .len(len)
             .map_anon()
             .map_err(|e| Error::io(&format!("cannot allocate {len} bytes"), &e))?;
-        Ok(Mapping::from_map(map, false))
+        Ok(Mapping::from_map(map, false, false))
     }
 
     /// An in-memory copy of `bytes`.
@@ -198,6 +223,55 @@ impl Mapping {
         // SAFETY: the range is inside the mapping (checked above) and the mapping is
         // writable (shared read-write, private copy-on-write or anonymous).
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.as_ptr().add(offset), bytes.len()) };
+        Ok(())
+    }
+
+    /// Tells the kernel how bytes `offset..offset+len` will be used. `Release` drops
+    /// the whole pages inside the range from this process (they are read again from
+    /// the file if touched), and is ignored where it could lose data ('c', in memory).
+    /// Hints the platform does not know are ignored: they never change results.
+    pub fn advise(&self, offset: usize, len: usize, hint: Hint) -> Result<()> {
+        self.check_range(offset, len)?;
+        #[cfg(unix)]
+        if let Some(map) = &self._map {
+            use memmap2::{Advice, UncheckedAdvice};
+            let page = page_size();
+            let (start, end) = match hint {
+                // Only whole pages inside the range: never a neighbour's bytes.
+                Hint::Release => {
+                    let base = self.as_ptr() as usize;
+                    let s = (base + offset).div_ceil(page) * page - base;
+                    let e = ((base + offset + len) / page * page).saturating_sub(base);
+                    (s, e.max(s))
+                }
+                _ => (offset, offset + len),
+            };
+            if end <= start {
+                return Ok(());
+            }
+            let r = match hint {
+                Hint::Sequential => map.advise_range(Advice::Sequential, start, end - start),
+                Hint::WillNeed => map.advise_range(Advice::WillNeed, start, end - start),
+                #[cfg(target_os = "linux")]
+                Hint::PopulateRead => map.advise_range(Advice::PopulateRead, start, end - start),
+                #[cfg(not(target_os = "linux"))]
+                Hint::PopulateRead => map.advise_range(Advice::WillNeed, start, end - start),
+                Hint::Release if self.releasable => {
+                    // SAFETY: DONTNEED on a shared or read-only-by-contract mapping only
+                    // drops pages the file holds; 'c' and anonymous memory never get here.
+                    unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start) }
+                }
+                Hint::Release => Ok(()),
+            };
+            // Old kernels lack some hints (EINVAL): a hint is only ever a hint.
+            if let Err(e) = r {
+                if e.raw_os_error() != Some(libc::EINVAL) {
+                    return Err(Error::io("madvise failed", &e));
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = hint;
         Ok(())
     }
 

@@ -2,12 +2,13 @@
 //! shared by all its views. Views are described from JavaScript by (shape,
 //! strides, offset) and checked against the mapping before any access.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use mmnpy_core::npy::{self, Array};
 use mmnpy_core::view::{self, Layout};
-use mmnpy_core::{ByteOrder, Error, ErrorKind};
+use mmnpy_core::{ByteOrder, Error, ErrorKind, Mapping};
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
@@ -53,8 +54,14 @@ pub struct ArrayInfo {
 #[napi]
 pub struct NativeArray {
     pub(crate) holder: Arc<Holder>,
+    /// What the array is; its `mapping` is empty: the only owner is `holder`, so
+    /// that `close()` really unmaps.
     pub(crate) info: Array,
-    tracker: Tracker,
+    byte_length: usize,
+    address_mod64: u32,
+    // A RefCell, not `&mut self` methods: napi-rs keeps `&self` borrowed while an
+    // async task runs, and close() must still work then.
+    tracker: RefCell<Tracker>,
     env: sys::napi_env,
     pub(crate) allow_copy: bool,
 }
@@ -62,7 +69,7 @@ pub struct NativeArray {
 impl Drop for NativeArray {
     fn drop(&mut self) {
         // Collected without close(): buffers still out keep the mapping alive.
-        self.tracker.release(self.env);
+        self.tracker.get_mut().release(self.env);
     }
 }
 
@@ -75,10 +82,14 @@ pub(crate) fn wrap(env: &Env, array: Array, allow_copy: bool) -> Result<NativeAr
             ),
         ));
     }
+    let mut array = array;
+    let mapping = std::mem::replace(&mut array.mapping, Arc::new(Mapping::anonymous(0).or_js()?));
     Ok(NativeArray {
-        holder: Holder::new(array.mapping.clone()),
+        byte_length: mapping.len(),
+        address_mod64: (mapping.as_ptr() as usize % 64) as u32,
+        holder: Holder::new(mapping),
         info: array,
-        tracker: Tracker::default(),
+        tracker: RefCell::new(Tracker::default()),
         env: env.raw(),
         allow_copy,
     })
@@ -209,8 +220,8 @@ impl NativeArray {
             mode: a.mode.map(|m| m.name().to_string()),
             filename: a.path.as_ref().map(|p| p.display().to_string()),
             file_offset: a.file_offset as f64,
-            byte_length: a.mapping.len() as f64,
-            address_mod64: (a.mapping.as_ptr() as usize % 64) as u32,
+            byte_length: self.byte_length as f64,
+            address_mod64: self.address_mod64,
             version: a.version.map(|(x, y)| vec![x as u32, y as u32]),
         }
     }
@@ -222,7 +233,7 @@ impl NativeArray {
 
     /// An ArrayBuffer over bytes `offset..offset+length` of the mapping, zero-copy.
     #[napi(ts_return_type = "ArrayBuffer")]
-    pub fn window(&mut self, env: Env, offset: f64, length: f64) -> Result<RawValue, String> {
+    pub fn window(&self, env: Env, offset: f64, length: f64) -> Result<RawValue, String> {
         let map = self.holder.get().or_js()?;
         let (offset, length) = (index(offset, "offset")?, index(length, "length")?);
         map.check_range(offset, length).or_js()?;
@@ -230,7 +241,7 @@ impl NativeArray {
         let value = unsafe {
             buffers::external_window(env.raw(), &self.holder, map.as_ptr().add(offset), length, self.allow_copy)?
         };
-        self.tracker.track(env.raw(), value)?;
+        self.tracker.borrow_mut().track(env.raw(), value)?;
         Ok(RawValue(value))
     }
 
@@ -292,6 +303,20 @@ impl NativeArray {
         npy::save_view(&self::path(&path)?, &map, &l, a.dtype, a.byte_order, convert::version(version)?).or_js()
     }
 
+    /// `madvise` over bytes `offset..offset+length`: 'sequential', 'willneed', 'populate' or 'release'.
+    #[napi]
+    pub fn advise(&self, offset: f64, length: f64, hint: String) -> Result<(), String> {
+        let hint = match hint.as_str() {
+            "sequential" => mmnpy_core::Hint::Sequential,
+            "willneed" => mmnpy_core::Hint::WillNeed,
+            "populate" => mmnpy_core::Hint::PopulateRead,
+            "release" => mmnpy_core::Hint::Release,
+            other => return Err(invalid(format!("hint must be 'sequential', 'willneed', 'populate' or 'release', got '{other}'"))),
+        };
+        let map = self.holder.get().or_js()?;
+        map.advise(index(offset, "offset")?, index(length, "length")?, hint).or_js()
+    }
+
     /// Writes dirty pages to the file (`msync`); no-op in `'r'`, `'c'` and in memory.
     #[napi]
     pub fn flush(&self) -> Result<(), String> {
@@ -305,8 +330,8 @@ impl NativeArray {
     /// Detaches every buffer handed out, then unmaps (at once, unless a running
     /// task still holds the mapping). Idempotent.
     #[napi]
-    pub fn close(&mut self, env: Env) {
-        self.tracker.detach_all(env.raw());
+    pub fn close(&self, env: Env) {
+        self.tracker.borrow_mut().detach_all(env.raw());
         self.holder.close();
     }
 }

@@ -5,11 +5,19 @@
 //! Float sums follow NumPy's pairwise summation (`loops_utils.h.src`): below 8
 //! elements a plain loop from +0.0; up to 128, eight accumulators combined as
 //! `((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))` then the tail; above, a split at `n/2`
-//! rounded down to a multiple of 8. Threads take subtrees of that same tree, so
-//! the result does not depend on the thread count and equals NumPy's for
-//! contiguous data. Where NumPy buffers (byte-swapped, unaligned or cast input)
-//! it sums blocks of 8192 elements pairwise and adds the block sums in order; so
-//! does this module. Other layouts agree with NumPy to a few ulps.
+//! rounded down to a multiple of 8 (complex: NumPy's own tree, four accumulators,
+//! leaves of 64). Threads take subtrees of that same tree, so the result does not
+//! depend on the thread count. A reduction of the whole view visits the elements in
+//! NumPy's order (axes by |stride|, merged where possible, see `KOrder`) and in the
+//! pieces NumPy's loop is called with (whole 1-D walks; blocks of 8192 elements where
+//! NumPy buffers: byte-swapped, unaligned or cast input, and N-D walks), so sums,
+//! means and variances equal NumPy's for every layout. Reductions along an axis follow
+//! NumPy's loop too: pairwise per output when the reduced axis is the inner one, else
+//! row by row (NumPy's SIMD complex multiply uses FMA there: complex `prod` along such
+//! an axis differs from NumPy's by a few ulps).
+
+use std::any::TypeId;
+use std::cell::Cell;
 
 use rayon::prelude::*;
 
@@ -131,67 +139,240 @@ pub fn result_dtype(op: Op, d: DType, requested: Option<DType>) -> Result<DType>
     })
 }
 
-/// Pairwise sum of `get(lo..lo+n)`, NumPy's tree, subtrees on the pool.
+/// Whether `A` is a complex accumulator (a constant once monomorphized).
+fn is_complex<A: 'static>() -> bool {
+    let t = TypeId::of::<A>();
+    t == TypeId::of::<C<f32>>() || t == TypeId::of::<C<f64>>()
+}
+
+/// Pairwise sum of `get(lo..lo+n)`, NumPy's tree, subtrees on the pool. Complex
+/// numbers follow NumPy's own complex tree (`@TYPE@_pairwise_sum` counts the real and
+/// imaginary parts): four accumulators, leaves of up to 64 elements, split at
+/// `(n - n % 8) / 2`.
 fn pairwise<A: Acc, G: Fn(usize) -> A + Sync>(lo: usize, n: usize, get: &G) -> A {
-    if n < 8 {
+    if is_complex::<A>() {
+        pairwise_n::<A, G, 4, 64>(lo, n, get)
+    } else {
+        pairwise_n::<A, G, 8, 128>(lo, n, get)
+    }
+}
+
+/// The split point of a pairwise tree with `lanes` accumulators.
+fn split(n: usize, lanes: usize) -> usize {
+    if lanes == 8 {
+        n / 2 - (n / 2) % 8
+    } else {
+        (n - n % 8) / 2
+    }
+}
+
+fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: usize>(lo: usize, n: usize, get: &G) -> A {
+    if n < LANES {
         let mut r = A::ZERO;
         for i in 0..n {
             r = r.add(get(lo + i));
         }
         r
-    } else if n <= 128 {
-        let mut r = [A::ZERO; 8];
+    } else if n <= LEAF {
+        let mut r = [A::ZERO; LANES];
         for (j, rj) in r.iter_mut().enumerate() {
             *rj = get(lo + j);
         }
-        let end = n - n % 8;
-        let mut i = 8;
+        let end = n - n % LANES;
+        let mut i = LANES;
         while i < end {
             for (j, rj) in r.iter_mut().enumerate() {
                 *rj = rj.add(get(lo + i + j));
             }
-            i += 8;
+            i += LANES;
         }
-        let mut res = r[0].add(r[1]).add(r[2].add(r[3])).add(r[4].add(r[5]).add(r[6].add(r[7])));
+        let r = &r[..];
+        let mut res = if LANES == 8 {
+            r[0].add(r[1]).add(r[2].add(r[3])).add(r[4].add(r[5]).add(r[6].add(r[7])))
+        } else {
+            r[0].add(r[1]).add(r[2].add(r[3]))
+        };
         for k in end..n {
             res = res.add(get(lo + k));
         }
         res
     } else {
-        let n2 = n / 2;
-        let n2 = n2 - n2 % 8;
+        let n2 = split(n, LANES);
         if n >= PAR_MIN {
-            let (a, b) = rayon::join(|| pairwise(lo, n2, get), || pairwise(lo + n2, n - n2, get));
+            let (a, b) = rayon::join(|| pairwise_n::<A, G, LANES, LEAF>(lo, n2, get), || pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get));
             a.add(b)
         } else {
-            pairwise(lo, n2, get).add(pairwise(lo + n2, n - n2, get))
+            pairwise_n::<A, G, LANES, LEAF>(lo, n2, get).add(pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get))
         }
     }
 }
 
-/// Sum of a 1-D run of `n` elements at `base` with byte `stride`, as NumPy's inner loop:
-/// pairwise, or block-wise when NumPy would buffer.
-fn sum_run<T: Elem + To<A>, A: Acc>(base: *const u8, n: usize, stride: isize, swap: bool, buffered: bool) -> A {
-    let base = base as usize;
-    let get = move |i: usize| -> A {
-        // SAFETY: the caller checked the view lies inside the mapping, so element i exists.
-        unsafe { T::load((base as isize + i as isize * stride) as *const u8, swap).to() }
-    };
-    if !buffered {
-        return A::ZERO.add(pairwise(0, n, &get));
+/// [`pairwise`] over the elements `lo..lo + n` of a [`KOrder`] walk: the same tree, the
+/// leaves loaded by walking the view.
+fn pairwise_walk<A: Acc, V: Fn(usize) -> A + Sync>(w: &KOrder, lo: usize, n: usize, val: &V) -> A {
+    let leaf = if is_complex::<A>() { 64 } else { 128 };
+    if n <= leaf {
+        let mut buf = [A::ZERO; 128];
+        let mut i = 0;
+        w.visit(lo, n, |p| {
+            buf[i] = val(p);
+            i += 1;
+        });
+        return pairwise(0, n, &|k| buf[k]);
     }
-    let blocks: Vec<A> = (0..n.div_ceil(BUFSIZE))
-        .into_par_iter()
-        .map(|b| pairwise(b * BUFSIZE, BUFSIZE.min(n - b * BUFSIZE), &get))
-        .collect();
-    blocks.into_iter().fold(A::ZERO, |acc, s| acc.add(s))
+    let n2 = split(n, if leaf == 128 { 8 } else { 4 });
+    if n >= PAR_MIN {
+        let (a, b) = rayon::join(|| pairwise_walk(w, lo, n2, val), || pairwise_walk(w, lo + n2, n - n2, val));
+        a.add(b)
+    } else {
+        pairwise_walk(w, lo, n2, val).add(pairwise_walk(w, lo + n2, n - n2, val))
+    }
 }
 
-/// Product of a run (sequential, as NumPy).
-fn prod_run<T: Elem + To<A>, A: Acc>(base: *const u8, n: usize, stride: isize, swap: bool) -> A {
-    let mut acc = A::ONE;
+thread_local! {
+    /// Set while [`reduce_axis`] computes one output that NumPy accumulates row by row
+    /// (the reduced axis is not the inner one of its loop): the elements are then
+    /// combined one at a time, each partial result stored as the output dtype.
+    static ROW_BY_ROW: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The elements of a view in the order NumPy's iterator visits them when it reduces
+/// the whole view (K order, strides not negated): axes sorted by |stride|, outermost
+/// first, length-1 axes dropped, an axis merged into the next outer one when that one
+/// steps over it exactly.
+struct KOrder {
+    /// Address of element [0, ..., 0].
+    base: usize,
+    shape: Vec<usize>,
+    strides: Vec<isize>,
+    n: usize,
+    /// One element at a time (see `ROW_BY_ROW`).
+    seq: bool,
+}
+
+impl KOrder {
+    fn new(src: &Source) -> KOrder {
+        let l = src.layout;
+        let mut axes: Vec<usize> = (0..l.shape.len()).filter(|&a| l.shape[a] != 1).collect();
+        axes.sort_by_key(|&a| std::cmp::Reverse(l.strides[a].unsigned_abs()));
+        let (mut shape, mut strides): (Vec<usize>, Vec<isize>) = (Vec::new(), Vec::new());
+        for a in axes {
+            match (shape.last_mut(), strides.last_mut()) {
+                (Some(n), Some(s)) if *s == l.shape[a] as isize * l.strides[a] => {
+                    *n *= l.shape[a];
+                    *s = l.strides[a];
+                }
+                _ => {
+                    shape.push(l.shape[a]);
+                    strides.push(l.strides[a]);
+                }
+            }
+        }
+        KOrder { base: src.map.as_ptr() as usize + l.offset, shape, strides, n: l.size(), seq: ROW_BY_ROW.get() }
+    }
+
+    /// Length and stride of the innermost axis.
+    fn inner(&self) -> (usize, isize) {
+        (self.shape.last().copied().unwrap_or(1), self.strides.last().copied().unwrap_or(0))
+    }
+
+    /// Address of element `k` (< n) in this order.
+    fn addr(&self, mut k: usize) -> usize {
+        let mut off = 0isize;
+        for d in (0..self.shape.len()).rev() {
+            off += (k % self.shape[d]) as isize * self.strides[d];
+            k /= self.shape[d];
+        }
+        (self.base as isize + off) as usize
+    }
+
+    /// Calls `f` with the addresses of elements `lo..lo + len`, in order.
+    fn visit(&self, lo: usize, len: usize, mut f: impl FnMut(usize)) {
+        if len == 0 {
+            return;
+        }
+        let nd = self.shape.len();
+        let mut idx = vec![0usize; nd];
+        let mut k = lo;
+        for d in (0..nd).rev() {
+            idx[d] = k % self.shape[d];
+            k /= self.shape[d];
+        }
+        let mut a = self.addr(lo) as isize;
+        for _ in 0..len {
+            f(a as usize);
+            for d in (0..nd).rev() {
+                idx[d] += 1;
+                a += self.strides[d];
+                if idx[d] < self.shape[d] {
+                    break;
+                }
+                a -= self.strides[d] * self.shape[d] as isize;
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /// Whether every chunk lies inside one row of the innermost axis.
+    fn rowwise(&self) -> bool {
+        self.shape.len() <= 1 || self.inner().0 > BUFSIZE
+    }
+
+    /// The pieces NumPy's reduction loop is called with, as (first element, count):
+    /// a 1-D walk in one piece, or in blocks of `BUFSIZE` when NumPy buffers (cast,
+    /// byte-swapped or unaligned input); rows longer than `BUFSIZE` one by one (in blocks
+    /// when buffered); else whole multiples of the innermost axes that fit in `BUFSIZE`,
+    /// never crossing the next axis.
+    fn chunks(&self, buffered: bool) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        if self.n == 0 {
+            return out;
+        }
+        let row = |lo: usize, len: usize, out: &mut Vec<(usize, usize)>| {
+            if buffered {
+                let mut i = 0;
+                while i < len {
+                    out.push((lo + i, BUFSIZE.min(len - i)));
+                    i += BUFSIZE;
+                }
+            } else {
+                out.push((lo, len));
+            }
+        };
+        if self.rowwise() {
+            let inner = self.inner().0;
+            for r in 0..self.n / inner {
+                row(r * inner, inner, &mut out);
+            }
+            return out;
+        }
+        let (mut core, mut k) = (1, self.shape.len());
+        while k > 0 && core * self.shape[k - 1] <= BUFSIZE {
+            core *= self.shape[k - 1];
+            k -= 1;
+        }
+        if k == 0 {
+            out.push((0, self.n));
+            return out;
+        }
+        let next = self.shape[k - 1];
+        let per = (BUFSIZE / core).min(next);
+        for b in 0..self.n / (core * next) {
+            let mut i = 0;
+            while i < next {
+                let m = per.min(next - i);
+                out.push(((b * next + i) * core, m * core));
+                i += m;
+            }
+        }
+        out
+    }
+}
+
+/// Product of a run, sequential as NumPy's, continuing from `acc`.
+fn prod_run<T: Elem + To<A>, A: Acc>(mut acc: A, base: *const u8, n: usize, stride: isize, swap: bool) -> A {
     for i in 0..n {
-        // SAFETY: as in `sum_run`.
+        // SAFETY: the caller checked the view lies inside the mapping, so element i exists.
         acc = acc.mul(unsafe { T::load(base.offset(i as isize * stride), swap).to() });
     }
     acc
@@ -248,39 +429,103 @@ impl Runs {
     }
 }
 
-fn full_sum<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool) -> A {
-    let r = runs(src, true);
+/// Sum of the whole view as NumPy's reduction computes it: the pieces of
+/// [`KOrder::chunks`] summed pairwise (on the pool), then added in order to the
+/// identity, `round` applied after each addition (NumPy's float16 accumulator is
+/// stored as float16 between calls of its loop).
+fn full_sum_with<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool, round: impl Fn(A) -> A) -> A {
+    let w = KOrder::new(src);
     let swap = src.swap();
-    let sums: Vec<A> = (0..r.count).into_par_iter().map(|k| sum_run::<T, A>(r.run(k), r.len, r.stride, swap, buffered)).collect();
-    sums.into_iter().fold(A::ZERO, |a, s| a.add(s))
+    let (rowwise, stride) = (w.rowwise(), w.inner().1);
+    let load = move |p: usize| -> A {
+        // SAFETY: the caller checked the view lies inside the mapping; p is one of its elements.
+        unsafe { T::load(p as *const u8, swap).to() }
+    };
+    if w.seq {
+        let mut acc = A::ZERO;
+        w.visit(0, w.n, |p| acc = round(acc.add(load(p))));
+        return acc;
+    }
+    let sums: Vec<A> = w
+        .chunks(buffered)
+        .into_par_iter()
+        .map(|(lo, len)| {
+            if rowwise {
+                let base = w.addr(lo) as isize;
+                pairwise(0, len, &|i| load((base + i as isize * stride) as usize))
+            } else {
+                pairwise_walk(&w, lo, len, &load)
+            }
+        })
+        .collect();
+    sums.into_iter().fold(A::ZERO, |acc, s| round(acc.add(s)))
+}
+
+fn full_sum<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool) -> A {
+    full_sum_with::<T, A>(src, buffered, |a| a)
+}
+
+/// Product of the whole view: from the identity, element by element in NumPy's order,
+/// `round` applied after each piece of [`KOrder::chunks`].
+fn full_prod_with<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool, round: impl Fn(A) -> A) -> A {
+    let w = KOrder::new(src);
+    let swap = src.swap();
+    let (rowwise, stride) = (w.rowwise(), w.inner().1);
+    let mut acc = A::ONE;
+    if w.seq {
+        // SAFETY: as in `full_sum_with`.
+        w.visit(0, w.n, |p| acc = round(acc.mul(unsafe { T::load(p as *const u8, swap).to() })));
+        return acc;
+    }
+    for (lo, len) in w.chunks(buffered) {
+        if rowwise {
+            acc = prod_run::<T, A>(acc, w.addr(lo) as *const u8, len, stride, swap);
+        } else {
+            // SAFETY: as in `full_sum_with`.
+            w.visit(lo, len, |p| acc = acc.mul(unsafe { T::load(p as *const u8, swap).to() }));
+        }
+        acc = round(acc);
+    }
+    acc
 }
 
 fn full_prod<T: Elem + To<A>, A: Acc>(src: &Source) -> A {
-    let r = runs(src, true);
-    let swap = src.swap();
-    (0..r.count).fold(A::ONE, |a, k| a.mul(prod_run::<T, A>(r.run(k), r.len, r.stride, swap)))
+    full_prod_with::<T, A>(src, buffered_prod(src), |a| a)
 }
 
-/// Sum of squared deviations from `mean`, pairwise over the elements in C
-/// order (NumPy sums the contiguous temporary `(x - mean)**2`).
-fn sq_dev<T: Elem + To<A>, A: Acc + Sq>(src: &Source, mean: A) -> A::Real {
-    let r = runs(src, true);
+/// NumPy buffers a product only for byte-swapped or unaligned input or a cast; the
+/// pieces matter only where something is rounded between them (float16).
+fn buffered_prod(src: &Source) -> bool {
+    src.swap() || !src.aligned()
+}
+
+/// Pairwise sum of `val(x)` over all elements in NumPy's order, in one piece: NumPy
+/// sums a contiguous temporary (`(x - mean)**2`), which it never buffers. `round` as
+/// in [`full_sum_with`] (only row by row does it apply between elements).
+fn sum_of<T: Elem, R: Acc>(src: &Source, val: impl Fn(T) -> R + Sync, round: impl Fn(R) -> R) -> R {
+    let w = KOrder::new(src);
+    if w.n == 0 {
+        return R::ZERO;
+    }
     let swap = src.swap();
-    let n = r.len;
-    let sums: Vec<A::Real> = (0..r.count)
-        .into_par_iter()
-        .map(|k| {
-            let base = r.run(k) as usize;
-            let stride = r.stride;
-            let get = move |i: usize| -> A::Real {
-                // SAFETY: as in `sum_run`.
-                let x: A = unsafe { T::load((base as isize + i as isize * stride) as *const u8, swap).to() };
-                x.dev2(mean)
-            };
-            pairwise(0, n, &get)
-        })
-        .collect();
-    sums.into_iter().fold(<A::Real as Acc>::ZERO, |a, s| a.add(s))
+    // SAFETY: as in `full_sum_with`.
+    let load = |p: usize| val(unsafe { T::load(p as *const u8, swap) });
+    if w.seq {
+        let mut acc = R::ZERO;
+        w.visit(0, w.n, |p| acc = round(acc.add(load(p))));
+        return acc;
+    }
+    if w.shape.len() <= 1 {
+        let (base, stride) = (w.base as isize, w.inner().1);
+        pairwise(0, w.n, &|i| load((base + i as isize * stride) as usize))
+    } else {
+        pairwise_walk(&w, 0, w.n, &load)
+    }
+}
+
+/// Sum of squared deviations from `mean`.
+fn sq_dev<T: Elem + To<A>, A: Acc + Sq>(src: &Source, mean: A) -> A::Real {
+    sum_of::<T, A::Real>(src, |x| x.to().dev2(mean), |a| a)
 }
 
 /// `abs(x - m)**2` in the accumulator's real type.
@@ -306,7 +551,8 @@ impl Sq for f32 {
         d * d
     }
     fn div(self, n: f64) -> Self {
-        self / n as f32
+        // NumPy divides by an integer count in float64, then rounds once.
+        (self as f64 / n) as f32
     }
 }
 impl Sq for C<f64> {
@@ -511,29 +757,32 @@ fn buffered(src: &Source, natural: bool) -> bool {
 }
 
 fn numeric<T: Input>(src: &Source, op: Op, out: DType, n: usize) -> Result<Value> {
-    // The accumulator NumPy uses without a cast: float16 sums in float32.
-    let same = |d: DType| src.dtype == d || (src.dtype == DType::Float16 && d == DType::Float32);
+    // Whether NumPy reduces without a cast (any other dtype= makes it buffer).
+    let same = |d: DType| src.dtype == d;
     match op {
         Op::Sum => Ok(match out {
             DType::Bool | DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => wrap_int(full_sum::<T, i64>(src, true), out),
             DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => wrap_uint(full_sum::<T, u64>(src, true), out),
-            DType::Float16 => float_value(F16::from_f32(full_sum::<T, f32>(src, buffered(src, true))).to_f32()),
+            DType::Float16 => float_value(full_sum_with::<T, f32>(src, buffered(src, same(DType::Float16)), round16)),
             DType::Float32 => float_value(full_sum::<T, f32>(src, buffered(src, same(DType::Float32)))),
             DType::Float64 => float_value(full_sum::<T, f64>(src, buffered(src, same(DType::Float64)))),
-            DType::Complex64 => cvalue(full_sum::<T, C<f32>>(src, true)),
-            DType::Complex128 => cvalue(full_sum::<T, C<f64>>(src, true)),
+            DType::Complex64 => cvalue(full_sum::<T, C<f32>>(src, buffered(src, same(DType::Complex64)))),
+            DType::Complex128 => cvalue(full_sum::<T, C<f64>>(src, buffered(src, same(DType::Complex128)))),
         }),
         Op::Prod => Ok(match out {
             DType::Bool | DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => wrap_int(full_prod::<T, i64>(src), out),
             DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => wrap_uint(full_prod::<T, u64>(src), out),
-            DType::Float16 => float_value(F16::from_f32(full_prod::<T, f32>(src)).to_f32()),
+            DType::Float16 => float_value(full_prod_with::<T, f32>(src, buffered(src, same(DType::Float16)), round16)),
             DType::Float32 => float_value(full_prod::<T, f32>(src)),
             DType::Float64 => float_value(full_prod::<T, f64>(src)),
             DType::Complex64 => cvalue(full_prod::<T, C<f32>>(src)),
             DType::Complex128 => cvalue(full_prod::<T, C<f64>>(src)),
         }),
         Op::Mean | Op::Var { .. } | Op::Std { .. } => match out {
-            DType::Float16 => moments::<T, f32>(src, op, n, buffered(src, true)).map(|v| float_value(F16::from_f32(v as f32).to_f32())),
+            // NumPy's var of float16 works in float16 throughout.
+            DType::Float16 if op != Op::Mean && src.dtype == DType::Float16 => Ok(float_value(var_f16::<T>(src, op, n))),
+            // NumPy's mean of float16 sums with dtype=float32, a cast: always buffered.
+            DType::Float16 => moments::<T, f32>(src, op, n, true).map(|v| float_value(F16::from_f32(v as f32).to_f32())),
             DType::Float32 => moments::<T, f32>(src, op, n, buffered(src, same(DType::Float32))).map(|v| float_value(v as f32)),
             DType::Float64 => moments::<T, f64>(src, op, n, buffered(src, same(DType::Float64))).map(float_value),
             DType::Complex64 if op == Op::Mean => cmean::<T, f32>(src, n),
@@ -610,9 +859,26 @@ where
     R: Acc + Into<f64>,
     C<R>: Sq,
 {
-    let sum = full_sum::<T, C<R>>(src, buffered(src, true));
-    let m = sum.div(n as f64);
-    Ok(Value::Complex(m.0.into(), m.1.into()))
+    let sum = full_sum::<T, C<R>>(src, buffered(src, natural_complex::<R>(src.dtype)));
+    let (re, im) = cdiv(sum.0.into(), sum.1.into(), n);
+    Ok(if TypeId::of::<R>() == TypeId::of::<f32>() { Value::Complex(re as f32 as f64, im as f32 as f64) } else { Value::Complex(re, im) })
+}
+
+/// Whether complex accumulation in `R` is the natural one for input `d` (no cast).
+fn natural_complex<R: 'static>(d: DType) -> bool {
+    let single = TypeId::of::<R>() == TypeId::of::<f32>();
+    (d == DType::Complex64 && single) || (d == DType::Complex128 && !single)
+}
+
+/// A complex sum divided by the count as NumPy divides (`true_divide` by an integer
+/// promotes to complex128 and divides as Smith: `(re + im*0) * (1/n)`), so an infinite
+/// part makes the other NaN as in NumPy.
+fn cdiv(re: f64, im: f64, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (re / 0.0, im / 0.0);
+    }
+    let scl = 1.0 / n as f64;
+    ((re + im * 0.0) * scl, (im - re * 0.0) * scl)
 }
 
 fn cmoments<T, R>(src: &Source, op: Op, n: usize) -> Result<f64>
@@ -621,12 +887,62 @@ where
     R: Sq + Into<f64>,
     C<R>: Sq<Real = R>,
 {
-    let sum = full_sum::<T, C<R>>(src, buffered(src, true));
-    let mean = sum.div(n as f64);
+    let sum = full_sum::<T, C<R>>(src, buffered(src, natural_complex::<R>(src.dtype)));
+    let (re, im) = cdiv(sum.0.into(), sum.1.into(), n);
+    let mean = C(from_f64::<R>(re), from_f64::<R>(im));
     let (Op::Var { ddof } | Op::Std { ddof }) = op else { unreachable!() };
     let ss = sq_dev::<T, C<R>>(src, mean);
     let var: f64 = ss.div((n as f64 - ddof).max(0.0)).into();
     Ok(if matches!(op, Op::Std { .. }) { var.sqrt() } else { var })
+}
+
+/// An f64 as `R` (f64, or f32 rounded once).
+fn from_f64<R: Acc>(x: f64) -> R {
+    let any: &dyn std::any::Any = &x;
+    match any.downcast_ref::<R>() {
+        Some(r) => *r,
+        None => {
+            let y = x as f32;
+            *(&y as &dyn std::any::Any).downcast_ref::<R>().expect("f32 or f64")
+        }
+    }
+}
+
+/// Rounds to float16 (the value stays an f32).
+fn round16(x: f32) -> f32 {
+    F16::from_f32(x).to_f32()
+}
+
+/// Rounds an f64 to float16 once (NumPy's `npy_double_to_half`): to float32 rounding
+/// to odd, then to float16.
+fn round16_f64(x: f64) -> f32 {
+    let r = x as f32;
+    let r = if r.is_finite() && r as f64 != x && r.to_bits() & 1 == 0 {
+        let b = r.to_bits();
+        f32::from_bits(if (r as f64).abs() > x.abs() { b - 1 } else { b + 1 })
+    } else {
+        r
+    };
+    round16(r)
+}
+
+/// var/std of float16 input as NumPy's `_var` computes it, in float16 at every step:
+/// the sum (float32 inside each loop call, stored as float16), the mean `sum / n`,
+/// `x - mean`, its square, their sum, the division by `n - ddof`, the square root.
+fn var_f16<T: Input>(src: &Source, op: Op, n: usize) -> f64 {
+    let sum = full_sum_with::<T, f32>(src, buffered(src, true), round16);
+    let mean = round16_f64(sum as f64 / n as f64);
+    let ss = round16(sum_of::<T, f32>(
+        src,
+        |x| {
+            let d = round16(To::<f32>::to(x) - mean);
+            round16(d * d)
+        },
+        round16,
+    ));
+    let (Op::Var { ddof } | Op::Std { ddof }) = op else { unreachable!() };
+    let var = round16_f64(ss as f64 / (n as f64 - ddof).max(0.0));
+    (if matches!(op, Op::Std { .. }) { round16(var.sqrt()) } else { var }) as f64
 }
 
 /// A reduction along one axis: the result dtype, shape and C-order native-endian bytes.
@@ -636,8 +952,9 @@ pub struct Reduced {
     pub bytes: Vec<u8>,
 }
 
-/// Reduces along `axis`; every output element reduces its own 1-D run
-/// (pairwise for sums), the outputs in parallel.
+/// Reduces along `axis`; every output element reduces its own 1-D run, the outputs in
+/// parallel: pairwise for sums when NumPy's loop runs along the reduced axis, else one
+/// element at a time as NumPy adds rows into the output (see `ROW_BY_ROW`).
 pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>) -> Result<Reduced> {
     let l = src.layout;
     l.check(src.dtype.itemsize(), src.map.len())?;
@@ -668,11 +985,18 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>) -> R
     let isz = out.itemsize();
     let mut bytes = vec![0u8; m * isz];
     let step = l.strides[axis];
+    // NumPy's loop runs along the axis with the smallest |stride|: if that is the reduced
+    // axis, each output is one call of the reduction loop (pairwise sums); else NumPy adds
+    // whole rows into the output, one element of each run at a time.
+    let inner = (0..l.shape.len()).filter(|&a| l.shape[a] > 1).min_by_key(|&a| l.strides[a].unsigned_abs()).is_none_or(|a| a == axis);
     pool::install(|| {
         bytes.par_chunks_mut(isz.max(1)).zip(offsets.par_iter()).try_for_each(|(dst, &off)| {
             let run = Layout { shape: vec![n], strides: vec![step], offset: off };
             let s = Source { layout: &run, ..*src };
-            write_value(dst, dispatch(&s, op, out, n)?, out);
+            let prev = ROW_BY_ROW.replace(!inner);
+            let v = dispatch(&s, op, out, n);
+            ROW_BY_ROW.set(prev);
+            write_value(dst, v?, out);
             Ok::<(), crate::Error>(())
         })
     })?;
