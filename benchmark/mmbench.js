@@ -14,7 +14,7 @@ Options:
   --size N         data set size: bytes or units (64MB, 1GiB); default min(1 GiB, RAM/8)
   --file a.npy     benchmark an existing float64 .npy file, read-only (no data set made)
   --runs N         measured runs per scenario after a warm-up (default 5)
-  --scenarios a,b  run only these (${'open,get,firstPass,steady,sum,meanStd,write,cold,numpy'})
+  --scenarios a,b  run only these (${'open,get,firstPass,steady,sum,meanStd,matrix,write,cold,numpy'})
   --no-numpy       skip the NumPy baseline
   --json           print machine-readable results instead of the table
   --help           this text
@@ -136,7 +136,7 @@ function main() {
     a.close();
   }
 
-  const ctx = { file, bytes, runs: opts.runs, noNumpy: opts.noNumpy };
+  const ctx = { file, bytes, runs: opts.runs, noNumpy: opts.noNumpy, scratch: dir };
   const results = [];
   for (const n of names) {
     if (!opts.json && process.stderr.isTTY && !process.env.CI) process.stderr.write(`mmbench: ${n}...\r`);
@@ -153,6 +153,7 @@ function main() {
   for (const r of results) {
     const extra = r.meanStd ? `, mean+std: ${fmt(stats(r.meanStd).median, r.unit)}` : '';
     const base = r.baselineStats ? `${r.baseline.name}: ${fmt(r.baselineStats.median, r.unit)}` : r.steadyStats ? `steady: ${fmt(r.steadyStats.median, r.unit)}${extra}` : r.note ?? '';
+    if (r.detail) r.name += ' (sum axis 0)';
     const ratio = r.baselineStats ? `${(r.stats.median / r.baselineStats.median).toFixed(2)}x` : '';
     rows.push([r.name, fmt(r.stats.median, r.unit), fmt(r.stats.p95, r.unit), base, ratio]);
   }

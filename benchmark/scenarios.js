@@ -138,6 +138,56 @@ const scenarios = {
     return { name: 'mean() + std()', unit: 'GB/s', samples: samples.map((t) => ctx.bytes / t / 1e9) };
   },
 
+  /** `min`, `max`, `sum(axis=0)` and matrix·vector `dot` of a float32 matrix, against NumPy in the same run. */
+  matrix(ctx) {
+    if (!ctx.scratch) return { name: 'float32 matrix kernels', unit: 'GB/s', samples: [], note: 'skipped: needs a scratch folder (not with --file)' };
+    const path = require('node:path');
+    const file = path.join(ctx.scratch, 'matrix.npy');
+    const cols = 16384;
+    const rows = Math.max(1, Math.min(8192, Math.floor(ctx.bytes / 2 / (cols * 4))));
+    const m = mm.openNpy(file, { mode: 'w+', dtype: 'float32', shape: [rows, cols] });
+    for (const c of m.chunks({ bytes: 64 * 2 ** 20 })) c.fill(0.25);
+    m.set(rows - 1, cols - 1, 2);
+    m.flush();
+    m.close();
+    const bytes = rows * cols * 4;
+    const a = mm.loadNpy(file, { mmapMode: 'r' });
+    const v = mm.array(new Float32Array(cols).fill(1));
+    const ours = {
+      minmax: timeRuns(ctx.runs, () => { a.min(); a.max(); }),
+      sum0: timeRuns(ctx.runs, () => a.sum({ axis: 0 })),
+      matvec: timeRuns(ctx.runs, () => a.dot(v)),
+    };
+    a.close();
+    let theirs = null;
+    if (!ctx.noNumpy) {
+      const code = `
+import sys, time, json
+import numpy as np
+a = np.load(sys.argv[1], mmap_mode='r'); runs = int(sys.argv[2]); v = np.ones(a.shape[1], dtype=np.float32)
+def t(f):
+    f(); out = []
+    for _ in range(runs):
+        s = time.perf_counter(); f(); out.append(time.perf_counter() - s)
+    return out
+print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.sum(axis=0)), 'matvec': t(lambda: a.dot(v))}))
+`;
+      const r = spawnSync('python3', ['-c', code, file, String(ctx.runs)], { encoding: 'utf8' });
+      if (r.status === 0) theirs = JSON.parse(r.stdout);
+    }
+    fs.rmSync(file, { force: true });
+    const med = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    const parts = Object.keys(ours).map((k) => {
+      const mine = (k === 'minmax' ? 2 : 1) * bytes / med(ours[k]) / 1e9;
+      const np = theirs ? (k === 'minmax' ? 2 : 1) * bytes / med(theirs[k]) / 1e9 : NaN;
+      return `${k} ${mine.toFixed(1)} GB/s` + (theirs ? ` vs NumPy ${np.toFixed(1)} (${(mine / np).toFixed(2)}x)` : '');
+    });
+    return {
+      name: `float32 ${rows}x${cols}`, unit: 'GB/s', samples: ours.sum0.map((t) => bytes / t / 1e9),
+      note: parts.join('; '), detail: { ours, numpy: theirs, bytes },
+    };
+  },
+
   /** The page-cache-cold pass (pages evicted with posix_fadvise). */
   cold(ctx) {
     if (!evict(ctx.file)) return { name: 'cold pass', unit: 'GB/s', samples: [], note: 'cannot evict pages here (posix_fadvise unavailable)' };

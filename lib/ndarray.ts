@@ -412,7 +412,7 @@ export class NdArray {
       const args = [op, a, other._s.native, b, undefined, out._s.native, out.viewArg(), compute] as const;
       run = async ? () => nativeAsync(() => this._s.native.binaryAsync(...args)) : () => native(() => this._s.native.binary(...args));
     } else {
-      const s = scalarOperand(other, this.dtype);
+      const s = scalarOperand(other, this.dtype, op);
       const compute = native(() => binding.binaryResultDtype(op, this.dtype, undefined, s));
       result = this.outFor(options, compute, [...this.shape]);
       const out = result;
@@ -530,11 +530,14 @@ function toScalarIn(v: unknown, dtype: DType): ScalarIn {
  * A scalar operand with NumPy 2's "weak" Python-scalar rules: an integral number acts as a
  * Python int (keeps an integer array's dtype, and must fit it), other numbers as a Python float.
  */
-function scalarOperand(v: unknown, dtype: DType): ScalarIn {
+function scalarOperand(v: unknown, dtype: DType, op: string): ScalarIn {
   if (typeof v === 'boolean') return { kind: 'bool', value: v ? 1 : 0, im: 0, text: v ? '1' : '0' };
   if (typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v))) {
     const b = BigInt(v);
     const isInt = dtype !== 'bool' && !dtype.startsWith('float') && !dtype.startsWith('complex');
+    // True division of an integer or bool array computes in float64: NumPy converts the Python int
+    // to a double there, so `int8 / 300` is fine (no OverflowError).
+    if (op === 'div' && (isInt || dtype === 'bool')) return { kind: 'float', value: Number(v), im: 0, text: '' };
     if (isInt) checkValue(dtype, typeof v === 'bigint' ? v : Number(v));
     // With a bool array a Python int is an int64 (NumPy: OverflowError beyond it).
     else if (dtype === 'bool') checkValue('int64', b);

@@ -93,6 +93,9 @@ pub fn dot(a: &Source, b: &Source) -> Result<DotResult> {
         return err(ErrorKind::InvalidArgument, format!("shapes {sa:?} and {sb:?} not aligned: {inner_a} (dim {}) != {inner_b} (dim 0)", sa.len() - 1));
     }
     let out = result_dtype(a.dtype, b.dtype);
+    if let Some(r) = fast_matvec(a, b) {
+        return Ok(r);
+    }
     pool::install(|| match out.kind() {
         'b' | 'i' => run::<i64>(a, b, out),
         'u' => run::<u64>(a, b, out),
@@ -101,6 +104,63 @@ pub fn dot(a: &Source, b: &Source) -> Result<DotResult> {
         'c' if out.itemsize() == 8 => run::<C<f32>>(a, b, out),
         _ => run::<C<f64>>(a, b, out),
     })
+}
+
+macro_rules! fast_dot {
+    ($name:ident, $t:ty) => {
+        /// Dot product of two native slices with 16 independent accumulators (vectorized).
+        fn $name(x: &[$t], y: &[$t]) -> $t {
+            let mut acc = [0.0 as $t; 16];
+            let (cx, cy) = (x.chunks_exact(16), y.chunks_exact(16));
+            let (rx, ry) = (cx.remainder(), cy.remainder());
+            for (a, b) in cx.zip(cy) {
+                for j in 0..16 {
+                    acc[j] += a[j] * b[j];
+                }
+            }
+            let mut r = acc.iter().sum::<$t>();
+            for (a, b) in rx.iter().zip(ry) {
+                r += a * b;
+            }
+            r
+        }
+    };
+}
+fast_dot!(fast_dot_f64, f64);
+fast_dot!(fast_dot_f32, f32);
+
+/// Matrix·vector of native, aligned float32 or float64 operands with contiguous rows,
+/// straight from the mapped memory (no conversion buffers), rows in parallel.
+fn fast_matvec(a: &Source, b: &Source) -> Option<DotResult> {
+    let (la, lb) = (a.layout, b.layout);
+    let isz = a.dtype.itemsize();
+    let plain = |s: &Source| !swap(s) && (s.map.as_ptr() as usize + s.layout.offset).is_multiple_of(isz);
+    if la.shape.len() != 2 || lb.shape.len() != 1 || a.dtype != b.dtype || !matches!(a.dtype, DType::Float32 | DType::Float64)
+        || !plain(a) || !plain(b) || la.strides[1] != isz as isize || lb.strides[0] != isz as isize || !la.strides[0].unsigned_abs().is_multiple_of(isz)
+    {
+        return None;
+    }
+    let (m, k) = (la.shape[0], la.shape[1]);
+    let base = a.map.as_ptr() as usize + la.offset;
+    let vbase = b.map.as_ptr() as usize + lb.offset;
+    let mut bytes = vec![0u8; m * isz];
+    pool::install(|| {
+        bytes.par_chunks_mut(isz).enumerate().for_each(|(i, dst)| {
+            let row = (base as isize + i as isize * la.strides[0]) as usize;
+            // SAFETY: both layouts were checked against their mappings; row i and the
+            // vector hold k aligned native elements each.
+            unsafe {
+                if isz == 8 {
+                    let v = fast_dot_f64(std::slice::from_raw_parts(row as *const f64, k), std::slice::from_raw_parts(vbase as *const f64, k));
+                    dst.copy_from_slice(&v.to_ne_bytes());
+                } else {
+                    let v = fast_dot_f32(std::slice::from_raw_parts(row as *const f32, k), std::slice::from_raw_parts(vbase as *const f32, k));
+                    dst.copy_from_slice(&v.to_ne_bytes());
+                }
+            }
+        });
+    });
+    Some(DotResult::Array(Reduced { dtype: a.dtype, shape: vec![m], bytes }))
 }
 
 fn value<K: Store>(v: K, out: DType) -> Value {

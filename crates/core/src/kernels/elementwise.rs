@@ -30,7 +30,7 @@ impl BinOp {
             BinOp::Add => "add",
             BinOp::Sub => "subtract",
             BinOp::Mul => "multiply",
-            BinOp::Div => "true_divide",
+            BinOp::Div => "divide", // NumPy 2's name (true_divide is an alias)
         }
     }
 }
@@ -175,36 +175,111 @@ fn compute_kind(d: DType) -> K {
 /// What a computation value can be stored as.
 pub trait Store: Copy + Send + Sync + 'static {
     fn parts(self) -> (f64, f64, i64, u64);
+    /// Real and imaginary parts rounded once to f32 (C's `(float)x`; no double rounding through f64).
+    fn f32s(self) -> (f32, f32);
+    /// The real part rounded once to half precision (bits), as NumPy's casts do.
+    fn f16(self) -> u16;
+    /// NumPy's truth value: non-zero (either part for complex; NaN is true).
+    fn truthy(self) -> bool;
 }
 impl Store for i64 {
     fn parts(self) -> (f64, f64, i64, u64) {
         (self as f64, 0.0, self, self as u64)
+    }
+    fn f32s(self) -> (f32, f32) {
+        (self as f32, 0.0)
+    }
+    fn f16(self) -> u16 {
+        F16::from_f32(self as f32).0
+    }
+    fn truthy(self) -> bool {
+        self != 0
     }
 }
 impl Store for u64 {
     fn parts(self) -> (f64, f64, i64, u64) {
         (self as f64, 0.0, self as i64, self)
     }
+    fn f32s(self) -> (f32, f32) {
+        (self as f32, 0.0)
+    }
+    fn f16(self) -> u16 {
+        F16::from_f32(self as f32).0
+    }
+    fn truthy(self) -> bool {
+        self != 0
+    }
 }
 impl Store for f32 {
     fn parts(self) -> (f64, f64, i64, u64) {
         (self as f64, 0.0, self as i64, self as u64)
+    }
+    fn f32s(self) -> (f32, f32) {
+        (self, 0.0)
+    }
+    fn f16(self) -> u16 {
+        F16::from_f32(self).0
+    }
+    fn truthy(self) -> bool {
+        self != 0.0
     }
 }
 impl Store for f64 {
     fn parts(self) -> (f64, f64, i64, u64) {
         (self, 0.0, self as i64, self as u64)
     }
+    fn f32s(self) -> (f32, f32) {
+        (self as f32, 0.0)
+    }
+    fn f16(self) -> u16 {
+        f64_to_f16(self)
+    }
+    fn truthy(self) -> bool {
+        self != 0.0
+    }
 }
 impl Store for C<f32> {
     fn parts(self) -> (f64, f64, i64, u64) {
         (self.0 as f64, self.1 as f64, self.0 as i64, self.0 as u64)
+    }
+    fn f32s(self) -> (f32, f32) {
+        (self.0, self.1)
+    }
+    fn f16(self) -> u16 {
+        F16::from_f32(self.0).0
+    }
+    fn truthy(self) -> bool {
+        self.0 != 0.0 || self.1 != 0.0
     }
 }
 impl Store for C<f64> {
     fn parts(self) -> (f64, f64, i64, u64) {
         (self.0, self.1, self.0 as i64, self.0 as u64)
     }
+    fn f32s(self) -> (f32, f32) {
+        (self.0 as f32, self.1 as f32)
+    }
+    fn f16(self) -> u16 {
+        f64_to_f16(self.0)
+    }
+    fn truthy(self) -> bool {
+        self.0 != 0.0 || self.1 != 0.0
+    }
+}
+
+/// A double rounded once to half precision (NumPy's `npy_double_to_half`): rounding to f32
+/// first would round twice (1 + 2^-11 + 2^-40 would give 1, not 1 + 2^-10). Rounding to f32
+/// *to odd* first keeps the result exact, f32 having more than 11 + 2 bits.
+fn f64_to_f16(x: f64) -> u16 {
+    let r = x as f32;
+    if !x.is_finite() || r as f64 == x {
+        return F16::from_f32(r).0;
+    }
+    let mut bits = r.to_bits();
+    if (r as f64).abs() > x.abs() {
+        bits -= 1; // towards zero (|r| > |x| >= 0, so r's magnitude is not 0)
+    }
+    F16::from_f32(f32::from_bits(bits | 1)).0
 }
 
 /// Arithmetic of a computation type.
@@ -266,10 +341,27 @@ macro_rules! arith_float {
                 match op {
                     BinOp::Add => C(a.0 + b.0, a.1 + b.1),
                     BinOp::Sub => C(a.0 - b.0, a.1 - b.1),
-                    BinOp::Mul => C(a.0 * b.0 - a.1 * b.1, a.0 * b.1 + a.1 * b.0),
+                    // Fused as NumPy's SIMD loops on CPUs with FMA (x86-64 with AVX2/AVX-512, ARM64):
+                    // re = fma(ar, br, -(ai bi)), im = fma(ar, bi, ai br), bit for bit; and the same
+                    // on every machine here (mul_add is exact even without the instruction).
+                    BinOp::Mul => C(a.0.mul_add(b.0, -(a.1 * b.1)), a.0.mul_add(b.1, a.1 * b.0)),
+                    // Smith's algorithm, exactly as NumPy's complex divide loop (no overflow of
+                    // |b|^2; division by 0 gives NumPy's infinities and NaNs).
                     BinOp::Div => {
-                        let d = b.0 * b.0 + b.1 * b.1;
-                        C((a.0 * b.0 + a.1 * b.1) / d, (a.1 * b.0 - a.0 * b.1) / d)
+                        let (br_abs, bi_abs) = (b.0.abs(), b.1.abs());
+                        if br_abs >= bi_abs {
+                            if br_abs == 0.0 && bi_abs == 0.0 {
+                                C(a.0 / br_abs, a.1 / br_abs)
+                            } else {
+                                let rat = b.1 / b.0;
+                                let scl = 1.0 / (b.0 + b.1 * rat);
+                                C((a.0 + a.1 * rat) * scl, (a.1 - a.0 * rat) * scl)
+                            }
+                        } else {
+                            let rat = b.0 / b.1;
+                            let scl = 1.0 / (b.1 + b.0 * rat);
+                            C((a.0 * rat + a.1) * scl, (a.1 * rat - a.0) * scl)
+                        }
                     }
                 }
             }
@@ -349,7 +441,12 @@ pub(crate) unsafe fn store_row<A: Store>(dtype: DType, p: *mut u8, stride: isize
         };
     }
     match dtype {
-        DType::Bool => put!(u8, |re: f64, _i: i64, _u: u64| (re != 0.0) as u8),
+        DType::Bool => {
+            for (i, &v) in vals.iter().enumerate() {
+                // SAFETY: forwarded from the caller.
+                unsafe { p.offset(i as isize * stride).write(v.truthy() as u8) };
+            }
+        }
         DType::Int8 => put!(i8, |_r, i: i64, _u| i as i8),
         DType::UInt8 => put!(u8, |_r, _i, u: u64| u as u8),
         DType::Int16 => put!(i16, |_r, i: i64, _u| i as i16),
@@ -358,8 +455,21 @@ pub(crate) unsafe fn store_row<A: Store>(dtype: DType, p: *mut u8, stride: isize
         DType::UInt32 => put!(u32, |_r, _i, u: u64| u as u32),
         DType::Int64 => put!(i64, |_r, i: i64, _u| i),
         DType::UInt64 => put!(u64, |_r, _i, u: u64| u),
-        DType::Float16 => put!(u16, |re: f64, _i, _u| F16::from_f32(re as f32).0),
-        DType::Float32 => put!(u32, |re: f64, _i, _u| (re as f32).to_bits()),
+        DType::Float16 => {
+            for (i, &v) in vals.iter().enumerate() {
+                let x = if swap { v.f16().swap_bytes() } else { v.f16() };
+                // SAFETY: forwarded from the caller.
+                unsafe { (p.offset(i as isize * stride) as *mut u16).write_unaligned(x) };
+            }
+        }
+        DType::Float32 => {
+            for (i, &v) in vals.iter().enumerate() {
+                let x = v.f32s().0.to_bits();
+                let x = if swap { x.swap_bytes() } else { x };
+                // SAFETY: forwarded from the caller.
+                unsafe { (p.offset(i as isize * stride) as *mut u32).write_unaligned(x) };
+            }
+        }
         DType::Float64 => put!(u64, |re: f64, _i, _u| re.to_bits()),
         DType::Complex64 | DType::Complex128 => {
             let part = dtype.itemsize() / 2;
@@ -369,7 +479,8 @@ pub(crate) unsafe fn store_row<A: Store>(dtype: DType, p: *mut u8, stride: isize
                 unsafe {
                     let q = p.offset(i as isize * stride);
                     if part == 4 {
-                        let (a, b) = ((re as f32).to_bits(), (im as f32).to_bits());
+                        let (r32, i32_) = v.f32s();
+                        let (a, b) = (r32.to_bits(), i32_.to_bits());
                         (q as *mut u32).write_unaligned(if swap { a.swap_bytes() } else { a });
                         (q.add(4) as *mut u32).write_unaligned(if swap { b.swap_bytes() } else { b });
                     } else {
@@ -429,6 +540,16 @@ fn hazardous(a: &Source, d: &Dest) -> bool {
 /// `out = a op b` over views of equal shape (b broadcast by the caller), computed
 /// in `compute` and cast to `out`'s dtype ('same_kind').
 pub fn binary(op: BinOp, a: &Source, b: &Operand, out: &Dest, compute: DType) -> Result<()> {
+    if let Operand::Scalar(v) = b {
+        // NumPy converts a Python scalar to the loop's dtype first: 0.1 with a float16 array is
+        // float16(0.1), an int with a float32 array goes through a double. The converted value
+        // is then a one-element array broadcast everywhere.
+        let one = Mapping::anonymous(compute.itemsize())?;
+        let scalar_layout = Layout { shape: vec![], strides: vec![], offset: 0 };
+        fill(&Dest { map: &one, layout: &scalar_layout, dtype: compute, order: ByteOrder::NATIVE }, *v)?;
+        let spread = Layout { shape: a.layout.shape.clone(), strides: vec![0; a.layout.shape.len()], offset: 0 };
+        return binary(op, a, &Operand::View(Source { map: &one, layout: &spread, dtype: compute, order: ByteOrder::NATIVE }), out, compute);
+    }
     check_dest(out, &a.layout.shape)?;
     a.layout.check(a.dtype.itemsize(), a.map.len())?;
     if let Operand::View(s) = b {
@@ -453,13 +574,18 @@ pub fn binary(op: BinOp, a: &Source, b: &Operand, out: &Dest, compute: DType) ->
         let src = Source { map: &tmp, layout: &tmp_layout, dtype: out.dtype, order: ByteOrder::NATIVE };
         return cast_copy(&src, out);
     }
+    // NumPy's loop produces `compute` values, then casts them to `out`: an int8 sum stored into
+    // int16 wraps at int8, a float16 sum into float32 is rounded to float16 first.
+    // (int64, uint64, float32, float64 and complex values are computed in their own type: no rounding.)
+    let narrow = matches!(compute, DType::Bool | DType::Int8 | DType::UInt8 | DType::Int16 | DType::UInt16 | DType::Int32 | DType::UInt32 | DType::Float16);
+    let round = if out.dtype != compute && narrow { Some(compute) } else { None };
     pool::install(|| match compute_kind(compute) {
-        K::I => run_binary::<i64>(op, a, b, out),
-        K::U => run_binary::<u64>(op, a, b, out),
-        K::F32 => run_binary::<f32>(op, a, b, out),
-        K::F64 => run_binary::<f64>(op, a, b, out),
-        K::C32 => run_binary::<C<f32>>(op, a, b, out),
-        K::C64 => run_binary::<C<f64>>(op, a, b, out),
+        K::I => run_binary::<i64>(op, a, b, out, round),
+        K::U => run_binary::<u64>(op, a, b, out, round),
+        K::F32 => run_binary::<f32>(op, a, b, out, round),
+        K::F64 => run_binary::<f64>(op, a, b, out, round),
+        K::C32 => run_binary::<C<f32>>(op, a, b, out, round),
+        K::C64 => run_binary::<C<f64>>(op, a, b, out, round),
     });
     Ok(())
 }
@@ -475,7 +601,8 @@ fn swap_of(d: DType, o: ByteOrder) -> bool {
     !d.order(o).is_native()
 }
 
-fn run_binary<A>(op: BinOp, a: &Source, b: &Operand, out: &Dest)
+/// `round`: the dtype results are rounded to (stored and reloaded) before `out`'s cast.
+fn run_binary<A>(op: BinOp, a: &Source, b: &Operand, out: &Dest, round: Option<DType>)
 where
     A: Arith,
     Bool: To<A>,
@@ -514,9 +641,9 @@ where
     let abase = a.map.as_ptr() as usize + a.layout.offset;
     let obase = out.map.as_ptr() as usize + out.layout.offset;
     let bbase = bl.map(|s| s.map.as_ptr() as usize + s.layout.offset).unwrap_or(0);
-    (0..offs[0].len()).into_par_iter().for_each(|r| {
-        let mut xa = [A::default(); BLOCK];
-        let mut xb = [scalar; BLOCK];
+    // Buffers once per rayon job, not per row (rows may be short and many).
+    let init = || (vec![A::default(); BLOCK], vec![scalar; BLOCK], vec![0u8; if round.is_some() { BLOCK * 16 } else { 0 }]);
+    (0..offs[0].len()).into_par_iter().for_each_init(init, |(xa, xb, rb), r| {
         let mut lo = 0;
         while lo < len {
             let n = BLOCK.min(len - lo);
@@ -529,6 +656,11 @@ where
                 for i in 0..n {
                     xa[i] = A::bin(op, xa[i], xb[i]);
                 }
+                if let Some(d) = round {
+                    let isz = d.itemsize() as isize;
+                    store_row(d, rb.as_mut_ptr(), isz, false, &xa[..n]);
+                    load_row(d, rb.as_ptr(), isz, false, &mut xa[..n]);
+                }
                 store_row(out.dtype, (obase as isize + offs[2][r] + lo as isize * inner(out.layout)) as *mut u8, inner(out.layout), oswap, &xa[..n]);
             }
             lo += n;
@@ -538,37 +670,49 @@ where
 
 /// `out[...] = a` with a cast (`astype`, copies between views).
 pub fn cast_copy(a: &Source, out: &Dest) -> Result<()> {
-    // a + 0 in the output's own computation type is a plain cast.
+    // a - 0 in a computation type exact for both dtypes is a plain cast (a + 0 would turn -0.0
+    // into +0.0).
     let zero = Operand::Scalar(Value::Int(0));
     check_dest(out, &a.layout.shape)?;
     a.layout.check(a.dtype.itemsize(), a.map.len())?;
     if hazardous(a, out) {
-        return binary(BinOp::Add, a, &zero, out, cast_kind(a.dtype, out.dtype));
+        // Overlap in a different order: copy the source aside first.
+        let tmp_layout = Layout::contiguous(&a.layout.shape, a.dtype.itemsize(), false);
+        let tmp = Mapping::anonymous(a.layout.size() * a.dtype.itemsize())?;
+        cast_copy(a, &Dest { map: &tmp, layout: &tmp_layout, dtype: a.dtype, order: a.order })?;
+        return cast_copy(&Source { map: &tmp, layout: &tmp_layout, dtype: a.dtype, order: a.order }, out);
     }
     pool::install(|| match compute_kind(cast_kind(a.dtype, out.dtype)) {
-        K::I => run_binary::<i64>(BinOp::Add, a, &zero, out),
-        K::U => run_binary::<u64>(BinOp::Add, a, &zero, out),
-        K::F32 => run_binary::<f32>(BinOp::Add, a, &zero, out),
-        K::F64 => run_binary::<f64>(BinOp::Add, a, &zero, out),
-        K::C32 => run_binary::<C<f32>>(BinOp::Add, a, &zero, out),
-        K::C64 => run_binary::<C<f64>>(BinOp::Add, a, &zero, out),
+        K::I => run_binary::<i64>(BinOp::Sub, a, &zero, out, None),
+        K::U => run_binary::<u64>(BinOp::Sub, a, &zero, out, None),
+        K::F32 => run_binary::<f32>(BinOp::Sub, a, &zero, out, None),
+        K::F64 => run_binary::<f64>(BinOp::Sub, a, &zero, out, None),
+        K::C32 => run_binary::<C<f32>>(BinOp::Sub, a, &zero, out, None),
+        K::C64 => run_binary::<C<f64>>(BinOp::Sub, a, &zero, out, None),
     });
     Ok(())
 }
 
-/// The computation type of a cast from `from` to `to`: exact for both.
+/// The computation type of a cast from `from` to `to`: exact for `from`, so the only rounding
+/// is the store into `to` (int64 -> float32 through float64 would round twice).
 fn cast_kind(from: DType, to: DType) -> DType {
     use DType::*;
     match (from.kind(), to.kind()) {
-        (_, 'c') | ('c', _) => Complex128,
-        ('f', _) | (_, 'f') => Float64,
-        ('u', 'u') | ('u', 'b') | ('b', 'u') => UInt64,
+        ('c', _) => Complex128,
+        ('f', _) => Float64,
+        ('u', _) | ('b', 'u') => UInt64,
         _ => Int64,
     }
 }
 
 /// `out[...] = value`.
 pub fn fill(out: &Dest, value: Value) -> Result<()> {
+    // Python ints become float types through a double (NumPy's setitem), not directly.
+    let value = match (value, out.dtype.kind()) {
+        (Value::Int(i), 'f' | 'c') => Value::Float(i as f64),
+        (Value::UInt(u), 'f' | 'c') => Value::Float(u as f64),
+        (v, _) => v,
+    };
     let shape = out.layout.shape.clone();
     let zero_layout = Layout { shape: shape.clone(), strides: vec![0; shape.len()], offset: 0 };
     // A one-element source broadcast everywhere, holding the value in float64/complex128/int64.
@@ -600,6 +744,18 @@ mod tests {
             assert_eq!(promote(a, b), r, "{a:?} {b:?}");
         }
         assert!(same_kind(UInt64, Int64) && !same_kind(Int64, UInt8) && same_kind(Float64, Float32) && !same_kind(Float64, Int64));
+    }
+
+    #[test]
+    fn half_rounds_once_from_double() {
+        assert_eq!(f64_to_f16(1.0 + 2f64.powi(-11) + 2f64.powi(-40)), 0x3c01); // through f32: 0x3c00
+        assert_eq!(f64_to_f16(1.0 + 2f64.powi(-11)), 0x3c00); // a tie: to even
+        assert_eq!(f64_to_f16(2f64.powi(-25) + 2f64.powi(-60)), 0x0001);
+        assert_eq!(f64_to_f16(2f64.powi(-25)), 0x0000);
+        assert_eq!(f64_to_f16(65520.0), 0x7c00);
+        assert_eq!(f64_to_f16(-65519.99), 0xfbff);
+        assert_eq!(f64_to_f16(1e300), 0x7c00);
+        assert_eq!(f64_to_f16(-1e-300), 0x8000);
     }
 
     #[test]

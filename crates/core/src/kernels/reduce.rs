@@ -720,6 +720,16 @@ fn dispatch(src: &Source, op: Op, out: DType, n: usize) -> Result<Value> {
                 return empty_error(op);
             }
             let max = matches!(op, Op::Max | Op::ArgMax);
+            let isz = src.dtype.itemsize();
+            if matches!(op, Op::Min | Op::Max) && !src.swap() && src.aligned() && src.layout.is_c_contiguous(isz) {
+                // SAFETY (both arms): a C-contiguous, checked, aligned, native view of `n` elements.
+                let p = unsafe { src.map.as_ptr().add(src.layout.offset) };
+                match src.dtype {
+                    DType::Float64 => return Ok(Value::Float(fast_extreme_f64(p as *const f64, n, max))),
+                    DType::Float32 => return Ok(Value::Float(fast_extreme_f32(p as *const f32, n, max) as f64)),
+                    _ => {}
+                }
+            }
             let (i, v) = by_elem!(src.dtype, extreme_value, src, max);
             Ok(if matches!(op, Op::ArgMin | Op::ArgMax) { Value::Int(i as i64) } else { v })
         }
@@ -731,6 +741,42 @@ fn extreme_value<T: Ordered>(src: &Source, max: bool) -> (usize, Value) {
     let (i, v) = full_extreme::<T>(src, max);
     (i, v.value())
 }
+
+macro_rules! fast_extreme {
+    ($name:ident, $t:ty) => {
+        /// min/max of a contiguous native run: 16 lanes the compiler vectorizes, NaN
+        /// tracked apart (any NaN makes the result NaN, as NumPy).
+        fn $name(p: *const $t, n: usize, max: bool) -> $t {
+            // SAFETY: the caller checked that `n` elements at `p` are mapped and aligned.
+            let all = unsafe { std::slice::from_raw_parts(p, n) };
+            let piece = |xs: &[$t]| -> ($t, bool) {
+                let mut lanes = [xs[0]; 16];
+                let mut nan = false;
+                let mut it = xs.chunks_exact(16);
+                for c in &mut it {
+                    for j in 0..16 {
+                        let x = c[j];
+                        nan |= x != x;
+                        lanes[j] = if max { if x > lanes[j] { x } else { lanes[j] } } else if x < lanes[j] { x } else { lanes[j] };
+                    }
+                }
+                let mut best = lanes[0];
+                for &x in lanes.iter().chain(it.remainder()) {
+                    nan |= x != x;
+                    best = if max { if x > best { x } else { best } } else if x < best { x } else { best };
+                }
+                (best, nan)
+            };
+            let parts: Vec<($t, bool)> = all.par_chunks(1 << 16).map(piece).collect();
+            if parts.iter().any(|p| p.1) {
+                return <$t>::NAN;
+            }
+            parts.into_iter().map(|p| p.0).reduce(|a, b| if max { if b > a { b } else { a } } else if b < a { b } else { a }).unwrap_or(<$t>::NAN)
+        }
+    };
+}
+fast_extreme!(fast_extreme_f64, f64);
+fast_extreme!(fast_extreme_f32, f32);
 
 fn by_elem_input(src: &Source, op: Op, out: DType, n: usize) -> Result<Value> {
     match src.dtype {
@@ -989,6 +1035,21 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>) -> R
     // axis, each output is one call of the reduction loop (pairwise sums); else NumPy adds
     // whole rows into the output, one element of each run at a time.
     let inner = (0..l.shape.len()).filter(|&a| l.shape[a] > 1).min_by_key(|&a| l.strides[a].unsigned_abs()).is_none_or(|a| a == axis);
+    if !inner && dtype.is_none() && shape.len() == 1 && n > 0 && src.aligned() && !src.swap() && strides[0] == src.dtype.itemsize() as isize {
+        let fast = match (op, src.dtype) {
+            (Op::Sum, DType::Float64) => Some(rows_fold::<f64>(src, n, step, offsets[0], m, |a, x| a + x, 0.0)),
+            (Op::Sum, DType::Float32) => Some(rows_fold::<f32>(src, n, step, offsets[0], m, |a, x| a + x, 0.0)),
+            (Op::Sum, DType::Int64) => Some(rows_fold::<i64>(src, n, step, offsets[0], m, |a, x| a.wrapping_add(x), 0)),
+            (Op::Min, DType::Float64) => Some(rows_extreme::<f64>(src, n, step, offsets[0], m, false)),
+            (Op::Max, DType::Float64) => Some(rows_extreme::<f64>(src, n, step, offsets[0], m, true)),
+            (Op::Min, DType::Float32) => Some(rows_extreme::<f32>(src, n, step, offsets[0], m, false)),
+            (Op::Max, DType::Float32) => Some(rows_extreme::<f32>(src, n, step, offsets[0], m, true)),
+            _ => None,
+        };
+        if let Some(bytes) = fast {
+            return Ok(Reduced { dtype: out, shape, bytes });
+        }
+    }
     pool::install(|| {
         bytes.par_chunks_mut(isz.max(1)).zip(offsets.par_iter()).try_for_each(|(dst, &off)| {
             let run = Layout { shape: vec![n], strides: vec![step], offset: off };
@@ -1001,6 +1062,84 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>) -> R
         })
     })?;
     Ok(Reduced { dtype: out, shape, bytes })
+}
+
+/// Outputs per block in the row-by-row fast paths: one block per thread (long
+/// sequential row segments), at most 16384 so a block's accumulators stay in cache.
+fn out_block(m: usize) -> usize {
+    m.div_ceil(pool::threads()).clamp(16, 16384)
+}
+
+/// Row-by-row reduction of a 2-D view whose outputs are contiguous in memory: for every
+/// row `i`, `acc[j] = f(acc[j], x[i, j])` over a block of outputs, so memory is read
+/// sequentially (NumPy's order for an axis that is not the inner one). Outputs are
+/// at `first + j * size_of::<T>()` in row 0; returns them as native bytes.
+fn rows_fold<T: Elem + Copy + Send + Sync + ToBytes>(src: &Source, n: usize, step: isize, first: usize, m: usize, f: impl Fn(T, T) -> T + Sync, zero: T) -> Vec<u8> {
+    let base = src.map.as_ptr() as usize;
+    let mut acc = vec![zero; m];
+    pool::install(|| {
+        let block_len = out_block(m);
+        acc.par_chunks_mut(block_len).enumerate().for_each(|(b, block)| {
+            for i in 0..n {
+                let row = (base as isize + first as isize + i as isize * step) as *const T;
+                // SAFETY: the view was checked; elements (i, b*block_len ..) are in it.
+                let xs = unsafe { std::slice::from_raw_parts(row.add(b * block_len), block.len()) };
+                for (a, &x) in block.iter_mut().zip(xs) {
+                    *a = f(*a, x);
+                }
+            }
+        });
+    });
+    acc.iter().flat_map(|v| v.to_bytes()).collect()
+}
+
+/// Row-by-row min/max (NaN propagates, as `np.minimum`/`np.maximum` do).
+fn rows_extreme<T: Elem + Copy + Send + Sync + ToBytes + PartialOrd + IsNan>(src: &Source, n: usize, step: isize, first: usize, m: usize, max: bool) -> Vec<u8> {
+    let base = src.map.as_ptr() as usize;
+    // SAFETY: row 0 of the view was checked.
+    let row0 = unsafe { std::slice::from_raw_parts((base + first) as *const T, m) };
+    let mut acc: Vec<T> = row0.to_vec();
+    pool::install(|| {
+        let block_len = out_block(m);
+        acc.par_chunks_mut(block_len).enumerate().for_each(|(b, block)| {
+            for i in 1..n {
+                let row = (base as isize + first as isize + i as isize * step) as *const T;
+                for (j, a) in block.iter_mut().enumerate() {
+                    // SAFETY: as in `rows_fold`.
+                    let x = unsafe { *row.add(b * block_len + j) };
+                    let take = if max { x > *a } else { x < *a };
+                    if (take || x.nan()) && !a.nan() {
+                        *a = x;
+                    }
+                }
+            }
+        });
+    });
+    acc.iter().flat_map(|v| v.to_bytes()).collect()
+}
+
+/// Native bytes of an element.
+pub trait ToBytes {
+    fn to_bytes(&self) -> Vec<u8>;
+}
+macro_rules! to_bytes {
+    ($($t:ty),*) => {$( impl ToBytes for $t { fn to_bytes(&self) -> Vec<u8> { self.to_ne_bytes().to_vec() } } )*};
+}
+to_bytes!(f32, f64, i64);
+
+/// NaN test for the fast paths.
+pub trait IsNan {
+    fn nan(&self) -> bool;
+}
+impl IsNan for f32 {
+    fn nan(&self) -> bool {
+        self.is_nan()
+    }
+}
+impl IsNan for f64 {
+    fn nan(&self) -> bool {
+        self.is_nan()
+    }
 }
 
 /// Stores a value as one element of `dtype` in native byte order.
