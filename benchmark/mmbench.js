@@ -14,7 +14,7 @@ Options:
   --size N         data set size: bytes or units (64MB, 1GiB); default min(1 GiB, RAM/8)
   --file a.npy     benchmark an existing float64 .npy file, read-only (no data set made)
   --runs N         measured runs per scenario after a warm-up (default 5)
-  --scenarios a,b  run only these (${'open,get,firstPass,steady,sum,meanStd,matrix,write,cold,numpy'})
+  --scenarios a,b  run only these (${'open,get,firstPass,steady,sum,meanStd,matrix,budget,write,cold,numpy'})
   --no-numpy       skip the NumPy baseline
   --json           print machine-readable results instead of the table
   --help           this text

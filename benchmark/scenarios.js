@@ -188,6 +188,34 @@ print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.s
     };
   },
 
+  /** A full pass in blocks with `chunks({ release: true })`: peak RSS (anonymous + file-backed) against the data size. */
+  budget(ctx) {
+    const rss = () => {
+      if (process.platform !== 'linux') return NaN;
+      const st = fs.readFileSync('/proc/self/status', 'utf8');
+      const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? NaN) * 1024;
+      return kb('RssAnon') + kb('RssFile');
+    };
+    const peaks = [];
+    const samples = timeRuns(ctx.runs, () => {
+      const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
+      const start = rss();
+      let peak = 0;
+      for (const c of a.chunks({ bytes: 32 * 2 ** 20, release: true })) {
+        c.sum();
+        peak = Math.max(peak, rss() - start);
+      }
+      a.close();
+      peaks.push(peak);
+    }, 0);
+    const worst = Math.max(...peaks);
+    return {
+      name: 'sum in 32 MiB blocks, release', unit: 'GB/s', samples: samples.map((t) => ctx.bytes / t / 1e9),
+      note: Number.isFinite(worst) ? `peak RSS growth ${(worst / 2 ** 20).toFixed(0)} MiB for ${(ctx.bytes / 2 ** 20).toFixed(0)} MiB of data` : 'RSS not measurable here',
+      peakRss: worst,
+    };
+  },
+
   /** The page-cache-cold pass (pages evicted with posix_fadvise). */
   cold(ctx) {
     if (!evict(ctx.file)) return { name: 'cold pass', unit: 'GB/s', samples: [], note: 'cannot evict pages here (posix_fadvise unavailable)' };
