@@ -10,7 +10,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use super::elem::{Acc, C};
-use super::elementwise::{load_row, promote, Arith, Store};
+use super::elementwise::{promote, Arith, Load, Store};
 use super::pool;
 use super::reduce::{Reduced, Source, Value};
 use crate::dtype::DType;
@@ -24,35 +24,16 @@ fn swap(s: &Source) -> bool {
 }
 
 /// Converts row `i` of a 2-D (or the whole of a 1-D) view into `out`.
-fn row<K>(s: &Source, i: usize, out: &mut [K])
-where
-    K: Load,
-{
+fn row<K: Load>(s: &Source, i: usize, out: &mut [K]) {
     let l = s.layout;
     let (off, stride) = if l.shape.len() == 2 { (l.offset as isize + i as isize * l.strides[0], l.strides[1]) } else { (l.offset as isize, l.strides[0]) };
     // SAFETY: the caller checked the layout against its mapping; row i exists.
     unsafe { K::load(s.dtype, (s.map.as_ptr() as isize + off) as *const u8, stride, swap(s), out) }
 }
 
-/// Element loading into a computation type (concrete types, so no bound lists elsewhere).
-pub trait Load: Arith + Acc {
-    /// # Safety
-    /// `out.len()` elements at `p` with byte `stride` must be readable.
-    unsafe fn load(dtype: DType, p: *const u8, stride: isize, swap: bool, out: &mut [Self]);
-}
-macro_rules! load_impl {
-    ($($t:ty),*) => {$(
-        impl Load for $t {
-            unsafe fn load(dtype: DType, p: *const u8, stride: isize, swap: bool, out: &mut [Self]) {
-                // SAFETY: forwarded from the caller.
-                unsafe { load_row(dtype, p, stride, swap, out) }
-            }
-        }
-    )*};
-}
-load_impl!(i64, u64, f32, f64, C<f32>, C<f64>);
 
-fn dot_vec<K: Load>(x: &[K], y: &[K]) -> K {
+
+fn dot_vec<K: Arith + Acc>(x: &[K], y: &[K]) -> K {
     // Four independent accumulators: vectorizes, and rounds like an unrolled BLAS dot.
     let mut acc = [K::ZERO; 4];
     let mut chunks = x.chunks_exact(4).zip(y.chunks_exact(4));
@@ -182,7 +163,7 @@ fn bytes_of<K: Store>(vals: &[K], out: DType) -> Vec<u8> {
     bytes
 }
 
-fn run<K: Load + MatMul>(a: &Source, b: &Source, out: DType) -> Result<DotResult> {
+fn run<K: Load + Acc + MatMul>(a: &Source, b: &Source, out: DType) -> Result<DotResult> {
     let (sa, sb) = (a.layout.shape.clone(), b.layout.shape.clone());
     let k = *sa.last().unwrap_or(&0);
     // The right operand, converted once: (k) or (k, n) row-major.

@@ -35,14 +35,8 @@ impl BinOp {
     }
 }
 
-/// A writable view to store results into.
-#[derive(Debug, Clone, Copy)]
-pub struct Dest<'a> {
-    pub map: &'a Mapping,
-    pub layout: &'a Layout,
-    pub dtype: DType,
-    pub order: ByteOrder,
-}
+/// A view results are stored into (the caller checked that it may be written).
+pub type Dest<'a> = Source<'a>;
 
 /// The second operand: a view broadcast to the output's shape (strides 0 on
 /// broadcast axes), or a scalar.
@@ -424,6 +418,26 @@ where
     }
 }
 
+/// A computation type elements can be loaded into (the six concrete ones), so generic
+/// kernels need one bound instead of a conversion bound per element type.
+pub trait Load: Arith {
+    /// # Safety
+    /// `out.len()` elements of `dtype` at `p` with byte `stride` must be readable.
+    unsafe fn load(dtype: DType, p: *const u8, stride: isize, swap: bool, out: &mut [Self]);
+}
+macro_rules! load_impl {
+    ($($t:ty),*) => {$(
+        impl Load for $t {
+            #[inline]
+            unsafe fn load(dtype: DType, p: *const u8, stride: isize, swap: bool, out: &mut [Self]) {
+                // SAFETY: forwarded from the caller.
+                unsafe { load_row(dtype, p, stride, swap, out) }
+            }
+        }
+    )*};
+}
+load_impl!(i64, u64, f32, f64, C<f32>, C<f64>);
+
 /// Stores `vals` as `dtype` at `p` (byte `stride`).
 ///
 /// # Safety
@@ -602,24 +616,7 @@ fn swap_of(d: DType, o: ByteOrder) -> bool {
 }
 
 /// `round`: the dtype results are rounded to (stored and reloaded) before `out`'s cast.
-fn run_binary<A>(op: BinOp, a: &Source, b: &Operand, out: &Dest, round: Option<DType>)
-where
-    A: Arith,
-    Bool: To<A>,
-    i8: To<A>,
-    u8: To<A>,
-    i16: To<A>,
-    u16: To<A>,
-    i32: To<A>,
-    u32: To<A>,
-    i64: To<A>,
-    u64: To<A>,
-    F16: To<A>,
-    f32: To<A>,
-    f64: To<A>,
-    C<f32>: To<A>,
-    C<f64>: To<A>,
-{
+fn run_binary<A: Load>(op: BinOp, a: &Source, b: &Operand, out: &Dest, round: Option<DType>) {
     let shape = &a.layout.shape;
     let nd = shape.len();
     let len = if nd == 0 { 1 } else { shape[nd - 1] };
@@ -649,9 +646,9 @@ where
             let n = BLOCK.min(len - lo);
             // SAFETY: every layout was checked against its mapping; rows and blocks stay inside.
             unsafe {
-                load_row(a.dtype, (abase as isize + offs[0][r] + lo as isize * inner(a.layout)) as *const u8, inner(a.layout), aswap, &mut xa[..n]);
+                A::load(a.dtype, (abase as isize + offs[0][r] + lo as isize * inner(a.layout)) as *const u8, inner(a.layout), aswap, &mut xa[..n]);
                 if let Some(s) = bl {
-                    load_row(s.dtype, (bbase as isize + offs[1][r] + lo as isize * inner(s.layout)) as *const u8, inner(s.layout), swap_of(s.dtype, s.order), &mut xb[..n]);
+                    A::load(s.dtype, (bbase as isize + offs[1][r] + lo as isize * inner(s.layout)) as *const u8, inner(s.layout), swap_of(s.dtype, s.order), &mut xb[..n]);
                 }
                 for i in 0..n {
                     xa[i] = A::bin(op, xa[i], xb[i]);
@@ -659,7 +656,7 @@ where
                 if let Some(d) = round {
                     let isz = d.itemsize() as isize;
                     store_row(d, rb.as_mut_ptr(), isz, false, &xa[..n]);
-                    load_row(d, rb.as_ptr(), isz, false, &mut xa[..n]);
+                    A::load(d, rb.as_ptr(), isz, false, &mut xa[..n]);
                 }
                 store_row(out.dtype, (obase as isize + offs[2][r] + lo as isize * inner(out.layout)) as *mut u8, inner(out.layout), oswap, &xa[..n]);
             }
