@@ -14,7 +14,7 @@ Options:
   --size N         data set size: bytes or units (64MB, 1GiB); default min(1 GiB, RAM/8)
   --file a.npy     benchmark an existing float64 .npy file, read-only (no data set made)
   --runs N         measured runs per scenario after a warm-up (default 5)
-  --scenarios a,b  run only these (${'open,get,firstPass,steady,sum,meanStd,matrix,budget,write,cold,numpy'})
+  --scenarios a,b  run only these (${'ceiling,open,get,firstPass,steady,sum,meanStd,matrix,budget,write,cold,numpy'})
   --no-numpy       skip the NumPy baseline
   --json           print machine-readable results instead of the table
   --help           this text
@@ -151,7 +151,7 @@ function main() {
   console.log(`mmbench: ${(bytes / 1e9).toFixed(3)} GB float64, ${opts.runs} runs, ${machine.cpus} cpus, node ${machine.node}`);
   const rows = [['scenario', 'median', 'p95', 'baseline', 'ratio']];
   for (const r of results) {
-    const extra = r.meanStd ? `, mean+std: ${fmt(stats(r.meanStd).median, r.unit)}` : '';
+    const extra = (r.meanStd ? `, mean+std: ${fmt(stats(r.meanStd).median, r.unit)}` : '') + (r.ofCeiling ? `, ${r.ofCeiling.toFixed(2)}x the ceiling` : '');
     const base = r.baselineStats ? `${r.baseline.name}: ${fmt(r.baselineStats.median, r.unit)}` : r.steadyStats ? `steady: ${fmt(r.steadyStats.median, r.unit)}${extra}` : r.note ?? '';
     if (r.detail) r.name += ' (sum axis 0)';
     const ratio = r.baselineStats ? `${(r.stats.median / r.baselineStats.median).toFixed(2)}x` : '';

@@ -45,6 +45,21 @@ function warmCache(file) {
 }
 
 const scenarios = {
+  /** The machine's ceiling: all kernel threads reading faulted memory, one thread copying it (native probe). */
+  ceiling(ctx) {
+    const binding = require('../binding.js');
+    const size = Math.min(ctx.bytes, 1024 * 2 ** 20);
+    const samples = [];
+    let memcpy = 0;
+    for (let r = 0; r < ctx.runs; r++) {
+      const c = binding.machineCeiling(size, 3);
+      samples.push(c.read / 1e9);
+      memcpy = Math.max(memcpy, c.memcpy / 1e9);
+    }
+    ctx.ceiling = Math.max(...samples);
+    return { name: 'machine ceiling (native read, all threads)', unit: 'GB/s', samples, note: `memcpy (1 thread): ${memcpy.toFixed(2)} GB/s` };
+  },
+
   /** Time to map a file and parse its header. */
   open(ctx) {
     const samples = timeRuns(ctx.runs * 20, () => mm.loadNpy(ctx.file, { mmapMode: 'r' }).close());
@@ -124,10 +139,15 @@ const scenarios = {
     const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
     const steady = timeRuns(ctx.runs, () => a.sum());
     a.close();
-    return {
+    const r = {
       name: 'sum() first pass / steady', unit: 'GB/s',
       samples: first.map((t) => ctx.bytes / t / 1e9), steady: steady.map((t) => ctx.bytes / t / 1e9),
     };
+    if (ctx.ceiling) {
+      const med = [...r.steady].sort((x, y) => x - y)[Math.floor(r.steady.length / 2)];
+      r.ofCeiling = med / ctx.ceiling;
+    }
+    return r;
   },
 
   /** `mean()` and `std()` together on one mapping. */

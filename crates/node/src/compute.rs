@@ -455,3 +455,18 @@ impl NativeArray {
         Ok(AsyncTask::new(DotTask(OwnedView::of(self, &a)?, OwnedView::of(other, &b)?, self.allow_copy)))
     }
 }
+
+/// The machine's ceiling in bytes per second: `read` (all kernel threads summing
+/// faulted memory) and `memcpy` (one thread), measured over `bytes` of memory.
+#[napi(object)]
+pub struct CeilingOut {
+    pub read: f64,
+    pub memcpy: f64,
+    pub threads: u32,
+}
+
+#[napi]
+pub fn machine_ceiling(bytes: f64, runs: u32) -> Result<CeilingOut, String> {
+    let c = mmnpy_core::kernels::probe::measure(convert::index(bytes, "bytes")?, runs as usize).or_js()?;
+    Ok(CeilingOut { read: c.read, memcpy: c.memcpy, threads: mmnpy_core::kernels::pool::threads() as u32 })
+}

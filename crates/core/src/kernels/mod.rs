@@ -5,4 +5,5 @@ pub mod elem;
 pub mod dot;
 pub mod elementwise;
 pub mod pool;
+pub mod probe;
 pub mod reduce;
