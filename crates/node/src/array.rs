@@ -73,7 +73,34 @@ impl Drop for NativeArray {
     }
 }
 
+thread_local! {
+    /// Whether this thread's environment (main thread or a worker) has its cleanup hook.
+    static HOOKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+/// Environments that use the addon and have not been torn down yet.
+static LIVE_ENVS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts this environment, so that when the last one is torn down (a worker
+/// exiting, the process ending) the kernels' thread pool is shut down and joined.
+fn hook_env(env: &Env) {
+    if HOOKED.with(|h| h.replace(true)) {
+        return;
+    }
+    LIVE_ENVS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let hooked = env.add_env_cleanup_hook((), |_| {
+        HOOKED.with(|h| h.set(false));
+        if LIVE_ENVS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            mmnpy_core::kernels::pool::shutdown(std::time::Duration::from_secs(2));
+        }
+    });
+    if hooked.is_err() {
+        // No hook: never count this env as gone, so the pool is never shut under it.
+        HOOKED.with(|h| h.set(true));
+    }
+}
+
 pub(crate) fn wrap(env: &Env, array: Array, allow_copy: bool) -> Result<NativeArray, String> {
+    hook_env(env);
     if !allow_copy && !buffers::external_buffers_allowed(env.raw()) {
         return Err(js_error(
             Error::new(

@@ -1,29 +1,53 @@
 //! The one rayon pool mmnpy's kernels run on. It is owned (not rayon's global
-//! pool) so its size can be chosen (`MMNPY_THREADS`, default: all cores) and so
-//! kernels from several worker_threads share it instead of each starting threads.
+//! pool) so its size can be chosen (`MMNPY_THREADS`, default: all cores), so the
+//! kernels of several worker_threads share it, and so it can be shut down: the
+//! Node binding calls [`shutdown`] when the last environment using the addon is
+//! torn down, which stops the threads and waits for them to exit. A kernel
+//! started afterwards simply builds a new pool.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
-static POOL: OnceLock<Option<ThreadPool>> = OnceLock::new();
+static POOL: Mutex<Option<Arc<ThreadPool>>> = Mutex::new(None);
+/// Pool threads alive, for [`shutdown`] to wait on.
+static ALIVE: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
 
-fn pool() -> Option<&'static ThreadPool> {
-    POOL.get_or_init(|| {
-        let threads = std::env::var("MMNPY_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0);
-        let mut b = ThreadPoolBuilder::new().thread_name(|i| format!("mmnpy-{i}"));
-        if let Some(n) = threads {
-            b = b.num_threads(n);
-        }
-        // Without threads (a sandbox refusing them), kernels run on the caller's thread.
-        b.build().ok()
-    })
-    .as_ref()
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The guarded values stay consistent even if a holder panicked.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Runs `f` on the pool (its `rayon::join`s and parallel iterators use it).
+fn build() -> Option<ThreadPool> {
+    let threads = std::env::var("MMNPY_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0);
+    let mut b = ThreadPoolBuilder::new()
+        .thread_name(|i| format!("mmnpy-{i}"))
+        .start_handler(|_| *lock(&ALIVE.0) += 1)
+        .exit_handler(|_| {
+            let mut n = lock(&ALIVE.0);
+            *n = n.saturating_sub(1);
+            ALIVE.1.notify_all();
+        });
+    if let Some(n) = threads {
+        b = b.num_threads(n);
+    }
+    // Without threads (a sandbox refusing them), kernels run on the caller's thread.
+    b.build().ok()
+}
+
+fn current() -> Option<Arc<ThreadPool>> {
+    let mut p = lock(&POOL);
+    if p.is_none() {
+        *p = build().map(Arc::new);
+    }
+    p.clone()
+}
+
+/// Runs `f` on the pool (its `rayon::join`s and parallel iterators use it). The
+/// pool stays alive until `f` returns, even if [`shutdown`] runs meanwhile.
 pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    match pool() {
+    match current() {
         Some(p) => p.install(f),
         None => f(),
     }
@@ -31,5 +55,15 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 
 /// Threads the kernels use.
 pub fn threads() -> usize {
-    pool().map(|p| p.current_num_threads()).unwrap_or(1)
+    current().map(|p| p.current_num_threads()).unwrap_or(1)
+}
+
+/// Stops the pool: its threads exit once running kernels end; waits up to
+/// `timeout` for them. Returns whether every thread had exited.
+pub fn shutdown(timeout: Duration) -> bool {
+    drop(lock(&POOL).take());
+    let (alive, cv) = &ALIVE;
+    let guard = lock(alive);
+    let (guard, _) = cv.wait_timeout_while(guard, timeout, |n| *n > 0).unwrap_or_else(|p| p.into_inner());
+    *guard == 0
 }
