@@ -1,283 +1,640 @@
 'use strict';
 // The benchmark scenarios, shared by `mmbench` (the CLI users run) and BENCHMARKS.md.
-// Each scenario returns { name, unit, samples: number[], bytes?, note? } and, when a
-// baseline ran, the baseline's samples for a ratio.
+//
+// A scenario is `async (ctx) => Row[]`. A row is one measured figure:
+//   { id, name, unit: 'GB/s' | 's' | 'elem/s', samples: number[], baseline?: kind,
+//     compare?: string[], note?: string, rss?: { anon, file } | null, extra?: object, error?: string }
+// `samples` are per run (GB = 10^9 bytes); `compare` names the ids of the baseline rows this
+// row is compared with (the harness computes the ratios of the medians when they ran);
+// `baseline` marks a baseline row and says which kind it is ('fs.readSync', 'fs.readFile',
+// 'numpy', 'ceiling' or 'other'). `rss` is the peak RssAnon / RssFile (bytes) of the process
+// that did the work while the row was measured (null where /proc/self/status does not exist).
 const fs = require('node:fs');
-const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const { spawn } = require('node:child_process');
+const { Worker } = require('node:worker_threads');
 const mm = require('..');
+
+const MiB = 2 ** 20;
+const CHILD = path.join(__dirname, 'sum-child.js');
 
 function now() {
   return Number(process.hrtime.bigint()) / 1e9;
 }
 
-function timeRuns(runs, fn, warmup = 1) {
-  for (let i = 0; i < warmup; i++) fn();
-  const out = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = now();
-    fn();
-    out.push(now() - t0);
+const yieldToLoop = () => new Promise((resolve) => setImmediate(resolve));
+
+/** RssAnon and RssFile of this process in bytes, or null off Linux. */
+function readRss() {
+  if (process.platform !== 'linux') return null;
+  try {
+    const st = fs.readFileSync('/proc/self/status', 'utf8');
+    const kb = (k) => {
+      const m = new RegExp(`^${k}:\\s+(\\d+)\\s*kB`, 'm').exec(st);
+      return m ? Number(m[1]) * 1024 : NaN;
+    };
+    const r = { anon: kb('RssAnon'), file: kb('RssFile') };
+    return Number.isFinite(r.anon) && Number.isFinite(r.file) ? r : null;
+  } catch {
+    return null;
   }
-  return out;
 }
 
-/** Sums a float64 view block by block through zero-copy `data`. */
+/** The running peak of RssAnon and RssFile (each its own maximum) while a row is measured. */
+const rss = {
+  peak: null,
+  reset() {
+    this.peak = readRss();
+  },
+  sample(r = readRss()) {
+    if (!r) return;
+    if (!this.peak) this.peak = { ...r };
+    else {
+      this.peak.anon = Math.max(this.peak.anon, r.anon);
+      this.peak.file = Math.max(this.peak.file, r.file);
+    }
+  },
+  take() {
+    return this.peak ? { ...this.peak } : null;
+  },
+};
+
+/**
+ * Runs `fn` `warmup` times unmeasured, then `runs` times measured; yields to the event loop
+ * between runs (so Ctrl-C is handled within one run) and samples RSS after each. `fn` may be
+ * async and may return `{ seconds }` to time only part of its work itself.
+ */
+async function measure(ctx, label, fn, { runs = ctx.runs, warmup = 1 } = {}) {
+  rss.reset();
+  const seconds = [];
+  for (let i = -warmup; i < runs; i++) {
+    ctx.progress(`${label} ${i < 0 ? 'warm-up' : `${i + 1}/${runs}`}`);
+    const t0 = now();
+    let r = fn(i);
+    if (r && typeof r.then === 'function') r = await r;
+    const t = r && typeof r === 'object' && typeof r.seconds === 'number' ? r.seconds : now() - t0;
+    rss.sample();
+    if (i >= 0) seconds.push(t);
+    await yieldToLoop();
+  }
+  return { seconds, rss: rss.take() };
+}
+
+const gbps = (bytes, seconds) => seconds.map((t) => bytes / t / 1e9);
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+/** Maps the data file; `flat` is a 1-D view of all elements in memory order (C or Fortran files). */
+function openFlat(file, mode = 'r') {
+  const a = mm.loadNpy(file, { mmapMode: mode });
+  let flat = a;
+  if (a.ndim !== 1) flat = a.flags.cContiguous ? a.reshape(-1) : a.T.reshape(-1);
+  return { a, flat };
+}
+
+/** Sums a 1-D view block by block through zero-copy `data`, in JavaScript. */
 function sumChunks(a) {
   let s = 0;
-  for (const c of a.chunks({ bytes: 64 * 2 ** 20 })) {
+  for (const c of a.chunks({ bytes: 64 * MiB })) {
     const d = c.data;
     for (let i = 0; i < d.length; i++) s += d[i];
   }
   return s;
 }
 
-/** Evicts a file's pages from the page cache where the platform allows it. */
-function evict(file) {
-  const r = spawnSync('python3', ['-c', 'import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED)', file]);
-  return r.status === 0;
-}
-
+/** Reads a file once so its pages are in the page cache. */
 function warmCache(file) {
   const fd = fs.openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(16 * 2 ** 20);
+  const buf = Buffer.allocUnsafe(16 * MiB);
   while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
   fs.closeSync(fd);
 }
 
+/** sha256 of a file, read in 16 MiB blocks. */
+function hashFile(file) {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(16 * MiB);
+  let n;
+  while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
+  fs.closeSync(fd);
+  return h.digest('hex');
+}
+
+const EVICT = 'import os,sys\nfd=os.open(sys.argv[1], os.O_RDONLY)\nos.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)';
+
+/** Evicts a file's pages from the page cache (posix_fadvise DONTNEED via python3); resolves to null or why not. */
+async function evict(ctx, file) {
+  const r = await ctx.run(ctx.python, ['-c', EVICT, file]);
+  if (r.status === 0) return null;
+  if (r.error) return `${ctx.python} not available (${r.error.code ?? r.error.message})`;
+  return `posix_fadvise failed: ${r.stderr.trim().split('\n').pop()}`;
+}
+
+function meminfoCached() {
+  try {
+    const m = /^Cached:\s+(\d+)\s*kB/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+function ioReadBytes() {
+  try {
+    const m = /^read_bytes:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/io', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function onHypervisor() {
+  try {
+    return /^flags\s*:.*\bhypervisor\b/m.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a python snippet that prints one JSON line; resolves to the value or `{ error }`. */
+async function python(ctx, code, args) {
+  if (!ctx.numpy) return { error: 'skipped (--no-numpy)' };
+  const r = await ctx.run(ctx.python, ['-c', `import sys, time, json\nimport numpy as np\n${code}`, ...args.map(String)]);
+  if (r.error) return { error: `${ctx.python} not available` };
+  if (r.status !== 0) {
+    if (/No module named .?numpy/.test(r.stderr)) return { error: `NumPy not installed for ${ctx.python}` };
+    return { error: `NumPy run failed: ${r.stderr.trim().split('\n').pop()}` };
+  }
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop());
+  } catch {
+    return { error: 'NumPy run printed no result' };
+  }
+}
+
+const PY_TIMER = `
+runs = int(sys.argv[2])
+def t(fn, warm=1, n=None, own=False):
+    # own: fn returns the seconds of the part it times itself
+    for _ in range(warm): fn()
+    out = []
+    for _ in range(n or runs):
+        s = time.perf_counter(); r = fn(); e = time.perf_counter() - s
+        out.append(float(r) if own else e)
+    return out
+`;
+
+/** A row that did not run, with the reason. */
+const skipped = (id, name, unit, note) => ({ id, name, unit, samples: [], note, rss: null });
+
+/** Full passes over the file compare with these baselines. */
+const PASS = ['fs.readSync', 'fs.readFile', 'ceiling.read'];
+
 const scenarios = {
   /** The machine's ceiling: all kernel threads reading faulted memory, one thread copying it (native probe). */
-  ceiling(ctx) {
+  async ceiling(ctx) {
     const binding = require('../binding.js');
-    const size = Math.min(ctx.bytes, 1024 * 2 ** 20);
-    const samples = [];
-    let memcpy = 0;
-    for (let r = 0; r < ctx.runs; r++) {
+    const size = 256 * MiB; // well beyond the CPU caches, whatever the data set's size
+    const read = [];
+    const memcpy = [];
+    let threads = 0;
+    const m = await measure(ctx, 'ceiling', () => {
       const c = binding.machineCeiling(size, 3);
-      samples.push(c.read / 1e9);
-      memcpy = Math.max(memcpy, c.memcpy / 1e9);
-    }
-    ctx.ceiling = Math.max(...samples);
-    return { name: 'machine ceiling (native read, all threads)', unit: 'GB/s', samples, note: `memcpy (1 thread): ${memcpy.toFixed(2)} GB/s` };
+      read.push(c.read / 1e9);
+      memcpy.push(c.memcpy / 1e9);
+      threads = c.threads;
+    }, { warmup: 0 });
+    const note = `native probe over ${(size / MiB).toFixed(0)} MiB of faulted memory`;
+    return [
+      { id: 'ceiling.read', name: `ceiling: native read, ${threads} threads`, unit: 'GB/s', samples: read, baseline: 'ceiling', rss: m.rss, note, extra: { threads, bytes: size } },
+      { id: 'ceiling.memcpy', name: 'ceiling: native memcpy, 1 thread', unit: 'GB/s', samples: memcpy, baseline: 'other', rss: m.rss, note },
+    ];
   },
 
   /** Time to map a file and parse its header. */
-  open(ctx) {
-    const samples = timeRuns(ctx.runs * 20, () => mm.loadNpy(ctx.file, { mmapMode: 'r' }).close());
-    return { name: 'open latency', unit: 's', samples };
+  async open(ctx) {
+    const m = await measure(ctx, 'open', () => mm.loadNpy(ctx.file, { mmapMode: 'r' }).close(), { runs: ctx.runs * 20, warmup: 5 });
+    return [{ id: 'open', name: "open: loadNpy(p, 'r') + close()", unit: 's', samples: m.seconds, compare: ['numpy.open'], rss: m.rss }];
   },
 
-  /** `get(i)` over a 1-D float64 array against a plain TypedArray loop over the same memory. */
-  get(ctx) {
-    const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
-    const n = Math.min(a.size, 2 ** 23);
-    const v = a.slice([0, n]);
+  /** `get(i)` over a 1-D view against a plain TypedArray loop over the same memory. */
+  async get(ctx) {
+    const { a, flat } = openFlat(ctx.file);
+    const n = Math.min(flat.size, 2 ** 23);
+    const v = flat.slice([0, n]);
     const ta = v.data;
     let sink = 0;
-    const typed = timeRuns(ctx.runs, () => { let s = 0; for (let i = 0; i < n; i++) s += ta[i]; sink += s; });
-    const got = timeRuns(ctx.runs, () => { let s = 0; for (let i = 0; i < n; i++) s += v.get(i); sink += s; });
+    const typed = await measure(ctx, 'get: TypedArray', () => { let s = 0; for (let i = 0; i < n; i++) s += ta[i]; sink += s; });
+    const got = await measure(ctx, 'get', () => { let s = 0; for (let i = 0; i < n; i++) s += v.get(i); sink += s; });
     a.close();
-    return {
-      name: 'get(i) loop', unit: 'elem/s', samples: got.map((t) => n / t),
-      baseline: { name: 'TypedArray loop', samples: typed.map((t) => n / t) }, sink,
-    };
+    return [
+      { id: 'get', name: 'get(i) loop over a 1-D view', unit: 'elem/s', samples: got.seconds.map((t) => n / t), compare: ['get.typed'], rss: got.rss, note: `${n} elements`, extra: { elements: n, sink: Number.isFinite(sink) } },
+      { id: 'get.typed', name: 'TypedArray loop, same memory', unit: 'elem/s', samples: typed.seconds.map((t) => n / t), baseline: 'other', rss: typed.rss },
+    ];
   },
 
-  /** A full pass over a fresh mapping of a file already in the page cache. */
-  firstPass(ctx) {
+  /** A full JS pass over a fresh mapping of a file already in the page cache, against reading it with fs. */
+  async firstPass(ctx) {
     warmCache(ctx.file);
-    const samples = timeRuns(ctx.runs, () => {
-      const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
-      sumChunks(a);
+    const ours = await measure(ctx, 'first pass', () => {
+      const { a, flat } = openFlat(ctx.file);
+      sumChunks(flat);
+      rss.sample();
       a.close();
-    }, 0);
-    const base = timeRuns(ctx.runs, () => {
+    }, { warmup: 0 });
+    const Arr = ctx.dtype === 'float32' ? Float32Array : Float64Array;
+    const start = ctx.dataOffset;
+    const readSync = await measure(ctx, 'fs.readSync', () => {
       const fd = fs.openSync(ctx.file, 'r');
-      const buf = Buffer.allocUnsafe(64 * 2 ** 20);
-      const f = new Float64Array(buf.buffer, buf.byteOffset, buf.length / 8);
+      const buf = Buffer.allocUnsafe(64 * MiB);
+      const f = new Arr(buf.buffer, buf.byteOffset, buf.length / Arr.BYTES_PER_ELEMENT);
+      let pos = start;
       let n;
       let s = 0;
-      while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) for (let i = 0; i < n / 8; i++) s += f[i];
+      while ((n = fs.readSync(fd, buf, 0, buf.length, pos)) > 0) {
+        pos += n;
+        const k = Math.floor(n / Arr.BYTES_PER_ELEMENT);
+        for (let i = 0; i < k; i++) s += f[i];
+      }
       fs.closeSync(fd);
       return s;
-    }, 0);
-    return {
-      name: 'first pass (cached file)', unit: 'GB/s', samples: samples.map((t) => ctx.bytes / t / 1e9),
-      baseline: { name: 'fs.readSync + JS loop', samples: base.map((t) => ctx.bytes / t / 1e9) },
-    };
+    }, { warmup: 0 });
+    ctx.gc();
+    const rows = [
+      { id: 'firstPass', name: 'first pass, fresh mapping (JS loop)', unit: 'GB/s', samples: gbps(ctx.bytes, ours.seconds), compare: PASS, rss: ours.rss },
+      { id: 'fs.readSync', name: 'fs.readSync 64 MiB + JS loop', unit: 'GB/s', samples: gbps(ctx.bytes, readSync.seconds), baseline: 'fs.readSync', rss: readSync.rss },
+    ];
+    const fileSize = fs.statSync(ctx.file).size;
+    if (fileSize >= 2 ** 31) {
+      rows.push(skipped('fs.readFile', 'fs.readFileSync + JS loop', 'GB/s', 'skipped: the file is 2 GiB or larger (readFileSync limit)'));
+    } else {
+      const readFile = await measure(ctx, 'fs.readFileSync', () => {
+        const t0 = now();
+        let buf = fs.readFileSync(ctx.file);
+        const f = new Arr(buf.buffer, buf.byteOffset + start, Math.floor((buf.length - start) / Arr.BYTES_PER_ELEMENT));
+        let s = 0;
+        for (let i = 0; i < f.length; i++) s += f[i];
+        const seconds = now() - t0;
+        rss.sample();
+        buf = null;
+        ctx.gc(); // so that the next run's buffer does not add to this one's in the RSS figure
+        return { seconds, s };
+      }, { warmup: 0 });
+      ctx.gc();
+      rows.push({ id: 'fs.readFile', name: 'fs.readFileSync + JS loop', unit: 'GB/s', samples: gbps(ctx.bytes, readFile.seconds), baseline: 'fs.readFile', rss: readFile.rss });
+    }
+    return rows;
   },
 
-  /** Repeated passes over one mapping whose pages are already mapped. */
-  steady(ctx) {
-    const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
-    const samples = timeRuns(ctx.runs, () => sumChunks(a));
+  /** Repeated JS passes over one mapping whose pages are already mapped. */
+  async steady(ctx) {
+    const { a, flat } = openFlat(ctx.file);
+    const m = await measure(ctx, 'steady', () => sumChunks(flat));
     a.close();
-    return { name: 'steady state', unit: 'GB/s', samples: samples.map((t) => ctx.bytes / t / 1e9) };
-  },
-
-  /** Sequential write of a new file through openNpy('w+') and flush(). */
-  write(ctx) {
-    const out = `${ctx.file}.write.npy`;
-    const n = ctx.bytes / 8;
-    const samples = timeRuns(ctx.runs, () => {
-      const a = mm.openNpy(out, { mode: 'w+', dtype: 'float64', shape: [n] });
-      for (const c of a.chunks({ bytes: 64 * 2 ** 20 })) c.data.fill(1.5);
-      a.flush();
-      a.close();
-    }, 0);
-    fs.rmSync(out, { force: true });
-    return { name: "write via openNpy('w+') + flush", unit: 'GB/s', samples: samples.map((t) => ctx.bytes / t / 1e9) };
+    return [{ id: 'steady', name: 'steady state, one mapping (JS loop)', unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: PASS, rss: m.rss }];
   },
 
   /** Rust `sum()` over a fresh mapping each run (file in page cache), then over one mapping (steady). */
-  sum(ctx) {
+  async sum(ctx) {
     warmCache(ctx.file);
-    const first = timeRuns(ctx.runs, () => {
+    const first = await measure(ctx, 'sum first pass', () => {
       const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
       a.sum();
+      rss.sample();
       a.close();
-    }, 0);
+    }, { warmup: 0 });
     const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
-    const steady = timeRuns(ctx.runs, () => a.sum());
+    const steady = await measure(ctx, 'sum steady', () => a.sum());
     a.close();
-    const r = {
-      name: 'sum() first pass / steady', unit: 'GB/s',
-      samples: first.map((t) => ctx.bytes / t / 1e9), steady: steady.map((t) => ctx.bytes / t / 1e9),
-    };
-    if (ctx.ceiling) {
-      const med = [...r.steady].sort((x, y) => x - y)[Math.floor(r.steady.length / 2)];
-      r.ofCeiling = med / ctx.ceiling;
-    }
-    return r;
+    return [
+      { id: 'sum.first', name: 'sum(), fresh mapping', unit: 'GB/s', samples: gbps(ctx.bytes, first.seconds), compare: [...PASS, 'numpy.first'], rss: first.rss },
+      { id: 'sum.steady', name: 'sum(), steady state', unit: 'GB/s', samples: gbps(ctx.bytes, steady.seconds), compare: [...PASS, 'numpy.steady'], rss: steady.rss },
+    ];
   },
 
   /** `mean()` and `std()` together on one mapping. */
-  meanStd(ctx) {
+  async meanStd(ctx) {
     const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
-    const samples = timeRuns(ctx.runs, () => { a.mean(); a.std(); });
+    const m = await measure(ctx, 'mean+std', () => { a.mean(); a.std(); });
     a.close();
-    return { name: 'mean() + std()', unit: 'GB/s', samples: samples.map((t) => ctx.bytes / t / 1e9) };
+    return [{ id: 'meanStd', name: 'mean() + std()', unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: ['numpy.meanStd', 'ceiling.read'], rss: m.rss }];
   },
 
-  /** `min`, `max`, `sum(axis=0)` and matrix·vector `dot` of a float32 matrix, against NumPy in the same run. */
-  matrix(ctx) {
-    if (!ctx.scratch) return { name: 'float32 matrix kernels', unit: 'GB/s', samples: [], note: 'skipped: needs a scratch folder (not with --file)' };
-    const path = require('node:path');
+  /** Copy-on-write normalization in place: the mapping changes, the file must not (checked by its hash). */
+  async cow(ctx) {
+    const name = "copy-on-write normalize ('c')";
+    const avail = memAvailable();
+    if (avail !== null && ctx.bytes > avail * 0.6) {
+      return [skipped('cow', name, 'GB/s', `skipped: needs ${(ctx.bytes / MiB).toFixed(0)} MiB of private memory, ${(avail / MiB).toFixed(0)} MiB available`)];
+    }
+    ctx.progress('cow: hashing the file');
+    const before = hashFile(ctx.file);
+    let check = null;
+    const m = await measure(ctx, 'cow normalize', () => {
+      const a = mm.loadNpy(ctx.file, { mmapMode: 'c' });
+      const t0 = now();
+      a.sub(a.mean(), { out: a });
+      a.div(a.std(), { out: a });
+      const seconds = now() - t0;
+      rss.sample();
+      if (!check) check = { mean: Number(a.mean()), std: Number(a.std()) };
+      a.close();
+      return { seconds };
+    });
+    ctx.gc();
+    ctx.progress('cow: hashing the file');
+    const after = hashFile(ctx.file);
+    const tol = ctx.dtype === 'float32' ? 1e-3 : 1e-9;
+    const okValues = check && Math.abs(check.mean) < tol && Math.abs(check.std - 1) < tol;
+    const rows = [{
+      id: 'cow', name, unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: ['cow.numpy', 'ceiling.memcpy'], rss: m.rss,
+      note: 'a.sub(a.mean(), { out: a }); a.div(a.std(), { out: a }); ' + (before === after ? 'file unchanged (sha256 verified)' : 'FILE CHANGED: copy-on-write leaked into the file')
+        + (okValues ? '' : `; result not normalized (mean ${check?.mean}, std ${check?.std})`),
+      extra: { sha256: after, unchanged: before === after, mean: check?.mean ?? null, std: check?.std ?? null },
+    }];
+    if (before !== after || !okValues) rows[0].error = rows[0].note;
+    const np = await python(ctx, `${PY_TIMER}
+def run():
+    a = np.load(sys.argv[1], mmap_mode='c'); s = time.perf_counter()
+    a -= a.mean(); a /= a.std()
+    return float(time.perf_counter() - s)
+print(json.dumps({'cow': t(run, own=True)}))`, [ctx.file, ctx.runs]);
+    rows.push(np.error
+      ? skipped('cow.numpy', "NumPy: 'c', a -= a.mean(); a /= a.std()", 'GB/s', np.error)
+      : { id: 'cow.numpy', name: "NumPy: 'c', a -= a.mean(); a /= a.std()", unit: 'GB/s', samples: gbps(ctx.bytes, np.cow), baseline: 'numpy', rss: null });
+    return rows;
+  },
+
+  /** Strided column access of a C-order matrix view of the data: `m.slice(null, j).sum()` and `toTypedArray()`. */
+  async column(ctx) {
+    const { a, flat } = openFlat(ctx.file);
+    let cols = a.ndim === 2 && a.flags.cContiguous ? a.shape[1] : 1024;
+    if (flat.size < cols * 2) cols = Math.max(1, Math.floor(flat.size / 2));
+    const rows = Math.floor(flat.size / cols);
+    const m = a.ndim === 2 && a.flags.cContiguous ? a : flat.slice([0, rows * cols]).reshape(rows, cols);
+    const per = 8;
+    const pick = (r) => Array.from({ length: per }, (_, q) => ((r + 1) * per + q) * 131 % cols);
+    m.sum(); // map every page first: the figures are for strided access, not page faults
+    const sums = await measure(ctx, 'column sum', (i) => { for (const j of pick(i)) m.slice(null, j).sum(); });
+    const copies = await measure(ctx, 'column copy', (i) => { for (const j of pick(i)) m.slice(null, j).toTypedArray(); });
+    a.close();
+    const elems = (s) => s.map((t) => (per * rows) / t);
+    const shape = `${rows}x${cols} ${ctx.dtype} matrix view, C order, column stride ${cols * ctx.itemsize} B; ${per} columns per run`;
+    const out = [
+      { id: 'column.sum', name: 'column: m.slice(null, j).sum()', unit: 'elem/s', samples: elems(sums.seconds), compare: ['column.numpy.sum'], rss: sums.rss, note: shape },
+      { id: 'column.copy', name: 'column: m.slice(null, j).toTypedArray()', unit: 'elem/s', samples: elems(copies.seconds), compare: ['column.numpy.copy'], rss: copies.rss },
+    ];
+    const picks = Array.from({ length: ctx.runs + 1 }, (_, i) => pick(i - 1));
+    const np = await python(ctx, `${PY_TIMER}
+rows, cols, picks = int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
+m = np.load(sys.argv[1], mmap_mode='r').ravel(order='K')[:rows * cols].reshape(rows, cols)
+m.sum()
+it = iter(picks)
+def sums():
+    for j in next(it): m[:, j].sum()
+def copies():
+    for j in next(it): np.ascontiguousarray(m[:, j])
+s = t(sums); it = iter(picks); c = t(copies)
+print(json.dumps({'sum': s, 'copy': c}))`, [ctx.file, ctx.runs, rows, cols, JSON.stringify(picks)]);
+    if (np.error) {
+      out.push(skipped('column.numpy.sum', 'NumPy: m[:, j].sum()', 'elem/s', np.error), skipped('column.numpy.copy', 'NumPy: ascontiguousarray(m[:, j])', 'elem/s', np.error));
+    } else {
+      out.push(
+        { id: 'column.numpy.sum', name: 'NumPy: m[:, j].sum()', unit: 'elem/s', samples: elems(np.sum), baseline: 'numpy', rss: null },
+        { id: 'column.numpy.copy', name: 'NumPy: ascontiguousarray(m[:, j])', unit: 'elem/s', samples: elems(np.copy), baseline: 'numpy', rss: null },
+      );
+    }
+    return out;
+  },
+
+  /** `min`+`max`, `sum(axis=0)` and matrix·vector `dot` of a float32 matrix, against NumPy in the same run. */
+  async matrix(ctx) {
+    const ids = ['minmax', 'sum0', 'matvec'];
+    const label = { minmax: 'min() + max()', sum0: 'sum({ axis: 0 })', matvec: 'dot(vector)' };
+    if (!ctx.scratch) return ids.map((k) => skipped(`matrix.${k}`, `f32 matrix ${label[k]}`, 'GB/s', 'skipped with --file (needs a scratch file)'));
     const file = path.join(ctx.scratch, 'matrix.npy');
     const cols = 16384;
     const rows = Math.max(1, Math.min(8192, Math.floor(ctx.bytes / 2 / (cols * 4))));
-    const m = mm.openNpy(file, { mode: 'w+', dtype: 'float32', shape: [rows, cols] });
-    for (const c of m.chunks({ bytes: 64 * 2 ** 20 })) c.fill(0.25);
-    m.set(rows - 1, cols - 1, 2);
-    m.flush();
-    m.close();
+    ctx.progress('matrix: writing');
+    const w = mm.openNpy(file, { mode: 'w+', dtype: 'float32', shape: [rows, cols] });
+    for (const c of w.chunks({ bytes: 64 * MiB })) c.fill(0.25);
+    w.set(rows - 1, cols - 1, 2);
+    w.flush();
+    w.close();
     const bytes = rows * cols * 4;
     const a = mm.loadNpy(file, { mmapMode: 'r' });
     const v = mm.array(new Float32Array(cols).fill(1));
     const ours = {
-      minmax: timeRuns(ctx.runs, () => { a.min(); a.max(); }),
-      sum0: timeRuns(ctx.runs, () => a.sum({ axis: 0 })),
-      matvec: timeRuns(ctx.runs, () => a.dot(v)),
+      minmax: await measure(ctx, 'matrix min+max', () => { a.min(); a.max(); }),
+      sum0: await measure(ctx, 'matrix sum axis 0', () => a.sum({ axis: 0 })),
+      matvec: await measure(ctx, 'matrix dot', () => a.dot(v)),
     };
     a.close();
-    let theirs = null;
-    if (!ctx.noNumpy) {
-      const code = `
-import sys, time, json
-import numpy as np
-a = np.load(sys.argv[1], mmap_mode='r'); runs = int(sys.argv[2]); v = np.ones(a.shape[1], dtype=np.float32)
-def t(f):
-    f(); out = []
-    for _ in range(runs):
-        s = time.perf_counter(); f(); out.append(time.perf_counter() - s)
-    return out
-print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.sum(axis=0)), 'matvec': t(lambda: a.dot(v))}))
-`;
-      const r = spawnSync('python3', ['-c', code, file, String(ctx.runs)], { encoding: 'utf8' });
-      if (r.status === 0) theirs = JSON.parse(r.stdout);
-    }
+    const np = await python(ctx, `${PY_TIMER}
+a = np.load(sys.argv[1], mmap_mode='r'); v = np.ones(a.shape[1], dtype=np.float32)
+print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.sum(axis=0)), 'matvec': t(lambda: a.dot(v))}))`, [file, ctx.runs]);
     fs.rmSync(file, { force: true });
-    const med = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-    const parts = Object.keys(ours).map((k) => {
-      const mine = (k === 'minmax' ? 2 : 1) * bytes / med(ours[k]) / 1e9;
-      const np = theirs ? (k === 'minmax' ? 2 : 1) * bytes / med(theirs[k]) / 1e9 : NaN;
-      return `${k} ${mine.toFixed(1)} GB/s` + (theirs ? ` vs NumPy ${np.toFixed(1)} (${(mine / np).toFixed(2)}x)` : '');
-    });
-    return {
-      name: `float32 ${rows}x${cols}`, unit: 'GB/s', samples: ours.sum0.map((t) => bytes / t / 1e9),
-      note: parts.join('; '), detail: { ours, numpy: theirs, bytes },
-    };
+    const passes = (k) => (k === 'minmax' ? 2 : 1) * bytes;
+    const out = [];
+    for (const k of ids) {
+      out.push({ id: `matrix.${k}`, name: `f32 matrix ${label[k]}`, unit: 'GB/s', samples: gbps(passes(k), ours[k].seconds), compare: [`matrix.numpy.${k}`], rss: ours[k].rss, note: k === 'minmax' ? `${rows}x${cols} float32 file` : null });
+    }
+    for (const k of ids) {
+      out.push(np.error ? skipped(`matrix.numpy.${k}`, `NumPy: f32 matrix ${label[k]}`, 'GB/s', np.error)
+        : { id: `matrix.numpy.${k}`, name: `NumPy: f32 matrix ${label[k]}`, unit: 'GB/s', samples: gbps(passes(k), np[k]), baseline: 'numpy', rss: null });
+    }
+    return out;
   },
 
-  /** A full pass in blocks with `chunks({ release: true })`: peak RSS (anonymous + file-backed) against the data size. */
-  budget(ctx) {
-    const rss = () => {
-      if (process.platform !== 'linux') return NaN;
-      const st = fs.readFileSync('/proc/self/status', 'utf8');
-      const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? NaN) * 1024;
-      return kb('RssAnon') + kb('RssFile');
-    };
-    const peaks = [];
-    const samples = timeRuns(ctx.runs, () => {
-      const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
-      const start = rss();
-      let peak = 0;
-      for (const c of a.chunks({ bytes: 32 * 2 ** 20, release: true })) {
+  /** A full pass in blocks with `chunks({ release: true })`: peak RSS against the data size. */
+  async budget(ctx) {
+    let worst = NaN;
+    const m = await measure(ctx, 'budget', () => {
+      const { a, flat } = openFlat(ctx.file);
+      const start = readRss();
+      for (const c of flat.chunks({ bytes: 32 * MiB, release: true })) {
         c.sum();
-        peak = Math.max(peak, rss() - start);
+        const r = readRss();
+        rss.sample(r);
+        if (r && start) worst = Math.max(Number.isFinite(worst) ? worst : 0, r.anon + r.file - start.anon - start.file);
       }
       a.close();
-      peaks.push(peak);
-    }, 0);
-    const worst = Math.max(...peaks);
-    return {
-      name: 'sum in 32 MiB blocks, release', unit: 'GB/s', samples: samples.map((t) => ctx.bytes / t / 1e9),
-      note: Number.isFinite(worst) ? `peak RSS growth ${(worst / 2 ** 20).toFixed(0)} MiB for ${(ctx.bytes / 2 ** 20).toFixed(0)} MiB of data` : 'RSS not measurable here',
-      peakRss: worst,
-    };
+    }, { warmup: 0 });
+    return [{
+      id: 'budget', name: 'sum() by 32 MiB blocks, release: true', unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: PASS, rss: m.rss,
+      note: Number.isFinite(worst) ? `peak RSS growth ${(worst / MiB).toFixed(0)} MiB for ${(ctx.bytes / MiB).toFixed(0)} MiB of data` : 'RSS not measurable here (n/a)',
+      extra: { peakGrowth: Number.isFinite(worst) ? worst : null },
+    }];
   },
 
-  /** The page-cache-cold pass (pages evicted with posix_fadvise). */
-  cold(ctx) {
-    if (!evict(ctx.file)) return { name: 'cold pass', unit: 'GB/s', samples: [], note: 'cannot evict pages here (posix_fadvise unavailable)' };
-    const samples = [];
-    for (let r = 0; r < ctx.runs; r++) {
-      evict(ctx.file);
+  /** Sequential write of a new file through openNpy('w+') and flush(). */
+  async write(ctx) {
+    const name = "write: openNpy('w+'), fill, flush()";
+    if (!ctx.scratch) return [skipped('write', name, 'GB/s', 'skipped with --file (read-only)')];
+    const out = path.join(ctx.scratch, 'write.npy');
+    const n = ctx.bytes / ctx.itemsize;
+    const m = await measure(ctx, 'write', () => {
+      const a = mm.openNpy(out, { mode: 'w+', dtype: ctx.dtype, shape: [n] });
+      for (const c of a.chunks({ bytes: 64 * MiB })) c.data.fill(1.5);
+      a.flush();
+      rss.sample();
+      a.close();
+    }, { warmup: 0 });
+    fs.rmSync(out, { force: true });
+    return [{ id: 'write', name, unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: ['ceiling.memcpy'], rss: m.rss }];
+  },
+
+  /**
+   * The page-cache-cold pass: pages evicted with posix_fadvise(DONTNEED) before each run. Whether
+   * eviction worked is checked, not assumed: /proc/meminfo Cached must fall by the file's size, and
+   * a pass much faster than the device allows (about the cached speed) means a cache below us.
+   */
+  async cold(ctx) {
+    const name = 'cold pass: sum() after eviction';
+    warmCache(ctx.file);
+    const why = await evict(ctx, ctx.file);
+    if (why) return [skipped('cold', name, 'GB/s', `cannot evict pages here: ${why}`)];
+    const fileSize = fs.statSync(ctx.file).size;
+    let dropped = 0;
+    let fromDevice = 0;
+    let measurable = true;
+    const cold = await measure(ctx, 'cold pass', async () => {
+      warmCache(ctx.file);
+      const c0 = meminfoCached();
+      await evict(ctx, ctx.file);
+      const c1 = meminfoCached();
+      const io0 = ioReadBytes();
       const t0 = now();
       const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
-      sumChunks(a);
+      a.sum();
+      const seconds = now() - t0;
+      rss.sample();
       a.close();
-      samples.push(ctx.bytes / (now() - t0) / 1e9);
+      const io1 = ioReadBytes();
+      if (c0 === null || c1 === null) measurable = false;
+      else dropped = Math.max(dropped, c0 - c1);
+      if (io0 !== null && io1 !== null) fromDevice = Math.max(fromDevice, io1 - io0);
+      return { seconds };
+    }, { warmup: 0 });
+    warmCache(ctx.file);
+    const cached = await measure(ctx, 'cold: cached reference', () => {
+      const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
+      a.sum();
+      a.close();
+    });
+    const coldS = gbps(ctx.bytes, cold.seconds);
+    const cachedS = gbps(ctx.bytes, cached.seconds);
+    const ratio = median(coldS) / median(cachedS);
+    const mib = (b) => `${(b / MiB).toFixed(0)} MiB`;
+    let effective;
+    let note;
+    if (measurable && dropped < fileSize * 0.5) {
+      effective = false;
+      note = `eviction not effective: the page cache kept the file (Cached fell by ${mib(dropped)} of ${mib(fileSize)})`;
+    } else if (ratio >= 0.5) {
+      effective = false;
+      note = `eviction not effective on this machine (host cache): the cold pass runs at ${ratio.toFixed(2)}x the cached one`;
+    } else {
+      effective = true;
+      note = `pages evicted (Cached -${measurable ? mib(dropped) : '? (no /proc/meminfo)'}, ${fromDevice ? `${mib(fromDevice)} read from the device` : 'device reads not measurable'})`;
+      if (onHypervisor()) note += '; on a VM the device may itself be cached by the host';
     }
-    return { name: 'cold pass (evicted)', unit: 'GB/s', samples };
+    note = `posix_fadvise(DONTNEED) via ${ctx.python} before each run: ${note}`;
+    return [
+      { id: 'cold', name, unit: 'GB/s', samples: coldS, compare: ['cold.cached'], rss: cold.rss, note, extra: { evictionEffective: effective, cachedDropped: measurable ? dropped : null, deviceReadBytes: fromDevice || null } },
+      { id: 'cold.cached', name: 'same pass, file cached', unit: 'GB/s', samples: cachedS, baseline: 'other', rss: cached.rss },
+    ];
   },
 
-  /** NumPy on the same file, in the same run. */
-  numpy(ctx) {
-    if (ctx.noNumpy) return { name: 'NumPy sum', unit: 'GB/s', samples: [], note: 'skipped (--no-numpy)' };
-    const code = `
-import sys, time, json
-import numpy as np
-f, runs = sys.argv[1], int(sys.argv[2])
-first, steady = [], []
-for _ in range(runs):
-    t = time.perf_counter(); a = np.load(f, mmap_mode='r'); a.sum(); first.append(time.perf_counter() - t); del a
-a = np.load(f, mmap_mode='r'); a.sum()
-ms = []
-for _ in range(runs):
-    t = time.perf_counter(); a.sum(); steady.append(time.perf_counter() - t)
-for _ in range(runs):
-    t = time.perf_counter(); a.mean(); a.std(); ms.append(time.perf_counter() - t)
-print(json.dumps({'first': first, 'steady': steady, 'meanStd': ms}))
-`;
-    const r = spawnSync('python3', ['-c', code, ctx.file, String(ctx.runs)], { encoding: 'utf8' });
-    if (r.status !== 0) return { name: 'NumPy sum', unit: 'GB/s', samples: [], note: 'python3 with NumPy not available' };
-    const { first, steady, meanStd } = JSON.parse(r.stdout);
-    return {
-      name: 'NumPy sum (first pass / steady)', unit: 'GB/s',
-      samples: first.map((t) => ctx.bytes / t / 1e9), steady: steady.map((t) => ctx.bytes / t / 1e9),
-      meanStd: meanStd.map((t) => ctx.bytes / t / 1e9),
-    };
+  /** sum() steady state with 1..N kernel threads: one child process per count (MMNPY_THREADS is per process). */
+  async threads(ctx) {
+    const out = [];
+    let one = null;
+    for (const k of ctx.threads) {
+      ctx.progress(`threads: ${k}`);
+      const r = await ctx.run(process.execPath, [CHILD, ctx.file, String(ctx.runs)], { env: { ...process.env, MMNPY_THREADS: String(k) } });
+      const id = `threads.${k}`;
+      const name = `sum() steady, MMNPY_THREADS=${k}`;
+      let res;
+      try {
+        res = JSON.parse(r.stdout.trim().split('\n').pop());
+      } catch {
+        out.push({ ...skipped(id, name, 'GB/s', `child process failed: ${(r.stderr || String(r.error)).trim().split('\n').pop()}`), error: 'child process failed' });
+        continue;
+      }
+      const samples = gbps(ctx.bytes, res.seconds);
+      if (k === 1) one = median(samples);
+      const notes = [`pool of ${res.threads} thread${res.threads === 1 ? '' : 's'} (child process)`];
+      if (one && k !== 1) notes.push(`${(median(samples) / one).toFixed(2)}x one thread`);
+      out.push({ id, name, unit: 'GB/s', samples, compare: ['ceiling.read', 'numpy.steady'], rss: res.rss, note: notes.join('; '), extra: { threads: k, poolThreads: res.threads } });
+    }
+    return out;
+  },
+
+  /** Several worker_threads mapping one file, each running sum(); aggregate GB/s. */
+  async workers(ctx) {
+    const W = ctx.workers;
+    const ws = await Promise.all(Array.from({ length: W }, () => new Promise((resolve, reject) => {
+      const w = new Worker(CHILD, { workerData: { file: ctx.file } });
+      w.once('message', () => resolve(w));
+      w.once('error', reject);
+    })));
+    const round = () => Promise.all(ws.map((w) => new Promise((resolve, reject) => {
+      const onError = (e) => reject(e);
+      w.once('error', onError);
+      w.once('message', (msg) => { w.off('error', onError); resolve(msg); });
+      w.postMessage('go');
+    })));
+    try {
+      const m = await measure(ctx, `${W} workers`, async () => {
+        for (const r of await round()) rss.sample(r.rss);
+      });
+      const agg = gbps(ctx.bytes * W, m.seconds);
+      return [{
+        id: 'workers', name: `${W} worker_threads, sum() each (total)`, unit: 'GB/s', samples: agg,
+        compare: ['ceiling.read', 'sum.steady'], rss: m.rss, note: 'each worker maps the file itself; the kernel pool is shared; GB/s of all workers together', extra: { workers: W },
+      }];
+    } finally {
+      await Promise.all(ws.map((w) => w.terminate()));
+    }
+  },
+
+  /** NumPy on the same file, in the same run: open, sum (fresh mapping / steady), mean + std. */
+  async numpy(ctx) {
+    warmCache(ctx.file);
+    ctx.progress('numpy');
+    const r = await python(ctx, `${PY_TIMER}
+f = sys.argv[1]
+opn = t(lambda: np.load(f, mmap_mode='r'), warm=5, n=runs * 20)
+def first():
+    a = np.load(f, mmap_mode='r'); a.sum()
+fp = t(first, warm=0)
+a = np.load(f, mmap_mode='r')
+print(json.dumps({'version': np.__version__, 'open': opn, 'first': fp, 'steady': t(lambda: a.sum()), 'meanStd': t(lambda: (a.mean(), a.std()))}))`, [ctx.file, ctx.runs]);
+    const rows = [
+      ['numpy.open', "np.load(p, mmap_mode='r')", 's', 'open'],
+      ['numpy.first', 'load + sum(), file cached', 'GB/s', 'first'],
+      ['numpy.steady', 'sum(), steady state', 'GB/s', 'steady'],
+      ['numpy.meanStd', 'mean() + std()', 'GB/s', 'meanStd'],
+    ];
+    return rows.map(([id, what, unit, k]) => (r.error
+      ? skipped(id, `NumPy: ${what}`, unit, r.error)
+      : { id, name: `NumPy: ${what}`, unit, samples: unit === 's' ? r[k] : gbps(ctx.bytes, r[k]), baseline: 'numpy', rss: null, note: id === 'numpy.open' ? `NumPy ${r.version}, python3 in a child process (RSS not measured)` : null, extra: { version: r.version } }));
   },
 };
 
-module.exports = { scenarios, timeRuns, evict, warmCache };
+function memAvailable() {
+  try {
+    const m = /^MemAvailable:\s+(\d+)\s*kB/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+module.exports = { scenarios, measure, evict, warmCache, hashFile, readRss, rss, openFlat, sumChunks };
