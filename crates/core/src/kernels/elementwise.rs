@@ -15,6 +15,8 @@ use crate::mapping::Mapping;
 use crate::view::Layout;
 
 const BLOCK: usize = 1024;
+/// Elements of a row one parallel work item covers (a multiple of `BLOCK`).
+const SEGMENT: usize = 64 * BLOCK;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinOp {
@@ -508,6 +510,21 @@ pub(crate) unsafe fn store_row<A: Store>(dtype: DType, p: *mut u8, stride: isize
     }
 }
 
+/// Faults in private copies of a copy-on-write destination in one go (see
+/// `Mapping::prepare_write`).
+fn prepare_write(out: &Dest) {
+    let l = out.layout;
+    if l.shape.contains(&0) {
+        return;
+    }
+    let (mut lo, mut hi) = (l.offset as isize, l.offset as isize);
+    for (&n, &st) in l.shape.iter().zip(&l.strides) {
+        let e = (n as isize - 1) * st;
+        if e < 0 { lo += e } else { hi += e }
+    }
+    out.map.prepare_write(lo.max(0) as usize, (hi - lo) as usize + out.dtype.itemsize());
+}
+
 /// Byte offsets of every innermost row of `shape` (C order) for each of several stride sets.
 fn row_offsets(shape: &[usize], strides: &[&[isize]]) -> Vec<Vec<isize>> {
     let nd = shape.len();
@@ -593,6 +610,7 @@ pub fn binary(op: BinOp, a: &Source, b: &Operand, out: &Dest, compute: DType) ->
     // (int64, uint64, float32, float64 and complex values are computed in their own type: no rounding.)
     let narrow = matches!(compute, DType::Bool | DType::Int8 | DType::UInt8 | DType::Int16 | DType::UInt16 | DType::Int32 | DType::UInt32 | DType::Float16);
     let round = if out.dtype != compute && narrow { Some(compute) } else { None };
+    prepare_write(out);
     pool::install(|| match compute_kind(compute) {
         K::I => run_binary::<i64>(op, a, b, out, round),
         K::U => run_binary::<u64>(op, a, b, out, round),
@@ -640,10 +658,15 @@ fn run_binary<A: Load>(op: BinOp, a: &Source, b: &Operand, out: &Dest, round: Op
     let bbase = bl.map(|s| s.map.as_ptr() as usize + s.layout.offset).unwrap_or(0);
     // Buffers once per rayon job, not per row (rows may be short and many).
     let init = || (vec![A::default(); BLOCK], vec![scalar; BLOCK], vec![0u8; if round.is_some() { BLOCK * 16 } else { 0 }]);
-    (0..offs[0].len()).into_par_iter().for_each_init(init, |(xa, xb, rb), r| {
-        let mut lo = 0;
-        while lo < len {
-            let n = BLOCK.min(len - lo);
+    // Work items are (row, segment): long rows (a 1-D array is one row) are split so
+    // that every thread gets a share; each segment is a whole number of blocks.
+    let segs = len.div_ceil(SEGMENT).max(1);
+    (0..offs[0].len() * segs).into_par_iter().for_each_init(init, |(xa, xb, rb), item| {
+        let (r, seg) = (item / segs, item % segs);
+        let mut lo = seg * SEGMENT;
+        let end = len.min(lo + SEGMENT);
+        while lo < end {
+            let n = BLOCK.min(end - lo);
             // SAFETY: every layout was checked against its mapping; rows and blocks stay inside.
             unsafe {
                 A::load(a.dtype, (abase as isize + offs[0][r] + lo as isize * inner(a.layout)) as *const u8, inner(a.layout), aswap, &mut xa[..n]);
@@ -679,6 +702,7 @@ pub fn cast_copy(a: &Source, out: &Dest) -> Result<()> {
         cast_copy(a, &Dest { map: &tmp, layout: &tmp_layout, dtype: a.dtype, order: a.order })?;
         return cast_copy(&Source { map: &tmp, layout: &tmp_layout, dtype: a.dtype, order: a.order }, out);
     }
+    prepare_write(out);
     pool::install(|| match compute_kind(cast_kind(a.dtype, out.dtype)) {
         K::I => run_binary::<i64>(BinOp::Sub, a, &zero, out, None),
         K::U => run_binary::<u64>(BinOp::Sub, a, &zero, out, None),
