@@ -311,8 +311,18 @@ pub fn from_bytes(bytes: &[u8], spec: &NewArray) -> Result<Array> {
     if nbytes != bytes.len() as u64 {
         return err(ErrorKind::InvalidArgument, format!("{} bytes given for an array of {nbytes} bytes", bytes.len()));
     }
+    in_memory(Mapping::from_bytes(bytes)?, spec)
+}
+
+/// A new in-memory array of zeros (overflow-checked size).
+pub fn zeros(spec: &NewArray) -> Result<Array> {
+    let len = to_usize(spec.header().nbytes()?, "data")?;
+    in_memory(Mapping::anonymous(len)?, spec)
+}
+
+fn in_memory(mapping: Mapping, spec: &NewArray) -> Result<Array> {
     Ok(Array {
-        mapping: Arc::new(Mapping::from_bytes(bytes)?),
+        mapping: Arc::new(mapping),
         dtype: spec.dtype,
         byte_order: spec.dtype.order(spec.byte_order),
         shape: spec.shape.clone(),

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use mmnpy_core::kernels::dot::{self, DotResult};
-use mmnpy_core::kernels::elementwise::{self, BinOp, Dest, Operand};
+use mmnpy_core::kernels::elementwise::{self, BinOp, Dest, Operand, Other};
 use mmnpy_core::kernels::reduce::{self, Op, Reduced, Source, Value};
 use mmnpy_core::npy::{self, NewArray};
 use mmnpy_core::{ByteOrder, DType, Layout, Mapping};
@@ -286,16 +286,12 @@ impl Task for ElementwiseTask {
 pub fn binary_result_dtype(op: String, dtype: String, other_dtype: Option<String>, scalar: Option<ScalarIn>) -> Result<String, String> {
     let a = convert::dtype(&dtype)?.0;
     let op = bin_op(&op)?;
-    let t = match (other_dtype, scalar) {
-        (Some(d), _) => {
-            let b = convert::dtype(&d)?.0;
-            let m = Mapping::anonymous(0).or_js()?;
-            let l = Layout::contiguous(&[], 1, false);
-            elementwise::result_dtype(op, a, &Operand::View(Source { map: &m, layout: &l, dtype: b, order: ByteOrder::NATIVE })).or_js()?
-        }
-        (None, Some(s)) => elementwise::result_dtype(op, a, &Operand::Scalar(scalar_in(&s)?)).or_js()?,
+    let other = match (other_dtype, scalar) {
+        (Some(d), _) => Other::Array(convert::dtype(&d)?.0),
+        (None, Some(s)) => Other::Scalar(scalar_in(&s)?),
         (None, None) => return Err(invalid("binary_result_dtype needs another dtype or a scalar")),
     };
+    let t = elementwise::result_dtype(op, a, other).or_js()?;
     Ok(t.name().to_string())
 }
 
@@ -303,20 +299,7 @@ pub fn binary_result_dtype(op: String, dtype: String, other_dtype: Option<String
 #[napi]
 pub fn zeros(env: Env, dtype: String, shape: Vec<f64>) -> Result<NativeArray, String> {
     let spec = convert::new_array(&dtype, &shape, false)?;
-    let nbytes = spec.shape.iter().product::<usize>() * spec.dtype.itemsize();
-    let map = Mapping::anonymous(nbytes).or_js()?;
-    let a = mmnpy_core::Array {
-        mapping: Arc::new(map),
-        dtype: spec.dtype,
-        byte_order: spec.dtype.order(spec.byte_order),
-        shape: spec.shape,
-        fortran_order: false,
-        mode: None,
-        path: None,
-        file_offset: 0,
-        version: None,
-    };
-    wrap(&env, a, false)
+    wrap(&env, npy::zeros(&spec).or_js()?, false)
 }
 
 #[napi]

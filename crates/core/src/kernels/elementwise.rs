@@ -126,11 +126,18 @@ pub fn promote(a: DType, b: DType) -> DType {
     }
 }
 
+/// The second operand as far as type promotion cares: an array's dtype, or a scalar.
+#[derive(Debug, Clone, Copy)]
+pub enum Other {
+    Array(DType),
+    Scalar(Value),
+}
+
 /// The dtype of `a op b` (NumPy 2 rules: Python scalars are "weak").
-pub fn result_dtype(op: BinOp, a: DType, b: &Operand) -> Result<DType> {
+pub fn result_dtype(op: BinOp, a: DType, b: Other) -> Result<DType> {
     let t = match b {
-        Operand::View(s) => promote(a, s.dtype),
-        Operand::Scalar(v) => match (v, a.kind()) {
+        Other::Array(d) => promote(a, d),
+        Other::Scalar(v) => match (v, a.kind()) {
             (Value::Complex(..), 'c') => a,
             (Value::Complex(..), 'f') => promote(a, DType::Complex64),
             (Value::Complex(..), _) => DType::Complex128,
