@@ -135,9 +135,10 @@ async function evict(ctx, file) {
   return `posix_fadvise failed: ${r.stderr.trim().split('\n').pop()}`;
 }
 
-function meminfoCached() {
+/** A /proc/meminfo field in bytes (`Cached`, `MemAvailable`), or null off Linux. */
+function meminfo(field) {
   try {
-    const m = /^Cached:\s+(\d+)\s*kB/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s*kB`, 'm').exec(fs.readFileSync('/proc/meminfo', 'utf8'));
     return m ? Number(m[1]) * 1024 : null;
   } catch {
     return null;
@@ -328,7 +329,7 @@ const scenarios = {
   /** Copy-on-write normalization in place: the mapping changes, the file must not (checked by its hash). */
   async cow(ctx) {
     const name = "copy-on-write normalize ('c')";
-    const avail = memAvailable();
+    const avail = meminfo('MemAvailable');
     if (avail !== null && ctx.bytes > avail * 0.6) {
       return [skipped('cow', name, 'GB/s', `skipped: needs ${(ctx.bytes / MiB).toFixed(0)} MiB of private memory, ${(avail / MiB).toFixed(0)} MiB available`)];
     }
@@ -505,9 +506,9 @@ print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.s
     let measurable = true;
     const cold = await measure(ctx, 'cold pass', async () => {
       warmCache(ctx.file);
-      const c0 = meminfoCached();
+      const c0 = meminfo('Cached');
       await evict(ctx, ctx.file);
-      const c1 = meminfoCached();
+      const c1 = meminfo('Cached');
       const io0 = ioReadBytes();
       const t0 = now();
       const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
@@ -635,14 +636,5 @@ print(json.dumps({'version': np.__version__, 'open': opn, 'first': fp, 'steady':
       : { id, name: `NumPy: ${what}`, unit, samples: unit === 's' ? r[k] : gbps(ctx.bytes, r[k]), baseline: 'numpy', rss: null, note: id === 'numpy.open' ? `NumPy ${r.version}, python3 in a child process (RSS not measured)` : null, extra: { version: r.version } }));
   },
 };
-
-function memAvailable() {
-  try {
-    const m = /^MemAvailable:\s+(\d+)\s*kB/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
 
 module.exports = { scenarios, measure, evict, warmCache, hashFile, readRss, rss, openFlat, sumChunks };

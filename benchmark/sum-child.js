@@ -3,21 +3,9 @@
 // As a child process: `node sum-child.js file runs` with MMNPY_THREADS set; prints one JSON
 // line { seconds: [...], threads, rss } for `runs` steady-state sum() passes after a warm-up.
 // As a worker thread (workerData.file): maps the file, answers each 'go' with one sum().
-const fs = require('node:fs');
 const { isMainThread, parentPort, workerData } = require('node:worker_threads');
 const mm = require('..');
-
-function readRss() {
-  if (process.platform !== 'linux') return null;
-  try {
-    const st = fs.readFileSync('/proc/self/status', 'utf8');
-    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? NaN) * 1024;
-    const r = { anon: kb('RssAnon'), file: kb('RssFile') };
-    return Number.isFinite(r.anon) && Number.isFinite(r.file) ? r : null;
-  } catch {
-    return null;
-  }
-}
+const { readRss } = require('./scenarios');
 
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 
