@@ -151,12 +151,26 @@ export interface ReduceOptions {
   axis?: number | null;
   /** The dtype to accumulate in and return (NumPy's `dtype=`), e.g. `'float64'` for a float32 array. */
   dtype?: string;
+  /**
+   * Streaming mode: release the pages the kernel has finished with (`madvise(MADV_DONTNEED)`) as it goes,
+   * so one pass over a file larger than RAM keeps a bounded RSS (about 8 MiB per thread in flight). The
+   * result is the same. Ignored in mode `'c'` and in memory; axis reductions that NumPy accumulates row by
+   * row outside `float32`/`float64`/`int64` sum/min/max release only at the end.
+   */
+  release?: boolean;
 }
 
 /** Options of `var` and `std`. */
 export interface VarOptions extends ReduceOptions {
   /** Delta degrees of freedom: the divisor is `n - ddof`. Default 0. */
   ddof?: number;
+  /**
+   * The mean, known already (NumPy 2's `mean=`), so it is not computed again: `a.std({ mean: a.mean() })`
+   * reads the data once instead of twice and gives the same result as `a.std()`. A number or `{ re, im }`
+   * acts as a Python scalar (`x - mean` in the array's own float dtype); an `NdArray` (float or complex, of the
+   * result's shape, or with the reduced axis kept as 1) promotes with the array as NumPy does.
+   */
+  mean?: number | Complex | NdArray;
 }
 
 /** Options of elementwise operations. */

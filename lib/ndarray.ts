@@ -2,14 +2,14 @@
 import { inspect } from 'node:util';
 import { ByteOrder, DType, NATIVE_ORDER, TypedArray } from './dtype';
 import { closedError, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
-import type { ScalarIn, ScalarOut, NativeArray, ViewArg } from '../binding';
+import type { ReduceExtra, ScalarIn, ScalarOut, NativeArray, ViewArg } from '../binding';
 import * as binding from '../binding';
 import { broadcastShapes, broadcastStrides } from './broadcast';
 import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
 import { checkValue, MAX_BUFFER_BYTES, Scalar, Storage } from './storage';
 
 export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions } from '../index';
-import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions } from '../index';
+import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex } from '../index';
 
 const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
 
@@ -437,34 +437,64 @@ export class NdArray {
     return result;
   }
 
-  /** Checked arguments of a reduction: [axis or null, dtype, ddof]. */
-  private reduceArgs(options: VarOptions | undefined): [number | null, string | undefined, number] {
+  /** Checked arguments of a reduction: [axis or null, dtype, the rest]. */
+  private reduceArgs(op: string, options: VarOptions | undefined): [number | null, string | undefined, ReduceExtra] {
     this.check();
     const o = options ?? {};
     if (typeof o !== 'object') throw typeError('reduction options must be an object');
     const axis = o.axis === undefined || o.axis === null ? null : axisIndex(o.axis, this.ndim);
     const ddof = o.ddof ?? 0;
     if (typeof ddof !== 'number' || !Number.isFinite(ddof)) throw invalidArg(`ddof must be a finite number, got ${String(ddof)}`);
-    return [axis, o.dtype, ddof];
+    const release = o.release ?? false;
+    if (typeof release !== 'boolean') throw typeError(`release must be a boolean, got ${typeof release}`);
+    const extra: ReduceExtra = { ddof, release, meanComplex: false };
+    if (o.mean !== undefined) {
+      if (op !== 'var' && op !== 'std') throw invalidArg(`${op} takes no mean`);
+      Object.assign(extra, this.givenMean(o.mean, axis));
+    }
+    return [axis, o.dtype, extra];
+  }
+
+  /** A mean given to var/std (NumPy 2's `mean=`) as (re, im) pairs for the binding. */
+  private givenMean(mean: unknown, axis: number | null): Pick<ReduceExtra, 'mean' | 'meanDtype' | 'meanComplex'> {
+    if (typeof mean === 'number') return { mean: [mean, 0], meanComplex: false };
+    if (mean instanceof NdArray) {
+      mean.check();
+      const reduced = axis === null ? [] : this.shape.filter((_, i) => i !== axis);
+      const keep = this.shape.map((d, i) => (axis === null || i === axis ? 1 : d));
+      const same = (s: readonly number[]) => s.length === mean.ndim && s.every((d, i) => d === mean.shape[i]);
+      if (!same(reduced) && !same(keep) && mean.size !== 1) {
+        throw invalidArg(`mean of shape (${mean.shape.join(', ')}) does not match the reduction's result, shape (${reduced.join(', ')}) or (${keep.join(', ')})`);
+      }
+      if (!/^(float|complex)/.test(mean.dtype)) throw invalidArg(`mean must be a float or complex array, got dtype ${mean.dtype}`);
+      const complex = mean.dtype.startsWith('complex');
+      const values = mean.astype(complex ? 'complex128' : 'float64').toTypedArray() as Float64Array;
+      const pairs = complex ? Array.from(values) : Array.from(values, (v) => [v, 0]).flat();
+      return { mean: pairs, meanDtype: mean.dtype, meanComplex: complex };
+    }
+    if (mean !== null && typeof mean === 'object' && typeof (mean as Complex).re === 'number' && typeof (mean as Complex).im === 'number') {
+      return { mean: [(mean as Complex).re, (mean as Complex).im], meanComplex: true };
+    }
+    throw typeError(`mean must be a number, { re, im } or an NdArray, got ${typeof mean}`);
   }
 
   private reduce(op: string, options: VarOptions | undefined): Scalar | NdArray {
-    const [axis, dtype, ddof] = this.reduceArgs(options);
+    const [axis, dtype, extra] = this.reduceArgs(op, options);
     const n = this._s.native;
     const shape = [...this.shape];
     const strides = [...this.strides];
-    if (axis === null) return toScalar(native(() => n.reduceAll(op, shape, strides, this._offset, dtype, ddof)), op, this.dtype, dtype);
-    return NdArray._whole(new Storage(native(() => n.reduceAxis(op, shape, strides, this._offset, axis, dtype, ddof)), this._s.copied));
+    if (axis === null) return toScalar(native(() => n.reduceAll(op, shape, strides, this._offset, dtype, extra)), op, this.dtype, dtype);
+    return NdArray._whole(new Storage(native(() => n.reduceAxis(op, shape, strides, this._offset, axis, dtype, extra)), this._s.copied));
   }
 
   private async reduceAsync(op: string, options: VarOptions | undefined): Promise<Scalar | NdArray> {
-    const [axis, dtype, ddof] = this.reduceArgs(options);
+    const [axis, dtype, extra] = this.reduceArgs(op, options);
     const n = this._s.native;
     const shape = [...this.shape];
     const strides = [...this.strides];
-    if (axis === null) return toScalar(await nativeAsync(() => n.reduceAllAsync(op, shape, strides, this._offset, dtype, ddof)), op, this.dtype, dtype);
+    if (axis === null) return toScalar(await nativeAsync(() => n.reduceAllAsync(op, shape, strides, this._offset, dtype, extra)), op, this.dtype, dtype);
     const copied = this._s.copied;
-    return NdArray._whole(new Storage(await nativeAsync(() => n.reduceAxisAsync(op, shape, strides, this._offset, axis, dtype, ddof)), copied));
+    return NdArray._whole(new Storage(await nativeAsync(() => n.reduceAxisAsync(op, shape, strides, this._offset, axis, dtype, extra)), copied));
   }
 
   /** Writes dirty pages to the file (msync). No-op in modes `'r'` and `'c'` and for in-memory arrays. */

@@ -38,16 +38,45 @@ fn scalar(v: Value) -> ScalarOut {
     ScalarOut { kind: kind.into(), value, im, text }
 }
 
-fn op(name: &str, ddof: f64) -> Result<Op, String> {
+/// The options of a reduction past `axis` and `dtype`.
+#[napi(object)]
+pub struct ReduceExtra {
+    /// var/std: delta degrees of freedom.
+    pub ddof: f64,
+    /// Streaming mode: release pages behind the kernel.
+    pub release: bool,
+    /// var/std: the mean, given (NumPy 2's `mean=`), as (re, im) pairs: one pair for a
+    /// scalar, else one per output in C order.
+    pub mean: Option<Vec<f64>>,
+    /// The dtype of a mean given as an array; absent for a scalar.
+    pub mean_dtype: Option<String>,
+    /// Whether a scalar mean is complex.
+    pub mean_complex: bool,
+}
+
+fn op(name: &str, input: DType, x: &ReduceExtra) -> Result<Op, String> {
+    let ddof = x.ddof;
     if !ddof.is_finite() {
         return Err(invalid(format!("ddof must be a finite number, got {ddof}")));
     }
+    let mean = match &x.mean {
+        None => None,
+        Some(_) if !matches!(name, "var" | "std") => return Err(invalid(format!("{name} takes no mean"))),
+        Some(v) if v.len() < 2 || v.len() % 2 != 0 => return Err(invalid("mean needs (re, im) pairs")),
+        Some(v) => {
+            let md = match &x.mean_dtype {
+                Some(d) => Some(convert::dtype(d)?.0),
+                None => None,
+            };
+            Some(reduce::Given { dev: reduce::given_dtype(input, md, x.mean_complex).or_js()?, re: v[0], im: v[1] })
+        }
+    };
     Ok(match name {
         "sum" => Op::Sum,
         "prod" => Op::Prod,
         "mean" => Op::Mean,
-        "var" => Op::Var { ddof },
-        "std" => Op::Std { ddof },
+        "var" => Op::Var { ddof, mean },
+        "std" => Op::Std { ddof, mean },
         "min" => Op::Min,
         "max" => Op::Max,
         "argmin" => Op::ArgMin,
@@ -65,11 +94,22 @@ pub struct Job {
     op: Op,
     out: Option<DType>,
     axis: Option<usize>,
+    release: bool,
+    /// A given mean per output (axis reductions).
+    means: Option<Vec<(f64, f64)>>,
 }
 
 impl Job {
     fn source(&self) -> Source<'_> {
-        Source { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order }
+        Source { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order, release: self.release }
+    }
+
+    fn all(&self) -> mmnpy_core::Result<Value> {
+        reduce::reduce_all(&self.source(), self.op, self.out)
+    }
+
+    fn along(&self) -> mmnpy_core::Result<Reduced> {
+        reduce::reduce_axis(&self.source(), self.op, self.axis.unwrap_or(0), self.out, self.means.as_deref())
     }
 }
 
@@ -79,7 +119,7 @@ fn task_error(e: mmnpy_core::Error) -> napi::Error {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn job(a: &NativeArray, name: &str, shape: &[f64], strides: &[f64], offset: f64, axis: Option<u32>, dtype: Option<String>, ddof: f64) -> Result<Job, String> {
+fn job(a: &NativeArray, name: &str, shape: &[f64], strides: &[f64], offset: f64, axis: Option<u32>, dtype: Option<String>, x: &ReduceExtra) -> Result<Job, String> {
     let l = layout(shape, strides, offset)?;
     let out = match dtype {
         Some(d) => Some(convert::dtype(&d)?.0),
@@ -94,7 +134,19 @@ fn job(a: &NativeArray, name: &str, shape: &[f64], strides: &[f64], offset: f64,
             )));
         }
     }
-    Ok(Job { map: a.holder.get().or_js()?, layout: l, dtype: a.info.dtype, order: a.info.byte_order, op: op(name, ddof)?, out, axis })
+    let pairs = x.mean.as_ref().map(|v| v.chunks_exact(2).map(|p| (p[0], p[1])).collect::<Vec<_>>());
+    let means = match (axis, pairs) {
+        (None, Some(p)) if p.len() != 1 => return Err(invalid(format!("mean has {} values; a reduction of all elements takes one", p.len()))),
+        (Some(x), Some(p)) if p.len() > 1 => {
+            let m: usize = l.shape.iter().enumerate().filter(|&(i, _)| i != x).map(|(_, &d)| d).product();
+            if p.len() != m {
+                return Err(invalid(format!("mean has {} values for the {m} results of the reduction", p.len())));
+            }
+            Some(p)
+        }
+        _ => None,
+    };
+    Ok(Job { map: a.holder.get().or_js()?, layout: l, dtype: a.info.dtype, order: a.info.byte_order, op: op(name, a.info.dtype, x)?, out, axis, release: x.release, means })
 }
 
 fn axis_array(env: &Env, r: Reduced, allow_copy: bool) -> Result<NativeArray, String> {
@@ -109,7 +161,7 @@ impl Task for ReduceAllTask {
     type JsValue = ScalarOut;
 
     fn compute(&mut self) -> napi::Result<Value> {
-        reduce::reduce_all(&self.0.source(), self.0.op, self.0.out).map_err(task_error)
+        self.0.all().map_err(task_error)
     }
 
     fn resolve(&mut self, _env: Env, output: Value) -> napi::Result<ScalarOut> {
@@ -124,7 +176,7 @@ impl Task for ReduceAxisTask {
     type JsValue = NativeArray;
 
     fn compute(&mut self) -> napi::Result<Reduced> {
-        reduce::reduce_axis(&self.0.source(), self.0.op, self.0.axis.unwrap_or(0), self.0.out).map_err(task_error)
+        self.0.along().map_err(task_error)
     }
 
     fn resolve(&mut self, env: Env, output: Reduced) -> napi::Result<NativeArray> {
@@ -137,32 +189,32 @@ impl NativeArray {
     /// Reduces a view to one value (`axis` omitted) on the calling thread.
     #[napi]
     #[allow(clippy::too_many_arguments)]
-    pub fn reduce_all(&self, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, dtype: Option<String>, ddof: f64) -> Result<ScalarOut, String> {
-        let j = job(self, &op, &shape, &strides, offset, None, dtype, ddof)?;
-        Ok(scalar(reduce::reduce_all(&j.source(), j.op, j.out).or_js()?))
+    pub fn reduce_all(&self, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, dtype: Option<String>, extra: ReduceExtra) -> Result<ScalarOut, String> {
+        let j = job(self, &op, &shape, &strides, offset, None, dtype, &extra)?;
+        Ok(scalar(j.all().or_js()?))
     }
 
     /// Reduces a view along `axis` into a new in-memory array.
     #[napi]
     #[allow(clippy::too_many_arguments)]
-    pub fn reduce_axis(&self, env: Env, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, axis: u32, dtype: Option<String>, ddof: f64) -> Result<NativeArray, String> {
-        let j = job(self, &op, &shape, &strides, offset, Some(axis), dtype, ddof)?;
-        let r = reduce::reduce_axis(&j.source(), j.op, axis as usize, j.out).or_js()?;
+    pub fn reduce_axis(&self, env: Env, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, axis: u32, dtype: Option<String>, extra: ReduceExtra) -> Result<NativeArray, String> {
+        let j = job(self, &op, &shape, &strides, offset, Some(axis), dtype, &extra)?;
+        let r = j.along().or_js()?;
         axis_array(&env, r, self.allow_copy)
     }
 
     /// `reduceAll` off the JavaScript thread.
     #[napi(ts_return_type = "Promise<ScalarOut>")]
     #[allow(clippy::too_many_arguments)]
-    pub fn reduce_all_async(&self, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, dtype: Option<String>, ddof: f64) -> Result<AsyncTask<ReduceAllTask>, String> {
-        Ok(AsyncTask::new(ReduceAllTask(job(self, &op, &shape, &strides, offset, None, dtype, ddof)?)))
+    pub fn reduce_all_async(&self, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, dtype: Option<String>, extra: ReduceExtra) -> Result<AsyncTask<ReduceAllTask>, String> {
+        Ok(AsyncTask::new(ReduceAllTask(job(self, &op, &shape, &strides, offset, None, dtype, &extra)?)))
     }
 
     /// `reduceAxis` off the JavaScript thread.
     #[napi(ts_return_type = "Promise<NativeArray>")]
     #[allow(clippy::too_many_arguments)]
-    pub fn reduce_axis_async(&self, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, axis: u32, dtype: Option<String>, ddof: f64) -> Result<AsyncTask<ReduceAxisTask>, String> {
-        Ok(AsyncTask::new(ReduceAxisTask(job(self, &op, &shape, &strides, offset, Some(axis), dtype, ddof)?, self.allow_copy)))
+    pub fn reduce_axis_async(&self, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, axis: u32, dtype: Option<String>, extra: ReduceExtra) -> Result<AsyncTask<ReduceAxisTask>, String> {
+        Ok(AsyncTask::new(ReduceAxisTask(job(self, &op, &shape, &strides, offset, Some(axis), dtype, &extra)?, self.allow_copy)))
     }
 }
 
@@ -215,10 +267,10 @@ impl OwnedView {
         Ok(OwnedView { map: a.holder.get().or_js()?, layout: layout(&v.shape, &v.strides, v.offset)?, dtype: a.info.dtype, order: a.info.byte_order })
     }
     fn source(&self) -> Source<'_> {
-        Source { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order }
+        Source { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order, release: false }
     }
     fn dest(&self) -> Dest<'_> {
-        Dest { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order }
+        Dest { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order, release: false }
     }
 }
 

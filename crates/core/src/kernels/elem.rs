@@ -128,7 +128,12 @@ impl<T: Elem> Elem for C<T> {
     #[inline(always)]
     unsafe fn load(p: *const u8, swap: bool) -> Self {
         // SAFETY: forwarded from the caller: both parts lie in the element.
-        unsafe { C(T::load(p, swap), T::load(p.add(std::mem::size_of::<T>()), swap)) }
+        unsafe {
+            C(
+                T::load(p, swap),
+                T::load(p.add(std::mem::size_of::<T>()), swap),
+            )
+        }
     }
 }
 
@@ -196,12 +201,48 @@ to_real!(i8, u8, i16, u16, i32, u32, i64, u64, f32, f64);
 
 macro_rules! via {
     ($t:ty, $conv:expr) => {
-        impl To<i64> for $t { #[inline(always)] fn to(self) -> i64 { let f: fn($t) -> f64 = $conv; f(self) as i64 } }
-        impl To<u64> for $t { #[inline(always)] fn to(self) -> u64 { let f: fn($t) -> f64 = $conv; f(self) as u64 } }
-        impl To<f32> for $t { #[inline(always)] fn to(self) -> f32 { let f: fn($t) -> f64 = $conv; f(self) as f32 } }
-        impl To<f64> for $t { #[inline(always)] fn to(self) -> f64 { let f: fn($t) -> f64 = $conv; f(self) } }
-        impl To<C<f32>> for $t { #[inline(always)] fn to(self) -> C<f32> { let f: fn($t) -> f64 = $conv; C(f(self) as f32, 0.0) } }
-        impl To<C<f64>> for $t { #[inline(always)] fn to(self) -> C<f64> { let f: fn($t) -> f64 = $conv; C(f(self), 0.0) } }
+        impl To<i64> for $t {
+            #[inline(always)]
+            fn to(self) -> i64 {
+                let f: fn($t) -> f64 = $conv;
+                f(self) as i64
+            }
+        }
+        impl To<u64> for $t {
+            #[inline(always)]
+            fn to(self) -> u64 {
+                let f: fn($t) -> f64 = $conv;
+                f(self) as u64
+            }
+        }
+        impl To<f32> for $t {
+            #[inline(always)]
+            fn to(self) -> f32 {
+                let f: fn($t) -> f64 = $conv;
+                f(self) as f32
+            }
+        }
+        impl To<f64> for $t {
+            #[inline(always)]
+            fn to(self) -> f64 {
+                let f: fn($t) -> f64 = $conv;
+                f(self)
+            }
+        }
+        impl To<C<f32>> for $t {
+            #[inline(always)]
+            fn to(self) -> C<f32> {
+                let f: fn($t) -> f64 = $conv;
+                C(f(self) as f32, 0.0)
+            }
+        }
+        impl To<C<f64>> for $t {
+            #[inline(always)]
+            fn to(self) -> C<f64> {
+                let f: fn($t) -> f64 = $conv;
+                C(f(self), 0.0)
+            }
+        }
     };
 }
 via!(F16, |h| h.to_f32() as f64);
@@ -219,10 +260,30 @@ macro_rules! complex_to_real {
 }
 complex_to_real!(f32, f64);
 
-impl To<C<f32>> for C<f32> { #[inline(always)] fn to(self) -> C<f32> { self } }
-impl To<C<f64>> for C<f32> { #[inline(always)] fn to(self) -> C<f64> { C(self.0 as f64, self.1 as f64) } }
-impl To<C<f32>> for C<f64> { #[inline(always)] fn to(self) -> C<f32> { C(self.0 as f32, self.1 as f32) } }
-impl To<C<f64>> for C<f64> { #[inline(always)] fn to(self) -> C<f64> { self } }
+impl To<C<f32>> for C<f32> {
+    #[inline(always)]
+    fn to(self) -> C<f32> {
+        self
+    }
+}
+impl To<C<f64>> for C<f32> {
+    #[inline(always)]
+    fn to(self) -> C<f64> {
+        C(self.0 as f64, self.1 as f64)
+    }
+}
+impl To<C<f32>> for C<f64> {
+    #[inline(always)]
+    fn to(self) -> C<f32> {
+        C(self.0 as f32, self.1 as f32)
+    }
+}
+impl To<C<f64>> for C<f64> {
+    #[inline(always)]
+    fn to(self) -> C<f64> {
+        self
+    }
+}
 
 #[cfg(test)]
 mod tests {

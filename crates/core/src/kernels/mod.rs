@@ -1,8 +1,8 @@
 //! Compute kernels over mapped memory: element access, reductions, and the
 //! thread pool they run on.
 
-pub mod elem;
 pub mod dot;
+pub mod elem;
 pub mod elementwise;
 pub mod pool;
 pub mod probe;

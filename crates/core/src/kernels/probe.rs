@@ -37,7 +37,11 @@ pub fn measure(bytes: usize, runs: usize) -> Result<Ceiling> {
     let mut copy: f64 = 0.0;
     for _ in 0..runs.max(1) {
         let t = Instant::now();
-        let total: u64 = pool::install(|| s.par_chunks(1 << 16).map(|c| c.iter().fold(0u64, |a, &x| a.wrapping_add(x))).reduce(|| 0, u64::wrapping_add));
+        let total: u64 = pool::install(|| {
+            s.par_chunks(1 << 16)
+                .map(|c| c.iter().fold(0u64, |a, &x| a.wrapping_add(x)))
+                .reduce(|| 0, u64::wrapping_add)
+        });
         std::hint::black_box(total);
         read = read.max((words * 8) as f64 / t.elapsed().as_secs_f64());
         let t = Instant::now();

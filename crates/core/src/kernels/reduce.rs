@@ -25,13 +25,90 @@ use super::elem::{Acc, Bool, Elem, To, C, F16};
 use super::pool;
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{err, ErrorKind, Result};
-use crate::mapping::Mapping;
+use crate::mapping::{Hint, Mapping};
 use crate::view::Layout;
 
 /// NumPy's buffer size: the block length of buffered (cast or swapped) sums.
 const BUFSIZE: usize = 8192;
 /// Below this many elements a subtree is summed on one thread.
 const PAR_MIN: usize = 1 << 16;
+/// Streaming mode: the bytes of view one thread finishes before their pages are released.
+const GRAIN: usize = 8 << 20;
+
+/// Streaming mode: releases the pages of finished pieces of a walk
+/// ([`Mapping::advise`] with [`Hint::Release`]: `MADV_DONTNEED` of the whole pages inside,
+/// where that cannot lose data). `span(lo, n)` gives the address range of elements
+/// `lo..lo + n` of the walk; a piece of at most `grain` elements is released once done.
+#[derive(Clone, Copy)]
+struct Release<'a> {
+    map: &'a Mapping,
+    grain: usize,
+    span: &'a (dyn Fn(usize, usize) -> (usize, usize) + Sync),
+}
+
+impl Release<'_> {
+    fn done(&self, lo: usize, n: usize) {
+        if n > 0 {
+            let (s, e) = (self.span)(lo, n);
+            release_span(self.map, s, e);
+        }
+    }
+}
+
+/// Releases the whole pages of addresses `start..end` (inside `map`) from this process.
+fn release_span(map: &Mapping, start: usize, end: usize) {
+    let base = map.as_ptr() as usize;
+    if end > start && start >= base {
+        // A refused hint changes nothing but the memory use.
+        let _ = map.advise(start - base, end - start, Hint::Release);
+    }
+}
+
+/// Address range of elements `lo..lo + n` of a run from `base` by `stride`.
+fn run_span(base: isize, stride: isize, itemsize: usize, lo: usize, n: usize) -> (usize, usize) {
+    let a = base + lo as isize * stride;
+    let b = base + (lo + n - 1) as isize * stride;
+    (a.min(b) as usize, (a.max(b) + itemsize as isize) as usize)
+}
+
+/// Elements per released piece for a walk stepping `stride` bytes.
+fn grain(stride: isize, itemsize: usize) -> usize {
+    (GRAIN / stride.unsigned_abs().max(itemsize)).max(BUFSIZE)
+}
+
+/// Maps `f` over `pieces` (first element, count) of a walk on the pool, results in
+/// order. In streaming mode the pieces go in windows of about [`GRAIN`] bytes per
+/// thread, each window's pages released before the next starts.
+fn stream_map<R: Send>(
+    src: &Source,
+    pieces: &[(usize, usize)],
+    bytes_per: usize,
+    span: impl Fn(usize, usize) -> (usize, usize),
+    f: impl Fn(usize, usize) -> R + Sync + Send,
+) -> Vec<R> {
+    if !src.release {
+        return pieces.par_iter().map(|&(lo, n)| f(lo, n)).collect();
+    }
+    let window = GRAIN * pool::threads();
+    let mut out = Vec::with_capacity(pieces.len());
+    let mut i = 0;
+    while i < pieces.len() {
+        let (mut j, mut bytes) = (i, 0);
+        while j < pieces.len() && (j == i || bytes < window) {
+            bytes += pieces[j].1 * bytes_per;
+            j += 1;
+        }
+        out.par_extend(pieces[i..j].par_iter().map(|&(lo, n)| f(lo, n)));
+        for &(lo, n) in &pieces[i..j] {
+            if n > 0 {
+                let (s, e) = span(lo, n);
+                release_span(src.map, s, e);
+            }
+        }
+        i = j;
+    }
+    out
+}
 
 /// Which reduction.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,15 +116,89 @@ pub enum Op {
     Sum,
     Prod,
     Mean,
-    Var { ddof: f64 },
-    Std { ddof: f64 },
+    /// `mean`: NumPy 2's `mean=`, a mean known already (the mean pass is skipped).
+    Var {
+        ddof: f64,
+        mean: Option<Given>,
+    },
+    Std {
+        ddof: f64,
+        mean: Option<Given>,
+    },
     Min,
     Max,
     ArgMin,
     ArgMax,
 }
 
+/// A mean given to `var`/`std` (NumPy 2's `mean=`): `x - mean` is computed in `dev`
+/// (see [`given_dtype`]), the mean converted to it first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Given {
+    pub dev: DType,
+    pub re: f64,
+    pub im: f64,
+}
+
+/// The dtype NumPy computes `x - mean` in when `var`/`std` get `mean=`: with a
+/// scalar (a JS number is a Python scalar: "weak"), `mean_dtype` is `None` and
+/// `complex` says whether it has an imaginary part; an array's dtype promotes with the
+/// input's (float or complex arrays only: NumPy would square integer deviations in
+/// integers, wrapping).
+pub fn given_dtype(input: DType, mean_dtype: Option<DType>, complex: bool) -> Result<DType> {
+    use super::elementwise::{result_dtype, BinOp, Other};
+    let other = match mean_dtype {
+        Some(d) if matches!(d.kind(), 'f' | 'c') => Other::Array(d),
+        Some(d) => {
+            return err(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "mean must be a float or complex array, got dtype {}",
+                    d.name()
+                ),
+            )
+        }
+        None if complex => Other::Scalar(Value::Complex(0.0, 0.0)),
+        None => Other::Scalar(Value::Float(0.5)),
+    };
+    let dev = result_dtype(BinOp::Sub, input, other)?;
+    Ok(if matches!(dev.kind(), 'f' | 'c') {
+        dev
+    } else {
+        DType::Float64
+    })
+}
+
 impl Op {
+    /// The same reduction with the given mean's value replaced (one output of an axis
+    /// reduction).
+    fn with_mean(self, re: f64, im: f64) -> Op {
+        match self {
+            Op::Var {
+                ddof,
+                mean: Some(g),
+            } => Op::Var {
+                ddof,
+                mean: Some(Given { re, im, ..g }),
+            },
+            Op::Std {
+                ddof,
+                mean: Some(g),
+            } => Op::Std {
+                ddof,
+                mean: Some(Given { re, im, ..g }),
+            },
+            other => other,
+        }
+    }
+
+    fn given(self) -> Option<Given> {
+        match self {
+            Op::Var { mean, .. } | Op::Std { mean, .. } => mean,
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Op::Sum => "sum",
@@ -81,6 +232,9 @@ pub struct Source<'a> {
     pub layout: &'a Layout,
     pub dtype: DType,
     pub order: ByteOrder,
+    /// Streaming mode: release the pages of finished pieces from this process as the
+    /// kernel moves on (see [`Release`]), so a pass keeps a bounded RSS.
+    pub release: bool,
 }
 
 impl Source<'_> {
@@ -89,21 +243,35 @@ impl Source<'_> {
     }
     fn aligned(&self) -> bool {
         let al = self.dtype.alignment();
-        (self.map.as_ptr() as usize + self.layout.offset).is_multiple_of(al) && self.layout.strides.iter().all(|s| s.unsigned_abs().is_multiple_of(al))
+        (self.map.as_ptr() as usize + self.layout.offset).is_multiple_of(al)
+            && self
+                .layout
+                .strides
+                .iter()
+                .all(|s| s.unsigned_abs().is_multiple_of(al))
     }
 }
 
 /// The dtype NumPy gives a reduction's result (before `dtype=` overrides).
 pub fn result_dtype(op: Op, d: DType, requested: Option<DType>) -> Result<DType> {
     use DType::*;
-    let int_like = matches!(d, Bool | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64);
+    let int_like = matches!(
+        d,
+        Bool | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64
+    );
     let natural = match op {
         Op::Sum | Op::Prod => match d {
             Bool | Int8 | Int16 | Int32 | Int64 => Int64,
             UInt8 | UInt16 | UInt32 | UInt64 => UInt64,
             other => other,
         },
-        Op::Mean => if int_like { Float64 } else { d },
+        Op::Mean => {
+            if int_like {
+                Float64
+            } else {
+                d
+            }
+        }
         Op::Var { .. } | Op::Std { .. } => match d {
             _ if int_like => Float64,
             Complex64 => Float32,
@@ -113,9 +281,14 @@ pub fn result_dtype(op: Op, d: DType, requested: Option<DType>) -> Result<DType>
         Op::Min | Op::Max => d,
         Op::ArgMin | Op::ArgMax => Int64,
     };
-    let Some(req) = requested else { return Ok(natural) };
+    let Some(req) = requested else {
+        return Ok(natural);
+    };
     if matches!(op, Op::Min | Op::Max | Op::ArgMin | Op::ArgMax) {
-        return err(ErrorKind::InvalidArgument, format!("{} takes no dtype", op.name()));
+        return err(
+            ErrorKind::InvalidArgument,
+            format!("{} takes no dtype", op.name()),
+        );
     }
     let rank = |t: DType| match t.kind() {
         'b' => 0,
@@ -123,10 +296,17 @@ pub fn result_dtype(op: Op, d: DType, requested: Option<DType>) -> Result<DType>
         'f' => 2,
         _ => 3,
     };
-    if rank(req) < rank(d) || (matches!(op, Op::Mean | Op::Var { .. } | Op::Std { .. }) && rank(req) < 2) {
+    if rank(req) < rank(d)
+        || (matches!(op, Op::Mean | Op::Var { .. } | Op::Std { .. }) && rank(req) < 2)
+    {
         return err(
             ErrorKind::InvalidArgument,
-            format!("cannot compute the {} of {} values in dtype {} (casting rule 'same_kind')", op.name(), d.name(), req.name()),
+            format!(
+                "cannot compute the {} of {} values in dtype {} (casting rule 'same_kind')",
+                op.name(),
+                d.name(),
+                req.name()
+            ),
         );
     }
     Ok(match op {
@@ -150,10 +330,20 @@ fn is_complex<A: 'static>() -> bool {
 /// imaginary parts): four accumulators, leaves of up to 64 elements, split at
 /// `(n - n % 8) / 2`.
 fn pairwise<A: Acc, G: Fn(usize) -> A + Sync>(lo: usize, n: usize, get: &G) -> A {
+    pairwise_rel(lo, n, get, None)
+}
+
+/// [`pairwise`], releasing finished subtrees in streaming mode.
+fn pairwise_rel<A: Acc, G: Fn(usize) -> A + Sync>(
+    lo: usize,
+    n: usize,
+    get: &G,
+    rel: Option<&Release>,
+) -> A {
     if is_complex::<A>() {
-        pairwise_n::<A, G, 4, 64>(lo, n, get)
+        pairwise_n::<A, G, 4, 64>(lo, n, get, rel)
     } else {
-        pairwise_n::<A, G, 8, 128>(lo, n, get)
+        pairwise_n::<A, G, 8, 128>(lo, n, get, rel)
     }
 }
 
@@ -166,7 +356,17 @@ fn split(n: usize, lanes: usize) -> usize {
     }
 }
 
-fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: usize>(lo: usize, n: usize, get: &G) -> A {
+fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: usize>(
+    lo: usize,
+    n: usize,
+    get: &G,
+    rel: Option<&Release>,
+) -> A {
+    if let Some(r) = rel.filter(|r| n <= r.grain) {
+        let v = pairwise_n::<A, G, LANES, LEAF>(lo, n, get, None);
+        r.done(lo, n);
+        return v;
+    }
     if n < LANES {
         let mut r = A::ZERO;
         for i in 0..n {
@@ -188,7 +388,9 @@ fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: 
         }
         let r = &r[..];
         let mut res = if LANES == 8 {
-            r[0].add(r[1]).add(r[2].add(r[3])).add(r[4].add(r[5]).add(r[6].add(r[7])))
+            r[0].add(r[1])
+                .add(r[2].add(r[3]))
+                .add(r[4].add(r[5]).add(r[6].add(r[7])))
         } else {
             r[0].add(r[1]).add(r[2].add(r[3]))
         };
@@ -199,17 +401,37 @@ fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: 
     } else {
         let n2 = split(n, LANES);
         if n >= PAR_MIN {
-            let (a, b) = rayon::join(|| pairwise_n::<A, G, LANES, LEAF>(lo, n2, get), || pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get));
+            let (a, b) = rayon::join(
+                || pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel),
+                || pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get, rel),
+            );
             a.add(b)
         } else {
-            pairwise_n::<A, G, LANES, LEAF>(lo, n2, get).add(pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get))
+            pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel).add(pairwise_n::<A, G, LANES, LEAF>(
+                lo + n2,
+                n - n2,
+                get,
+                rel,
+            ))
         }
     }
 }
 
 /// [`pairwise`] over the elements `lo..lo + n` of a [`KOrder`] walk: the same tree, the
 /// leaves loaded by walking the view.
-fn pairwise_walk<A: Acc, V: Fn(usize) -> A + Sync>(w: &KOrder, lo: usize, n: usize, val: &V) -> A {
+/// Finished subtrees are released in streaming mode (`rel`).
+fn pairwise_walk<A: Acc, V: Fn(usize) -> A + Sync>(
+    w: &KOrder,
+    lo: usize,
+    n: usize,
+    val: &V,
+    rel: Option<&Release>,
+) -> A {
+    if let Some(r) = rel.filter(|r| n <= r.grain) {
+        let v = pairwise_walk(w, lo, n, val, None);
+        r.done(lo, n);
+        return v;
+    }
     let leaf = if is_complex::<A>() { 64 } else { 128 };
     if n <= leaf {
         let mut buf = [A::ZERO; 128];
@@ -222,10 +444,13 @@ fn pairwise_walk<A: Acc, V: Fn(usize) -> A + Sync>(w: &KOrder, lo: usize, n: usi
     }
     let n2 = split(n, if leaf == 128 { 8 } else { 4 });
     if n >= PAR_MIN {
-        let (a, b) = rayon::join(|| pairwise_walk(w, lo, n2, val), || pairwise_walk(w, lo + n2, n - n2, val));
+        let (a, b) = rayon::join(
+            || pairwise_walk(w, lo, n2, val, rel),
+            || pairwise_walk(w, lo + n2, n - n2, val, rel),
+        );
         a.add(b)
     } else {
-        pairwise_walk(w, lo, n2, val).add(pairwise_walk(w, lo + n2, n - n2, val))
+        pairwise_walk(w, lo, n2, val, rel).add(pairwise_walk(w, lo + n2, n - n2, val, rel))
     }
 }
 
@@ -268,12 +493,21 @@ impl KOrder {
                 }
             }
         }
-        KOrder { base: src.map.as_ptr() as usize + l.offset, shape, strides, n: l.size(), seq: ROW_BY_ROW.get() }
+        KOrder {
+            base: src.map.as_ptr() as usize + l.offset,
+            shape,
+            strides,
+            n: l.size(),
+            seq: ROW_BY_ROW.get(),
+        }
     }
 
     /// Length and stride of the innermost axis.
     fn inner(&self) -> (usize, isize) {
-        (self.shape.last().copied().unwrap_or(1), self.strides.last().copied().unwrap_or(0))
+        (
+            self.shape.last().copied().unwrap_or(1),
+            self.strides.last().copied().unwrap_or(0),
+        )
     }
 
     /// Address of element `k` (< n) in this order.
@@ -284,6 +518,12 @@ impl KOrder {
             k /= self.shape[d];
         }
         (self.base as isize + off) as usize
+    }
+
+    /// Address range of elements `lo..lo + n` (n >= 1): between the first and the last.
+    fn span(&self, lo: usize, n: usize, itemsize: usize) -> (usize, usize) {
+        let (a, b) = (self.addr(lo), self.addr(lo + n - 1));
+        (a.min(b), a.max(b) + itemsize)
     }
 
     /// Calls `f` with the addresses of elements `lo..lo + len`, in order.
@@ -370,7 +610,13 @@ impl KOrder {
 }
 
 /// Product of a run, sequential as NumPy's, continuing from `acc`.
-fn prod_run<T: Elem + To<A>, A: Acc>(mut acc: A, base: *const u8, n: usize, stride: isize, swap: bool) -> A {
+fn prod_run<T: Elem + To<A>, A: Acc>(
+    mut acc: A,
+    base: *const u8,
+    n: usize,
+    stride: isize,
+    swap: bool,
+) -> A {
     for i in 0..n {
         // SAFETY: the caller checked the view lies inside the mapping, so element i exists.
         acc = acc.mul(unsafe { T::load(base.offset(i as isize * stride), swap).to() });
@@ -402,7 +648,13 @@ fn runs(src: &Source, memory_order: bool) -> Runs {
     // SAFETY: the offset lies inside the mapping (layout checked by the caller).
     let base = unsafe { (src.map.as_ptr() as *const u8).add(l.offset) };
     if l.is_c_contiguous(isz) || (memory_order && l.is_f_contiguous(isz)) {
-        return Runs { base, count: 1, len: l.size(), stride: isz as isize, outer: vec![0] };
+        return Runs {
+            base,
+            count: 1,
+            len: l.size(),
+            stride: isz as isize,
+            outer: vec![0],
+        };
     }
     let nd = l.shape.len();
     let (len, stride) = (l.shape[nd - 1], l.strides[nd - 1]);
@@ -410,7 +662,12 @@ fn runs(src: &Source, memory_order: bool) -> Runs {
     let mut outer = Vec::with_capacity(count);
     let mut idx = vec![0usize; nd - 1];
     for _ in 0..count {
-        outer.push(idx.iter().zip(&l.strides).map(|(&i, &s)| i as isize * s).sum());
+        outer.push(
+            idx.iter()
+                .zip(&l.strides)
+                .map(|(&i, &s)| i as isize * s)
+                .sum(),
+        );
         for a in (0..nd - 1).rev() {
             idx[a] += 1;
             if idx[a] < l.shape[a] {
@@ -419,7 +676,13 @@ fn runs(src: &Source, memory_order: bool) -> Runs {
             idx[a] = 0;
         }
     }
-    Runs { base, count, len, stride, outer }
+    Runs {
+        base,
+        count,
+        len,
+        stride,
+        outer,
+    }
 }
 
 impl Runs {
@@ -433,31 +696,68 @@ impl Runs {
 /// [`KOrder::chunks`] summed pairwise (on the pool), then added in order to the
 /// identity, `round` applied after each addition (NumPy's float16 accumulator is
 /// stored as float16 between calls of its loop).
-fn full_sum_with<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool, round: impl Fn(A) -> A) -> A {
+fn full_sum_with<T: Elem + To<A>, A: Acc>(
+    src: &Source,
+    buffered: bool,
+    round: impl Fn(A) -> A,
+) -> A {
     let w = KOrder::new(src);
+    let pieces = w.chunks(buffered);
+    sum_pieces(src, &w, &pieces, |x: T| x.to(), round)
+}
+
+/// Sum of `val(x)` over the view walked in NumPy's order `w`: each piece (first
+/// element, count) summed pairwise on the pool, the piece sums added in order to zero,
+/// `round` after each addition; one element at a time in `w.seq` (see `ROW_BY_ROW`).
+fn sum_pieces<T: Elem, A: Acc>(
+    src: &Source,
+    w: &KOrder,
+    pieces: &[(usize, usize)],
+    val: impl Fn(T) -> A + Sync,
+    round: impl Fn(A) -> A,
+) -> A {
     let swap = src.swap();
-    let (rowwise, stride) = (w.rowwise(), w.inner().1);
-    let load = move |p: usize| -> A {
-        // SAFETY: the caller checked the view lies inside the mapping; p is one of its elements.
-        unsafe { T::load(p as *const u8, swap).to() }
-    };
+    let isz = src.dtype.itemsize();
+    // SAFETY: the caller checked the view lies inside the mapping; p is one of its elements.
+    let load = |p: usize| val(unsafe { T::load(p as *const u8, swap) });
     if w.seq {
         let mut acc = A::ZERO;
         w.visit(0, w.n, |p| acc = round(acc.add(load(p))));
         return acc;
     }
-    let sums: Vec<A> = w
-        .chunks(buffered)
-        .into_par_iter()
-        .map(|(lo, len)| {
-            if rowwise {
+    let (inner, stride) = w.inner();
+    let span = |lo: usize, n: usize| w.span(lo, n, isz);
+    let sums = stream_map(
+        src,
+        pieces,
+        stride.unsigned_abs().max(isz),
+        span,
+        |lo, len| {
+            if lo % inner + len <= inner {
+                // Inside one row: a plain strided run.
                 let base = w.addr(lo) as isize;
-                pairwise(0, len, &|i| load((base + i as isize * stride) as usize))
+                let run = |a: usize, b: usize| run_span(base, stride, isz, a, b);
+                let rel = src.release.then_some(Release {
+                    map: src.map,
+                    grain: grain(stride, isz),
+                    span: &run,
+                });
+                pairwise_rel(
+                    0,
+                    len,
+                    &|i| load((base + i as isize * stride) as usize),
+                    rel.as_ref(),
+                )
             } else {
-                pairwise_walk(&w, lo, len, &load)
+                let rel = src.release.then_some(Release {
+                    map: src.map,
+                    grain: grain(stride, isz),
+                    span: &span,
+                });
+                pairwise_walk(w, lo, len, &load, rel.as_ref())
             }
-        })
-        .collect();
+        },
+    );
     sums.into_iter().fold(A::ZERO, |acc, s| round(acc.add(s)))
 }
 
@@ -467,24 +767,61 @@ fn full_sum<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool) -> A {
 
 /// Product of the whole view: from the identity, element by element in NumPy's order,
 /// `round` applied after each piece of [`KOrder::chunks`].
-fn full_prod_with<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool, round: impl Fn(A) -> A) -> A {
+fn full_prod_with<T: Elem + To<A>, A: Acc>(
+    src: &Source,
+    buffered: bool,
+    round: impl Fn(A) -> A,
+) -> A {
     let w = KOrder::new(src);
     let swap = src.swap();
     let (rowwise, stride) = (w.rowwise(), w.inner().1);
     let mut acc = A::ONE;
     if w.seq {
         // SAFETY: as in `full_sum_with`.
-        w.visit(0, w.n, |p| acc = round(acc.mul(unsafe { T::load(p as *const u8, swap).to() })));
+        w.visit(0, w.n, |p| {
+            acc = round(acc.mul(unsafe { T::load(p as *const u8, swap).to() }))
+        });
         return acc;
     }
+    let isz = src.dtype.itemsize();
+    // Streaming mode: the first element not yet released.
+    let mut kept = 0;
     for (lo, len) in w.chunks(buffered) {
         if rowwise {
-            acc = prod_run::<T, A>(acc, w.addr(lo) as *const u8, len, stride, swap);
+            // A product is sequential: a long run can be cut anywhere.
+            let step = if src.release { grain(stride, isz) } else { len };
+            let mut i = 0;
+            while i < len {
+                let m = step.min(len - i);
+                acc = prod_run::<T, A>(
+                    acc,
+                    (w.addr(lo) as isize + i as isize * stride) as *const u8,
+                    m,
+                    stride,
+                    swap,
+                );
+                if src.release {
+                    let (s, e) = run_span(w.addr(lo) as isize, stride, isz, i, m);
+                    release_span(src.map, s, e);
+                }
+                i += m;
+            }
         } else {
             // SAFETY: as in `full_sum_with`.
-            w.visit(lo, len, |p| acc = acc.mul(unsafe { T::load(p as *const u8, swap).to() }));
+            w.visit(lo, len, |p| {
+                acc = acc.mul(unsafe { T::load(p as *const u8, swap).to() })
+            });
         }
         acc = round(acc);
+        if src.release && (lo + len - kept) * stride.unsigned_abs().max(isz) >= GRAIN {
+            let (s, e) = w.span(kept, lo + len - kept, isz);
+            release_span(src.map, s, e);
+            kept = lo + len;
+        }
+    }
+    if src.release && kept < w.n {
+        let (s, e) = w.span(kept, w.n - kept, isz);
+        release_span(src.map, s, e);
     }
     acc
 }
@@ -499,33 +836,33 @@ fn buffered_prod(src: &Source) -> bool {
     src.swap() || !src.aligned()
 }
 
-/// Pairwise sum of `val(x)` over all elements in NumPy's order, in one piece: NumPy
-/// sums a contiguous temporary (`(x - mean)**2`), which it never buffers. `round` as
-/// in [`full_sum_with`] (only row by row does it apply between elements).
-fn sum_of<T: Elem, R: Acc>(src: &Source, val: impl Fn(T) -> R + Sync, round: impl Fn(R) -> R) -> R {
+/// Sum of `val(x)` over all elements in NumPy's order as NumPy sums the contiguous
+/// temporary it makes (`(x - mean)**2`): in one piece, or in blocks of `BUFSIZE` when
+/// the sum casts it (`buffered`). `round` as in [`full_sum_with`].
+fn sum_of<T: Elem, R: Acc>(
+    src: &Source,
+    buffered: bool,
+    val: impl Fn(T) -> R + Sync,
+    round: impl Fn(R) -> R,
+) -> R {
     let w = KOrder::new(src);
     if w.n == 0 {
         return R::ZERO;
     }
-    let swap = src.swap();
-    // SAFETY: as in `full_sum_with`.
-    let load = |p: usize| val(unsafe { T::load(p as *const u8, swap) });
-    if w.seq {
-        let mut acc = R::ZERO;
-        w.visit(0, w.n, |p| acc = round(acc.add(load(p))));
-        return acc;
-    }
-    if w.shape.len() <= 1 {
-        let (base, stride) = (w.base as isize, w.inner().1);
-        pairwise(0, w.n, &|i| load((base + i as isize * stride) as usize))
+    let pieces: Vec<(usize, usize)> = if buffered {
+        (0..w.n)
+            .step_by(BUFSIZE)
+            .map(|lo| (lo, BUFSIZE.min(w.n - lo)))
+            .collect()
     } else {
-        pairwise_walk(&w, 0, w.n, &load)
-    }
+        vec![(0, w.n)]
+    };
+    sum_pieces(src, &w, &pieces, val, round)
 }
 
 /// Sum of squared deviations from `mean`.
 fn sq_dev<T: Elem + To<A>, A: Acc + Sq>(src: &Source, mean: A) -> A::Real {
-    sum_of::<T, A::Real>(src, |x| x.to().dev2(mean), |a| a)
+    sum_of::<T, A::Real>(src, false, |x| x.to().dev2(mean), |a| a)
 }
 
 /// `abs(x - m)**2` in the accumulator's real type.
@@ -593,34 +930,70 @@ macro_rules! ordered_int {
 }
 ordered_int!(i8 => Int, i16 => Int, i32 => Int, i64 => Int, u8 => UInt, u16 => UInt, u32 => UInt, u64 => UInt);
 impl Ordered for f32 {
-    fn is_nan(self) -> bool { f32::is_nan(self) }
-    fn lt(self, o: Self) -> bool { self < o }
-    fn value(self) -> Value { Value::Float(self as f64) }
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+    fn lt(self, o: Self) -> bool {
+        self < o
+    }
+    fn value(self) -> Value {
+        Value::Float(self as f64)
+    }
 }
 impl Ordered for f64 {
-    fn is_nan(self) -> bool { f64::is_nan(self) }
-    fn lt(self, o: Self) -> bool { self < o }
-    fn value(self) -> Value { Value::Float(self) }
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+    fn lt(self, o: Self) -> bool {
+        self < o
+    }
+    fn value(self) -> Value {
+        Value::Float(self)
+    }
 }
 impl Ordered for F16 {
-    fn is_nan(self) -> bool { self.to_f32().is_nan() }
-    fn lt(self, o: Self) -> bool { self.to_f32() < o.to_f32() }
-    fn value(self) -> Value { Value::Float(self.to_f32() as f64) }
+    fn is_nan(self) -> bool {
+        self.to_f32().is_nan()
+    }
+    fn lt(self, o: Self) -> bool {
+        self.to_f32() < o.to_f32()
+    }
+    fn value(self) -> Value {
+        Value::Float(self.to_f32() as f64)
+    }
 }
 impl Ordered for Bool {
-    fn is_nan(self) -> bool { false }
-    fn lt(self, o: Self) -> bool { self.0 == 0 && o.0 != 0 }
-    fn value(self) -> Value { Value::Bool(self.0 != 0) }
+    fn is_nan(self) -> bool {
+        false
+    }
+    fn lt(self, o: Self) -> bool {
+        self.0 == 0 && o.0 != 0
+    }
+    fn value(self) -> Value {
+        Value::Bool(self.0 != 0)
+    }
 }
 impl<T: Ordered + Into<f64>> Ordered for C<T> {
-    fn is_nan(self) -> bool { self.0.is_nan() || self.1.is_nan() }
+    fn is_nan(self) -> bool {
+        self.0.is_nan() || self.1.is_nan()
+    }
     // NumPy orders complex numbers lexicographically.
-    fn lt(self, o: Self) -> bool { self.0.lt(o.0) || (!o.0.lt(self.0) && self.1.lt(o.1)) }
-    fn value(self) -> Value { Value::Complex(self.0.into(), self.1.into()) }
+    fn lt(self, o: Self) -> bool {
+        self.0.lt(o.0) || (!o.0.lt(self.0) && self.1.lt(o.1))
+    }
+    fn value(self) -> Value {
+        Value::Complex(self.0.into(), self.1.into())
+    }
 }
 
 /// (index, value) of the extreme of a run; the first NaN wins, ties keep the first.
-fn extreme_run<T: Ordered>(base: *const u8, n: usize, stride: isize, swap: bool, max: bool) -> (usize, T) {
+fn extreme_run<T: Ordered>(
+    base: *const u8,
+    n: usize,
+    stride: isize,
+    swap: bool,
+    max: bool,
+) -> (usize, T) {
     // SAFETY: n >= 1 and the run lies in the mapping (checked by the caller).
     let mut best = unsafe { T::load(base, swap) };
     let mut at = 0;
@@ -646,20 +1019,28 @@ fn full_extreme<T: Ordered>(src: &Source, max: bool) -> (usize, T) {
     let swap = src.swap();
     // Argmin/argmax give flat C-order indices: walk the view in C order.
     let r = runs(src, false);
-    let chunk = PAR_MIN;
-    let pieces: Vec<(usize, T)> = (0..r.count)
-        .into_par_iter()
-        .flat_map_iter(|k| {
-            let base = r.run(k) as usize;
-            (0..r.len.div_ceil(chunk)).map(move |c| {
-                let lo = c * chunk;
-                let n = chunk.min(r.len - lo);
-                let (i, v) = extreme_run::<T>((base as isize + lo as isize * r.stride) as *const u8, n, r.stride, swap, max);
-                (k * r.len + lo + i, v)
-            })
+    let isz = src.dtype.itemsize();
+    // Pieces of at most PAR_MIN elements inside one run, as (flat C index, count).
+    let pieces: Vec<(usize, usize)> = (0..r.count)
+        .flat_map(|k| {
+            (0..r.len)
+                .step_by(PAR_MIN)
+                .map(move |lo| (k * r.len + lo, PAR_MIN.min(r.len - lo)))
         })
         .collect();
-    let mut it = pieces.into_iter();
+    let at = |i: usize| r.run(i / r.len) as isize + (i % r.len) as isize * r.stride;
+    let span = |i: usize, n: usize| run_span(at(i), r.stride, isz, 0, n);
+    let found: Vec<(usize, T)> = stream_map(
+        src,
+        &pieces,
+        r.stride.unsigned_abs().max(isz),
+        span,
+        |i, n| {
+            let (j, v) = extreme_run::<T>(at(i) as *const u8, n, r.stride, swap, max);
+            (i + j, v)
+        },
+    );
+    let mut it = found.into_iter();
     let mut best = it.next().expect("non-empty");
     for (i, v) in it {
         if best.1.is_nan() {
@@ -673,7 +1054,13 @@ fn full_extreme<T: Ordered>(src: &Source, max: bool) -> (usize, T) {
 }
 
 fn empty_error<T>(op: Op) -> Result<T> {
-    err(ErrorKind::InvalidArgument, format!("zero-size array to reduction operation {} which has no identity", op.name()))
+    err(
+        ErrorKind::InvalidArgument,
+        format!(
+            "zero-size array to reduction operation {} which has no identity",
+            op.name()
+        ),
+    )
 }
 
 fn float_value<A: Into<f64>>(v: A) -> Value {
@@ -683,9 +1070,13 @@ fn float_value<A: Into<f64>>(v: A) -> Value {
 /// Reduces the whole view to one value.
 pub fn reduce_all(src: &Source, op: Op, dtype: Option<DType>) -> Result<Value> {
     src.layout.check(src.dtype.itemsize(), src.map.len())?;
-    let out = result_dtype(op, src.dtype, dtype)?;
+    let out = result_dtype(op, op.given().map_or(src.dtype, |g| g.dev), dtype)?;
     let n = src.layout.size();
-    pool::install(|| dispatch(src, op, out, n))
+    let v = pool::install(|| dispatch(src, op, out, n));
+    if src.release {
+        release_view(src);
+    }
+    v
 }
 
 macro_rules! by_elem {
@@ -721,17 +1112,31 @@ fn dispatch(src: &Source, op: Op, out: DType, n: usize) -> Result<Value> {
             }
             let max = matches!(op, Op::Max | Op::ArgMax);
             let isz = src.dtype.itemsize();
-            if matches!(op, Op::Min | Op::Max) && !src.swap() && src.aligned() && src.layout.is_c_contiguous(isz) {
+            if matches!(op, Op::Min | Op::Max)
+                && !src.swap()
+                && src.aligned()
+                && src.layout.is_c_contiguous(isz)
+            {
                 // SAFETY (both arms): a C-contiguous, checked, aligned, native view of `n` elements.
                 let p = unsafe { src.map.as_ptr().add(src.layout.offset) };
                 match src.dtype {
-                    DType::Float64 => return Ok(Value::Float(fast_extreme_f64(p as *const f64, n, max))),
-                    DType::Float32 => return Ok(Value::Float(fast_extreme_f32(p as *const f32, n, max) as f64)),
+                    DType::Float64 => {
+                        return Ok(Value::Float(fast_extreme_f64(src, p as *const f64, n, max)))
+                    }
+                    DType::Float32 => {
+                        return Ok(Value::Float(
+                            fast_extreme_f32(src, p as *const f32, n, max) as f64
+                        ))
+                    }
                     _ => {}
                 }
             }
             let (i, v) = by_elem!(src.dtype, extreme_value, src, max);
-            Ok(if matches!(op, Op::ArgMin | Op::ArgMax) { Value::Int(i as i64) } else { v })
+            Ok(if matches!(op, Op::ArgMin | Op::ArgMax) {
+                Value::Int(i as i64)
+            } else {
+                v
+            })
         }
         _ => by_elem_input(src, op, out, n),
     }
@@ -746,7 +1151,7 @@ macro_rules! fast_extreme {
     ($name:ident, $t:ty) => {
         /// min/max of a contiguous native run: 16 lanes the compiler vectorizes, NaN
         /// tracked apart (any NaN makes the result NaN, as NumPy).
-        fn $name(p: *const $t, n: usize, max: bool) -> $t {
+        fn $name(src: &Source, p: *const $t, n: usize, max: bool) -> $t {
             // SAFETY: the caller checked that `n` elements at `p` are mapped and aligned.
             let all = unsafe { std::slice::from_raw_parts(p, n) };
             let piece = |xs: &[$t]| -> ($t, bool) {
@@ -757,21 +1162,64 @@ macro_rules! fast_extreme {
                     for j in 0..16 {
                         let x = c[j];
                         nan |= x != x;
-                        lanes[j] = if max { if x > lanes[j] { x } else { lanes[j] } } else if x < lanes[j] { x } else { lanes[j] };
+                        lanes[j] = if max {
+                            if x > lanes[j] {
+                                x
+                            } else {
+                                lanes[j]
+                            }
+                        } else if x < lanes[j] {
+                            x
+                        } else {
+                            lanes[j]
+                        };
                     }
                 }
                 let mut best = lanes[0];
                 for &x in lanes.iter().chain(it.remainder()) {
                     nan |= x != x;
-                    best = if max { if x > best { x } else { best } } else if x < best { x } else { best };
+                    best = if max {
+                        if x > best {
+                            x
+                        } else {
+                            best
+                        }
+                    } else if x < best {
+                        x
+                    } else {
+                        best
+                    };
                 }
                 (best, nan)
             };
-            let parts: Vec<($t, bool)> = all.par_chunks(1 << 16).map(piece).collect();
+            let pieces: Vec<(usize, usize)> = (0..n)
+                .step_by(PAR_MIN)
+                .map(|lo| (lo, PAR_MIN.min(n - lo)))
+                .collect();
+            let isz = std::mem::size_of::<$t>();
+            let span = |lo: usize, m: usize| run_span(p as isize, isz as isize, isz, lo, m);
+            let parts: Vec<($t, bool)> =
+                stream_map(src, &pieces, isz, span, |lo, m| piece(&all[lo..lo + m]));
             if parts.iter().any(|p| p.1) {
                 return <$t>::NAN;
             }
-            parts.into_iter().map(|p| p.0).reduce(|a, b| if max { if b > a { b } else { a } } else if b < a { b } else { a }).unwrap_or(<$t>::NAN)
+            parts
+                .into_iter()
+                .map(|p| p.0)
+                .reduce(|a, b| {
+                    if max {
+                        if b > a {
+                            b
+                        } else {
+                            a
+                        }
+                    } else if b < a {
+                        b
+                    } else {
+                        a
+                    }
+                })
+                .unwrap_or(<$t>::NAN)
         }
     };
 }
@@ -805,20 +1253,49 @@ fn buffered(src: &Source, natural: bool) -> bool {
 fn numeric<T: Input>(src: &Source, op: Op, out: DType, n: usize) -> Result<Value> {
     // Whether NumPy reduces without a cast (any other dtype= makes it buffer).
     let same = |d: DType| src.dtype == d;
+    if let Some(g) = op.given() {
+        return given_var::<T>(src, op, out, n, g);
+    }
     match op {
         Op::Sum => Ok(match out {
-            DType::Bool | DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => wrap_int(full_sum::<T, i64>(src, true), out),
-            DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => wrap_uint(full_sum::<T, u64>(src, true), out),
-            DType::Float16 => float_value(full_sum_with::<T, f32>(src, buffered(src, same(DType::Float16)), round16)),
-            DType::Float32 => float_value(full_sum::<T, f32>(src, buffered(src, same(DType::Float32)))),
-            DType::Float64 => float_value(full_sum::<T, f64>(src, buffered(src, same(DType::Float64)))),
-            DType::Complex64 => cvalue(full_sum::<T, C<f32>>(src, buffered(src, same(DType::Complex64)))),
-            DType::Complex128 => cvalue(full_sum::<T, C<f64>>(src, buffered(src, same(DType::Complex128)))),
+            DType::Bool | DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => {
+                wrap_int(full_sum::<T, i64>(src, true), out)
+            }
+            DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => {
+                wrap_uint(full_sum::<T, u64>(src, true), out)
+            }
+            DType::Float16 => float_value(full_sum_with::<T, f32>(
+                src,
+                buffered(src, same(DType::Float16)),
+                round16,
+            )),
+            DType::Float32 => {
+                float_value(full_sum::<T, f32>(src, buffered(src, same(DType::Float32))))
+            }
+            DType::Float64 => {
+                float_value(full_sum::<T, f64>(src, buffered(src, same(DType::Float64))))
+            }
+            DType::Complex64 => cvalue(full_sum::<T, C<f32>>(
+                src,
+                buffered(src, same(DType::Complex64)),
+            )),
+            DType::Complex128 => cvalue(full_sum::<T, C<f64>>(
+                src,
+                buffered(src, same(DType::Complex128)),
+            )),
         }),
         Op::Prod => Ok(match out {
-            DType::Bool | DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => wrap_int(full_prod::<T, i64>(src), out),
-            DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => wrap_uint(full_prod::<T, u64>(src), out),
-            DType::Float16 => float_value(full_prod_with::<T, f32>(src, buffered(src, same(DType::Float16)), round16)),
+            DType::Bool | DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => {
+                wrap_int(full_prod::<T, i64>(src), out)
+            }
+            DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => {
+                wrap_uint(full_prod::<T, u64>(src), out)
+            }
+            DType::Float16 => float_value(full_prod_with::<T, f32>(
+                src,
+                buffered(src, same(DType::Float16)),
+                round16,
+            )),
             DType::Float32 => float_value(full_prod::<T, f32>(src)),
             DType::Float64 => float_value(full_prod::<T, f64>(src)),
             DType::Complex64 => cvalue(full_prod::<T, C<f32>>(src)),
@@ -826,14 +1303,23 @@ fn numeric<T: Input>(src: &Source, op: Op, out: DType, n: usize) -> Result<Value
         }),
         Op::Mean | Op::Var { .. } | Op::Std { .. } => match out {
             // NumPy's var of float16 works in float16 throughout.
-            DType::Float16 if op != Op::Mean && src.dtype == DType::Float16 => Ok(float_value(var_f16::<T>(src, op, n))),
+            DType::Float16 if op != Op::Mean && src.dtype == DType::Float16 => {
+                Ok(float_value(var_f16::<T>(src, op, n)))
+            }
             // NumPy's mean of float16 sums with dtype=float32, a cast: always buffered.
-            DType::Float16 => moments::<T, f32>(src, op, n, true).map(|v| float_value(F16::from_f32(v as f32).to_f32())),
-            DType::Float32 => moments::<T, f32>(src, op, n, buffered(src, same(DType::Float32))).map(|v| float_value(v as f32)),
-            DType::Float64 => moments::<T, f64>(src, op, n, buffered(src, same(DType::Float64))).map(float_value),
+            DType::Float16 => moments::<T, f32>(src, op, n, true)
+                .map(|v| float_value(F16::from_f32(v as f32).to_f32())),
+            DType::Float32 => moments::<T, f32>(src, op, n, buffered(src, same(DType::Float32)))
+                .map(|v| float_value(v as f32)),
+            DType::Float64 => {
+                moments::<T, f64>(src, op, n, buffered(src, same(DType::Float64))).map(float_value)
+            }
             DType::Complex64 if op == Op::Mean => cmean::<T, f32>(src, n),
             DType::Complex128 if op == Op::Mean => cmean::<T, f64>(src, n),
-            other => err(ErrorKind::InvalidArgument, format!("cannot compute the {} in dtype {}", op.name(), other.name())),
+            other => err(
+                ErrorKind::InvalidArgument,
+                format!("cannot compute the {} in dtype {}", op.name(), other.name()),
+            ),
         },
         _ => unreachable!("handled by dispatch"),
     }
@@ -846,6 +1332,7 @@ fn complex<T: Input>(src: &Source, op: Op, out: DType, n: usize) -> Result<Value
             DType::Complex64 => cmean::<T, f32>(src, n),
             _ => cmean::<T, f64>(src, n),
         },
+        Op::Var { .. } | Op::Std { .. } if op.given().is_some() => numeric::<T>(src, op, out, n),
         Op::Var { .. } | Op::Std { .. } => {
             let v = match out {
                 DType::Float32 => cmoments::<T, f32>(src, op, n).map(|v| v as f32 as f64),
@@ -890,10 +1377,14 @@ where
     let mean = sum.div(n as f64);
     match op {
         Op::Mean => Ok(mean.into()),
-        Op::Var { ddof } | Op::Std { ddof } => {
+        Op::Var { ddof, .. } | Op::Std { ddof, .. } => {
             let ss = sq_dev::<T, A>(src, mean);
             let var: f64 = ss.div((n as f64 - ddof).max(0.0)).into();
-            Ok(if matches!(op, Op::Std { .. }) { var.sqrt() } else { var })
+            Ok(if matches!(op, Op::Std { .. }) {
+                var.sqrt()
+            } else {
+                var
+            })
         }
         _ => unreachable!(),
     }
@@ -907,7 +1398,11 @@ where
 {
     let sum = full_sum::<T, C<R>>(src, buffered(src, natural_complex::<R>(src.dtype)));
     let (re, im) = cdiv(sum.0.into(), sum.1.into(), n);
-    Ok(if TypeId::of::<R>() == TypeId::of::<f32>() { Value::Complex(re as f32 as f64, im as f32 as f64) } else { Value::Complex(re, im) })
+    Ok(if TypeId::of::<R>() == TypeId::of::<f32>() {
+        Value::Complex(re as f32 as f64, im as f32 as f64)
+    } else {
+        Value::Complex(re, im)
+    })
 }
 
 /// Whether complex accumulation in `R` is the natural one for input `d` (no cast).
@@ -936,10 +1431,101 @@ where
     let sum = full_sum::<T, C<R>>(src, buffered(src, natural_complex::<R>(src.dtype)));
     let (re, im) = cdiv(sum.0.into(), sum.1.into(), n);
     let mean = C(from_f64::<R>(re), from_f64::<R>(im));
-    let (Op::Var { ddof } | Op::Std { ddof }) = op else { unreachable!() };
+    let (Op::Var { ddof, .. } | Op::Std { ddof, .. }) = op else {
+        unreachable!()
+    };
     let ss = sq_dev::<T, C<R>>(src, mean);
     let var: f64 = ss.div((n as f64 - ddof).max(0.0)).into();
-    Ok(if matches!(op, Op::Std { .. }) { var.sqrt() } else { var })
+    Ok(if matches!(op, Op::Std { .. }) {
+        var.sqrt()
+    } else {
+        var
+    })
+}
+
+/// var/std with the mean given (NumPy 2's `mean=`), as NumPy's `_var` computes it
+/// then: `x - mean` in `g.dev` (the mean converted to it), squared there (complex:
+/// `re² + im²`), summed in the result dtype `out` (in blocks when that is a cast of the
+/// squares), divided by `n - ddof`.
+fn given_var<T: Input>(src: &Source, op: Op, out: DType, n: usize, g: Given) -> Result<Value> {
+    let (Op::Var { ddof, .. } | Op::Std { ddof, .. }) = op else {
+        unreachable!()
+    };
+    let std = matches!(op, Op::Std { .. });
+    let div = (n as f64 - ddof).max(0.0);
+    let real = match g.dev {
+        DType::Complex64 => DType::Float32,
+        DType::Complex128 => DType::Float64,
+        d => d,
+    };
+    let buffered = real != out;
+    match out {
+        DType::Float16 => {
+            let ss = round16(given_sq::<T, f32>(src, g, buffered, round16));
+            let var = round16_f64(ss as f64 / div);
+            Ok(float_value(if std { round16(var.sqrt()) } else { var }))
+        }
+        DType::Float32 => {
+            let var: f64 = given_sq::<T, f32>(src, g, buffered, |a| a).div(div).into();
+            Ok(float_value((if std { var.sqrt() } else { var }) as f32))
+        }
+        DType::Float64 => {
+            let var = given_sq::<T, f64>(src, g, buffered, |a| a).div(div);
+            Ok(float_value(if std { var.sqrt() } else { var }))
+        }
+        other => err(
+            ErrorKind::InvalidArgument,
+            format!("cannot compute the {} in dtype {}", op.name(), other.name()),
+        ),
+    }
+}
+
+/// Sum of the squared deviations from a given mean, each computed in `g.dev` and
+/// converted to the accumulator `A`.
+fn given_sq<T: Input, A: Acc>(src: &Source, g: Given, buffered: bool, round: impl Fn(A) -> A) -> A
+where
+    f32: To<A>,
+    f64: To<A>,
+{
+    match g.dev {
+        DType::Float16 => {
+            let m = round16_f64(g.re);
+            sum_of::<T, A>(
+                src,
+                buffered,
+                move |x| {
+                    let d = round16(round16(To::<f32>::to(x)) - m);
+                    round16(d * d).to()
+                },
+                round,
+            )
+        }
+        DType::Float32 => {
+            let m = g.re as f32;
+            sum_of::<T, A>(src, buffered, move |x| To::<f32>::to(x).dev2(m).to(), round)
+        }
+        DType::Float64 => sum_of::<T, A>(
+            src,
+            buffered,
+            move |x| To::<f64>::to(x).dev2(g.re).to(),
+            round,
+        ),
+        DType::Complex64 => {
+            let m = C(g.re as f32, g.im as f32);
+            sum_of::<T, A>(
+                src,
+                buffered,
+                move |x| To::<C<f32>>::to(x).dev2(m).to(),
+                round,
+            )
+        }
+        _ => sum_of::<T, A>(
+            src,
+            buffered,
+            move |x| To::<C<f64>>::to(x).dev2(C(g.re, g.im)).to(),
+            round,
+        ),
+    }
 }
 
 /// An f64 as `R` (f64, or f32 rounded once).
@@ -949,7 +1535,9 @@ fn from_f64<R: Acc>(x: f64) -> R {
         Some(r) => *r,
         None => {
             let y = x as f32;
-            *(&y as &dyn std::any::Any).downcast_ref::<R>().expect("f32 or f64")
+            *(&y as &dyn std::any::Any)
+                .downcast_ref::<R>()
+                .expect("f32 or f64")
         }
     }
 }
@@ -965,7 +1553,11 @@ fn round16_f64(x: f64) -> f32 {
     let r = x as f32;
     let r = if r.is_finite() && r as f64 != x && r.to_bits() & 1 == 0 {
         let b = r.to_bits();
-        f32::from_bits(if (r as f64).abs() > x.abs() { b - 1 } else { b + 1 })
+        f32::from_bits(if (r as f64).abs() > x.abs() {
+            b - 1
+        } else {
+            b + 1
+        })
     } else {
         r
     };
@@ -980,15 +1572,22 @@ fn var_f16<T: Input>(src: &Source, op: Op, n: usize) -> f64 {
     let mean = round16_f64(sum as f64 / n as f64);
     let ss = round16(sum_of::<T, f32>(
         src,
+        false,
         |x| {
             let d = round16(To::<f32>::to(x) - mean);
             round16(d * d)
         },
         round16,
     ));
-    let (Op::Var { ddof } | Op::Std { ddof }) = op else { unreachable!() };
+    let (Op::Var { ddof, .. } | Op::Std { ddof, .. }) = op else {
+        unreachable!()
+    };
     let var = round16_f64(ss as f64 / (n as f64 - ddof).max(0.0));
-    (if matches!(op, Op::Std { .. }) { round16(var.sqrt()) } else { var }) as f64
+    (if matches!(op, Op::Std { .. }) {
+        round16(var.sqrt())
+    } else {
+        var
+    }) as f64
 }
 
 /// A reduction along one axis: the result dtype, shape and C-order native-endian bytes.
@@ -1001,25 +1600,56 @@ pub struct Reduced {
 /// Reduces along `axis`; every output element reduces its own 1-D run, the outputs in
 /// parallel: pairwise for sums when NumPy's loop runs along the reduced axis, else one
 /// element at a time as NumPy adds rows into the output (see `ROW_BY_ROW`).
-pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>) -> Result<Reduced> {
+///
+/// With a given mean (`Op::Var`/`Op::Std` with `mean`), `means` holds one (re, im)
+/// per output in C order; `None` gives every output the op's own.
+pub fn reduce_axis(
+    src: &Source,
+    op: Op,
+    axis: usize,
+    dtype: Option<DType>,
+    means: Option<&[(f64, f64)]>,
+) -> Result<Reduced> {
     let l = src.layout;
     l.check(src.dtype.itemsize(), src.map.len())?;
     if axis >= l.shape.len() {
-        return err(ErrorKind::OutOfRange, format!("axis {axis} is out of bounds for array of dimension {}", l.shape.len()));
+        return err(
+            ErrorKind::OutOfRange,
+            format!(
+                "axis {axis} is out of bounds for array of dimension {}",
+                l.shape.len()
+            ),
+        );
     }
-    let out = result_dtype(op, src.dtype, dtype)?;
+    let out = result_dtype(op, op.given().map_or(src.dtype, |g| g.dev), dtype)?;
     let n = l.shape[axis];
     let (mut shape, mut strides) = (l.shape.clone(), l.strides.clone());
     shape.remove(axis);
     strides.remove(axis);
     let m: usize = shape.iter().product();
+    if means.is_some_and(|v| v.len() != m) {
+        return err(
+            ErrorKind::InvalidArgument,
+            format!(
+                "mean has {} values for {m} outputs",
+                means.map_or(0, |v| v.len())
+            ),
+        );
+    }
     if n == 0 && m > 0 && matches!(op, Op::Min | Op::Max | Op::ArgMin | Op::ArgMax) {
         return empty_error(op);
     }
     let mut offsets = Vec::with_capacity(m);
     let mut idx = vec![0usize; shape.len()];
     for _ in 0..m {
-        offsets.push((l.offset as isize + idx.iter().zip(&strides).map(|(&i, &s)| i as isize * s).sum::<isize>()) as usize);
+        offsets.push(
+            (l.offset as isize
+                + idx
+                    .iter()
+                    .zip(&strides)
+                    .map(|(&i, &s)| i as isize * s)
+                    .sum::<isize>()) as usize,
+        );
         for a in (0..shape.len()).rev() {
             idx[a] += 1;
             if idx[a] < shape[a] {
@@ -1034,34 +1664,119 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>) -> R
     // NumPy's loop runs along the axis with the smallest |stride|: if that is the reduced
     // axis, each output is one call of the reduction loop (pairwise sums); else NumPy adds
     // whole rows into the output, one element of each run at a time.
-    let inner = (0..l.shape.len()).filter(|&a| l.shape[a] > 1).min_by_key(|&a| l.strides[a].unsigned_abs()).is_none_or(|a| a == axis);
-    if !inner && dtype.is_none() && shape.len() == 1 && n > 0 && src.aligned() && !src.swap() && strides[0] == src.dtype.itemsize() as isize {
+    let inner = (0..l.shape.len())
+        .filter(|&a| l.shape[a] > 1)
+        .min_by_key(|&a| l.strides[a].unsigned_abs())
+        .is_none_or(|a| a == axis);
+    if !inner
+        && dtype.is_none()
+        && shape.len() == 1
+        && n > 0
+        && src.aligned()
+        && !src.swap()
+        && strides[0] == src.dtype.itemsize() as isize
+    {
         let fast = match (op, src.dtype) {
-            (Op::Sum, DType::Float64) => Some(rows_fold::<f64>(src, n, step, offsets[0], m, |a, x| a + x, 0.0)),
-            (Op::Sum, DType::Float32) => Some(rows_fold::<f32>(src, n, step, offsets[0], m, |a, x| a + x, 0.0)),
-            (Op::Sum, DType::Int64) => Some(rows_fold::<i64>(src, n, step, offsets[0], m, |a, x| a.wrapping_add(x), 0)),
-            (Op::Min, DType::Float64) => Some(rows_extreme::<f64>(src, n, step, offsets[0], m, false)),
-            (Op::Max, DType::Float64) => Some(rows_extreme::<f64>(src, n, step, offsets[0], m, true)),
-            (Op::Min, DType::Float32) => Some(rows_extreme::<f32>(src, n, step, offsets[0], m, false)),
-            (Op::Max, DType::Float32) => Some(rows_extreme::<f32>(src, n, step, offsets[0], m, true)),
+            (Op::Sum, DType::Float64) => Some(rows_fold::<f64>(
+                src,
+                n,
+                step,
+                offsets[0],
+                m,
+                |a, x| a + x,
+                0.0,
+            )),
+            (Op::Sum, DType::Float32) => Some(rows_fold::<f32>(
+                src,
+                n,
+                step,
+                offsets[0],
+                m,
+                |a, x| a + x,
+                0.0,
+            )),
+            (Op::Sum, DType::Int64) => Some(rows_fold::<i64>(
+                src,
+                n,
+                step,
+                offsets[0],
+                m,
+                |a, x| a.wrapping_add(x),
+                0,
+            )),
+            (Op::Min, DType::Float64) => {
+                Some(rows_extreme::<f64>(src, n, step, offsets[0], m, false))
+            }
+            (Op::Max, DType::Float64) => {
+                Some(rows_extreme::<f64>(src, n, step, offsets[0], m, true))
+            }
+            (Op::Min, DType::Float32) => {
+                Some(rows_extreme::<f32>(src, n, step, offsets[0], m, false))
+            }
+            (Op::Max, DType::Float32) => {
+                Some(rows_extreme::<f32>(src, n, step, offsets[0], m, true))
+            }
             _ => None,
         };
         if let Some(bytes) = fast {
-            return Ok(Reduced { dtype: out, shape, bytes });
+            return Ok(Reduced {
+                dtype: out,
+                shape,
+                bytes,
+            });
         }
     }
+    // Streaming mode: outputs in windows of about GRAIN bytes per thread, each window's
+    // runs released after it; row by row every output spans the whole view, released at
+    // the end.
+    let run_bytes = n.max(1) * step.unsigned_abs().max(src.dtype.itemsize());
+    let window = if src.release && inner {
+        (GRAIN * pool::threads() / run_bytes).max(1)
+    } else {
+        m.max(1)
+    };
+    let base = src.map.as_ptr() as isize;
     pool::install(|| {
-        bytes.par_chunks_mut(isz.max(1)).zip(offsets.par_iter()).try_for_each(|(dst, &off)| {
-            let run = Layout { shape: vec![n], strides: vec![step], offset: off };
-            let s = Source { layout: &run, ..*src };
-            let prev = ROW_BY_ROW.replace(!inner);
-            let v = dispatch(&s, op, out, n);
-            ROW_BY_ROW.set(prev);
-            write_value(dst, v?, out);
-            Ok::<(), crate::Error>(())
-        })
+        for (w, dsts) in bytes.chunks_mut(window * isz.max(1)).enumerate() {
+            let first = w * window;
+            dsts.par_chunks_mut(isz.max(1))
+                .enumerate()
+                .try_for_each(|(j, dst)| {
+                    let k = first + j;
+                    let run = Layout {
+                        shape: vec![n],
+                        strides: vec![step],
+                        offset: offsets[k],
+                    };
+                    let s = Source {
+                        layout: &run,
+                        release: src.release && inner,
+                        ..*src
+                    };
+                    let op = means.map_or(op, |v| op.with_mean(v[k].0, v[k].1));
+                    let prev = ROW_BY_ROW.replace(!inner);
+                    let v = dispatch(&s, op, out, n);
+                    ROW_BY_ROW.set(prev);
+                    write_value(dst, v?, out);
+                    Ok::<(), crate::Error>(())
+                })?;
+            if src.release && inner && n > 0 {
+                for &off in &offsets[first..first + dsts.len() / isz.max(1)] {
+                    let (s, e) = run_span(base + off as isize, step, src.dtype.itemsize(), 0, n);
+                    release_span(src.map, s, e);
+                }
+            }
+        }
+        Ok::<(), crate::Error>(())
     })?;
-    Ok(Reduced { dtype: out, shape, bytes })
+    if src.release && !inner {
+        release_view(src);
+    }
+    Ok(Reduced {
+        dtype: out,
+        shape,
+        bytes,
+    })
 }
 
 /// Outputs per block in the row-by-row fast paths: one block per thread (long
@@ -1074,48 +1789,141 @@ fn out_block(m: usize) -> usize {
 /// row `i`, `acc[j] = f(acc[j], x[i, j])` over a block of outputs, so memory is read
 /// sequentially (NumPy's order for an axis that is not the inner one). Outputs are
 /// at `first + j * size_of::<T>()` in row 0; returns them as native bytes.
-fn rows_fold<T: Elem + Copy + Send + Sync + ToBytes>(src: &Source, n: usize, step: isize, first: usize, m: usize, f: impl Fn(T, T) -> T + Sync, zero: T) -> Vec<u8> {
+fn rows_fold<T: Elem + Copy + Send + Sync + ToBytes>(
+    src: &Source,
+    n: usize,
+    step: isize,
+    first: usize,
+    m: usize,
+    f: impl Fn(T, T) -> T + Sync,
+    zero: T,
+) -> Vec<u8> {
     let base = src.map.as_ptr() as usize;
     let mut acc = vec![zero; m];
     pool::install(|| {
         let block_len = out_block(m);
-        acc.par_chunks_mut(block_len).enumerate().for_each(|(b, block)| {
-            for i in 0..n {
-                let row = (base as isize + first as isize + i as isize * step) as *const T;
-                // SAFETY: the view was checked; elements (i, b*block_len ..) are in it.
-                let xs = unsafe { std::slice::from_raw_parts(row.add(b * block_len), block.len()) };
-                for (a, &x) in block.iter_mut().zip(xs) {
-                    *a = f(*a, x);
-                }
-            }
-        });
+        by_bands(
+            src,
+            n,
+            m * std::mem::size_of::<T>(),
+            first,
+            step,
+            |r0, rn| {
+                acc.par_chunks_mut(block_len)
+                    .enumerate()
+                    .for_each(|(b, block)| {
+                        for i in r0..r0 + rn {
+                            let row =
+                                (base as isize + first as isize + i as isize * step) as *const T;
+                            // SAFETY: the view was checked; elements (i, b*block_len ..) are in it.
+                            let xs = unsafe {
+                                std::slice::from_raw_parts(row.add(b * block_len), block.len())
+                            };
+                            for (a, &x) in block.iter_mut().zip(xs) {
+                                *a = f(*a, x);
+                            }
+                        }
+                    });
+            },
+        );
     });
     acc.iter().flat_map(|v| v.to_bytes()).collect()
 }
 
 /// Row-by-row min/max (NaN propagates, as `np.minimum`/`np.maximum` do).
-fn rows_extreme<T: Elem + Copy + Send + Sync + ToBytes + PartialOrd + IsNan>(src: &Source, n: usize, step: isize, first: usize, m: usize, max: bool) -> Vec<u8> {
+fn rows_extreme<T: Elem + Copy + Send + Sync + ToBytes + PartialOrd + IsNan>(
+    src: &Source,
+    n: usize,
+    step: isize,
+    first: usize,
+    m: usize,
+    max: bool,
+) -> Vec<u8> {
     let base = src.map.as_ptr() as usize;
     // SAFETY: row 0 of the view was checked.
     let row0 = unsafe { std::slice::from_raw_parts((base + first) as *const T, m) };
     let mut acc: Vec<T> = row0.to_vec();
     pool::install(|| {
         let block_len = out_block(m);
-        acc.par_chunks_mut(block_len).enumerate().for_each(|(b, block)| {
-            for i in 1..n {
-                let row = (base as isize + first as isize + i as isize * step) as *const T;
-                for (j, a) in block.iter_mut().enumerate() {
-                    // SAFETY: as in `rows_fold`.
-                    let x = unsafe { *row.add(b * block_len + j) };
-                    let take = if max { x > *a } else { x < *a };
-                    if (take || x.nan()) && !a.nan() {
-                        *a = x;
-                    }
-                }
-            }
-        });
+        by_bands(
+            src,
+            n,
+            m * std::mem::size_of::<T>(),
+            first,
+            step,
+            |r0, rn| {
+                acc.par_chunks_mut(block_len)
+                    .enumerate()
+                    .for_each(|(b, block)| {
+                        for i in r0.max(1)..r0 + rn {
+                            let row =
+                                (base as isize + first as isize + i as isize * step) as *const T;
+                            for (j, a) in block.iter_mut().enumerate() {
+                                // SAFETY: as in `rows_fold`.
+                                let x = unsafe { *row.add(b * block_len + j) };
+                                let take = if max { x > *a } else { x < *a };
+                                if (take || x.nan()) && !a.nan() {
+                                    *a = x;
+                                }
+                            }
+                        }
+                    });
+            },
+        );
     });
     acc.iter().flat_map(|v| v.to_bytes()).collect()
+}
+
+/// Runs `f(first row, rows)` over rows `0..n` of `row_bytes` bytes each, `step` apart
+/// from `first`: all at once, or in streaming mode in bands of about [`GRAIN`] bytes
+/// per thread, each band's pages released after `f` ran over it.
+fn by_bands(
+    src: &Source,
+    n: usize,
+    row_bytes: usize,
+    first: usize,
+    step: isize,
+    mut f: impl FnMut(usize, usize),
+) {
+    let band = if src.release {
+        (GRAIN * pool::threads() / row_bytes.max(1)).max(1)
+    } else {
+        n.max(1)
+    };
+    let base = src.map.as_ptr() as isize + first as isize;
+    let mut i = 0;
+    while i < n {
+        let m = band.min(n - i);
+        f(i, m);
+        if src.release {
+            let (s, e) = run_span(base, step, row_bytes, i, m);
+            release_span(src.map, s, e);
+        }
+        i += m;
+    }
+}
+
+/// Releases every whole page of a view's byte range (streaming mode, at the end).
+fn release_view(src: &Source) {
+    let l = src.layout;
+    if l.size() == 0 {
+        return;
+    }
+    let (mut lo, mut hi) = (l.offset as isize, l.offset as isize);
+    for (&d, &st) in l.shape.iter().zip(&l.strides) {
+        let reach = (d as isize - 1) * st;
+        if reach < 0 {
+            lo += reach
+        } else {
+            hi += reach
+        }
+    }
+    let base = src.map.as_ptr() as isize;
+    release_span(
+        src.map,
+        (base + lo) as usize,
+        (base + hi) as usize + src.dtype.itemsize(),
+    );
 }
 
 /// Native bytes of an element.
@@ -1181,7 +1989,10 @@ mod tests {
 
     fn src_f64(values: &[f64]) -> (Mapping, Layout) {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
-        (Mapping::from_bytes(&bytes).unwrap(), Layout::contiguous(&[values.len()], 8, false))
+        (
+            Mapping::from_bytes(&bytes).unwrap(),
+            Layout::contiguous(&[values.len()], 8, false),
+        )
     }
 
     /// NumPy's pairwise tree, written out plainly, as the reference.
@@ -1219,28 +2030,64 @@ mod tests {
             })
             .collect();
         let (map, layout) = src_f64(&values);
-        let src = Source { map: &map, layout: &layout, dtype: DType::Float64, order: ByteOrder::NATIVE };
-        assert_eq!(reduce_all(&src, Op::Sum, None).unwrap(), Value::Float(0.0 + reference(&values)));
+        let src = Source {
+            map: &map,
+            layout: &layout,
+            dtype: DType::Float64,
+            order: ByteOrder::NATIVE,
+            release: false,
+        };
+        assert_eq!(
+            reduce_all(&src, Op::Sum, None).unwrap(),
+            Value::Float(0.0 + reference(&values))
+        );
     }
 
     #[test]
     fn numpy_rules_for_empty_nan_and_ints() {
         let (map, layout) = src_f64(&[]);
-        let src = Source { map: &map, layout: &layout, dtype: DType::Float64, order: ByteOrder::NATIVE };
+        let src = Source {
+            map: &map,
+            layout: &layout,
+            dtype: DType::Float64,
+            order: ByteOrder::NATIVE,
+            release: false,
+        };
         assert_eq!(reduce_all(&src, Op::Sum, None).unwrap(), Value::Float(0.0));
         assert!(matches!(reduce_all(&src, Op::Mean, None).unwrap(), Value::Float(f) if f.is_nan()));
-        assert!(reduce_all(&src, Op::Max, None).unwrap_err().to_string().contains("zero-size"));
+        assert!(reduce_all(&src, Op::Max, None)
+            .unwrap_err()
+            .to_string()
+            .contains("zero-size"));
         let (map, layout) = src_f64(&[1.0, f64::NAN, 3.0, f64::NAN]);
-        let src = Source { map: &map, layout: &layout, dtype: DType::Float64, order: ByteOrder::NATIVE };
+        let src = Source {
+            map: &map,
+            layout: &layout,
+            dtype: DType::Float64,
+            order: ByteOrder::NATIVE,
+            release: false,
+        };
         assert!(matches!(reduce_all(&src, Op::Max, None).unwrap(), Value::Float(f) if f.is_nan()));
         assert_eq!(reduce_all(&src, Op::ArgMin, None).unwrap(), Value::Int(1));
         let bytes = [250u8, 10, 7];
         let map = Mapping::from_bytes(&bytes).unwrap();
         let layout = Layout::contiguous(&[3], 1, false);
-        let src = Source { map: &map, layout: &layout, dtype: DType::UInt8, order: ByteOrder::NotApplicable };
+        let src = Source {
+            map: &map,
+            layout: &layout,
+            dtype: DType::UInt8,
+            order: ByteOrder::NotApplicable,
+            release: false,
+        };
         assert_eq!(reduce_all(&src, Op::Sum, None).unwrap(), Value::UInt(267));
-        assert_eq!(reduce_all(&src, Op::Sum, Some(DType::UInt8)).unwrap(), Value::UInt(11));
-        assert_eq!(reduce_all(&src, Op::Mean, None).unwrap(), Value::Float(89.0));
+        assert_eq!(
+            reduce_all(&src, Op::Sum, Some(DType::UInt8)).unwrap(),
+            Value::UInt(11)
+        );
+        assert_eq!(
+            reduce_all(&src, Op::Mean, None).unwrap(),
+            Value::Float(89.0)
+        );
         assert!(reduce_all(&src, Op::Sum, Some(DType::Bool)).is_err());
     }
 
@@ -1249,12 +2096,26 @@ mod tests {
         let values: Vec<f64> = (0..12).map(|v| v as f64).collect();
         let (map, _) = src_f64(&values);
         let layout = Layout::contiguous(&[3, 4], 8, false);
-        let src = Source { map: &map, layout: &layout, dtype: DType::Float64, order: ByteOrder::NATIVE };
-        let r = reduce_axis(&src, Op::Sum, 0, None).unwrap();
-        let got: Vec<f64> = r.bytes.chunks(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
+        let src = Source {
+            map: &map,
+            layout: &layout,
+            dtype: DType::Float64,
+            order: ByteOrder::NATIVE,
+            release: false,
+        };
+        let r = reduce_axis(&src, Op::Sum, 0, None, None).unwrap();
+        let got: Vec<f64> = r
+            .bytes
+            .chunks(8)
+            .map(|c| f64::from_ne_bytes(c.try_into().unwrap()))
+            .collect();
         assert_eq!((r.shape, got), (vec![4], vec![12.0, 15.0, 18.0, 21.0]));
-        let r = reduce_axis(&src, Op::ArgMax, 1, None).unwrap();
-        let got: Vec<i64> = r.bytes.chunks(8).map(|c| i64::from_ne_bytes(c.try_into().unwrap())).collect();
+        let r = reduce_axis(&src, Op::ArgMax, 1, None, None).unwrap();
+        let got: Vec<i64> = r
+            .bytes
+            .chunks(8)
+            .map(|c| i64::from_ne_bytes(c.try_into().unwrap()))
+            .collect();
         assert_eq!(got, vec![3, 3, 3]);
     }
 }
