@@ -48,6 +48,10 @@ interface Call {
   op: Op
   dtype?: string
   ddof?: number
+  /** var/std's `mean`: 'own' = the view's own mean (mmnpy: `a.mean({ axis })`; NumPy: keepdims, or a Python scalar for axis none), or a number. */
+  mean?: 'own' | number
+  /** Streaming mode (NumPy has none: the result must not change). */
+  release?: boolean
 }
 const CALLS: Call[] = [
   { op: 'sum' }, { op: 'prod' }, { op: 'mean' },
@@ -55,6 +59,8 @@ const CALLS: Call[] = [
   { op: 'min' }, { op: 'max' }, { op: 'argmin' }, { op: 'argmax' },
   { op: 'sum', dtype: 'float64' }, { op: 'prod', dtype: 'float64' }, { op: 'mean', dtype: 'float64' },
   { op: 'var', dtype: 'float64' }, { op: 'std', dtype: 'float64', ddof: 1 },
+  { op: 'var', mean: 'own' }, { op: 'std', ddof: 1, mean: 'own', release: true }, { op: 'var', dtype: 'float64', mean: 0.25 },
+  { op: 'sum', release: true }, { op: 'min', release: true }, { op: 'argmax', release: true },
 ]
 /** Integer-only extra calls: NumPy's same_kind results in a narrower integer type. */
 const INT_CALLS: Call[] = [{ op: 'sum', dtype: 'int32' }, { op: 'prod', dtype: 'int16' }]
@@ -64,14 +70,18 @@ const callsFor = (dtype: string): Call[] => {
   return /int|bool/.test(dtype) ? [...base, ...INT_CALLS] : base
 }
 /** Calls for the random arrays (their min/max/argmin/argmax add nothing the fixtures do not test). */
-const EXTRA_CALLS: Call[] = [{ op: 'sum' }, { op: 'prod' }, { op: 'mean' }, { op: 'var' }, { op: 'std', ddof: 1 }, { op: 'sum', dtype: 'float64' }, { op: 'var', dtype: 'float64' }]
+const EXTRA_CALLS: Call[] = [
+  { op: 'sum' }, { op: 'prod' }, { op: 'mean' }, { op: 'var' }, { op: 'std', ddof: 1 }, { op: 'sum', dtype: 'float64' }, { op: 'var', dtype: 'float64' },
+  { op: 'std', mean: 'own' }, { op: 'var', mean: 'own', release: true }, { op: 'prod', release: true },
+]
 const extraCallsFor = (dtype: string): Call[] =>
   dtype.startsWith('complex')
     ? EXTRA_CALLS.filter((c) => c.dtype === undefined)
     : dtype === 'float16'
       ? [...EXTRA_CALLS, { op: 'sum', dtype: 'float32' }, { op: 'mean', dtype: 'float32' }, { op: 'var', dtype: 'float32' }]
       : EXTRA_CALLS
-const callName = (c: Call) => `${c.op}(${[c.dtype && `dtype=${c.dtype}`, c.ddof !== undefined && `ddof=${c.ddof}`].filter(Boolean).join(', ')})`
+const callName = (c: Call) =>
+  `${c.op}(${[c.dtype && `dtype=${c.dtype}`, c.ddof !== undefined && `ddof=${c.ddof}`, c.mean !== undefined && `mean=${c.mean}`, c.release && 'release'].filter(Boolean).join(', ')})`
 
 type ViewOp = { op: 'str'; s: string } | { op: 'T' } | { op: 'transpose'; axes: number[] }
 function viewsFor(ndim: number): ViewOp[][] {
@@ -139,7 +149,10 @@ const EXTRAS: Extra[] = []
   // a count float32 cannot hold exactly (NumPy divides by it in float64)
   EXTRAS.push({ name: 'x_f4le_2p24p3', dtype: '<f4', shape: [2 ** 24 + 3], order: 'C', seed: seed++, light: true })
 }
-const LIGHT_CALLS: Call[] = [{ op: 'sum' }, { op: 'mean' }, { op: 'var' }, { op: 'std', ddof: 1 }, { op: 'mean', dtype: 'float64' }]
+const LIGHT_CALLS: Call[] = [
+  { op: 'sum' }, { op: 'mean' }, { op: 'var' }, { op: 'std', ddof: 1 }, { op: 'mean', dtype: 'float64' },
+  { op: 'sum', release: true }, { op: 'std', ddof: 1, mean: 'own', release: true }, { op: 'max', release: true }, { op: 'prod', release: true },
+]
 const canonical: Record<string, string> = { f2: 'float16', f4: 'float32', f8: 'float64', c8: 'complex64', c16: 'complex128' }
 
 interface Source {
@@ -427,12 +440,19 @@ function sameResult(a: Outcome, b: Outcome): boolean {
   return eq(a.v, b.v)
 }
 
-function runSync(a: NdArray, c: Call, axis: number | null): Outcome {
-  const o: { axis?: number | null; dtype?: string; ddof?: number } = {}
+function options(a: NdArray, c: Call, axis: number | null): VarOptions {
+  const o: VarOptions = {}
   if (axis !== null) o.axis = axis
   if (c.dtype !== undefined) o.dtype = c.dtype
   if (c.ddof !== undefined) o.ddof = c.ddof
+  if (c.release) o.release = true
+  if (c.mean !== undefined) o.mean = c.mean === 'own' ? (axis === null ? (a.mean() as number) : (a.mean({ axis }) as NdArray)) : c.mean
+  return o
+}
+
+function runSync(a: NdArray, c: Call, axis: number | null): Outcome {
   try {
+    const o = options(a, c, axis)
     return { ok: true, v: (a[c.op] as (o: VarOptions) => Scalar | NdArray).call(a, o) }
   } catch (err) {
     return { ok: false, err }
@@ -440,11 +460,8 @@ function runSync(a: NdArray, c: Call, axis: number | null): Outcome {
 }
 
 async function runAsync(a: NdArray, c: Call, axis: number | null): Promise<Outcome> {
-  const o: { axis?: number | null; dtype?: string; ddof?: number } = {}
-  if (axis !== null) o.axis = axis
-  if (c.dtype !== undefined) o.dtype = c.dtype
-  if (c.ddof !== undefined) o.ddof = c.ddof
   try {
+    const o = options(a, c, axis)
     return { ok: true, v: await (a[`${c.op}Async`] as (o: VarOptions) => Promise<Scalar | NdArray>).call(a, o) }
   } catch (err) {
     return { ok: false, err }

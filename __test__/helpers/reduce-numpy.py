@@ -8,7 +8,8 @@ Reads one JSON request on stdin:
   arrays  [{path, raw?, ops, calls, axes}]: np.load(path, mmap_mode='r') (with raw
           {dtype, offset, shape, order}: np.memmap(path, ...)) then view ops
           {op: 'str', s} (basic indexing text), {op: 'T'}, {op: 'transpose', axes};
-          calls [{op, dtype?, ddof?}], each evaluated with axis=None and, if axes, each axis
+          calls [{op, dtype?, ddof?, mean?, release?}] (mean: 'own' = the view's own
+          mean, or a number; release is mmnpy's alone), each evaluated with axis=None and, if axes, each axis
   cow     [path]: mean, then the file's values minus that mean, then reduced again
 Writes one JSON answer on stdout:
   results  per array, per call, [axis None, axis 0, axis 1, ...] where each entry is
@@ -83,6 +84,11 @@ def call(v, c, axis):
     if 'ddof' in c:
         kw['ddof'] = c['ddof']
     try:
+        if c.get('mean') == 'own':
+            # mmnpy passes a.mean() (a JS number: a Python scalar) or a.mean({ axis }) (an array)
+            kw['mean'] = np.mean(v).item() if axis is None else np.mean(v, axis=axis, keepdims=True)
+        elif 'mean' in c:
+            kw['mean'] = float(c['mean'])
         r = FUNCS[c['op']](v, axis=axis, **kw)
     except Exception as ex:  # NumPy's refusal is the expected outcome
         return {'e': type(ex).__name__, 'm': str(ex)}

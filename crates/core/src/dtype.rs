@@ -37,11 +37,7 @@ pub enum ByteOrder {
 
 impl ByteOrder {
     /// The byte order of this machine.
-    pub const NATIVE: ByteOrder = if cfg!(target_endian = "big") {
-        ByteOrder::Big
-    } else {
-        ByteOrder::Little
-    };
+    pub const NATIVE: ByteOrder = if cfg!(target_endian = "big") { ByteOrder::Big } else { ByteOrder::Little };
 
     pub fn symbol(self) -> char {
         match self {
@@ -147,12 +143,7 @@ impl DType {
 
     /// NumPy's `dtype.str` for this dtype in the given byte order (`<f8`).
     pub fn descr(self, order: ByteOrder) -> String {
-        format!(
-            "{}{}{}",
-            self.order(order).symbol(),
-            self.kind(),
-            self.itemsize()
-        )
+        format!("{}{}{}", self.order(order).symbol(), self.kind(), self.itemsize())
     }
 
     fn from_kind_size(kind: char, size: usize) -> Option<DType> {
@@ -199,12 +190,7 @@ impl DType {
         if let Some((_, d)) = aliases.iter().find(|(n, _)| *n == spec) {
             return Ok((*d, d.default_order()));
         }
-        let unsupported = || {
-            err(
-                ErrorKind::UnsupportedDtype,
-                format!("unsupported dtype '{spec}'"),
-            )
-        };
+        let unsupported = || err(ErrorKind::UnsupportedDtype, format!("unsupported dtype '{spec}'"));
         let mut chars = spec.chars();
         let (order, rest) = match chars.next() {
             Some('<') => (ByteOrder::Little, chars.as_str()),
@@ -236,18 +222,10 @@ impl DType {
             _ => {
                 let kind = rest.chars().next().unwrap_or(' ');
                 let digits = &rest[kind.len_utf8()..];
-                if digits.is_empty()
-                    || !digits.bytes().all(|b| b.is_ascii_digit())
-                    || digits.len() > 3
-                {
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 3 {
                     return unsupported();
                 }
-                let size: usize = digits.parse().map_err(|_| {
-                    crate::Error::new(
-                        ErrorKind::UnsupportedDtype,
-                        format!("unsupported dtype '{spec}'"),
-                    )
-                })?;
+                let size: usize = digits.parse().map_err(|_| crate::Error::new(ErrorKind::UnsupportedDtype, format!("unsupported dtype '{spec}'")))?;
                 match DType::from_kind_size(kind, size) {
                     Some(d) => d,
                     None => return unsupported(),
@@ -276,19 +254,10 @@ mod tests {
 
     #[test]
     fn numpy_spellings() {
-        assert_eq!(
-            DType::parse("f4").unwrap(),
-            (DType::Float32, ByteOrder::NATIVE)
-        );
-        assert_eq!(
-            DType::parse("=f8").unwrap(),
-            (DType::Float64, ByteOrder::NATIVE)
-        );
+        assert_eq!(DType::parse("f4").unwrap(), (DType::Float32, ByteOrder::NATIVE));
+        assert_eq!(DType::parse("=f8").unwrap(), (DType::Float64, ByteOrder::NATIVE));
         assert_eq!(DType::parse(">i4").unwrap(), (DType::Int32, ByteOrder::Big));
-        assert_eq!(
-            DType::parse("<i1").unwrap(),
-            (DType::Int8, ByteOrder::NotApplicable)
-        );
+        assert_eq!(DType::parse("<i1").unwrap(), (DType::Int8, ByteOrder::NotApplicable));
         assert_eq!(DType::parse("b1").unwrap().0, DType::Bool);
         assert_eq!(DType::parse("c16").unwrap().0, DType::Complex128);
         assert_eq!(DType::parse("?").unwrap().0, DType::Bool);
@@ -297,17 +266,7 @@ mod tests {
 
     #[test]
     fn unsupported_dtypes_name_the_descr() {
-        for s in [
-            "<U10",
-            "|S5",
-            "<M8[ns]",
-            "|O",
-            "|V8",
-            "<q9",
-            "xyz",
-            "<f3",
-            "<f99999999999",
-        ] {
+        for s in ["<U10", "|S5", "<M8[ns]", "|O", "|V8", "<q9", "xyz", "<f3", "<f99999999999"] {
             let e = DType::parse(s).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::UnsupportedDtype, "{s}");
             assert!(e.to_string().contains(s), "{e}");

@@ -68,12 +68,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            path: None,
-            os_code: None,
-        }
+        Error { kind, message: message.into(), path: None, os_code: None }
     }
 
     /// An OS error, with what was being done (`"cannot open"`).

@@ -128,10 +128,7 @@ unsafe impl Sync for Mapping {}
 
 impl std::fmt::Debug for Mapping {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mapping")
-            .field("len", &self.len)
-            .field("shared", &self.shared)
-            .finish()
+        f.debug_struct("Mapping").field("len", &self.len).field("shared", &self.shared).finish()
     }
 }
 
@@ -139,26 +136,12 @@ impl Mapping {
     fn from_map(map: MmapMut, shared: bool, releasable: bool) -> Self {
         let len = map.len();
         let ptr = NonNull::new(map.as_ptr() as *mut u8).unwrap_or(NonNull::dangling());
-        Mapping {
-            ptr,
-            len,
-            shared,
-            releasable,
-            private_file: false,
-            _map: Some(map),
-        }
+        Mapping { ptr, len, shared, releasable, private_file: false, _map: Some(map) }
     }
 
     fn empty() -> Self {
         // 16-byte aligned dangling pointer: fine for any element type, never read.
-        Mapping {
-            ptr: NonNull::<u128>::dangling().cast(),
-            len: 0,
-            shared: false,
-            releasable: false,
-            private_file: false,
-            _map: None,
-        }
+        Mapping { ptr: NonNull::<u128>::dangling().cast(), len: 0, shared: false, releasable: false, private_file: false, _map: None }
     }
 
     /// Maps `len` bytes of `file` from `offset`. The caller has checked that the
@@ -193,10 +176,7 @@ impl Mapping {
         if len == 0 {
             return Ok(Mapping::empty());
         }
-        let map = MmapOptions::new()
-            .len(len)
-            .map_anon()
-            .map_err(|e| Error::io(&format!("cannot allocate {len} bytes"), &e))?;
+        let map = MmapOptions::new().len(len).map_anon().map_err(|e| Error::io(&format!("cannot allocate {len} bytes"), &e))?;
         Ok(Mapping::from_map(map, false, false))
     }
 
@@ -228,9 +208,7 @@ impl Mapping {
     /// Writes dirty pages of a shared mapping to the file (`msync`); no-op otherwise.
     pub fn flush(&self) -> Result<()> {
         match (&self._map, self.shared) {
-            (Some(map), true) => map
-                .flush()
-                .map_err(|e| Error::io("cannot flush the mapping", &e)),
+            (Some(map), true) => map.flush().map_err(|e| Error::io("cannot flush the mapping", &e)),
             _ => Ok(()),
         }
     }
@@ -249,9 +227,7 @@ impl Mapping {
         self.check_range(offset, bytes.len())?;
         // SAFETY: the range is inside the mapping (checked above) and the mapping is
         // writable (shared read-write, private copy-on-write or anonymous).
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.as_ptr().add(offset), bytes.len())
-        };
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.as_ptr().add(offset), bytes.len()) };
         Ok(())
     }
 
@@ -288,9 +264,7 @@ impl Mapping {
                 Hint::Release if self.releasable => {
                     // SAFETY: DONTNEED on a shared or read-only-by-contract mapping only
                     // drops pages the file holds; 'c' and anonymous memory never get here.
-                    unsafe {
-                        map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start)
-                    }
+                    unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start) }
                 }
                 Hint::Release => Ok(()),
             };
@@ -312,9 +286,7 @@ impl Mapping {
     /// contend and run slower than one thread. A no-op anywhere else; never fails.
     pub fn prepare_write(&self, offset: usize, len: usize) {
         #[cfg(target_os = "linux")]
-        if let (true, Some(map), Ok(())) =
-            (self.private_file, &self._map, self.check_range(offset, len))
-        {
+        if let (true, Some(map), Ok(())) = (self.private_file, &self._map, self.check_range(offset, len)) {
             if len >= 1 << 20 {
                 let _ = map.advise_range(memmap2::Advice::PopulateWrite, offset, len);
             }
@@ -326,13 +298,7 @@ impl Mapping {
     pub fn check_range(&self, offset: usize, len: usize) -> Result<()> {
         match offset.checked_add(len) {
             Some(end) if end <= self.len => Ok(()),
-            _ => err(
-                ErrorKind::OutOfRange,
-                format!(
-                    "byte range {offset}..+{len} is outside the mapping of {} bytes",
-                    self.len
-                ),
-            ),
+            _ => err(ErrorKind::OutOfRange, format!("byte range {offset}..+{len} is outside the mapping of {} bytes", self.len)),
         }
     }
 }

@@ -38,24 +38,12 @@ impl Array {
     }
 
     fn header(&self) -> Header {
-        Header {
-            dtype: self.dtype,
-            byte_order: self.byte_order,
-            fortran_order: self.fortran_order,
-            shape: self.shape.iter().map(|&d| d as u64).collect(),
-        }
+        Header { dtype: self.dtype, byte_order: self.byte_order, fortran_order: self.fortran_order, shape: self.shape.iter().map(|&d| d as u64).collect() }
     }
 }
 
 /// The array a file holds, once its memory is mapped or read.
-fn file_array(
-    h: &Header,
-    mapping: Mapping,
-    mode: Option<Mode>,
-    path: &Path,
-    file_offset: u64,
-    version: Option<(u8, u8)>,
-) -> Result<Array> {
+fn file_array(h: &Header, mapping: Mapping, mode: Option<Mode>, path: &Path, file_offset: u64, version: Option<(u8, u8)>) -> Result<Array> {
     Ok(Array {
         mapping: Arc::new(mapping),
         dtype: h.dtype,
@@ -78,22 +66,11 @@ fn absolute(path: &Path) -> PathBuf {
 fn open_existing(path: &Path, write: bool) -> Result<(File, u64)> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot open", &e).at(path))?;
     if !meta.is_file() {
-        let what = if meta.is_dir() {
-            "a directory"
-        } else {
-            "not a regular file"
-        };
+        let what = if meta.is_dir() { "a directory" } else { "not a regular file" };
         return Err(Error::new(ErrorKind::Io, format!("cannot open: it is {what}")).at(path));
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .write(write)
-        .open(path)
-        .map_err(|e| Error::io("cannot open", &e).at(path))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io("cannot stat", &e).at(path))?
-        .len();
+    let file = OpenOptions::new().read(true).write(write).open(path).map_err(|e| Error::io("cannot open", &e).at(path))?;
+    let len = file.metadata().map_err(|e| Error::io("cannot stat", &e).at(path))?.len();
     Ok((file, len))
 }
 
@@ -119,18 +96,13 @@ fn read_header(file: &mut File, file_len: u64) -> Result<(Header, u64, (u8, u8))
     let preamble = header::parse_preamble(&pre[..n])?;
     let mut text = vec![0u8; preamble.header_len];
     let have = n - preamble.len;
-    text[..have.min(preamble.header_len)]
-        .copy_from_slice(&pre[preamble.len..preamble.len + have.min(preamble.header_len)]);
+    text[..have.min(preamble.header_len)].copy_from_slice(&pre[preamble.len..preamble.len + have.min(preamble.header_len)]);
     if have < preamble.header_len {
         let got = read_up_to(file, &mut text[have..]).map_err(|e| Error::io("cannot read", &e))?;
         if have + got < preamble.header_len {
             return err(
                 ErrorKind::Truncated,
-                format!(
-                    "file is too short: the header should be {} bytes but the file ends after {}",
-                    preamble.header_len,
-                    have + got
-                ),
+                format!("file is too short: the header should be {} bytes but the file ends after {}", preamble.header_len, have + got),
             );
         }
     }
@@ -152,22 +124,11 @@ fn read_header(file: &mut File, file_len: u64) -> Result<(Header, u64, (u8, u8))
 }
 
 fn to_usize_shape(shape: &[u64]) -> Result<Vec<usize>> {
-    shape
-        .iter()
-        .map(|&d| {
-            usize::try_from(d)
-                .map_err(|_| Error::new(ErrorKind::BadShape, "shape too large for this platform"))
-        })
-        .collect()
+    shape.iter().map(|&d| usize::try_from(d).map_err(|_| Error::new(ErrorKind::BadShape, "shape too large for this platform"))).collect()
 }
 
 fn to_usize(n: u64, what: &str) -> Result<usize> {
-    usize::try_from(n).map_err(|_| {
-        Error::new(
-            ErrorKind::BadShape,
-            format!("{what} of {n} bytes is too large for this platform"),
-        )
-    })
+    usize::try_from(n).map_err(|_| Error::new(ErrorKind::BadShape, format!("{what} of {n} bytes is too large for this platform")))
 }
 
 /// `np.load(path, mmap_mode=mode)`: maps an existing `.npy` file. `'w+'` is refused
@@ -204,10 +165,7 @@ fn read_into_memory(file: &mut File, len: usize) -> Result<Mapping> {
         let dst = unsafe { std::slice::from_raw_parts_mut(mapping.as_ptr(), len) };
         let got = read_up_to(file, dst).map_err(|e| Error::io("cannot read", &e))?;
         if got < len {
-            return err(
-                ErrorKind::Truncated,
-                format!("file is too short: expected {len} data bytes, read {got}"),
-            );
+            return err(ErrorKind::Truncated, format!("file is too short: expected {len} data bytes, read {got}"));
         }
     }
     Ok(mapping)
@@ -244,53 +202,26 @@ pub fn create_npy(path: &Path, spec: &NewArray, version: Option<(u8, u8)>) -> Re
     // Sparse: the data is a hole until written.
     let file = create_sparse(path, &head, nbytes)?;
     let mapping = Mapping::map_file(&file, path, offset, len, Mode::Write)?;
-    file_array(
-        &h,
-        mapping,
-        Some(Mode::Write),
-        path,
-        offset,
-        Some(version.unwrap_or((1, 0))),
-    )
+    file_array(&h, mapping, Some(Mode::Write), path, offset, Some(version.unwrap_or((1, 0))))
 }
 
 /// `np.memmap`: maps a raw binary file. Without `shape`, the shape is the number of
 /// whole elements after `offset`. A file shorter than `offset` + the shape is an
 /// error in every mode (NumPy extends it in `'r+'`); `'w+'` creates the file.
-pub fn memmap_raw(
-    path: &Path,
-    spec: &NewArray,
-    shape_given: bool,
-    mode: Mode,
-    offset: u64,
-) -> Result<Array> {
+pub fn memmap_raw(path: &Path, spec: &NewArray, shape_given: bool, mode: Mode, offset: u64) -> Result<Array> {
     let itemsize = spec.dtype.itemsize() as u64;
     let (file, shape) = if mode == Mode::Write {
         if !shape_given {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "shape must be given if mode == 'w+'",
-            )
-            .at(path));
+            return Err(Error::new(ErrorKind::InvalidArgument, "shape must be given if mode == 'w+'").at(path));
         }
         let nbytes = spec.header().nbytes()?;
         // np.memmap 'w+' makes the file exactly offset + nbytes long, zero-filled.
-        let file = create_sparse(
-            path,
-            &[],
-            offset.checked_add(nbytes).ok_or_else(|| {
-                Error::new(ErrorKind::BadShape, "offset + size overflows 64 bits")
-            })?,
-        )?;
+        let file = create_sparse(path, &[], offset.checked_add(nbytes).ok_or_else(|| Error::new(ErrorKind::BadShape, "offset + size overflows 64 bits"))?)?;
         (file, spec.shape.clone())
     } else {
         let (file, file_len) = open_existing(path, mode.shared())?;
         if offset > file_len {
-            return Err(Error::new(
-                ErrorKind::Truncated,
-                format!("file is too short: offset {offset} is past its end ({file_len} bytes)"),
-            )
-            .at(path));
+            return Err(Error::new(ErrorKind::Truncated, format!("file is too short: offset {offset} is past its end ({file_len} bytes)")).at(path));
         }
         let available = file_len - offset;
         let shape = if shape_given {
@@ -319,24 +250,14 @@ pub fn memmap_raw(
         };
         (file, shape)
     };
-    let h = NewArray {
-        shape: shape.clone(),
-        ..spec.clone()
-    }
-    .header();
+    let h = NewArray { shape: shape.clone(), ..spec.clone() }.header();
     let len = to_usize(h.nbytes()?, "data")?;
     let mapping = Mapping::map_file(&file, path, offset, len, mode)?;
     file_array(&h, mapping, Some(mode), path, offset, None)
 }
 
 /// `np.fromfile`: reads `count` elements (all when `None`) from `offset` into memory.
-pub fn from_file(
-    path: &Path,
-    dtype: DType,
-    byte_order: ByteOrder,
-    count: Option<u64>,
-    offset: u64,
-) -> Result<Array> {
+pub fn from_file(path: &Path, dtype: DType, byte_order: ByteOrder, count: Option<u64>, offset: u64) -> Result<Array> {
     use std::io::{Seek, SeekFrom};
     let (mut file, file_len) = open_existing(path, false)?;
     let itemsize = dtype.itemsize() as u64;
@@ -352,8 +273,7 @@ pub fn from_file(
             .at(path))
         }
     };
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| Error::io("cannot seek", &e).at(path))?;
+    file.seek(SeekFrom::Start(offset)).map_err(|e| Error::io("cannot seek", &e).at(path))?;
     let len = to_usize(n * itemsize, "data")?;
     let mapping = read_into_memory(&mut file, len).map_err(|e| e.at(path))?;
     Ok(Array {
@@ -373,10 +293,7 @@ pub fn from_file(
 pub fn from_bytes(bytes: &[u8], spec: &NewArray) -> Result<Array> {
     let nbytes = spec.header().nbytes()?;
     if nbytes != bytes.len() as u64 {
-        return err(
-            ErrorKind::InvalidArgument,
-            format!("{} bytes given for an array of {nbytes} bytes", bytes.len()),
-        );
+        return err(ErrorKind::InvalidArgument, format!("{} bytes given for an array of {nbytes} bytes", bytes.len()));
     }
     in_memory(Mapping::from_bytes(bytes)?, spec)
 }
@@ -421,29 +338,16 @@ impl Replacement {
         // FIFO or a socket would destroy it.
         if let Ok(meta) = std::fs::metadata(&target) {
             if !meta.is_file() {
-                let what = if meta.is_dir() {
-                    "a directory"
-                } else {
-                    "not a regular file"
-                };
-                return Err(
-                    Error::new(ErrorKind::Io, format!("cannot replace: it is {what}")).at(path),
-                );
+                let what = if meta.is_dir() { "a directory" } else { "not a regular file" };
+                return Err(Error::new(ErrorKind::Io, format!("cannot replace: it is {what}")).at(path));
             }
         }
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(
-            ".{name}.{}-{}.mmnpy-tmp",
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.{}-{}.mmnpy-tmp", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -459,10 +363,7 @@ impl Replacement {
 
     /// Renames the new file over the target; on error the temporary file is removed.
     fn commit(self, result: Result<()>) -> Result<File> {
-        let result = result.and_then(|_| {
-            std::fs::rename(&self.tmp, &self.target)
-                .map_err(|e| Error::io("cannot rename the temporary file onto", &e))
-        });
+        let result = result.and_then(|_| std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io("cannot rename the temporary file onto", &e)));
         match result {
             Ok(()) => Ok(self.file),
             Err(e) => {
@@ -475,10 +376,7 @@ impl Replacement {
 
 /// Writes a file atomically: into a temporary file beside it, synced, then renamed
 /// over `path`. On error the temporary file is removed and `path` is untouched.
-fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>,
-) -> Result<()> {
+fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>) -> Result<()> {
     let r = Replacement::create(path)?;
     let result = {
         let mut w = BufWriter::with_capacity(1 << 20, &r.file);
@@ -494,74 +392,40 @@ fn write_atomic(
 fn create_sparse(path: &Path, head: &[u8], data_len: u64) -> Result<File> {
     let r = Replacement::create(path)?;
     let result = (|| {
-        (&r.file)
-            .write_all(head)
-            .map_err(|e| Error::io("cannot write the header", &e))?;
-        let len = (head.len() as u64)
-            .checked_add(data_len)
-            .ok_or_else(|| Error::new(ErrorKind::BadShape, "file size overflows 64 bits"))?;
-        r.file
-            .set_len(len)
-            .map_err(|e| Error::io("cannot size the file", &e))
+        (&r.file).write_all(head).map_err(|e| Error::io("cannot write the header", &e))?;
+        let len = (head.len() as u64).checked_add(data_len).ok_or_else(|| Error::new(ErrorKind::BadShape, "file size overflows 64 bits"))?;
+        r.file.set_len(len).map_err(|e| Error::io("cannot size the file", &e))
     })();
     r.commit(result).map_err(|e| e.at(path))
 }
 
 /// `np.save` of raw element bytes (already in `spec`'s byte and memory order).
-pub fn save_bytes(
-    path: &Path,
-    spec: &NewArray,
-    bytes: &[u8],
-    version: Option<(u8, u8)>,
-) -> Result<()> {
+pub fn save_bytes(path: &Path, spec: &NewArray, bytes: &[u8], version: Option<(u8, u8)>) -> Result<()> {
     let h = spec.header();
     if h.nbytes()? != bytes.len() as u64 {
-        return err(
-            ErrorKind::InvalidArgument,
-            format!(
-                "{} bytes given for an array of {} bytes",
-                bytes.len(),
-                h.nbytes()?
-            ),
-        );
+        return err(ErrorKind::InvalidArgument, format!("{} bytes given for an array of {} bytes", bytes.len(), h.nbytes()?));
     }
     let head = h.to_bytes(version)?;
     write_atomic(path, |w| {
-        w.write_all(&head)
-            .map_err(|e| Error::io("cannot write", &e))?;
-        w.write_all(bytes)
-            .map_err(|e| Error::io("cannot write", &e))
+        w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
+        w.write_all(bytes).map_err(|e| Error::io("cannot write", &e))
     })
 }
 
 /// `np.save` of a view: C order, or Fortran order when the view is Fortran- and
 /// not C-contiguous (as NumPy decides); the byte order is kept.
-pub fn save_view(
-    path: &Path,
-    map: &Mapping,
-    layout: &Layout,
-    dtype: DType,
-    byte_order: ByteOrder,
-    version: Option<(u8, u8)>,
-) -> Result<()> {
+pub fn save_view(path: &Path, map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder, version: Option<(u8, u8)>) -> Result<()> {
     let itemsize = dtype.itemsize();
     layout.check(itemsize, map.len())?;
     let fortran = layout.is_f_contiguous(itemsize) && !layout.is_c_contiguous(itemsize);
-    let h = Header {
-        dtype,
-        byte_order: dtype.order(byte_order),
-        fortran_order: fortran,
-        shape: layout.shape.iter().map(|&d| d as u64).collect(),
-    };
+    let h = Header { dtype, byte_order: dtype.order(byte_order), fortran_order: fortran, shape: layout.shape.iter().map(|&d| d as u64).collect() };
     let head = h.to_bytes(version)?;
     write_atomic(path, |w| {
-        w.write_all(&head)
-            .map_err(|e| Error::io("cannot write", &e))?;
+        w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
         let mut emit = |off: usize, len: usize| {
             // SAFETY: `layout.check` proved every element lies inside the mapping.
             let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr().add(off), len) };
-            w.write_all(bytes)
-                .map_err(|e| Error::io("cannot write", &e))
+            w.write_all(bytes).map_err(|e| Error::io("cannot write", &e))
         };
         if fortran {
             // Fortran-contiguous: memory order is the file order, one block.
@@ -575,14 +439,7 @@ pub fn save_view(
 impl Array {
     /// Saves the whole array like `np.save`.
     pub fn save(&self, path: &Path, version: Option<(u8, u8)>) -> Result<()> {
-        save_view(
-            path,
-            &self.mapping,
-            &self.layout(),
-            self.dtype,
-            self.byte_order,
-            version,
-        )
+        save_view(path, &self.mapping, &self.layout(), self.dtype, self.byte_order, version)
     }
 
     /// The header this array would get in a `.npy` file.

@@ -21,20 +21,12 @@ impl Layout {
     pub fn contiguous(shape: &[usize], itemsize: usize, fortran: bool) -> Layout {
         let mut strides = vec![0isize; shape.len()];
         let mut acc = itemsize as isize;
-        let axes: Box<dyn Iterator<Item = usize>> = if fortran {
-            Box::new(0..shape.len())
-        } else {
-            Box::new((0..shape.len()).rev())
-        };
+        let axes: Box<dyn Iterator<Item = usize>> = if fortran { Box::new(0..shape.len()) } else { Box::new((0..shape.len()).rev()) };
         for i in axes {
             strides[i] = acc;
             acc = acc.saturating_mul(shape[i].max(1) as isize);
         }
-        Layout {
-            shape: shape.to_vec(),
-            strides,
-            offset: 0,
-        }
+        Layout { shape: shape.to_vec(), strides, offset: 0 }
     }
 
     pub fn size(&self) -> usize {
@@ -45,10 +37,7 @@ impl Layout {
     /// overflow-checked arithmetic. Zero-size views touch nothing.
     pub fn check(&self, itemsize: usize, len: usize) -> Result<()> {
         if self.shape.len() != self.strides.len() {
-            return err(
-                ErrorKind::InvalidArgument,
-                "shape and strides differ in length",
-            );
+            return err(ErrorKind::InvalidArgument, "shape and strides differ in length");
         }
         if self.shape.contains(&0) {
             return Ok(());
@@ -63,13 +52,7 @@ impl Layout {
             }
         }
         if lo < 0 || hi + itemsize as i128 > len as i128 {
-            return err(
-                ErrorKind::OutOfRange,
-                format!(
-                    "view reaches bytes {lo}..{} outside the {len}-byte mapping",
-                    hi + itemsize as i128
-                ),
-            );
+            return err(ErrorKind::OutOfRange, format!("view reaches bytes {lo}..{} outside the {len}-byte mapping", hi + itemsize as i128));
         }
         Ok(())
     }
@@ -103,11 +86,7 @@ impl Layout {
     /// Calls `f(byte_offset, bytes)` for each run of contiguous bytes, visiting the
     /// elements in C (row-major) order. Runs are whole innermost rows when those
     /// are contiguous, single elements otherwise.
-    pub fn for_each_run(
-        &self,
-        itemsize: usize,
-        mut f: impl FnMut(usize, usize) -> Result<()>,
-    ) -> Result<()> {
+    pub fn for_each_run(&self, itemsize: usize, mut f: impl FnMut(usize, usize) -> Result<()>) -> Result<()> {
         let size = self.size();
         if size == 0 {
             return Ok(());
@@ -117,19 +96,10 @@ impl Layout {
         }
         let nd = self.shape.len();
         let inner = nd - 1;
-        let (run_len, run_count) = if self.strides[inner] == itemsize as isize {
-            (self.shape[inner] * itemsize, 1)
-        } else {
-            (itemsize, self.shape[inner])
-        };
+        let (run_len, run_count) = if self.strides[inner] == itemsize as isize { (self.shape[inner] * itemsize, 1) } else { (itemsize, self.shape[inner]) };
         let mut index = vec![0usize; nd];
         loop {
-            let base = self.offset as isize
-                + index[..inner]
-                    .iter()
-                    .zip(&self.strides)
-                    .map(|(&i, &s)| i as isize * s)
-                    .sum::<isize>();
+            let base = self.offset as isize + index[..inner].iter().zip(&self.strides).map(|(&i, &s)| i as isize * s).sum::<isize>();
             for k in 0..run_count {
                 f((base + k as isize * self.strides[inner]) as usize, run_len)?;
             }
@@ -152,11 +122,7 @@ impl Layout {
 
 /// Reverses the bytes of each `itemsize`-byte element (complex: each part).
 pub fn swap_in_place(bytes: &mut [u8], dtype: DType) {
-    let part = if dtype.kind() == 'c' {
-        dtype.itemsize() / 2
-    } else {
-        dtype.itemsize()
-    };
+    let part = if dtype.kind() == 'c' { dtype.itemsize() / 2 } else { dtype.itemsize() };
     if part > 1 {
         bytes.chunks_exact_mut(part).for_each(|c| c.reverse());
     }
@@ -164,13 +130,7 @@ pub fn swap_in_place(bytes: &mut [u8], dtype: DType) {
 
 /// Copies the elements of a view into a new C-order buffer, converting them to
 /// `target` byte order when it differs from `source`.
-pub fn gather(
-    map: &Mapping,
-    layout: &Layout,
-    dtype: DType,
-    source: ByteOrder,
-    target: ByteOrder,
-) -> Result<Vec<u8>> {
+pub fn gather(map: &Mapping, layout: &Layout, dtype: DType, source: ByteOrder, target: ByteOrder) -> Result<Vec<u8>> {
     let itemsize = dtype.itemsize();
     layout.check(itemsize, map.len())?;
     let mut out = Vec::with_capacity(layout.size() * itemsize);
@@ -206,23 +166,11 @@ mod tests {
 
     #[test]
     fn check_catches_out_of_bounds_and_negative_strides() {
-        let l = Layout {
-            shape: vec![4],
-            strides: vec![-8],
-            offset: 24,
-        };
+        let l = Layout { shape: vec![4], strides: vec![-8], offset: 24 };
         assert!(l.check(8, 32).is_ok());
-        let l = Layout {
-            shape: vec![4],
-            strides: vec![-8],
-            offset: 16,
-        };
+        let l = Layout { shape: vec![4], strides: vec![-8], offset: 16 };
         assert!(l.check(8, 32).is_err());
-        let l = Layout {
-            shape: vec![usize::MAX / 2, 3],
-            strides: vec![isize::MAX, 8],
-            offset: 0,
-        };
+        let l = Layout { shape: vec![usize::MAX / 2, 3], strides: vec![isize::MAX, 8], offset: 0 };
         assert!(l.check(8, 1 << 20).is_err());
     }
 
@@ -231,25 +179,10 @@ mod tests {
         let src: Vec<u8> = (0u8..12).collect();
         let map = Mapping::from_bytes(&src).unwrap();
         // 3x4 uint8 transposed: shape (4, 3), strides (1, 4)
-        let t = Layout {
-            shape: vec![4, 3],
-            strides: vec![1, 4],
-            offset: 0,
-        };
-        let out = gather(
-            &map,
-            &t,
-            DType::UInt8,
-            ByteOrder::NotApplicable,
-            ByteOrder::NotApplicable,
-        )
-        .unwrap();
+        let t = Layout { shape: vec![4, 3], strides: vec![1, 4], offset: 0 };
+        let out = gather(&map, &t, DType::UInt8, ByteOrder::NotApplicable, ByteOrder::NotApplicable).unwrap();
         assert_eq!(out, vec![0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
-        let r = Layout {
-            shape: vec![6],
-            strides: vec![-2],
-            offset: 10,
-        };
+        let r = Layout { shape: vec![6], strides: vec![-2], offset: 10 };
         let out = gather(&map, &r, DType::Int16, ByteOrder::Little, ByteOrder::Big).unwrap();
         assert_eq!(out, vec![11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
     }

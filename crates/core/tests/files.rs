@@ -6,12 +6,7 @@ use mmnpy_core::npy::{self, NewArray};
 use mmnpy_core::{ByteOrder, DType, ErrorKind, Mode};
 
 fn spec(dtype: DType, shape: &[usize]) -> NewArray {
-    NewArray {
-        dtype,
-        byte_order: ByteOrder::Little,
-        shape: shape.to_vec(),
-        fortran_order: false,
-    }
+    NewArray { dtype, byte_order: ByteOrder::Little, shape: shape.to_vec(), fortran_order: false }
 }
 
 #[test]
@@ -62,14 +57,10 @@ fn short_files_are_refused_in_every_mode_and_not_extended() {
     for mode in [Mode::ReadOnly, Mode::ReadWrite, Mode::CopyOnWrite] {
         let e = npy::open_npy(&p, mode).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Truncated, "{e}");
-        assert!(
-            e.to_string().contains("short.npy") && e.to_string().contains("short"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("short.npy") && e.to_string().contains("short"), "{e}");
     }
     assert_eq!(npy::load_npy(&p).unwrap_err().kind(), ErrorKind::Truncated);
-    let raw =
-        npy::memmap_raw(&p, &spec(DType::Float64, &[200]), true, Mode::ReadWrite, 0).unwrap_err();
+    let raw = npy::memmap_raw(&p, &spec(DType::Float64, &[200]), true, Mode::ReadWrite, 0).unwrap_err();
     assert_eq!(raw.kind(), ErrorKind::Truncated);
     assert_eq!(fs::metadata(&p).unwrap().len(), 128 + 799);
 }
@@ -78,26 +69,15 @@ fn short_files_are_refused_in_every_mode_and_not_extended() {
 fn save_is_atomic_and_keeps_byte_order() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("s.npy");
-    let s = NewArray {
-        dtype: DType::Int16,
-        byte_order: ByteOrder::Big,
-        shape: vec![2],
-        fortran_order: false,
-    };
+    let s = NewArray { dtype: DType::Int16, byte_order: ByteOrder::Big, shape: vec![2], fortran_order: false };
     npy::save_bytes(&p, &s, &[0, 1, 0, 2], None).unwrap();
     let a = npy::load_npy(&p).unwrap();
     assert_eq!(a.byte_order, ByteOrder::Big);
     assert_eq!(a.mapping.read_bytes(0, 4).unwrap(), vec![0, 1, 0, 2]);
     // Wrong data length: error, and the existing file is untouched.
     assert!(npy::save_bytes(&p, &s, &[0; 3], None).is_err());
-    assert_eq!(
-        npy::load_npy(&p).unwrap().mapping.read_bytes(0, 4).unwrap(),
-        vec![0, 1, 0, 2]
-    );
-    let leftovers: Vec<_> = fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    assert_eq!(npy::load_npy(&p).unwrap().mapping.read_bytes(0, 4).unwrap(), vec![0, 1, 0, 2]);
+    let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
     // A directory that does not exist: an error naming the file.
     let e = npy::save_bytes(&dir.path().join("no/such/dir.npy"), &s, &[0; 4], None).unwrap_err();
@@ -160,9 +140,6 @@ fn saving_through_a_symlink_replaces_the_file_it_points_to() {
     npy::save_bytes(&real, &spec(DType::UInt8, &[1]), &[1], None).unwrap();
     std::os::unix::fs::symlink(&real, &link).unwrap();
     npy::save_bytes(&link, &spec(DType::UInt8, &[2]), &[5, 6], None).unwrap();
-    assert!(fs::symlink_metadata(&link)
-        .unwrap()
-        .file_type()
-        .is_symlink());
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     assert_eq!(npy::load_npy(&real).unwrap().shape, vec![2]);
 }

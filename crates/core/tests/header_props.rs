@@ -7,34 +7,17 @@ use mmnpy_core::{ByteOrder, ErrorKind};
 use proptest::prelude::*;
 
 fn header_strategy() -> impl Strategy<Value = Header> {
-    (
-        0..ALL_DTYPES.len(),
-        prop::bool::ANY,
-        prop::bool::ANY,
-        prop::collection::vec(0u64..100_000, 0..8),
-    )
+    (0..ALL_DTYPES.len(), prop::bool::ANY, prop::bool::ANY, prop::collection::vec(0u64..100_000, 0..8))
         .prop_map(|(d, big, fortran, shape)| {
             let dtype = ALL_DTYPES[d];
-            Header {
-                dtype,
-                byte_order: dtype.order(if big {
-                    ByteOrder::Big
-                } else {
-                    ByteOrder::Little
-                }),
-                fortran_order: fortran,
-                shape,
-            }
+            Header { dtype, byte_order: dtype.order(if big { ByteOrder::Big } else { ByteOrder::Little }), fortran_order: fortran, shape }
         })
         .prop_filter("size fits in 64 bits", |h| h.nbytes().is_ok())
 }
 
 fn parse_all(bytes: &[u8]) -> mmnpy_core::Result<Header> {
     let p = parse_preamble(bytes)?;
-    let end = p
-        .len
-        .checked_add(p.header_len)
-        .filter(|&e| e <= bytes.len());
+    let end = p.len.checked_add(p.header_len).filter(|&e| e <= bytes.len());
     match end {
         Some(end) => parse_header(p.version, &bytes[p.len..end]),
         None => Err(mmnpy_core::Error::new(ErrorKind::Truncated, "short")),
@@ -83,19 +66,11 @@ proptest! {
 fn growth_padding_matches_numpy_for_both_orders() {
     // np.save of shape (3, 4) float64 C: 21 - len('3') spaces after the dict;
     // Fortran order pads for the last axis: 21 - len('4').
-    let c = Header {
-        dtype: mmnpy_core::DType::Float64,
-        byte_order: ByteOrder::Little,
-        fortran_order: false,
-        shape: vec![3, 12345],
-    };
+    let c = Header { dtype: mmnpy_core::DType::Float64, byte_order: ByteOrder::Little, fortran_order: false, shape: vec![3, 12345] };
     let text = String::from_utf8(c.to_bytes(None).unwrap()[10..].to_vec()).unwrap();
     let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 12345), }";
     assert!(text.starts_with(&format!("{dict}{}", " ".repeat(20))));
-    let f = Header {
-        fortran_order: true,
-        ..c
-    };
+    let f = Header { fortran_order: true, ..c };
     let text = String::from_utf8(f.to_bytes(None).unwrap()[10..].to_vec()).unwrap();
     let dict = "{'descr': '<f8', 'fortran_order': True, 'shape': (3, 12345), }";
     assert!(text.starts_with(&format!("{dict}{}", " ".repeat(16))));

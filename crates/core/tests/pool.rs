@@ -12,20 +12,13 @@ fn shutdown_joins_and_the_next_kernel_starts_a_new_pool() {
     assert!(threads >= 1);
     let named = |prefix: &str| -> usize {
         std::fs::read_dir("/proc/self/task")
-            .map(|d| {
-                d.filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok())
-                    .filter(|c| c.starts_with(prefix))
-                    .count()
-            })
+            .map(|d| d.filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok()).filter(|c| c.starts_with(prefix)).count())
             .unwrap_or(0)
     };
     if cfg!(target_os = "linux") {
         assert_eq!(named("mmnpy-"), threads, "pool threads are running");
     }
-    assert!(
-        pool::shutdown(Duration::from_secs(5)),
-        "every pool thread exited"
-    );
+    assert!(pool::shutdown(Duration::from_secs(5)), "every pool thread exited");
     if cfg!(target_os = "linux") {
         // The exit handlers have run; the OS threads end a moment later.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);

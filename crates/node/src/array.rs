@@ -210,14 +210,7 @@ pub fn from_bytes(env: Env, bytes: &[u8], dtype: String, shape: Vec<f64>, fortra
 
 /// `np.save` of raw element bytes, atomically.
 #[napi]
-pub fn save_bytes(
-    path: String,
-    bytes: &[u8],
-    dtype: String,
-    shape: Vec<f64>,
-    fortran_order: bool,
-    version: Option<Vec<u32>>,
-) -> Result<(), String> {
+pub fn save_bytes(path: String, bytes: &[u8], dtype: String, shape: Vec<f64>, fortran_order: bool, version: Option<Vec<u32>>) -> Result<(), String> {
     let spec = convert::new_array(&dtype, &shape, fortran_order)?;
     npy::save_bytes(&self::path(&path)?, &spec, bytes, convert::version(version)?).or_js()
 }
@@ -265,9 +258,7 @@ impl NativeArray {
         let (offset, length) = (index(offset, "offset")?, index(length, "length")?);
         map.check_range(offset, length).or_js()?;
         // SAFETY: the range is inside the mapping (checked above), which `holder` holds.
-        let value = unsafe {
-            buffers::external_window(env.raw(), &self.holder, map.as_ptr().add(offset), length, self.allow_copy)?
-        };
+        let value = unsafe { buffers::external_window(env.raw(), &self.holder, map.as_ptr().add(offset), length, self.allow_copy)? };
         self.tracker.borrow_mut().track(env.raw(), value)?;
         Ok(RawValue(value))
     }
@@ -348,10 +339,12 @@ impl NativeArray {
     #[napi]
     pub fn flush(&self) -> Result<(), String> {
         let map = self.holder.get().or_js()?;
-        map.flush().map_err(|e| match &self.info.path {
-            Some(p) => e.at(p),
-            None => e,
-        }).or_js()
+        map.flush()
+            .map_err(|e| match &self.info.path {
+                Some(p) => e.at(p),
+                None => e,
+            })
+            .or_js()
     }
 
     /// Detaches every buffer handed out, then unmaps (at once, unless a running

@@ -66,9 +66,7 @@ pub fn external_buffers_allowed(env: sys::napi_env) -> bool {
         let mut value = ptr::null_mut();
         // SAFETY: the probe buffer is static, zero-length use is never made of it,
         // and no finalizer is needed for static memory.
-        let status = unsafe {
-            sys::napi_create_external_arraybuffer(env, PROBE.as_ptr() as *mut c_void, 0, None, ptr::null_mut(), &mut value)
-        };
+        let status = unsafe { sys::napi_create_external_arraybuffer(env, PROBE.as_ptr() as *mut c_void, 0, None, ptr::null_mut(), &mut value) };
         status != sys::Status::napi_no_external_buffers_allowed
     })
 }
@@ -79,21 +77,13 @@ pub fn external_buffers_allowed(env: sys::napi_env) -> bool {
 ///
 /// # Safety
 /// `ptr..ptr+len` must lie inside the mapping `holder` currently holds.
-pub unsafe fn external_window(
-    env: sys::napi_env,
-    holder: &Arc<Holder>,
-    ptr: *mut u8,
-    len: usize,
-    allow_copy: bool,
-) -> JsResult<sys::napi_value> {
+pub unsafe fn external_window(env: sys::napi_env, holder: &Arc<Holder>, ptr: *mut u8, len: usize, allow_copy: bool) -> JsResult<sys::napi_value> {
     let mut value = ptr::null_mut();
     if external_buffers_allowed(env) {
         let hint = Box::into_raw(Box::new(holder.clone()));
         // SAFETY: the memory stays mapped while `hint` (an Arc on the holder) lives,
         // or until close() detaches this buffer before unmapping.
-        let status = unsafe {
-            sys::napi_create_external_arraybuffer(env, ptr.cast(), len, Some(finalize_window), hint.cast(), &mut value)
-        };
+        let status = unsafe { sys::napi_create_external_arraybuffer(env, ptr.cast(), len, Some(finalize_window), hint.cast(), &mut value) };
         if status == sys::Status::napi_ok {
             return Ok(value);
         }
@@ -188,7 +178,11 @@ unsafe fn deref(env: sys::napi_env, r: sys::napi_ref) -> sys::napi_value {
     let mut v = ptr::null_mut();
     // SAFETY: forwarded from the caller: `r` is a live reference of `env`.
     let status = unsafe { sys::napi_get_reference_value(env, r, &mut v) };
-    if status == sys::Status::napi_ok { v } else { ptr::null_mut() }
+    if status == sys::Status::napi_ok {
+        v
+    } else {
+        ptr::null_mut()
+    }
 }
 
 /// Detaches one ArrayBuffer (used for buffers the JS layer derived itself).

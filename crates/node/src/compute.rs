@@ -62,13 +62,17 @@ fn op(name: &str, input: DType, x: &ReduceExtra) -> Result<Op, String> {
     let mean = match &x.mean {
         None => None,
         Some(_) if !matches!(name, "var" | "std") => return Err(invalid(format!("{name} takes no mean"))),
-        Some(v) if v.len() < 2 || v.len() % 2 != 0 => return Err(invalid("mean needs (re, im) pairs")),
+        Some(v) if v.len() % 2 != 0 => return Err(invalid("mean needs (re, im) pairs")),
         Some(v) => {
             let md = match &x.mean_dtype {
                 Some(d) => Some(convert::dtype(d)?.0),
                 None => None,
             };
-            Some(reduce::Given { dev: reduce::given_dtype(input, md, x.mean_complex).or_js()?, re: v[0], im: v[1] })
+            Some(reduce::Given {
+                dev: reduce::given_dtype(input, md, x.mean_complex).or_js()?,
+                re: v.first().copied().unwrap_or(f64::NAN),
+                im: v.get(1).copied().unwrap_or(0.0),
+            })
         }
     };
     Ok(match name {
@@ -119,7 +123,16 @@ fn task_error(e: mmnpy_core::Error) -> napi::Error {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn job(a: &NativeArray, name: &str, shape: &[f64], strides: &[f64], offset: f64, axis: Option<u32>, dtype: Option<String>, x: &ReduceExtra) -> Result<Job, String> {
+fn job(
+    a: &NativeArray,
+    name: &str,
+    shape: &[f64],
+    strides: &[f64],
+    offset: f64,
+    axis: Option<u32>,
+    dtype: Option<String>,
+    x: &ReduceExtra,
+) -> Result<Job, String> {
     let l = layout(shape, strides, offset)?;
     let out = match dtype {
         Some(d) => Some(convert::dtype(&d)?.0),
@@ -137,7 +150,7 @@ fn job(a: &NativeArray, name: &str, shape: &[f64], strides: &[f64], offset: f64,
     let pairs = x.mean.as_ref().map(|v| v.chunks_exact(2).map(|p| (p[0], p[1])).collect::<Vec<_>>());
     let means = match (axis, pairs) {
         (None, Some(p)) if p.len() != 1 => return Err(invalid(format!("mean has {} values; a reduction of all elements takes one", p.len()))),
-        (Some(x), Some(p)) if p.len() > 1 => {
+        (Some(x), Some(p)) if p.len() != 1 => {
             let m: usize = l.shape.iter().enumerate().filter(|&(i, _)| i != x).map(|(_, &d)| d).product();
             if p.len() != m {
                 return Err(invalid(format!("mean has {} values for the {m} results of the reduction", p.len())));
@@ -146,7 +159,17 @@ fn job(a: &NativeArray, name: &str, shape: &[f64], strides: &[f64], offset: f64,
         }
         _ => None,
     };
-    Ok(Job { map: a.holder.get().or_js()?, layout: l, dtype: a.info.dtype, order: a.info.byte_order, op: op(name, a.info.dtype, x)?, out, axis, release: x.release, means })
+    Ok(Job {
+        map: a.holder.get().or_js()?,
+        layout: l,
+        dtype: a.info.dtype,
+        order: a.info.byte_order,
+        op: op(name, a.info.dtype, x)?,
+        out,
+        axis,
+        release: x.release,
+        means,
+    })
 }
 
 fn axis_array(env: &Env, r: Reduced, allow_copy: bool) -> Result<NativeArray, String> {
@@ -189,7 +212,15 @@ impl NativeArray {
     /// Reduces a view to one value (`axis` omitted) on the calling thread.
     #[napi]
     #[allow(clippy::too_many_arguments)]
-    pub fn reduce_all(&self, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, dtype: Option<String>, extra: ReduceExtra) -> Result<ScalarOut, String> {
+    pub fn reduce_all(
+        &self,
+        op: String,
+        shape: Vec<f64>,
+        strides: Vec<f64>,
+        offset: f64,
+        dtype: Option<String>,
+        extra: ReduceExtra,
+    ) -> Result<ScalarOut, String> {
         let j = job(self, &op, &shape, &strides, offset, None, dtype, &extra)?;
         Ok(scalar(j.all().or_js()?))
     }
@@ -197,7 +228,17 @@ impl NativeArray {
     /// Reduces a view along `axis` into a new in-memory array.
     #[napi]
     #[allow(clippy::too_many_arguments)]
-    pub fn reduce_axis(&self, env: Env, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, axis: u32, dtype: Option<String>, extra: ReduceExtra) -> Result<NativeArray, String> {
+    pub fn reduce_axis(
+        &self,
+        env: Env,
+        op: String,
+        shape: Vec<f64>,
+        strides: Vec<f64>,
+        offset: f64,
+        axis: u32,
+        dtype: Option<String>,
+        extra: ReduceExtra,
+    ) -> Result<NativeArray, String> {
         let j = job(self, &op, &shape, &strides, offset, Some(axis), dtype, &extra)?;
         let r = j.along().or_js()?;
         axis_array(&env, r, self.allow_copy)
@@ -206,14 +247,31 @@ impl NativeArray {
     /// `reduceAll` off the JavaScript thread.
     #[napi(ts_return_type = "Promise<ScalarOut>")]
     #[allow(clippy::too_many_arguments)]
-    pub fn reduce_all_async(&self, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, dtype: Option<String>, extra: ReduceExtra) -> Result<AsyncTask<ReduceAllTask>, String> {
+    pub fn reduce_all_async(
+        &self,
+        op: String,
+        shape: Vec<f64>,
+        strides: Vec<f64>,
+        offset: f64,
+        dtype: Option<String>,
+        extra: ReduceExtra,
+    ) -> Result<AsyncTask<ReduceAllTask>, String> {
         Ok(AsyncTask::new(ReduceAllTask(job(self, &op, &shape, &strides, offset, None, dtype, &extra)?)))
     }
 
     /// `reduceAxis` off the JavaScript thread.
     #[napi(ts_return_type = "Promise<NativeArray>")]
     #[allow(clippy::too_many_arguments)]
-    pub fn reduce_axis_async(&self, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, axis: u32, dtype: Option<String>, extra: ReduceExtra) -> Result<AsyncTask<ReduceAxisTask>, String> {
+    pub fn reduce_axis_async(
+        &self,
+        op: String,
+        shape: Vec<f64>,
+        strides: Vec<f64>,
+        offset: f64,
+        axis: u32,
+        dtype: Option<String>,
+        extra: ReduceExtra,
+    ) -> Result<AsyncTask<ReduceAxisTask>, String> {
         Ok(AsyncTask::new(ReduceAxisTask(job(self, &op, &shape, &strides, offset, Some(axis), dtype, &extra)?, self.allow_copy)))
     }
 }
@@ -359,14 +417,34 @@ impl NativeArray {
     /// `out = self op (other | scalar)`; views already broadcast to `out`'s shape.
     #[napi]
     #[allow(clippy::too_many_arguments)]
-    pub fn binary(&self, op: String, a: ViewArg, other: Option<&NativeArray>, b: Option<ViewArg>, scalar: Option<ScalarIn>, out: &NativeArray, o: ViewArg, compute: String) -> Result<(), String> {
+    pub fn binary(
+        &self,
+        op: String,
+        a: ViewArg,
+        other: Option<&NativeArray>,
+        b: Option<ViewArg>,
+        scalar: Option<ScalarIn>,
+        out: &NativeArray,
+        o: ViewArg,
+        compute: String,
+    ) -> Result<(), String> {
         self.binary_task(op, a, other, b, scalar, out, o, compute)?.run().or_js()
     }
 
     /// `binary` off the JavaScript thread.
     #[napi(ts_return_type = "Promise<void>")]
     #[allow(clippy::too_many_arguments)]
-    pub fn binary_async(&self, op: String, a: ViewArg, other: Option<&NativeArray>, b: Option<ViewArg>, scalar: Option<ScalarIn>, out: &NativeArray, o: ViewArg, compute: String) -> Result<AsyncTask<ElementwiseTask>, String> {
+    pub fn binary_async(
+        &self,
+        op: String,
+        a: ViewArg,
+        other: Option<&NativeArray>,
+        b: Option<ViewArg>,
+        scalar: Option<ScalarIn>,
+        out: &NativeArray,
+        o: ViewArg,
+        compute: String,
+    ) -> Result<AsyncTask<ElementwiseTask>, String> {
         Ok(AsyncTask::new(self.binary_task(op, a, other, b, scalar, out, o, compute)?))
     }
 
@@ -401,7 +479,17 @@ impl NativeArray {
 
 impl NativeArray {
     #[allow(clippy::too_many_arguments)]
-    fn binary_task(&self, op: String, a: ViewArg, other: Option<&NativeArray>, b: Option<ViewArg>, scalar: Option<ScalarIn>, out: &NativeArray, o: ViewArg, compute: String) -> Result<ElementwiseTask, String> {
+    fn binary_task(
+        &self,
+        op: String,
+        a: ViewArg,
+        other: Option<&NativeArray>,
+        b: Option<ViewArg>,
+        scalar: Option<ScalarIn>,
+        out: &NativeArray,
+        o: ViewArg,
+        compute: String,
+    ) -> Result<ElementwiseTask, String> {
         writable(out)?;
         let b = match (other, b) {
             (Some(arr), Some(v)) => Some(OwnedView::of(arr, &v)?),

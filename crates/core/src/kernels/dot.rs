@@ -26,21 +26,9 @@ fn swap(s: &Source) -> bool {
 /// Converts row `i` of a 2-D (or the whole of a 1-D) view into `out`.
 fn row<K: Load>(s: &Source, i: usize, out: &mut [K]) {
     let l = s.layout;
-    let (off, stride) = if l.shape.len() == 2 {
-        (l.offset as isize + i as isize * l.strides[0], l.strides[1])
-    } else {
-        (l.offset as isize, l.strides[0])
-    };
+    let (off, stride) = if l.shape.len() == 2 { (l.offset as isize + i as isize * l.strides[0], l.strides[1]) } else { (l.offset as isize, l.strides[0]) };
     // SAFETY: the caller checked the layout against its mapping; row i exists.
-    unsafe {
-        K::load(
-            s.dtype,
-            (s.map.as_ptr() as isize + off) as *const u8,
-            stride,
-            swap(s),
-            out,
-        )
-    }
+    unsafe { K::load(s.dtype, (s.map.as_ptr() as isize + off) as *const u8, stride, swap(s), out) }
 }
 
 fn dot_vec<K: Arith + Acc>(x: &[K], y: &[K]) -> K {
@@ -76,29 +64,12 @@ pub fn dot(a: &Source, b: &Source) -> Result<DotResult> {
     b.layout.check(b.dtype.itemsize(), b.map.len())?;
     let (sa, sb) = (&a.layout.shape, &b.layout.shape);
     let inner_a = *sa.last().unwrap_or(&0);
-    let inner_b = if sb.len() == 2 {
-        sb[0]
-    } else {
-        *sb.first().unwrap_or(&0)
-    };
+    let inner_b = if sb.len() == 2 { sb[0] } else { *sb.first().unwrap_or(&0) };
     if sa.is_empty() || sb.is_empty() || sa.len() > 2 || sb.len() > 2 {
-        return err(
-            ErrorKind::InvalidArgument,
-            format!(
-                "dot takes 1-D or 2-D arrays, got {}-D and {}-D",
-                sa.len(),
-                sb.len()
-            ),
-        );
+        return err(ErrorKind::InvalidArgument, format!("dot takes 1-D or 2-D arrays, got {}-D and {}-D", sa.len(), sb.len()));
     }
     if inner_a != inner_b {
-        return err(
-            ErrorKind::InvalidArgument,
-            format!(
-                "shapes {sa:?} and {sb:?} not aligned: {inner_a} (dim {}) != {inner_b} (dim 0)",
-                sa.len() - 1
-            ),
-        );
+        return err(ErrorKind::InvalidArgument, format!("shapes {sa:?} and {sb:?} not aligned: {inner_a} (dim {}) != {inner_b} (dim 0)", sa.len() - 1));
     }
     let out = result_dtype(a.dtype, b.dtype);
     if let Some(r) = fast_matvec(a, b) {
@@ -176,8 +147,7 @@ fast_dot4!(fast_dot4_f32, f32);
 fn fast_matvec(a: &Source, b: &Source) -> Option<DotResult> {
     let (la, lb) = (a.layout, b.layout);
     let isz = a.dtype.itemsize();
-    let plain =
-        |s: &Source| !swap(s) && (s.map.as_ptr() as usize + s.layout.offset).is_multiple_of(isz);
+    let plain = |s: &Source| !swap(s) && (s.map.as_ptr() as usize + s.layout.offset).is_multiple_of(isz);
     if la.shape.len() != 2
         || lb.shape.len() != 1
         || a.dtype != b.dtype
@@ -198,34 +168,21 @@ fn fast_matvec(a: &Source, b: &Source) -> Option<DotResult> {
     macro_rules! rows4 {
         ($t:ty, $one:ident, $four:ident) => {
             pool::install(|| {
-                bytes
-                    .par_chunks_mut(4 * isz)
-                    .enumerate()
-                    .for_each(|(g, dst)| {
-                        // SAFETY: both layouts were checked against their mappings; every row
-                        // and the vector hold k aligned native elements.
-                        let (y, row) = unsafe {
-                            (
-                                std::slice::from_raw_parts(vbase as *const $t, k),
-                                |i: usize| std::slice::from_raw_parts(row_addr(i) as *const $t, k),
-                            )
-                        };
-                        let first = 4 * g;
-                        let vals: Vec<$t> = if dst.len() == 4 * isz {
-                            $four(
-                                [row(first), row(first + 1), row(first + 2), row(first + 3)],
-                                y,
-                            )
-                            .to_vec()
-                        } else {
-                            (first..first + dst.len() / isz)
-                                .map(|i| $one(row(i), y))
-                                .collect()
-                        };
-                        for (d, v) in dst.chunks_mut(isz).zip(vals) {
-                            d.copy_from_slice(&v.to_ne_bytes());
-                        }
-                    });
+                bytes.par_chunks_mut(4 * isz).enumerate().for_each(|(g, dst)| {
+                    // SAFETY: both layouts were checked against their mappings; every row
+                    // and the vector hold k aligned native elements.
+                    let (y, row) =
+                        unsafe { (std::slice::from_raw_parts(vbase as *const $t, k), |i: usize| std::slice::from_raw_parts(row_addr(i) as *const $t, k)) };
+                    let first = 4 * g;
+                    let vals: Vec<$t> = if dst.len() == 4 * isz {
+                        $four([row(first), row(first + 1), row(first + 2), row(first + 3)], y).to_vec()
+                    } else {
+                        (first..first + dst.len() / isz).map(|i| $one(row(i), y)).collect()
+                    };
+                    for (d, v) in dst.chunks_mut(isz).zip(vals) {
+                        d.copy_from_slice(&v.to_ne_bytes());
+                    }
+                });
             })
         };
     }
@@ -234,11 +191,7 @@ fn fast_matvec(a: &Source, b: &Source) -> Option<DotResult> {
     } else {
         rows4!(f32, fast_dot_f32, fast_dot4_f32);
     }
-    Some(DotResult::Array(Reduced {
-        dtype: a.dtype,
-        shape: vec![m],
-        bytes,
-    }))
+    Some(DotResult::Array(Reduced { dtype: a.dtype, shape: vec![m], bytes }))
 }
 
 fn value<K: Store>(v: K, out: DType) -> Value {
@@ -266,15 +219,7 @@ fn value<K: Store>(v: K, out: DType) -> Value {
 fn bytes_of<K: Store>(vals: &[K], out: DType) -> Vec<u8> {
     let mut bytes = vec![0u8; vals.len() * out.itemsize()];
     // SAFETY: `bytes` holds exactly `vals.len()` elements of `out`.
-    unsafe {
-        super::elementwise::store_row(
-            out,
-            bytes.as_mut_ptr(),
-            out.itemsize() as isize,
-            false,
-            vals,
-        )
-    };
+    unsafe { super::elementwise::store_row(out, bytes.as_mut_ptr(), out.itemsize() as isize, false, vals) };
     bytes
 }
 
@@ -286,10 +231,7 @@ fn run<K: Load + Acc + MatMul>(a: &Source, b: &Source, out: DType) -> Result<Dot
     let mut right = vec![K::ZERO; k * n];
     if sb.len() == 2 {
         // B^T rows are B's columns; convert row by row of B.
-        right
-            .par_chunks_mut(n.max(1))
-            .enumerate()
-            .for_each(|(i, r)| row(b, i, r));
+        right.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, r)| row(b, i, r));
     } else {
         row(b, 0, &mut right);
     }
@@ -302,11 +244,7 @@ fn run<K: Load + Acc + MatMul>(a: &Source, b: &Source, out: DType) -> Result<Dot
         // (k) · (k, n) = (n)
         let mut res = vec![K::ZERO; n];
         K::matmul(&left, 1, k, &right, n, &mut res);
-        return Ok(DotResult::Array(Reduced {
-            dtype: out,
-            shape: vec![n],
-            bytes: bytes_of(&res, out),
-        }));
+        return Ok(DotResult::Array(Reduced { dtype: out, shape: vec![n], bytes: bytes_of(&res, out) }));
     }
     let m = sa[0];
     let itemsize = std::mem::size_of::<K>().max(1);
@@ -317,24 +255,16 @@ fn run<K: Load + Acc + MatMul>(a: &Source, b: &Source, out: DType) -> Result<Dot
         let rows = block.min(m - r0);
         left.clear();
         left.resize(rows * k, K::ZERO);
-        left.par_chunks_mut(k.max(1))
-            .enumerate()
-            .for_each(|(i, r)| row(a, r0 + i, r));
+        left.par_chunks_mut(k.max(1)).enumerate().for_each(|(i, r)| row(a, r0 + i, r));
         let dst = &mut res[r0 * n..(r0 + rows) * n];
         if sb.len() == 1 {
-            dst.par_iter_mut()
-                .enumerate()
-                .for_each(|(i, d)| *d = dot_vec(&left[i * k..(i + 1) * k], &right));
+            dst.par_iter_mut().enumerate().for_each(|(i, d)| *d = dot_vec(&left[i * k..(i + 1) * k], &right));
         } else {
             K::matmul(&left, rows, k, &right, n, dst);
         }
     }
     let shape = if sb.len() == 1 { vec![m] } else { vec![m, n] };
-    Ok(DotResult::Array(Reduced {
-        dtype: out,
-        shape,
-        bytes: bytes_of(&res, out),
-    }))
+    Ok(DotResult::Array(Reduced { dtype: out, shape, bytes: bytes_of(&res, out) }))
 }
 
 /// `c = a (m×k) · b (k×n)`, all row-major.
@@ -395,54 +325,18 @@ mod tests {
         let la = Layout::contiguous(&[2, 3], 8, false);
         let v = f64s(&[1.0, 0.0, -1.0]);
         let lv = Layout::contiguous(&[3], 8, false);
-        let sa = Source {
-            map: &a,
-            layout: &la,
-            dtype: DType::Float64,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
-        let sv = Source {
-            map: &v,
-            layout: &lv,
-            dtype: DType::Float64,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
-        let DotResult::Array(r) = dot(&sa, &sv).unwrap() else {
-            panic!()
-        };
-        let got: Vec<f64> = r
-            .bytes
-            .chunks(8)
-            .map(|c| f64::from_ne_bytes(c.try_into().unwrap()))
-            .collect();
+        let sa = Source { map: &a, layout: &la, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
+        let sv = Source { map: &v, layout: &lv, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
+        let DotResult::Array(r) = dot(&sa, &sv).unwrap() else { panic!() };
+        let got: Vec<f64> = r.bytes.chunks(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
         assert_eq!((r.shape, got), (vec![2], vec![-2.0, -2.0]));
         // A · A^T (transposed view: strides swapped)
-        let lt = Layout {
-            shape: vec![3, 2],
-            strides: vec![8, 24],
-            offset: 0,
-        };
-        let st = Source {
-            map: &a,
-            layout: &lt,
-            dtype: DType::Float64,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
-        let DotResult::Array(r) = dot(&sa, &st).unwrap() else {
-            panic!()
-        };
-        let got: Vec<f64> = r
-            .bytes
-            .chunks(8)
-            .map(|c| f64::from_ne_bytes(c.try_into().unwrap()))
-            .collect();
+        let lt = Layout { shape: vec![3, 2], strides: vec![8, 24], offset: 0 };
+        let st = Source { map: &a, layout: &lt, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
+        let DotResult::Array(r) = dot(&sa, &st).unwrap() else { panic!() };
+        let got: Vec<f64> = r.bytes.chunks(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
         assert_eq!((r.shape, got), (vec![2, 2], vec![14.0, 32.0, 32.0, 77.0]));
-        let DotResult::Scalar(s) = dot(&sv, &sv).unwrap() else {
-            panic!()
-        };
+        let DotResult::Scalar(s) = dot(&sv, &sv).unwrap() else { panic!() };
         assert_eq!(s, Value::Float(2.0));
         match dot(&sv, &sa) {
             Err(e) => assert!(e.to_string().contains("not aligned"), "{e}"),

@@ -128,12 +128,7 @@ impl<T: Elem> Elem for C<T> {
     #[inline(always)]
     unsafe fn load(p: *const u8, swap: bool) -> Self {
         // SAFETY: forwarded from the caller: both parts lie in the element.
-        unsafe {
-            C(
-                T::load(p, swap),
-                T::load(p.add(std::mem::size_of::<T>()), swap),
-            )
-        }
+        unsafe { C(T::load(p, swap), T::load(p.add(std::mem::size_of::<T>()), swap)) }
     }
 }
 

@@ -158,12 +158,7 @@ pub fn result_dtype(op: BinOp, a: DType, b: Other) -> Result<DType> {
     };
     Ok(match (op, t.kind()) {
         (BinOp::Div, 'b' | 'i' | 'u') => DType::Float64,
-        (BinOp::Sub, 'b') => {
-            return err(
-                ErrorKind::InvalidArgument,
-                "numpy boolean subtract is not supported; use logical_xor",
-            )
-        }
+        (BinOp::Sub, 'b') => return err(ErrorKind::InvalidArgument, "numpy boolean subtract is not supported; use logical_xor"),
         _ => t,
     })
 }
@@ -398,13 +393,8 @@ arith_float!(f32, f64);
 ///
 /// # Safety
 /// Every element must lie in mapped memory.
-pub(crate) unsafe fn load_row<A>(
-    dtype: DType,
-    p: *const u8,
-    stride: isize,
-    swap: bool,
-    out: &mut [A],
-) where
+pub(crate) unsafe fn load_row<A>(dtype: DType, p: *const u8, stride: isize, swap: bool, out: &mut [A])
+where
     Bool: To<A>,
     i8: To<A>,
     u8: To<A>,
@@ -471,13 +461,7 @@ load_impl!(i64, u64, f32, f64, C<f32>, C<f64>);
 ///
 /// # Safety
 /// Every element must lie in writable mapped memory.
-pub(crate) unsafe fn store_row<A: Store>(
-    dtype: DType,
-    p: *mut u8,
-    stride: isize,
-    swap: bool,
-    vals: &[A],
-) {
+pub(crate) unsafe fn store_row<A: Store>(dtype: DType, p: *mut u8, stride: isize, swap: bool, vals: &[A]) {
     macro_rules! put {
         ($t:ty, $conv:expr) => {
             for (i, &v) in vals.iter().enumerate() {
@@ -531,19 +515,11 @@ pub(crate) unsafe fn store_row<A: Store>(
                         let (r32, i32_) = v.f32s();
                         let (a, b) = (r32.to_bits(), i32_.to_bits());
                         (q as *mut u32).write_unaligned(if swap { a.swap_bytes() } else { a });
-                        (q.add(4) as *mut u32).write_unaligned(if swap {
-                            b.swap_bytes()
-                        } else {
-                            b
-                        });
+                        (q.add(4) as *mut u32).write_unaligned(if swap { b.swap_bytes() } else { b });
                     } else {
                         let (a, b) = (re.to_bits(), im.to_bits());
                         (q as *mut u64).write_unaligned(if swap { a.swap_bytes() } else { a });
-                        (q.add(8) as *mut u64).write_unaligned(if swap {
-                            b.swap_bytes()
-                        } else {
-                            b
-                        });
+                        (q.add(8) as *mut u64).write_unaligned(if swap { b.swap_bytes() } else { b });
                     }
                 }
             }
@@ -567,30 +543,18 @@ fn prepare_write(out: &Dest) {
             hi += e
         }
     }
-    out.map.prepare_write(
-        lo.max(0) as usize,
-        (hi - lo) as usize + out.dtype.itemsize(),
-    );
+    out.map.prepare_write(lo.max(0) as usize, (hi - lo) as usize + out.dtype.itemsize());
 }
 
 /// Byte offsets of every innermost row of `shape` (C order) for each of several stride sets.
 fn row_offsets(shape: &[usize], strides: &[&[isize]]) -> Vec<Vec<isize>> {
     let nd = shape.len();
-    let outer = if nd == 0 {
-        1
-    } else {
-        shape[..nd - 1].iter().product()
-    };
+    let outer = if nd == 0 { 1 } else { shape[..nd - 1].iter().product() };
     let mut out = vec![Vec::with_capacity(outer); strides.len()];
     let mut idx = vec![0usize; nd.saturating_sub(1)];
     for _ in 0..outer {
         for (o, s) in out.iter_mut().zip(strides) {
-            o.push(
-                idx.iter()
-                    .zip(s.iter())
-                    .map(|(&i, &st)| i as isize * st)
-                    .sum(),
-            );
+            o.push(idx.iter().zip(s.iter()).map(|(&i, &st)| i as isize * st).sum());
         }
         for a in (0..idx.len()).rev() {
             idx[a] += 1;
@@ -605,9 +569,7 @@ fn row_offsets(shape: &[usize], strides: &[&[isize]]) -> Vec<Vec<isize>> {
 
 /// Whether two views of the same mapping may touch the same bytes in a different order.
 fn hazardous(a: &Source, d: &Dest) -> bool {
-    if !std::ptr::eq(a.map, d.map)
-        || (a.layout == d.layout && a.dtype.itemsize() == d.dtype.itemsize())
-    {
+    if !std::ptr::eq(a.map, d.map) || (a.layout == d.layout && a.dtype.itemsize() == d.dtype.itemsize()) {
         return false;
     }
     let span = |l: &Layout, isz: usize| -> (isize, isize) {
@@ -639,48 +601,16 @@ pub fn binary(op: BinOp, a: &Source, b: &Operand, out: &Dest, compute: DType) ->
         // float16(0.1), an int with a float32 array goes through a double. The converted value
         // is then a one-element array broadcast everywhere.
         let one = Mapping::anonymous(compute.itemsize())?;
-        let scalar_layout = Layout {
-            shape: vec![],
-            strides: vec![],
-            offset: 0,
-        };
-        fill(
-            &Dest {
-                map: &one,
-                layout: &scalar_layout,
-                dtype: compute,
-                order: ByteOrder::NATIVE,
-                release: false,
-            },
-            *v,
-        )?;
-        let spread = Layout {
-            shape: a.layout.shape.clone(),
-            strides: vec![0; a.layout.shape.len()],
-            offset: 0,
-        };
-        return binary(
-            op,
-            a,
-            &Operand::View(Source {
-                map: &one,
-                layout: &spread,
-                dtype: compute,
-                order: ByteOrder::NATIVE,
-                release: false,
-            }),
-            out,
-            compute,
-        );
+        let scalar_layout = Layout { shape: vec![], strides: vec![], offset: 0 };
+        fill(&Dest { map: &one, layout: &scalar_layout, dtype: compute, order: ByteOrder::NATIVE, release: false }, *v)?;
+        let spread = Layout { shape: a.layout.shape.clone(), strides: vec![0; a.layout.shape.len()], offset: 0 };
+        return binary(op, a, &Operand::View(Source { map: &one, layout: &spread, dtype: compute, order: ByteOrder::NATIVE, release: false }), out, compute);
     }
     check_dest(out, &a.layout.shape)?;
     a.layout.check(a.dtype.itemsize(), a.map.len())?;
     if let Operand::View(s) = b {
         if s.layout.shape != a.layout.shape {
-            return err(
-                ErrorKind::InvalidArgument,
-                "operands could not be broadcast together",
-            );
+            return err(ErrorKind::InvalidArgument, "operands could not be broadcast together");
         }
         s.layout.check(s.dtype.itemsize(), s.map.len())?;
     }
@@ -695,42 +625,16 @@ pub fn binary(op: BinOp, a: &Source, b: &Operand, out: &Dest, compute: DType) ->
     if risky {
         let tmp_layout = Layout::contiguous(&a.layout.shape, out.dtype.itemsize(), false);
         let tmp = Mapping::anonymous(a.layout.size() * out.dtype.itemsize())?;
-        let t = Dest {
-            map: &tmp,
-            layout: &tmp_layout,
-            dtype: out.dtype,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
+        let t = Dest { map: &tmp, layout: &tmp_layout, dtype: out.dtype, order: ByteOrder::NATIVE, release: false };
         binary(op, a, b, &t, compute)?;
-        let src = Source {
-            map: &tmp,
-            layout: &tmp_layout,
-            dtype: out.dtype,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
+        let src = Source { map: &tmp, layout: &tmp_layout, dtype: out.dtype, order: ByteOrder::NATIVE, release: false };
         return cast_copy(&src, out);
     }
     // NumPy's loop produces `compute` values, then casts them to `out`: an int8 sum stored into
     // int16 wraps at int8, a float16 sum into float32 is rounded to float16 first.
     // (int64, uint64, float32, float64 and complex values are computed in their own type: no rounding.)
-    let narrow = matches!(
-        compute,
-        DType::Bool
-            | DType::Int8
-            | DType::UInt8
-            | DType::Int16
-            | DType::UInt16
-            | DType::Int32
-            | DType::UInt32
-            | DType::Float16
-    );
-    let round = if out.dtype != compute && narrow {
-        Some(compute)
-    } else {
-        None
-    };
+    let narrow = matches!(compute, DType::Bool | DType::Int8 | DType::UInt8 | DType::Int16 | DType::UInt16 | DType::Int32 | DType::UInt32 | DType::Float16);
+    let round = if out.dtype != compute && narrow { Some(compute) } else { None };
     prepare_write(out);
     pool::install(|| match compute_kind(compute) {
         K::I => run_binary::<i64>(op, a, b, out, round),
@@ -745,13 +649,7 @@ pub fn binary(op: BinOp, a: &Source, b: &Operand, out: &Dest, compute: DType) ->
 
 fn check_dest(out: &Dest, shape: &[usize]) -> Result<()> {
     if out.layout.shape != shape {
-        return err(
-            ErrorKind::InvalidArgument,
-            format!(
-                "output shape {:?} does not match the result shape {:?}",
-                out.layout.shape, shape
-            ),
-        );
+        return err(ErrorKind::InvalidArgument, format!("output shape {:?} does not match the result shape {:?}", out.layout.shape, shape));
     }
     out.layout.check(out.dtype.itemsize(), out.map.len())
 }
@@ -774,14 +672,7 @@ fn run_binary<A: Load>(op: BinOp, a: &Source, b: &Operand, out: &Dest, round: Op
         Operand::Scalar(_) => None,
     };
     let no_strides: Vec<isize> = vec![0; nd];
-    let offs = row_offsets(
-        shape,
-        &[
-            &a.layout.strides,
-            bl.map(|s| &s.layout.strides[..]).unwrap_or(&no_strides),
-            &out.layout.strides,
-        ],
-    );
+    let offs = row_offsets(shape, &[&a.layout.strides, bl.map(|s| &s.layout.strides[..]).unwrap_or(&no_strides), &out.layout.strides]);
     let scalar = match b {
         Operand::Scalar(v) => A::from_value(*v),
         _ => A::default(),
@@ -789,66 +680,43 @@ fn run_binary<A: Load>(op: BinOp, a: &Source, b: &Operand, out: &Dest, round: Op
     let (aswap, oswap) = (swap_of(a.dtype, a.order), swap_of(out.dtype, out.order));
     let abase = a.map.as_ptr() as usize + a.layout.offset;
     let obase = out.map.as_ptr() as usize + out.layout.offset;
-    let bbase = bl
-        .map(|s| s.map.as_ptr() as usize + s.layout.offset)
-        .unwrap_or(0);
+    let bbase = bl.map(|s| s.map.as_ptr() as usize + s.layout.offset).unwrap_or(0);
     // Buffers once per rayon job, not per row (rows may be short and many).
-    let init = || {
-        (
-            vec![A::default(); BLOCK],
-            vec![scalar; BLOCK],
-            vec![0u8; if round.is_some() { BLOCK * 16 } else { 0 }],
-        )
-    };
+    let init = || (vec![A::default(); BLOCK], vec![scalar; BLOCK], vec![0u8; if round.is_some() { BLOCK * 16 } else { 0 }]);
     // Work items are (row, segment): long rows (a 1-D array is one row) are split so
     // that every thread gets a share; each segment is a whole number of blocks.
     let segs = len.div_ceil(SEGMENT).max(1);
-    (0..offs[0].len() * segs)
-        .into_par_iter()
-        .for_each_init(init, |(xa, xb, rb), item| {
-            let (r, seg) = (item / segs, item % segs);
-            let mut lo = seg * SEGMENT;
-            let end = len.min(lo + SEGMENT);
-            while lo < end {
-                let n = BLOCK.min(end - lo);
-                // SAFETY: every layout was checked against its mapping; rows and blocks stay inside.
-                unsafe {
+    (0..offs[0].len() * segs).into_par_iter().for_each_init(init, |(xa, xb, rb), item| {
+        let (r, seg) = (item / segs, item % segs);
+        let mut lo = seg * SEGMENT;
+        let end = len.min(lo + SEGMENT);
+        while lo < end {
+            let n = BLOCK.min(end - lo);
+            // SAFETY: every layout was checked against its mapping; rows and blocks stay inside.
+            unsafe {
+                A::load(a.dtype, (abase as isize + offs[0][r] + lo as isize * inner(a.layout)) as *const u8, inner(a.layout), aswap, &mut xa[..n]);
+                if let Some(s) = bl {
                     A::load(
-                        a.dtype,
-                        (abase as isize + offs[0][r] + lo as isize * inner(a.layout)) as *const u8,
-                        inner(a.layout),
-                        aswap,
-                        &mut xa[..n],
-                    );
-                    if let Some(s) = bl {
-                        A::load(
-                            s.dtype,
-                            (bbase as isize + offs[1][r] + lo as isize * inner(s.layout))
-                                as *const u8,
-                            inner(s.layout),
-                            swap_of(s.dtype, s.order),
-                            &mut xb[..n],
-                        );
-                    }
-                    for i in 0..n {
-                        xa[i] = A::bin(op, xa[i], xb[i]);
-                    }
-                    if let Some(d) = round {
-                        let isz = d.itemsize() as isize;
-                        store_row(d, rb.as_mut_ptr(), isz, false, &xa[..n]);
-                        A::load(d, rb.as_ptr(), isz, false, &mut xa[..n]);
-                    }
-                    store_row(
-                        out.dtype,
-                        (obase as isize + offs[2][r] + lo as isize * inner(out.layout)) as *mut u8,
-                        inner(out.layout),
-                        oswap,
-                        &xa[..n],
+                        s.dtype,
+                        (bbase as isize + offs[1][r] + lo as isize * inner(s.layout)) as *const u8,
+                        inner(s.layout),
+                        swap_of(s.dtype, s.order),
+                        &mut xb[..n],
                     );
                 }
-                lo += n;
+                for i in 0..n {
+                    xa[i] = A::bin(op, xa[i], xb[i]);
+                }
+                if let Some(d) = round {
+                    let isz = d.itemsize() as isize;
+                    store_row(d, rb.as_mut_ptr(), isz, false, &xa[..n]);
+                    A::load(d, rb.as_ptr(), isz, false, &mut xa[..n]);
+                }
+                store_row(out.dtype, (obase as isize + offs[2][r] + lo as isize * inner(out.layout)) as *mut u8, inner(out.layout), oswap, &xa[..n]);
             }
-        });
+            lo += n;
+        }
+    });
 }
 
 /// `out[...] = a` with a cast (`astype`, copies between views).
@@ -862,26 +730,8 @@ pub fn cast_copy(a: &Source, out: &Dest) -> Result<()> {
         // Overlap in a different order: copy the source aside first.
         let tmp_layout = Layout::contiguous(&a.layout.shape, a.dtype.itemsize(), false);
         let tmp = Mapping::anonymous(a.layout.size() * a.dtype.itemsize())?;
-        cast_copy(
-            a,
-            &Dest {
-                map: &tmp,
-                layout: &tmp_layout,
-                dtype: a.dtype,
-                order: a.order,
-                release: false,
-            },
-        )?;
-        return cast_copy(
-            &Source {
-                map: &tmp,
-                layout: &tmp_layout,
-                dtype: a.dtype,
-                order: a.order,
-                release: false,
-            },
-            out,
-        );
+        cast_copy(a, &Dest { map: &tmp, layout: &tmp_layout, dtype: a.dtype, order: a.order, release: false })?;
+        return cast_copy(&Source { map: &tmp, layout: &tmp_layout, dtype: a.dtype, order: a.order, release: false }, out);
     }
     prepare_write(out);
     pool::install(|| match compute_kind(cast_kind(a.dtype, out.dtype)) {
@@ -916,30 +766,17 @@ pub fn fill(out: &Dest, value: Value) -> Result<()> {
         (v, _) => v,
     };
     let shape = out.layout.shape.clone();
-    let zero_layout = Layout {
-        shape: shape.clone(),
-        strides: vec![0; shape.len()],
-        offset: 0,
-    };
+    let zero_layout = Layout { shape: shape.clone(), strides: vec![0; shape.len()], offset: 0 };
     // A one-element source broadcast everywhere, holding the value in float64/complex128/int64.
     let (dtype, bytes): (DType, Vec<u8>) = match value {
         Value::Bool(b) => (DType::Bool, vec![b as u8]),
         Value::Int(i) => (DType::Int64, i.to_ne_bytes().to_vec()),
         Value::UInt(u) => (DType::UInt64, u.to_ne_bytes().to_vec()),
         Value::Float(f) => (DType::Float64, f.to_ne_bytes().to_vec()),
-        Value::Complex(r, i) => (
-            DType::Complex128,
-            [r.to_ne_bytes(), i.to_ne_bytes()].concat(),
-        ),
+        Value::Complex(r, i) => (DType::Complex128, [r.to_ne_bytes(), i.to_ne_bytes()].concat()),
     };
     let one = Mapping::from_bytes(&bytes)?;
-    let src = Source {
-        map: &one,
-        layout: &zero_layout,
-        dtype,
-        order: ByteOrder::NATIVE,
-        release: false,
-    };
+    let src = Source { map: &one, layout: &zero_layout, dtype, order: ByteOrder::NATIVE, release: false };
     cast_copy(&src, out)
 }
 
@@ -964,12 +801,7 @@ mod tests {
         for (a, b, r) in cases {
             assert_eq!(promote(a, b), r, "{a:?} {b:?}");
         }
-        assert!(
-            same_kind(UInt64, Int64)
-                && !same_kind(Int64, UInt8)
-                && same_kind(Float64, Float32)
-                && !same_kind(Float64, Int64)
-        );
+        assert!(same_kind(UInt64, Int64) && !same_kind(Int64, UInt8) && same_kind(Float64, Float32) && !same_kind(Float64, Int64));
     }
 
     #[test]
@@ -986,82 +818,24 @@ mod tests {
 
     #[test]
     fn subtract_in_place_and_broadcast() {
-        let vals: Vec<u8> = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]
-            .iter()
-            .flat_map(|v| v.to_ne_bytes())
-            .collect();
+        let vals: Vec<u8> = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0].iter().flat_map(|v| v.to_ne_bytes()).collect();
         let m = Mapping::from_bytes(&vals).unwrap();
         let l = Layout::contiguous(&[2, 3], 8, false);
-        let row: Vec<u8> = [1.0f64, 2.0, 3.0]
-            .iter()
-            .flat_map(|v| v.to_ne_bytes())
-            .collect();
+        let row: Vec<u8> = [1.0f64, 2.0, 3.0].iter().flat_map(|v| v.to_ne_bytes()).collect();
         let r = Mapping::from_bytes(&row).unwrap();
-        let rl = Layout {
-            shape: vec![2, 3],
-            strides: vec![0, 8],
-            offset: 0,
-        };
-        let a = Source {
-            map: &m,
-            layout: &l,
-            dtype: DType::Float64,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
-        let b = Operand::View(Source {
-            map: &r,
-            layout: &rl,
-            dtype: DType::Float64,
-            order: ByteOrder::NATIVE,
-            release: false,
-        });
-        let out = Dest {
-            map: &m,
-            layout: &l,
-            dtype: DType::Float64,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
+        let rl = Layout { shape: vec![2, 3], strides: vec![0, 8], offset: 0 };
+        let a = Source { map: &m, layout: &l, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
+        let b = Operand::View(Source { map: &r, layout: &rl, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false });
+        let out = Dest { map: &m, layout: &l, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
         binary(BinOp::Sub, &a, &b, &out, DType::Float64).unwrap();
-        let got: Vec<f64> = m
-            .read_bytes(0, 48)
-            .unwrap()
-            .chunks(8)
-            .map(|c| f64::from_ne_bytes(c.try_into().unwrap()))
-            .collect();
+        let got: Vec<f64> = m.read_bytes(0, 48).unwrap().chunks(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
         assert_eq!(got, vec![0.0, 0.0, 0.0, 3.0, 3.0, 3.0]);
         // Reversed view into itself: overlap handled through a temporary.
-        let rev = Layout {
-            shape: vec![6],
-            strides: vec![-8],
-            offset: 40,
-        };
+        let rev = Layout { shape: vec![6], strides: vec![-8], offset: 40 };
         let fwd = Layout::contiguous(&[6], 8, false);
-        let a = Source {
-            map: &m,
-            layout: &rev,
-            dtype: DType::Float64,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
-        cast_copy(
-            &a,
-            &Dest {
-                map: &m,
-                layout: &fwd,
-                dtype: DType::Float64,
-                order: ByteOrder::NATIVE,
-                release: false,
-            },
-        )
-        .unwrap();
-        let got: Vec<f64> = m
-            .read_bytes(0, 48)
-            .unwrap()
-            .chunks(8)
-            .map(|c| f64::from_ne_bytes(c.try_into().unwrap()))
-            .collect();
+        let a = Source { map: &m, layout: &rev, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
+        cast_copy(&a, &Dest { map: &m, layout: &fwd, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false }).unwrap();
+        let got: Vec<f64> = m.read_bytes(0, 48).unwrap().chunks(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
         assert_eq!(got, vec![3.0, 3.0, 3.0, 0.0, 0.0, 0.0]);
         // same_kind refuses float into int.
         let im = Mapping::anonymous(48).unwrap();
@@ -1070,13 +844,7 @@ mod tests {
             BinOp::Add,
             &a,
             &Operand::Scalar(Value::Int(1)),
-            &Dest {
-                map: &im,
-                layout: &il,
-                dtype: DType::Int64,
-                order: ByteOrder::NATIVE,
-                release: false,
-            },
+            &Dest { map: &im, layout: &il, dtype: DType::Int64, order: ByteOrder::NATIVE, release: false },
             DType::Float64,
         );
         assert!(e.unwrap_err().to_string().contains("same_kind"));

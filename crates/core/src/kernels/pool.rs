@@ -20,18 +20,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn build() -> Option<ThreadPool> {
-    let threads = std::env::var("MMNPY_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0);
-    let mut b = ThreadPoolBuilder::new()
-        .thread_name(|i| format!("mmnpy-{i}"))
-        .start_handler(|_| *lock(&ALIVE.0) += 1)
-        .exit_handler(|_| {
-            let mut n = lock(&ALIVE.0);
-            *n = n.saturating_sub(1);
-            ALIVE.1.notify_all();
-        });
+    let threads = std::env::var("MMNPY_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0);
+    let mut b = ThreadPoolBuilder::new().thread_name(|i| format!("mmnpy-{i}")).start_handler(|_| *lock(&ALIVE.0) += 1).exit_handler(|_| {
+        let mut n = lock(&ALIVE.0);
+        *n = n.saturating_sub(1);
+        ALIVE.1.notify_all();
+    });
     if let Some(n) = threads {
         b = b.num_threads(n);
     }
@@ -67,8 +61,6 @@ pub fn shutdown(timeout: Duration) -> bool {
     drop(lock(&POOL).take());
     let (alive, cv) = &ALIVE;
     let guard = lock(alive);
-    let (guard, _) = cv
-        .wait_timeout_while(guard, timeout, |n| *n > 0)
-        .unwrap_or_else(|p| p.into_inner());
+    let (guard, _) = cv.wait_timeout_while(guard, timeout, |n| *n > 0).unwrap_or_else(|p| p.into_inner());
     *guard == 0
 }

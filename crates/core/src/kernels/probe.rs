@@ -25,23 +25,14 @@ pub fn measure(bytes: usize, runs: usize) -> Result<Ceiling> {
     let src = Mapping::anonymous(words * 8)?;
     let dst = Mapping::anonymous(words * 8)?;
     // SAFETY: both regions are fresh, private, `words * 8` bytes, owned here.
-    let (s, d) = unsafe {
-        (
-            std::slice::from_raw_parts_mut(src.as_ptr() as *mut u64, words),
-            std::slice::from_raw_parts_mut(dst.as_ptr() as *mut u64, words),
-        )
-    };
+    let (s, d) = unsafe { (std::slice::from_raw_parts_mut(src.as_ptr() as *mut u64, words), std::slice::from_raw_parts_mut(dst.as_ptr() as *mut u64, words)) };
     s.iter_mut().enumerate().for_each(|(i, w)| *w = i as u64);
     d.fill(1);
     let mut read: f64 = 0.0;
     let mut copy: f64 = 0.0;
     for _ in 0..runs.max(1) {
         let t = Instant::now();
-        let total: u64 = pool::install(|| {
-            s.par_chunks(1 << 16)
-                .map(|c| c.iter().fold(0u64, |a, &x| a.wrapping_add(x)))
-                .reduce(|| 0, u64::wrapping_add)
-        });
+        let total: u64 = pool::install(|| s.par_chunks(1 << 16).map(|c| c.iter().fold(0u64, |a, &x| a.wrapping_add(x))).reduce(|| 0, u64::wrapping_add));
         std::hint::black_box(total);
         read = read.max((words * 8) as f64 / t.elapsed().as_secs_f64());
         let t = Instant::now();

@@ -35,13 +35,12 @@ const PAR_MIN: usize = 1 << 16;
 /// Streaming mode: the bytes of view one thread finishes before their pages are released.
 const GRAIN: usize = 8 << 20;
 
-/// Streaming mode: releases the pages of finished pieces of a walk
-/// ([`Mapping::advise`] with [`Hint::Release`]: `MADV_DONTNEED` of the whole pages inside,
-/// where that cannot lose data). `span(lo, n)` gives the address range of elements
-/// `lo..lo + n` of the walk; a piece of at most `grain` elements is released once done.
+/// Streaming mode: releases the pages of finished pieces of a walk through [`Behind`].
+/// `span(lo, n)` gives the address range of elements `lo..lo + n` of the walk; a piece of
+/// at most `grain` elements is released once done.
 #[derive(Clone, Copy)]
 struct Release<'a> {
-    map: &'a Mapping,
+    behind: &'a Behind<'a>,
     grain: usize,
     span: &'a (dyn Fn(usize, usize) -> (usize, usize) + Sync),
 }
@@ -50,7 +49,43 @@ impl Release<'_> {
     fn done(&self, lo: usize, n: usize) {
         if n > 0 {
             let (s, e) = (self.span)(lo, n);
+            self.behind.push(s, e);
+        }
+    }
+}
+
+/// Finished address ranges, released one step behind: each thread releases a range only
+/// once it has finished its next one. A fault on a page of a large folio of the page
+/// cache maps the whole folio, so the next piece's first touch of the folio across the
+/// boundary would map again the pages of the previous piece released just before, and
+/// they would stay (measured: a quarter of a backward walk's pages). Whatever is still
+/// pending is released on drop.
+struct Behind<'a> {
+    map: &'a Mapping,
+    slots: Vec<std::sync::Mutex<Option<(usize, usize)>>>,
+}
+
+impl<'a> Behind<'a> {
+    fn new(map: &'a Mapping) -> Behind<'a> {
+        Behind { map, slots: (0..pool::threads().max(1) + 1).map(|_| std::sync::Mutex::new(None)).collect() }
+    }
+
+    fn push(&self, start: usize, end: usize) {
+        // The calling thread's slot (the last one for threads outside the pool).
+        let i = rayon::current_thread_index().map_or(self.slots.len() - 1, |i| i % (self.slots.len() - 1).max(1));
+        let old = self.slots[i].lock().map(|mut s| s.replace((start, end))).unwrap_or(None);
+        if let Some((s, e)) = old {
             release_span(self.map, s, e);
+        }
+    }
+}
+
+impl Drop for Behind<'_> {
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            if let Some((s, e)) = slot.lock().ok().and_then(|mut g| g.take()) {
+                release_span(self.map, s, e);
+            }
         }
     }
 }
@@ -90,6 +125,7 @@ fn stream_map<R: Send>(
         return pieces.par_iter().map(|&(lo, n)| f(lo, n)).collect();
     }
     let window = GRAIN * pool::threads();
+    let behind = Behind::new(src.map);
     let mut out = Vec::with_capacity(pieces.len());
     let mut i = 0;
     while i < pieces.len() {
@@ -99,12 +135,9 @@ fn stream_map<R: Send>(
             j += 1;
         }
         out.par_extend(pieces[i..j].par_iter().map(|&(lo, n)| f(lo, n)));
-        for &(lo, n) in &pieces[i..j] {
-            if n > 0 {
-                let (s, e) = span(lo, n);
-                release_span(src.map, s, e);
-            }
-        }
+        let spans = pieces[i..j].iter().filter(|p| p.1 > 0).map(|&(lo, n)| span(lo, n));
+        let (s, e) = spans.fold((usize::MAX, 0), |(s, e), (a, b)| (s.min(a), e.max(b)));
+        behind.push(s, e);
         i = j;
     }
     out
@@ -149,24 +182,12 @@ pub fn given_dtype(input: DType, mean_dtype: Option<DType>, complex: bool) -> Re
     use super::elementwise::{result_dtype, BinOp, Other};
     let other = match mean_dtype {
         Some(d) if matches!(d.kind(), 'f' | 'c') => Other::Array(d),
-        Some(d) => {
-            return err(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "mean must be a float or complex array, got dtype {}",
-                    d.name()
-                ),
-            )
-        }
+        Some(d) => return err(ErrorKind::InvalidArgument, format!("mean must be a float or complex array, got dtype {}", d.name())),
         None if complex => Other::Scalar(Value::Complex(0.0, 0.0)),
         None => Other::Scalar(Value::Float(0.5)),
     };
     let dev = result_dtype(BinOp::Sub, input, other)?;
-    Ok(if matches!(dev.kind(), 'f' | 'c') {
-        dev
-    } else {
-        DType::Float64
-    })
+    Ok(if matches!(dev.kind(), 'f' | 'c') { dev } else { DType::Float64 })
 }
 
 impl Op {
@@ -174,20 +195,8 @@ impl Op {
     /// reduction).
     fn with_mean(self, re: f64, im: f64) -> Op {
         match self {
-            Op::Var {
-                ddof,
-                mean: Some(g),
-            } => Op::Var {
-                ddof,
-                mean: Some(Given { re, im, ..g }),
-            },
-            Op::Std {
-                ddof,
-                mean: Some(g),
-            } => Op::Std {
-                ddof,
-                mean: Some(Given { re, im, ..g }),
-            },
+            Op::Var { ddof, mean: Some(g) } => Op::Var { ddof, mean: Some(Given { re, im, ..g }) },
+            Op::Std { ddof, mean: Some(g) } => Op::Std { ddof, mean: Some(Given { re, im, ..g }) },
             other => other,
         }
     }
@@ -243,22 +252,14 @@ impl Source<'_> {
     }
     fn aligned(&self) -> bool {
         let al = self.dtype.alignment();
-        (self.map.as_ptr() as usize + self.layout.offset).is_multiple_of(al)
-            && self
-                .layout
-                .strides
-                .iter()
-                .all(|s| s.unsigned_abs().is_multiple_of(al))
+        (self.map.as_ptr() as usize + self.layout.offset).is_multiple_of(al) && self.layout.strides.iter().all(|s| s.unsigned_abs().is_multiple_of(al))
     }
 }
 
 /// The dtype NumPy gives a reduction's result (before `dtype=` overrides).
 pub fn result_dtype(op: Op, d: DType, requested: Option<DType>) -> Result<DType> {
     use DType::*;
-    let int_like = matches!(
-        d,
-        Bool | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64
-    );
+    let int_like = matches!(d, Bool | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64);
     let natural = match op {
         Op::Sum | Op::Prod => match d {
             Bool | Int8 | Int16 | Int32 | Int64 => Int64,
@@ -285,10 +286,7 @@ pub fn result_dtype(op: Op, d: DType, requested: Option<DType>) -> Result<DType>
         return Ok(natural);
     };
     if matches!(op, Op::Min | Op::Max | Op::ArgMin | Op::ArgMax) {
-        return err(
-            ErrorKind::InvalidArgument,
-            format!("{} takes no dtype", op.name()),
-        );
+        return err(ErrorKind::InvalidArgument, format!("{} takes no dtype", op.name()));
     }
     let rank = |t: DType| match t.kind() {
         'b' => 0,
@@ -296,17 +294,10 @@ pub fn result_dtype(op: Op, d: DType, requested: Option<DType>) -> Result<DType>
         'f' => 2,
         _ => 3,
     };
-    if rank(req) < rank(d)
-        || (matches!(op, Op::Mean | Op::Var { .. } | Op::Std { .. }) && rank(req) < 2)
-    {
+    if rank(req) < rank(d) || (matches!(op, Op::Mean | Op::Var { .. } | Op::Std { .. }) && rank(req) < 2) {
         return err(
             ErrorKind::InvalidArgument,
-            format!(
-                "cannot compute the {} of {} values in dtype {} (casting rule 'same_kind')",
-                op.name(),
-                d.name(),
-                req.name()
-            ),
+            format!("cannot compute the {} of {} values in dtype {} (casting rule 'same_kind')", op.name(), d.name(), req.name()),
         );
     }
     Ok(match op {
@@ -334,12 +325,7 @@ fn pairwise<A: Acc, G: Fn(usize) -> A + Sync>(lo: usize, n: usize, get: &G) -> A
 }
 
 /// [`pairwise`], releasing finished subtrees in streaming mode.
-fn pairwise_rel<A: Acc, G: Fn(usize) -> A + Sync>(
-    lo: usize,
-    n: usize,
-    get: &G,
-    rel: Option<&Release>,
-) -> A {
+fn pairwise_rel<A: Acc, G: Fn(usize) -> A + Sync>(lo: usize, n: usize, get: &G, rel: Option<&Release>) -> A {
     if is_complex::<A>() {
         pairwise_n::<A, G, 4, 64>(lo, n, get, rel)
     } else {
@@ -356,12 +342,7 @@ fn split(n: usize, lanes: usize) -> usize {
     }
 }
 
-fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: usize>(
-    lo: usize,
-    n: usize,
-    get: &G,
-    rel: Option<&Release>,
-) -> A {
+fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: usize>(lo: usize, n: usize, get: &G, rel: Option<&Release>) -> A {
     if let Some(r) = rel.filter(|r| n <= r.grain) {
         let v = pairwise_n::<A, G, LANES, LEAF>(lo, n, get, None);
         r.done(lo, n);
@@ -387,13 +368,7 @@ fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: 
             i += LANES;
         }
         let r = &r[..];
-        let mut res = if LANES == 8 {
-            r[0].add(r[1])
-                .add(r[2].add(r[3]))
-                .add(r[4].add(r[5]).add(r[6].add(r[7])))
-        } else {
-            r[0].add(r[1]).add(r[2].add(r[3]))
-        };
+        let mut res = if LANES == 8 { r[0].add(r[1]).add(r[2].add(r[3])).add(r[4].add(r[5]).add(r[6].add(r[7]))) } else { r[0].add(r[1]).add(r[2].add(r[3])) };
         for k in end..n {
             res = res.add(get(lo + k));
         }
@@ -401,18 +376,10 @@ fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: 
     } else {
         let n2 = split(n, LANES);
         if n >= PAR_MIN {
-            let (a, b) = rayon::join(
-                || pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel),
-                || pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get, rel),
-            );
+            let (a, b) = rayon::join(|| pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel), || pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get, rel));
             a.add(b)
         } else {
-            pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel).add(pairwise_n::<A, G, LANES, LEAF>(
-                lo + n2,
-                n - n2,
-                get,
-                rel,
-            ))
+            pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel).add(pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get, rel))
         }
     }
 }
@@ -420,13 +387,7 @@ fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: 
 /// [`pairwise`] over the elements `lo..lo + n` of a [`KOrder`] walk: the same tree, the
 /// leaves loaded by walking the view.
 /// Finished subtrees are released in streaming mode (`rel`).
-fn pairwise_walk<A: Acc, V: Fn(usize) -> A + Sync>(
-    w: &KOrder,
-    lo: usize,
-    n: usize,
-    val: &V,
-    rel: Option<&Release>,
-) -> A {
+fn pairwise_walk<A: Acc, V: Fn(usize) -> A + Sync>(w: &KOrder, lo: usize, n: usize, val: &V, rel: Option<&Release>) -> A {
     if let Some(r) = rel.filter(|r| n <= r.grain) {
         let v = pairwise_walk(w, lo, n, val, None);
         r.done(lo, n);
@@ -444,10 +405,7 @@ fn pairwise_walk<A: Acc, V: Fn(usize) -> A + Sync>(
     }
     let n2 = split(n, if leaf == 128 { 8 } else { 4 });
     if n >= PAR_MIN {
-        let (a, b) = rayon::join(
-            || pairwise_walk(w, lo, n2, val, rel),
-            || pairwise_walk(w, lo + n2, n - n2, val, rel),
-        );
+        let (a, b) = rayon::join(|| pairwise_walk(w, lo, n2, val, rel), || pairwise_walk(w, lo + n2, n - n2, val, rel));
         a.add(b)
     } else {
         pairwise_walk(w, lo, n2, val, rel).add(pairwise_walk(w, lo + n2, n - n2, val, rel))
@@ -493,21 +451,12 @@ impl KOrder {
                 }
             }
         }
-        KOrder {
-            base: src.map.as_ptr() as usize + l.offset,
-            shape,
-            strides,
-            n: l.size(),
-            seq: ROW_BY_ROW.get(),
-        }
+        KOrder { base: src.map.as_ptr() as usize + l.offset, shape, strides, n: l.size(), seq: ROW_BY_ROW.get() }
     }
 
     /// Length and stride of the innermost axis.
     fn inner(&self) -> (usize, isize) {
-        (
-            self.shape.last().copied().unwrap_or(1),
-            self.strides.last().copied().unwrap_or(0),
-        )
+        (self.shape.last().copied().unwrap_or(1), self.strides.last().copied().unwrap_or(0))
     }
 
     /// Address of element `k` (< n) in this order.
@@ -610,13 +559,7 @@ impl KOrder {
 }
 
 /// Product of a run, sequential as NumPy's, continuing from `acc`.
-fn prod_run<T: Elem + To<A>, A: Acc>(
-    mut acc: A,
-    base: *const u8,
-    n: usize,
-    stride: isize,
-    swap: bool,
-) -> A {
+fn prod_run<T: Elem + To<A>, A: Acc>(mut acc: A, base: *const u8, n: usize, stride: isize, swap: bool) -> A {
     for i in 0..n {
         // SAFETY: the caller checked the view lies inside the mapping, so element i exists.
         acc = acc.mul(unsafe { T::load(base.offset(i as isize * stride), swap).to() });
@@ -648,13 +591,7 @@ fn runs(src: &Source, memory_order: bool) -> Runs {
     // SAFETY: the offset lies inside the mapping (layout checked by the caller).
     let base = unsafe { (src.map.as_ptr() as *const u8).add(l.offset) };
     if l.is_c_contiguous(isz) || (memory_order && l.is_f_contiguous(isz)) {
-        return Runs {
-            base,
-            count: 1,
-            len: l.size(),
-            stride: isz as isize,
-            outer: vec![0],
-        };
+        return Runs { base, count: 1, len: l.size(), stride: isz as isize, outer: vec![0] };
     }
     let nd = l.shape.len();
     let (len, stride) = (l.shape[nd - 1], l.strides[nd - 1]);
@@ -662,12 +599,7 @@ fn runs(src: &Source, memory_order: bool) -> Runs {
     let mut outer = Vec::with_capacity(count);
     let mut idx = vec![0usize; nd - 1];
     for _ in 0..count {
-        outer.push(
-            idx.iter()
-                .zip(&l.strides)
-                .map(|(&i, &s)| i as isize * s)
-                .sum(),
-        );
+        outer.push(idx.iter().zip(&l.strides).map(|(&i, &s)| i as isize * s).sum());
         for a in (0..nd - 1).rev() {
             idx[a] += 1;
             if idx[a] < l.shape[a] {
@@ -676,13 +608,7 @@ fn runs(src: &Source, memory_order: bool) -> Runs {
             idx[a] = 0;
         }
     }
-    Runs {
-        base,
-        count,
-        len,
-        stride,
-        outer,
-    }
+    Runs { base, count, len, stride, outer }
 }
 
 impl Runs {
@@ -696,11 +622,7 @@ impl Runs {
 /// [`KOrder::chunks`] summed pairwise (on the pool), then added in order to the
 /// identity, `round` applied after each addition (NumPy's float16 accumulator is
 /// stored as float16 between calls of its loop).
-fn full_sum_with<T: Elem + To<A>, A: Acc>(
-    src: &Source,
-    buffered: bool,
-    round: impl Fn(A) -> A,
-) -> A {
+fn full_sum_with<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool, round: impl Fn(A) -> A) -> A {
     let w = KOrder::new(src);
     let pieces = w.chunks(buffered);
     sum_pieces(src, &w, &pieces, |x: T| x.to(), round)
@@ -709,13 +631,7 @@ fn full_sum_with<T: Elem + To<A>, A: Acc>(
 /// Sum of `val(x)` over the view walked in NumPy's order `w`: each piece (first
 /// element, count) summed pairwise on the pool, the piece sums added in order to zero,
 /// `round` after each addition; one element at a time in `w.seq` (see `ROW_BY_ROW`).
-fn sum_pieces<T: Elem, A: Acc>(
-    src: &Source,
-    w: &KOrder,
-    pieces: &[(usize, usize)],
-    val: impl Fn(T) -> A + Sync,
-    round: impl Fn(A) -> A,
-) -> A {
+fn sum_pieces<T: Elem, A: Acc>(src: &Source, w: &KOrder, pieces: &[(usize, usize)], val: impl Fn(T) -> A + Sync, round: impl Fn(A) -> A) -> A {
     let swap = src.swap();
     let isz = src.dtype.itemsize();
     // SAFETY: the caller checked the view lies inside the mapping; p is one of its elements.
@@ -727,37 +643,19 @@ fn sum_pieces<T: Elem, A: Acc>(
     }
     let (inner, stride) = w.inner();
     let span = |lo: usize, n: usize| w.span(lo, n, isz);
-    let sums = stream_map(
-        src,
-        pieces,
-        stride.unsigned_abs().max(isz),
-        span,
-        |lo, len| {
-            if lo % inner + len <= inner {
-                // Inside one row: a plain strided run.
-                let base = w.addr(lo) as isize;
-                let run = |a: usize, b: usize| run_span(base, stride, isz, a, b);
-                let rel = src.release.then_some(Release {
-                    map: src.map,
-                    grain: grain(stride, isz),
-                    span: &run,
-                });
-                pairwise_rel(
-                    0,
-                    len,
-                    &|i| load((base + i as isize * stride) as usize),
-                    rel.as_ref(),
-                )
-            } else {
-                let rel = src.release.then_some(Release {
-                    map: src.map,
-                    grain: grain(stride, isz),
-                    span: &span,
-                });
-                pairwise_walk(w, lo, len, &load, rel.as_ref())
-            }
-        },
-    );
+    let behind = Behind::new(src.map);
+    let sums = stream_map(src, pieces, stride.unsigned_abs().max(isz), span, |lo, len| {
+        if lo % inner + len <= inner {
+            // Inside one row: a plain strided run.
+            let base = w.addr(lo) as isize;
+            let run = |a: usize, b: usize| run_span(base, stride, isz, a, b);
+            let rel = src.release.then_some(Release { behind: &behind, grain: grain(stride, isz), span: &run });
+            pairwise_rel(0, len, &|i| load((base + i as isize * stride) as usize), rel.as_ref())
+        } else {
+            let rel = src.release.then_some(Release { behind: &behind, grain: grain(stride, isz), span: &span });
+            pairwise_walk(w, lo, len, &load, rel.as_ref())
+        }
+    });
     sums.into_iter().fold(A::ZERO, |acc, s| round(acc.add(s)))
 }
 
@@ -767,25 +665,20 @@ fn full_sum<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool) -> A {
 
 /// Product of the whole view: from the identity, element by element in NumPy's order,
 /// `round` applied after each piece of [`KOrder::chunks`].
-fn full_prod_with<T: Elem + To<A>, A: Acc>(
-    src: &Source,
-    buffered: bool,
-    round: impl Fn(A) -> A,
-) -> A {
+fn full_prod_with<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool, round: impl Fn(A) -> A) -> A {
     let w = KOrder::new(src);
     let swap = src.swap();
     let (rowwise, stride) = (w.rowwise(), w.inner().1);
     let mut acc = A::ONE;
     if w.seq {
         // SAFETY: as in `full_sum_with`.
-        w.visit(0, w.n, |p| {
-            acc = round(acc.mul(unsafe { T::load(p as *const u8, swap).to() }))
-        });
+        w.visit(0, w.n, |p| acc = round(acc.mul(unsafe { T::load(p as *const u8, swap).to() })));
         return acc;
     }
     let isz = src.dtype.itemsize();
     // Streaming mode: the first element not yet released.
     let mut kept = 0;
+    let behind = Behind::new(src.map);
     for (lo, len) in w.chunks(buffered) {
         if rowwise {
             // A product is sequential: a long run can be cut anywhere.
@@ -793,35 +686,27 @@ fn full_prod_with<T: Elem + To<A>, A: Acc>(
             let mut i = 0;
             while i < len {
                 let m = step.min(len - i);
-                acc = prod_run::<T, A>(
-                    acc,
-                    (w.addr(lo) as isize + i as isize * stride) as *const u8,
-                    m,
-                    stride,
-                    swap,
-                );
+                acc = prod_run::<T, A>(acc, (w.addr(lo) as isize + i as isize * stride) as *const u8, m, stride, swap);
                 if src.release {
                     let (s, e) = run_span(w.addr(lo) as isize, stride, isz, i, m);
-                    release_span(src.map, s, e);
+                    behind.push(s, e);
                 }
                 i += m;
             }
         } else {
             // SAFETY: as in `full_sum_with`.
-            w.visit(lo, len, |p| {
-                acc = acc.mul(unsafe { T::load(p as *const u8, swap).to() })
-            });
+            w.visit(lo, len, |p| acc = acc.mul(unsafe { T::load(p as *const u8, swap).to() }));
         }
         acc = round(acc);
         if src.release && (lo + len - kept) * stride.unsigned_abs().max(isz) >= GRAIN {
             let (s, e) = w.span(kept, lo + len - kept, isz);
-            release_span(src.map, s, e);
+            behind.push(s, e);
             kept = lo + len;
         }
     }
     if src.release && kept < w.n {
         let (s, e) = w.span(kept, w.n - kept, isz);
-        release_span(src.map, s, e);
+        behind.push(s, e);
     }
     acc
 }
@@ -839,24 +724,12 @@ fn buffered_prod(src: &Source) -> bool {
 /// Sum of `val(x)` over all elements in NumPy's order as NumPy sums the contiguous
 /// temporary it makes (`(x - mean)**2`): in one piece, or in blocks of `BUFSIZE` when
 /// the sum casts it (`buffered`). `round` as in [`full_sum_with`].
-fn sum_of<T: Elem, R: Acc>(
-    src: &Source,
-    buffered: bool,
-    val: impl Fn(T) -> R + Sync,
-    round: impl Fn(R) -> R,
-) -> R {
+fn sum_of<T: Elem, R: Acc>(src: &Source, buffered: bool, val: impl Fn(T) -> R + Sync, round: impl Fn(R) -> R) -> R {
     let w = KOrder::new(src);
     if w.n == 0 {
         return R::ZERO;
     }
-    let pieces: Vec<(usize, usize)> = if buffered {
-        (0..w.n)
-            .step_by(BUFSIZE)
-            .map(|lo| (lo, BUFSIZE.min(w.n - lo)))
-            .collect()
-    } else {
-        vec![(0, w.n)]
-    };
+    let pieces: Vec<(usize, usize)> = if buffered { (0..w.n).step_by(BUFSIZE).map(|lo| (lo, BUFSIZE.min(w.n - lo))).collect() } else { vec![(0, w.n)] };
     sum_pieces(src, &w, &pieces, val, round)
 }
 
@@ -987,13 +860,7 @@ impl<T: Ordered + Into<f64>> Ordered for C<T> {
 }
 
 /// (index, value) of the extreme of a run; the first NaN wins, ties keep the first.
-fn extreme_run<T: Ordered>(
-    base: *const u8,
-    n: usize,
-    stride: isize,
-    swap: bool,
-    max: bool,
-) -> (usize, T) {
+fn extreme_run<T: Ordered>(base: *const u8, n: usize, stride: isize, swap: bool, max: bool) -> (usize, T) {
     // SAFETY: n >= 1 and the run lies in the mapping (checked by the caller).
     let mut best = unsafe { T::load(base, swap) };
     let mut at = 0;
@@ -1021,25 +888,13 @@ fn full_extreme<T: Ordered>(src: &Source, max: bool) -> (usize, T) {
     let r = runs(src, false);
     let isz = src.dtype.itemsize();
     // Pieces of at most PAR_MIN elements inside one run, as (flat C index, count).
-    let pieces: Vec<(usize, usize)> = (0..r.count)
-        .flat_map(|k| {
-            (0..r.len)
-                .step_by(PAR_MIN)
-                .map(move |lo| (k * r.len + lo, PAR_MIN.min(r.len - lo)))
-        })
-        .collect();
+    let pieces: Vec<(usize, usize)> = (0..r.count).flat_map(|k| (0..r.len).step_by(PAR_MIN).map(move |lo| (k * r.len + lo, PAR_MIN.min(r.len - lo)))).collect();
     let at = |i: usize| r.run(i / r.len) as isize + (i % r.len) as isize * r.stride;
     let span = |i: usize, n: usize| run_span(at(i), r.stride, isz, 0, n);
-    let found: Vec<(usize, T)> = stream_map(
-        src,
-        &pieces,
-        r.stride.unsigned_abs().max(isz),
-        span,
-        |i, n| {
-            let (j, v) = extreme_run::<T>(at(i) as *const u8, n, r.stride, swap, max);
-            (i + j, v)
-        },
-    );
+    let found: Vec<(usize, T)> = stream_map(src, &pieces, r.stride.unsigned_abs().max(isz), span, |i, n| {
+        let (j, v) = extreme_run::<T>(at(i) as *const u8, n, r.stride, swap, max);
+        (i + j, v)
+    });
     let mut it = found.into_iter();
     let mut best = it.next().expect("non-empty");
     for (i, v) in it {
@@ -1054,13 +909,7 @@ fn full_extreme<T: Ordered>(src: &Source, max: bool) -> (usize, T) {
 }
 
 fn empty_error<T>(op: Op) -> Result<T> {
-    err(
-        ErrorKind::InvalidArgument,
-        format!(
-            "zero-size array to reduction operation {} which has no identity",
-            op.name()
-        ),
-    )
+    err(ErrorKind::InvalidArgument, format!("zero-size array to reduction operation {} which has no identity", op.name()))
 }
 
 fn float_value<A: Into<f64>>(v: A) -> Value {
@@ -1112,31 +961,17 @@ fn dispatch(src: &Source, op: Op, out: DType, n: usize) -> Result<Value> {
             }
             let max = matches!(op, Op::Max | Op::ArgMax);
             let isz = src.dtype.itemsize();
-            if matches!(op, Op::Min | Op::Max)
-                && !src.swap()
-                && src.aligned()
-                && src.layout.is_c_contiguous(isz)
-            {
+            if matches!(op, Op::Min | Op::Max) && !src.swap() && src.aligned() && src.layout.is_c_contiguous(isz) {
                 // SAFETY (both arms): a C-contiguous, checked, aligned, native view of `n` elements.
                 let p = unsafe { src.map.as_ptr().add(src.layout.offset) };
                 match src.dtype {
-                    DType::Float64 => {
-                        return Ok(Value::Float(fast_extreme_f64(src, p as *const f64, n, max)))
-                    }
-                    DType::Float32 => {
-                        return Ok(Value::Float(
-                            fast_extreme_f32(src, p as *const f32, n, max) as f64
-                        ))
-                    }
+                    DType::Float64 => return Ok(Value::Float(fast_extreme_f64(src, p as *const f64, n, max))),
+                    DType::Float32 => return Ok(Value::Float(fast_extreme_f32(src, p as *const f32, n, max) as f64)),
                     _ => {}
                 }
             }
             let (i, v) = by_elem!(src.dtype, extreme_value, src, max);
-            Ok(if matches!(op, Op::ArgMin | Op::ArgMax) {
-                Value::Int(i as i64)
-            } else {
-                v
-            })
+            Ok(if matches!(op, Op::ArgMin | Op::ArgMax) { Value::Int(i as i64) } else { v })
         }
         _ => by_elem_input(src, op, out, n),
     }
@@ -1192,14 +1027,10 @@ macro_rules! fast_extreme {
                 }
                 (best, nan)
             };
-            let pieces: Vec<(usize, usize)> = (0..n)
-                .step_by(PAR_MIN)
-                .map(|lo| (lo, PAR_MIN.min(n - lo)))
-                .collect();
+            let pieces: Vec<(usize, usize)> = (0..n).step_by(PAR_MIN).map(|lo| (lo, PAR_MIN.min(n - lo))).collect();
             let isz = std::mem::size_of::<$t>();
             let span = |lo: usize, m: usize| run_span(p as isize, isz as isize, isz, lo, m);
-            let parts: Vec<($t, bool)> =
-                stream_map(src, &pieces, isz, span, |lo, m| piece(&all[lo..lo + m]));
+            let parts: Vec<($t, bool)> = stream_map(src, &pieces, isz, span, |lo, m| piece(&all[lo..lo + m]));
             if parts.iter().any(|p| p.1) {
                 return <$t>::NAN;
             }
@@ -1258,44 +1089,18 @@ fn numeric<T: Input>(src: &Source, op: Op, out: DType, n: usize) -> Result<Value
     }
     match op {
         Op::Sum => Ok(match out {
-            DType::Bool | DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => {
-                wrap_int(full_sum::<T, i64>(src, true), out)
-            }
-            DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => {
-                wrap_uint(full_sum::<T, u64>(src, true), out)
-            }
-            DType::Float16 => float_value(full_sum_with::<T, f32>(
-                src,
-                buffered(src, same(DType::Float16)),
-                round16,
-            )),
-            DType::Float32 => {
-                float_value(full_sum::<T, f32>(src, buffered(src, same(DType::Float32))))
-            }
-            DType::Float64 => {
-                float_value(full_sum::<T, f64>(src, buffered(src, same(DType::Float64))))
-            }
-            DType::Complex64 => cvalue(full_sum::<T, C<f32>>(
-                src,
-                buffered(src, same(DType::Complex64)),
-            )),
-            DType::Complex128 => cvalue(full_sum::<T, C<f64>>(
-                src,
-                buffered(src, same(DType::Complex128)),
-            )),
+            DType::Bool | DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => wrap_int(full_sum::<T, i64>(src, true), out),
+            DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => wrap_uint(full_sum::<T, u64>(src, true), out),
+            DType::Float16 => float_value(full_sum_with::<T, f32>(src, buffered(src, same(DType::Float16)), round16)),
+            DType::Float32 => float_value(full_sum::<T, f32>(src, buffered(src, same(DType::Float32)))),
+            DType::Float64 => float_value(full_sum::<T, f64>(src, buffered(src, same(DType::Float64)))),
+            DType::Complex64 => cvalue(full_sum::<T, C<f32>>(src, buffered(src, same(DType::Complex64)))),
+            DType::Complex128 => cvalue(full_sum::<T, C<f64>>(src, buffered(src, same(DType::Complex128)))),
         }),
         Op::Prod => Ok(match out {
-            DType::Bool | DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => {
-                wrap_int(full_prod::<T, i64>(src), out)
-            }
-            DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => {
-                wrap_uint(full_prod::<T, u64>(src), out)
-            }
-            DType::Float16 => float_value(full_prod_with::<T, f32>(
-                src,
-                buffered(src, same(DType::Float16)),
-                round16,
-            )),
+            DType::Bool | DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => wrap_int(full_prod::<T, i64>(src), out),
+            DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => wrap_uint(full_prod::<T, u64>(src), out),
+            DType::Float16 => float_value(full_prod_with::<T, f32>(src, buffered(src, same(DType::Float16)), round16)),
             DType::Float32 => float_value(full_prod::<T, f32>(src)),
             DType::Float64 => float_value(full_prod::<T, f64>(src)),
             DType::Complex64 => cvalue(full_prod::<T, C<f32>>(src)),
@@ -1303,23 +1108,14 @@ fn numeric<T: Input>(src: &Source, op: Op, out: DType, n: usize) -> Result<Value
         }),
         Op::Mean | Op::Var { .. } | Op::Std { .. } => match out {
             // NumPy's var of float16 works in float16 throughout.
-            DType::Float16 if op != Op::Mean && src.dtype == DType::Float16 => {
-                Ok(float_value(var_f16::<T>(src, op, n)))
-            }
+            DType::Float16 if op != Op::Mean && src.dtype == DType::Float16 => Ok(float_value(var_f16::<T>(src, op, n))),
             // NumPy's mean of float16 sums with dtype=float32, a cast: always buffered.
-            DType::Float16 => moments::<T, f32>(src, op, n, true)
-                .map(|v| float_value(F16::from_f32(v as f32).to_f32())),
-            DType::Float32 => moments::<T, f32>(src, op, n, buffered(src, same(DType::Float32)))
-                .map(|v| float_value(v as f32)),
-            DType::Float64 => {
-                moments::<T, f64>(src, op, n, buffered(src, same(DType::Float64))).map(float_value)
-            }
+            DType::Float16 => moments::<T, f32>(src, op, n, true).map(|v| float_value(F16::from_f32(v as f32).to_f32())),
+            DType::Float32 => moments::<T, f32>(src, op, n, buffered(src, same(DType::Float32))).map(|v| float_value(v as f32)),
+            DType::Float64 => moments::<T, f64>(src, op, n, buffered(src, same(DType::Float64))).map(float_value),
             DType::Complex64 if op == Op::Mean => cmean::<T, f32>(src, n),
             DType::Complex128 if op == Op::Mean => cmean::<T, f64>(src, n),
-            other => err(
-                ErrorKind::InvalidArgument,
-                format!("cannot compute the {} in dtype {}", op.name(), other.name()),
-            ),
+            other => err(ErrorKind::InvalidArgument, format!("cannot compute the {} in dtype {}", op.name(), other.name())),
         },
         _ => unreachable!("handled by dispatch"),
     }
@@ -1380,11 +1176,7 @@ where
         Op::Var { ddof, .. } | Op::Std { ddof, .. } => {
             let ss = sq_dev::<T, A>(src, mean);
             let var: f64 = ss.div((n as f64 - ddof).max(0.0)).into();
-            Ok(if matches!(op, Op::Std { .. }) {
-                var.sqrt()
-            } else {
-                var
-            })
+            Ok(if matches!(op, Op::Std { .. }) { var.sqrt() } else { var })
         }
         _ => unreachable!(),
     }
@@ -1398,11 +1190,7 @@ where
 {
     let sum = full_sum::<T, C<R>>(src, buffered(src, natural_complex::<R>(src.dtype)));
     let (re, im) = cdiv(sum.0.into(), sum.1.into(), n);
-    Ok(if TypeId::of::<R>() == TypeId::of::<f32>() {
-        Value::Complex(re as f32 as f64, im as f32 as f64)
-    } else {
-        Value::Complex(re, im)
-    })
+    Ok(if TypeId::of::<R>() == TypeId::of::<f32>() { Value::Complex(re as f32 as f64, im as f32 as f64) } else { Value::Complex(re, im) })
 }
 
 /// Whether complex accumulation in `R` is the natural one for input `d` (no cast).
@@ -1431,16 +1219,10 @@ where
     let sum = full_sum::<T, C<R>>(src, buffered(src, natural_complex::<R>(src.dtype)));
     let (re, im) = cdiv(sum.0.into(), sum.1.into(), n);
     let mean = C(from_f64::<R>(re), from_f64::<R>(im));
-    let (Op::Var { ddof, .. } | Op::Std { ddof, .. }) = op else {
-        unreachable!()
-    };
+    let (Op::Var { ddof, .. } | Op::Std { ddof, .. }) = op else { unreachable!() };
     let ss = sq_dev::<T, C<R>>(src, mean);
     let var: f64 = ss.div((n as f64 - ddof).max(0.0)).into();
-    Ok(if matches!(op, Op::Std { .. }) {
-        var.sqrt()
-    } else {
-        var
-    })
+    Ok(if matches!(op, Op::Std { .. }) { var.sqrt() } else { var })
 }
 
 /// var/std with the mean given (NumPy 2's `mean=`), as NumPy's `_var` computes it
@@ -1448,9 +1230,7 @@ where
 /// `re² + im²`), summed in the result dtype `out` (in blocks when that is a cast of the
 /// squares), divided by `n - ddof`.
 fn given_var<T: Input>(src: &Source, op: Op, out: DType, n: usize, g: Given) -> Result<Value> {
-    let (Op::Var { ddof, .. } | Op::Std { ddof, .. }) = op else {
-        unreachable!()
-    };
+    let (Op::Var { ddof, .. } | Op::Std { ddof, .. }) = op else { unreachable!() };
     let std = matches!(op, Op::Std { .. });
     let div = (n as f64 - ddof).max(0.0);
     let real = match g.dev {
@@ -1473,10 +1253,7 @@ fn given_var<T: Input>(src: &Source, op: Op, out: DType, n: usize, g: Given) -> 
             let var = given_sq::<T, f64>(src, g, buffered, |a| a).div(div);
             Ok(float_value(if std { var.sqrt() } else { var }))
         }
-        other => err(
-            ErrorKind::InvalidArgument,
-            format!("cannot compute the {} in dtype {}", op.name(), other.name()),
-        ),
+        other => err(ErrorKind::InvalidArgument, format!("cannot compute the {} in dtype {}", op.name(), other.name())),
     }
 }
 
@@ -1504,27 +1281,12 @@ where
             let m = g.re as f32;
             sum_of::<T, A>(src, buffered, move |x| To::<f32>::to(x).dev2(m).to(), round)
         }
-        DType::Float64 => sum_of::<T, A>(
-            src,
-            buffered,
-            move |x| To::<f64>::to(x).dev2(g.re).to(),
-            round,
-        ),
+        DType::Float64 => sum_of::<T, A>(src, buffered, move |x| To::<f64>::to(x).dev2(g.re).to(), round),
         DType::Complex64 => {
             let m = C(g.re as f32, g.im as f32);
-            sum_of::<T, A>(
-                src,
-                buffered,
-                move |x| To::<C<f32>>::to(x).dev2(m).to(),
-                round,
-            )
+            sum_of::<T, A>(src, buffered, move |x| To::<C<f32>>::to(x).dev2(m).to(), round)
         }
-        _ => sum_of::<T, A>(
-            src,
-            buffered,
-            move |x| To::<C<f64>>::to(x).dev2(C(g.re, g.im)).to(),
-            round,
-        ),
+        _ => sum_of::<T, A>(src, buffered, move |x| To::<C<f64>>::to(x).dev2(C(g.re, g.im)).to(), round),
     }
 }
 
@@ -1535,9 +1297,7 @@ fn from_f64<R: Acc>(x: f64) -> R {
         Some(r) => *r,
         None => {
             let y = x as f32;
-            *(&y as &dyn std::any::Any)
-                .downcast_ref::<R>()
-                .expect("f32 or f64")
+            *(&y as &dyn std::any::Any).downcast_ref::<R>().expect("f32 or f64")
         }
     }
 }
@@ -1553,11 +1313,7 @@ fn round16_f64(x: f64) -> f32 {
     let r = x as f32;
     let r = if r.is_finite() && r as f64 != x && r.to_bits() & 1 == 0 {
         let b = r.to_bits();
-        f32::from_bits(if (r as f64).abs() > x.abs() {
-            b - 1
-        } else {
-            b + 1
-        })
+        f32::from_bits(if (r as f64).abs() > x.abs() { b - 1 } else { b + 1 })
     } else {
         r
     };
@@ -1579,15 +1335,9 @@ fn var_f16<T: Input>(src: &Source, op: Op, n: usize) -> f64 {
         },
         round16,
     ));
-    let (Op::Var { ddof, .. } | Op::Std { ddof, .. }) = op else {
-        unreachable!()
-    };
+    let (Op::Var { ddof, .. } | Op::Std { ddof, .. }) = op else { unreachable!() };
     let var = round16_f64(ss as f64 / (n as f64 - ddof).max(0.0));
-    (if matches!(op, Op::Std { .. }) {
-        round16(var.sqrt())
-    } else {
-        var
-    }) as f64
+    (if matches!(op, Op::Std { .. }) { round16(var.sqrt()) } else { var }) as f64
 }
 
 /// A reduction along one axis: the result dtype, shape and C-order native-endian bytes.
@@ -1603,23 +1353,11 @@ pub struct Reduced {
 ///
 /// With a given mean (`Op::Var`/`Op::Std` with `mean`), `means` holds one (re, im)
 /// per output in C order; `None` gives every output the op's own.
-pub fn reduce_axis(
-    src: &Source,
-    op: Op,
-    axis: usize,
-    dtype: Option<DType>,
-    means: Option<&[(f64, f64)]>,
-) -> Result<Reduced> {
+pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, means: Option<&[(f64, f64)]>) -> Result<Reduced> {
     let l = src.layout;
     l.check(src.dtype.itemsize(), src.map.len())?;
     if axis >= l.shape.len() {
-        return err(
-            ErrorKind::OutOfRange,
-            format!(
-                "axis {axis} is out of bounds for array of dimension {}",
-                l.shape.len()
-            ),
-        );
+        return err(ErrorKind::OutOfRange, format!("axis {axis} is out of bounds for array of dimension {}", l.shape.len()));
     }
     let out = result_dtype(op, op.given().map_or(src.dtype, |g| g.dev), dtype)?;
     let n = l.shape[axis];
@@ -1628,13 +1366,7 @@ pub fn reduce_axis(
     strides.remove(axis);
     let m: usize = shape.iter().product();
     if means.is_some_and(|v| v.len() != m) {
-        return err(
-            ErrorKind::InvalidArgument,
-            format!(
-                "mean has {} values for {m} outputs",
-                means.map_or(0, |v| v.len())
-            ),
-        );
+        return err(ErrorKind::InvalidArgument, format!("mean has {} values for {m} outputs", means.map_or(0, |v| v.len())));
     }
     if n == 0 && m > 0 && matches!(op, Op::Min | Op::Max | Op::ArgMin | Op::ArgMax) {
         return empty_error(op);
@@ -1642,14 +1374,7 @@ pub fn reduce_axis(
     let mut offsets = Vec::with_capacity(m);
     let mut idx = vec![0usize; shape.len()];
     for _ in 0..m {
-        offsets.push(
-            (l.offset as isize
-                + idx
-                    .iter()
-                    .zip(&strides)
-                    .map(|(&i, &s)| i as isize * s)
-                    .sum::<isize>()) as usize,
-        );
+        offsets.push((l.offset as isize + idx.iter().zip(&strides).map(|(&i, &s)| i as isize * s).sum::<isize>()) as usize);
         for a in (0..shape.len()).rev() {
             idx[a] += 1;
             if idx[a] < shape[a] {
@@ -1664,107 +1389,47 @@ pub fn reduce_axis(
     // NumPy's loop runs along the axis with the smallest |stride|: if that is the reduced
     // axis, each output is one call of the reduction loop (pairwise sums); else NumPy adds
     // whole rows into the output, one element of each run at a time.
-    let inner = (0..l.shape.len())
-        .filter(|&a| l.shape[a] > 1)
-        .min_by_key(|&a| l.strides[a].unsigned_abs())
-        .is_none_or(|a| a == axis);
-    if !inner
-        && dtype.is_none()
-        && shape.len() == 1
-        && n > 0
-        && src.aligned()
-        && !src.swap()
-        && strides[0] == src.dtype.itemsize() as isize
-    {
+    let inner = (0..l.shape.len()).filter(|&a| l.shape[a] > 1).min_by_key(|&a| l.strides[a].unsigned_abs()).is_none_or(|a| a == axis);
+    if !inner && dtype.is_none() && shape.len() == 1 && n > 0 && src.aligned() && !src.swap() && strides[0] == src.dtype.itemsize() as isize {
         let fast = match (op, src.dtype) {
-            (Op::Sum, DType::Float64) => Some(rows_fold::<f64>(
-                src,
-                n,
-                step,
-                offsets[0],
-                m,
-                |a, x| a + x,
-                0.0,
-            )),
-            (Op::Sum, DType::Float32) => Some(rows_fold::<f32>(
-                src,
-                n,
-                step,
-                offsets[0],
-                m,
-                |a, x| a + x,
-                0.0,
-            )),
-            (Op::Sum, DType::Int64) => Some(rows_fold::<i64>(
-                src,
-                n,
-                step,
-                offsets[0],
-                m,
-                |a, x| a.wrapping_add(x),
-                0,
-            )),
-            (Op::Min, DType::Float64) => {
-                Some(rows_extreme::<f64>(src, n, step, offsets[0], m, false))
-            }
-            (Op::Max, DType::Float64) => {
-                Some(rows_extreme::<f64>(src, n, step, offsets[0], m, true))
-            }
-            (Op::Min, DType::Float32) => {
-                Some(rows_extreme::<f32>(src, n, step, offsets[0], m, false))
-            }
-            (Op::Max, DType::Float32) => {
-                Some(rows_extreme::<f32>(src, n, step, offsets[0], m, true))
-            }
+            (Op::Sum, DType::Float64) => Some(rows_fold::<f64>(src, n, step, offsets[0], m, |a, x| a + x, 0.0)),
+            (Op::Sum, DType::Float32) => Some(rows_fold::<f32>(src, n, step, offsets[0], m, |a, x| a + x, 0.0)),
+            (Op::Sum, DType::Int64) => Some(rows_fold::<i64>(src, n, step, offsets[0], m, |a, x| a.wrapping_add(x), 0)),
+            (Op::Min, DType::Float64) => Some(rows_extreme::<f64>(src, n, step, offsets[0], m, false)),
+            (Op::Max, DType::Float64) => Some(rows_extreme::<f64>(src, n, step, offsets[0], m, true)),
+            (Op::Min, DType::Float32) => Some(rows_extreme::<f32>(src, n, step, offsets[0], m, false)),
+            (Op::Max, DType::Float32) => Some(rows_extreme::<f32>(src, n, step, offsets[0], m, true)),
             _ => None,
         };
         if let Some(bytes) = fast {
-            return Ok(Reduced {
-                dtype: out,
-                shape,
-                bytes,
-            });
+            return Ok(Reduced { dtype: out, shape, bytes });
         }
     }
     // Streaming mode: outputs in windows of about GRAIN bytes per thread, each window's
     // runs released after it; row by row every output spans the whole view, released at
     // the end.
     let run_bytes = n.max(1) * step.unsigned_abs().max(src.dtype.itemsize());
-    let window = if src.release && inner {
-        (GRAIN * pool::threads() / run_bytes).max(1)
-    } else {
-        m.max(1)
-    };
+    let window = if src.release && inner { (GRAIN * pool::threads() / run_bytes).max(1) } else { m.max(1) };
     let base = src.map.as_ptr() as isize;
+    let behind = Behind::new(src.map);
     pool::install(|| {
         for (w, dsts) in bytes.chunks_mut(window * isz.max(1)).enumerate() {
             let first = w * window;
-            dsts.par_chunks_mut(isz.max(1))
-                .enumerate()
-                .try_for_each(|(j, dst)| {
-                    let k = first + j;
-                    let run = Layout {
-                        shape: vec![n],
-                        strides: vec![step],
-                        offset: offsets[k],
-                    };
-                    let s = Source {
-                        layout: &run,
-                        release: src.release && inner,
-                        ..*src
-                    };
-                    let op = means.map_or(op, |v| op.with_mean(v[k].0, v[k].1));
-                    let prev = ROW_BY_ROW.replace(!inner);
-                    let v = dispatch(&s, op, out, n);
-                    ROW_BY_ROW.set(prev);
-                    write_value(dst, v?, out);
-                    Ok::<(), crate::Error>(())
-                })?;
+            dsts.par_chunks_mut(isz.max(1)).enumerate().try_for_each(|(j, dst)| {
+                let k = first + j;
+                let run = Layout { shape: vec![n], strides: vec![step], offset: offsets[k] };
+                let s = Source { layout: &run, release: src.release && inner, ..*src };
+                let op = means.map_or(op, |v| op.with_mean(v[k].0, v[k].1));
+                let prev = ROW_BY_ROW.replace(!inner);
+                let v = dispatch(&s, op, out, n);
+                ROW_BY_ROW.set(prev);
+                write_value(dst, v?, out);
+                Ok::<(), crate::Error>(())
+            })?;
             if src.release && inner && n > 0 {
-                for &off in &offsets[first..first + dsts.len() / isz.max(1)] {
-                    let (s, e) = run_span(base + off as isize, step, src.dtype.itemsize(), 0, n);
-                    release_span(src.map, s, e);
-                }
+                let runs = offsets[first..first + dsts.len() / isz.max(1)].iter().map(|&off| run_span(base + off as isize, step, src.dtype.itemsize(), 0, n));
+                let (s, e) = runs.fold((usize::MAX, 0), |(s, e), (a, b)| (s.min(a), e.max(b)));
+                behind.push(s, e);
             }
         }
         Ok::<(), crate::Error>(())
@@ -1772,11 +1437,7 @@ pub fn reduce_axis(
     if src.release && !inner {
         release_view(src);
     }
-    Ok(Reduced {
-        dtype: out,
-        shape,
-        bytes,
-    })
+    Ok(Reduced { dtype: out, shape, bytes })
 }
 
 /// Outputs per block in the row-by-row fast paths: one block per thread (long
@@ -1802,30 +1463,18 @@ fn rows_fold<T: Elem + Copy + Send + Sync + ToBytes>(
     let mut acc = vec![zero; m];
     pool::install(|| {
         let block_len = out_block(m);
-        by_bands(
-            src,
-            n,
-            m * std::mem::size_of::<T>(),
-            first,
-            step,
-            |r0, rn| {
-                acc.par_chunks_mut(block_len)
-                    .enumerate()
-                    .for_each(|(b, block)| {
-                        for i in r0..r0 + rn {
-                            let row =
-                                (base as isize + first as isize + i as isize * step) as *const T;
-                            // SAFETY: the view was checked; elements (i, b*block_len ..) are in it.
-                            let xs = unsafe {
-                                std::slice::from_raw_parts(row.add(b * block_len), block.len())
-                            };
-                            for (a, &x) in block.iter_mut().zip(xs) {
-                                *a = f(*a, x);
-                            }
-                        }
-                    });
-            },
-        );
+        by_bands(src, n, m * std::mem::size_of::<T>(), first, step, |r0, rn| {
+            acc.par_chunks_mut(block_len).enumerate().for_each(|(b, block)| {
+                for i in r0..r0 + rn {
+                    let row = (base as isize + first as isize + i as isize * step) as *const T;
+                    // SAFETY: the view was checked; elements (i, b*block_len ..) are in it.
+                    let xs = unsafe { std::slice::from_raw_parts(row.add(b * block_len), block.len()) };
+                    for (a, &x) in block.iter_mut().zip(xs) {
+                        *a = f(*a, x);
+                    }
+                }
+            });
+        });
     });
     acc.iter().flat_map(|v| v.to_bytes()).collect()
 }
@@ -1845,31 +1494,21 @@ fn rows_extreme<T: Elem + Copy + Send + Sync + ToBytes + PartialOrd + IsNan>(
     let mut acc: Vec<T> = row0.to_vec();
     pool::install(|| {
         let block_len = out_block(m);
-        by_bands(
-            src,
-            n,
-            m * std::mem::size_of::<T>(),
-            first,
-            step,
-            |r0, rn| {
-                acc.par_chunks_mut(block_len)
-                    .enumerate()
-                    .for_each(|(b, block)| {
-                        for i in r0.max(1)..r0 + rn {
-                            let row =
-                                (base as isize + first as isize + i as isize * step) as *const T;
-                            for (j, a) in block.iter_mut().enumerate() {
-                                // SAFETY: as in `rows_fold`.
-                                let x = unsafe { *row.add(b * block_len + j) };
-                                let take = if max { x > *a } else { x < *a };
-                                if (take || x.nan()) && !a.nan() {
-                                    *a = x;
-                                }
-                            }
+        by_bands(src, n, m * std::mem::size_of::<T>(), first, step, |r0, rn| {
+            acc.par_chunks_mut(block_len).enumerate().for_each(|(b, block)| {
+                for i in r0.max(1)..r0 + rn {
+                    let row = (base as isize + first as isize + i as isize * step) as *const T;
+                    for (j, a) in block.iter_mut().enumerate() {
+                        // SAFETY: as in `rows_fold`.
+                        let x = unsafe { *row.add(b * block_len + j) };
+                        let take = if max { x > *a } else { x < *a };
+                        if (take || x.nan()) && !a.nan() {
+                            *a = x;
                         }
-                    });
-            },
-        );
+                    }
+                }
+            });
+        });
     });
     acc.iter().flat_map(|v| v.to_bytes()).collect()
 }
@@ -1877,27 +1516,17 @@ fn rows_extreme<T: Elem + Copy + Send + Sync + ToBytes + PartialOrd + IsNan>(
 /// Runs `f(first row, rows)` over rows `0..n` of `row_bytes` bytes each, `step` apart
 /// from `first`: all at once, or in streaming mode in bands of about [`GRAIN`] bytes
 /// per thread, each band's pages released after `f` ran over it.
-fn by_bands(
-    src: &Source,
-    n: usize,
-    row_bytes: usize,
-    first: usize,
-    step: isize,
-    mut f: impl FnMut(usize, usize),
-) {
-    let band = if src.release {
-        (GRAIN * pool::threads() / row_bytes.max(1)).max(1)
-    } else {
-        n.max(1)
-    };
+fn by_bands(src: &Source, n: usize, row_bytes: usize, first: usize, step: isize, mut f: impl FnMut(usize, usize)) {
+    let band = if src.release { (GRAIN * pool::threads() / row_bytes.max(1)).max(1) } else { n.max(1) };
     let base = src.map.as_ptr() as isize + first as isize;
+    let behind = Behind::new(src.map);
     let mut i = 0;
     while i < n {
         let m = band.min(n - i);
         f(i, m);
         if src.release {
             let (s, e) = run_span(base, step, row_bytes, i, m);
-            release_span(src.map, s, e);
+            behind.push(s, e);
         }
         i += m;
     }
@@ -1919,11 +1548,7 @@ fn release_view(src: &Source) {
         }
     }
     let base = src.map.as_ptr() as isize;
-    release_span(
-        src.map,
-        (base + lo) as usize,
-        (base + hi) as usize + src.dtype.itemsize(),
-    );
+    release_span(src.map, (base + lo) as usize, (base + hi) as usize + src.dtype.itemsize());
 }
 
 /// Native bytes of an element.
@@ -1989,10 +1614,7 @@ mod tests {
 
     fn src_f64(values: &[f64]) -> (Mapping, Layout) {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
-        (
-            Mapping::from_bytes(&bytes).unwrap(),
-            Layout::contiguous(&[values.len()], 8, false),
-        )
+        (Mapping::from_bytes(&bytes).unwrap(), Layout::contiguous(&[values.len()], 8, false))
     }
 
     /// NumPy's pairwise tree, written out plainly, as the reference.
@@ -2030,64 +1652,28 @@ mod tests {
             })
             .collect();
         let (map, layout) = src_f64(&values);
-        let src = Source {
-            map: &map,
-            layout: &layout,
-            dtype: DType::Float64,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
-        assert_eq!(
-            reduce_all(&src, Op::Sum, None).unwrap(),
-            Value::Float(0.0 + reference(&values))
-        );
+        let src = Source { map: &map, layout: &layout, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
+        assert_eq!(reduce_all(&src, Op::Sum, None).unwrap(), Value::Float(0.0 + reference(&values)));
     }
 
     #[test]
     fn numpy_rules_for_empty_nan_and_ints() {
         let (map, layout) = src_f64(&[]);
-        let src = Source {
-            map: &map,
-            layout: &layout,
-            dtype: DType::Float64,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
+        let src = Source { map: &map, layout: &layout, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
         assert_eq!(reduce_all(&src, Op::Sum, None).unwrap(), Value::Float(0.0));
         assert!(matches!(reduce_all(&src, Op::Mean, None).unwrap(), Value::Float(f) if f.is_nan()));
-        assert!(reduce_all(&src, Op::Max, None)
-            .unwrap_err()
-            .to_string()
-            .contains("zero-size"));
+        assert!(reduce_all(&src, Op::Max, None).unwrap_err().to_string().contains("zero-size"));
         let (map, layout) = src_f64(&[1.0, f64::NAN, 3.0, f64::NAN]);
-        let src = Source {
-            map: &map,
-            layout: &layout,
-            dtype: DType::Float64,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
+        let src = Source { map: &map, layout: &layout, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
         assert!(matches!(reduce_all(&src, Op::Max, None).unwrap(), Value::Float(f) if f.is_nan()));
         assert_eq!(reduce_all(&src, Op::ArgMin, None).unwrap(), Value::Int(1));
         let bytes = [250u8, 10, 7];
         let map = Mapping::from_bytes(&bytes).unwrap();
         let layout = Layout::contiguous(&[3], 1, false);
-        let src = Source {
-            map: &map,
-            layout: &layout,
-            dtype: DType::UInt8,
-            order: ByteOrder::NotApplicable,
-            release: false,
-        };
+        let src = Source { map: &map, layout: &layout, dtype: DType::UInt8, order: ByteOrder::NotApplicable, release: false };
         assert_eq!(reduce_all(&src, Op::Sum, None).unwrap(), Value::UInt(267));
-        assert_eq!(
-            reduce_all(&src, Op::Sum, Some(DType::UInt8)).unwrap(),
-            Value::UInt(11)
-        );
-        assert_eq!(
-            reduce_all(&src, Op::Mean, None).unwrap(),
-            Value::Float(89.0)
-        );
+        assert_eq!(reduce_all(&src, Op::Sum, Some(DType::UInt8)).unwrap(), Value::UInt(11));
+        assert_eq!(reduce_all(&src, Op::Mean, None).unwrap(), Value::Float(89.0));
         assert!(reduce_all(&src, Op::Sum, Some(DType::Bool)).is_err());
     }
 
@@ -2096,26 +1682,12 @@ mod tests {
         let values: Vec<f64> = (0..12).map(|v| v as f64).collect();
         let (map, _) = src_f64(&values);
         let layout = Layout::contiguous(&[3, 4], 8, false);
-        let src = Source {
-            map: &map,
-            layout: &layout,
-            dtype: DType::Float64,
-            order: ByteOrder::NATIVE,
-            release: false,
-        };
+        let src = Source { map: &map, layout: &layout, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
         let r = reduce_axis(&src, Op::Sum, 0, None, None).unwrap();
-        let got: Vec<f64> = r
-            .bytes
-            .chunks(8)
-            .map(|c| f64::from_ne_bytes(c.try_into().unwrap()))
-            .collect();
+        let got: Vec<f64> = r.bytes.chunks(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
         assert_eq!((r.shape, got), (vec![4], vec![12.0, 15.0, 18.0, 21.0]));
         let r = reduce_axis(&src, Op::ArgMax, 1, None, None).unwrap();
-        let got: Vec<i64> = r
-            .bytes
-            .chunks(8)
-            .map(|c| i64::from_ne_bytes(c.try_into().unwrap()))
-            .collect();
+        let got: Vec<i64> = r.bytes.chunks(8).map(|c| i64::from_ne_bytes(c.try_into().unwrap())).collect();
         assert_eq!(got, vec![3, 3, 3]);
     }
 }
