@@ -26,15 +26,31 @@ function now() {
 const yieldToLoop = () => new Promise((resolve) => setImmediate(resolve));
 
 /** RssAnon and RssFile of this process in bytes, or null off Linux. */
+/** A `/proc/self/status` field in bytes (NaN when absent). */
+function statusBytes(status, key) {
+  const m = new RegExp(`^${key}:\\s+(\\d+)\\s*kB`, 'm').exec(status);
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** Growth of the peak RSS (VmHWM, reset through /proc/self/clear_refs) while `f` runs; null where Linux's counters are missing. */
+function peakGrowth(f) {
+  if (process.platform !== 'linux') return null;
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+    const before = statusBytes(fs.readFileSync('/proc/self/status', 'utf8'), 'VmRSS');
+    f();
+    const grew = statusBytes(fs.readFileSync('/proc/self/status', 'utf8'), 'VmHWM') - before;
+    return Number.isFinite(grew) ? grew : null;
+  } catch {
+    return null;
+  }
+}
+
 function readRss() {
   if (process.platform !== 'linux') return null;
   try {
     const st = fs.readFileSync('/proc/self/status', 'utf8');
-    const kb = (k) => {
-      const m = new RegExp(`^${k}:\\s+(\\d+)\\s*kB`, 'm').exec(st);
-      return m ? Number(m[1]) * 1024 : NaN;
-    };
-    const r = { anon: kb('RssAnon'), file: kb('RssFile') };
+    const r = { anon: statusBytes(st, 'RssAnon'), file: statusBytes(st, 'RssFile') };
     return Number.isFinite(r.anon) && Number.isFinite(r.file) ? r : null;
   } catch {
     return null;
@@ -197,7 +213,7 @@ const skipped = (id, name, unit, note) => ({ id, name, unit, samples: [], note, 
 const PASS = ['fs.readSync', 'fs.readFile', 'ceiling.read'];
 
 const scenarios = {
-  /** The machine's ceiling: all kernel threads reading faulted memory, one thread copying it (native probe). */
+  /** The machine's ceiling: all kernel threads reading the data file's mapping, faulted in; one thread copying memory (native probe). */
   async ceiling(ctx) {
     const binding = require('../binding.js');
     const size = 256 * MiB; // well beyond the CPU caches, whatever the data set's size
@@ -205,12 +221,12 @@ const scenarios = {
     const memcpy = [];
     let threads = 0;
     const m = await measure(ctx, 'ceiling', () => {
-      const c = binding.machineCeiling(size, 3);
+      const c = binding.machineCeiling(size, 3, ctx.file);
       read.push(c.read / 1e9);
       memcpy.push(c.memcpy / 1e9);
       threads = c.threads;
     }, { warmup: 0 });
-    const note = `native probe over ${(size / MiB).toFixed(0)} MiB of faulted memory`;
+    const note = `native probe: read = the data file's own mapping, faulted in; memcpy = ${(size / MiB).toFixed(0)} MiB of memory`;
     return [
       { id: 'ceiling.read', name: `ceiling: native read, ${threads} threads`, unit: 'GB/s', samples: read, baseline: 'ceiling', rss: m.rss, note, extra: { threads, bytes: size } },
       { id: 'ceiling.memcpy', name: 'ceiling: native memcpy, 1 thread', unit: 'GB/s', samples: memcpy, baseline: 'other', rss: m.rss, note },
@@ -318,12 +334,16 @@ const scenarios = {
     ];
   },
 
-  /** `mean()` and `std()` together on one mapping. */
+  /** `mean()` and `std()` together on one mapping: std given the mean (two passes), and std on its own (three). */
   async meanStd(ctx) {
     const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
-    const m = await measure(ctx, 'mean+std', () => { a.mean(); a.std(); });
+    const given = await measure(ctx, 'mean+std', () => { a.std({ mean: a.mean() }); });
+    const plain = await measure(ctx, 'mean+std', () => { a.mean(); a.std(); });
     a.close();
-    return [{ id: 'meanStd', name: 'mean() + std()', unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: ['numpy.meanStd', 'ceiling.read'], rss: m.rss }];
+    return [
+      { id: 'meanStd', name: 'mean() + std({ mean })', unit: 'GB/s', samples: gbps(ctx.bytes, given.seconds), compare: ['numpy.meanStd', 'numpy.meanStdGiven', 'ceiling.read'], rss: given.rss },
+      { id: 'meanStd.plain', name: 'mean() + std()', unit: 'GB/s', samples: gbps(ctx.bytes, plain.seconds), compare: ['numpy.meanStd', 'ceiling.read'], rss: plain.rss },
+    ];
   },
 
   /** Copy-on-write normalization in place: the mapping changes, the file must not (checked by its hash). */
@@ -466,10 +486,21 @@ print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.s
       }
       a.close();
     }, { warmup: 0 });
+    // The reductions' own streaming mode: one sum() over a fresh mapping; the peak from VmHWM, reset first.
+    let peak = NaN;
+    const streamed = await measure(ctx, 'budget', () => {
+      const a = mm.loadNpy(ctx.file, { mmapMode: 'r' });
+      const grew = peakGrowth(() => a.sum({ release: true }));
+      if (grew !== null) peak = Math.max(Number.isFinite(peak) ? peak : 0, grew);
+      a.close();
+    }, { warmup: 0 });
+    const note = (v) => (Number.isFinite(v) ? `peak RSS growth ${(v / MiB).toFixed(0)} MiB for ${(ctx.bytes / MiB).toFixed(0)} MiB of data` : 'RSS not measurable here (n/a)');
     return [{
       id: 'budget', name: 'sum() by 32 MiB blocks, release: true', unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: PASS, rss: m.rss,
-      note: Number.isFinite(worst) ? `peak RSS growth ${(worst / MiB).toFixed(0)} MiB for ${(ctx.bytes / MiB).toFixed(0)} MiB of data` : 'RSS not measurable here (n/a)',
-      extra: { peakGrowth: Number.isFinite(worst) ? worst : null },
+      note: note(worst), extra: { peakGrowth: Number.isFinite(worst) ? worst : null },
+    }, {
+      id: 'budget.stream', name: 'sum({ release: true }), fresh mapping', unit: 'GB/s', samples: gbps(ctx.bytes, streamed.seconds), compare: [...PASS, 'sum.first'], rss: streamed.rss,
+      note: note(peak), extra: { peakGrowth: Number.isFinite(peak) ? peak : null },
     }];
   },
 
@@ -624,12 +655,15 @@ def first():
     a = np.load(f, mmap_mode='r'); a.sum()
 fp = t(first, warm=0)
 a = np.load(f, mmap_mode='r')
-print(json.dumps({'version': np.__version__, 'open': opn, 'first': fp, 'steady': t(lambda: a.sum()), 'meanStd': t(lambda: (a.mean(), a.std()))}))`, [ctx.file, ctx.runs]);
+def given():
+    m = a.mean(); a.std(mean=m)
+print(json.dumps({'version': np.__version__, 'open': opn, 'first': fp, 'steady': t(lambda: a.sum()), 'meanStd': t(lambda: (a.mean(), a.std())), 'meanStdGiven': t(given)}))`, [ctx.file, ctx.runs]);
     const rows = [
       ['numpy.open', "np.load(p, mmap_mode='r')", 's', 'open'],
       ['numpy.first', 'load + sum(), file cached', 'GB/s', 'first'],
       ['numpy.steady', 'sum(), steady state', 'GB/s', 'steady'],
       ['numpy.meanStd', 'mean() + std()', 'GB/s', 'meanStd'],
+      ['numpy.meanStdGiven', 'mean() + std(mean=m)', 'GB/s', 'meanStdGiven'],
     ];
     return rows.map(([id, what, unit, k]) => (r.error
       ? skipped(id, `NumPy: ${what}`, unit, r.error)

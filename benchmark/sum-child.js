@@ -22,7 +22,7 @@ if (isMainThread) {
   }
   const r = readRss();
   a.close();
-  const threads = require('../binding.js').machineCeiling(1 << 20, 1).threads;
+  const threads = require('../binding.js').kernelThreads();
   process.stdout.write(`${JSON.stringify({ seconds, threads, rss: r })}\n`);
 } else {
   const a = mm.loadNpy(workerData.file, { mmapMode: 'r' });

@@ -589,7 +589,7 @@ pub struct CeilingOut {
 }
 
 #[napi]
-pub fn machine_ceiling(bytes: f64, runs: u32) -> Result<CeilingOut, String> {
-    let c = mmnpy_core::kernels::probe::measure(convert::index(bytes, "bytes")?, runs as usize).or_js()?;
+pub fn machine_ceiling(bytes: f64, runs: u32, file: Option<String>) -> Result<CeilingOut, String> {
+    let c = mmnpy_core::kernels::probe::measure(convert::index(bytes, "bytes")?, runs as usize, file.as_deref().map(std::path::Path::new)).or_js()?;
     Ok(CeilingOut { read: c.read, memcpy: c.memcpy, threads: mmnpy_core::kernels::pool::threads() as u32 })
 }

@@ -1,6 +1,7 @@
 //! The machine's own ceiling, measured: how fast all cores read memory that is
-//! already mapped and faulted in, and how fast one core copies it. Benchmarks
-//! report kernels against these figures.
+//! already mapped and faulted in (a file's own mapping when one is given: its pages
+//! may sit in large folios, read faster than fresh anonymous memory), and how fast
+//! one core copies memory. Benchmarks report kernels against these figures.
 
 use std::time::Instant;
 
@@ -8,19 +9,25 @@ use rayon::prelude::*;
 
 use super::pool;
 use crate::error::Result;
-use crate::mapping::Mapping;
+use crate::mapping::{Mapping, Mode};
 
 /// Bytes per second, best of `runs`.
 #[derive(Debug, Clone, Copy)]
 pub struct Ceiling {
-    /// All pool threads summing u64 words of faulted memory.
+    /// All pool threads summing u64 words of faulted memory (the file's, if given).
     pub read: f64,
     /// One thread copying memory to memory.
     pub memcpy: f64,
 }
 
-/// Measures over `bytes` of anonymous memory (touched first, so no page faults count).
-pub fn measure(bytes: usize, runs: usize) -> Result<Ceiling> {
+/// Sum of the u64 words of `s`, all pool threads.
+fn read_all(s: &[u64]) -> u64 {
+    pool::install(|| s.par_chunks(1 << 16).map(|c| c.iter().fold(0u64, |a, &x| a.wrapping_add(x))).reduce(|| 0, u64::wrapping_add))
+}
+
+/// Measures over `bytes` of anonymous memory (touched first, so no page faults count);
+/// the read ceiling over the mapping of `file` instead when given (read once first).
+pub fn measure(bytes: usize, runs: usize, file: Option<&std::path::Path>) -> Result<Ceiling> {
     let words = (bytes / 8).max(1 << 10);
     let src = Mapping::anonymous(words * 8)?;
     let dst = Mapping::anonymous(words * 8)?;
@@ -28,13 +35,26 @@ pub fn measure(bytes: usize, runs: usize) -> Result<Ceiling> {
     let (s, d) = unsafe { (std::slice::from_raw_parts_mut(src.as_ptr() as *mut u64, words), std::slice::from_raw_parts_mut(dst.as_ptr() as *mut u64, words)) };
     s.iter_mut().enumerate().for_each(|(i, w)| *w = i as u64);
     d.fill(1);
+    let mapped = match file {
+        Some(path) => {
+            let f = std::fs::File::open(path).map_err(|e| crate::Error::io(&format!("cannot open {}", path.display()), &e))?;
+            let len = f.metadata().map_err(|e| crate::Error::io(&format!("cannot stat {}", path.display()), &e))?.len() as usize;
+            Some(Mapping::map_file(&f, path, 0, len / 8 * 8, Mode::ReadOnly)?)
+        }
+        None => None,
+    };
+    let probe: &[u64] = match &mapped {
+        // SAFETY: the mapping is page-aligned, `len / 8 * 8` bytes, and lives to the end of this function.
+        Some(m) => unsafe { std::slice::from_raw_parts(m.as_ptr() as *const u64, m.len() / 8) },
+        None => s,
+    };
+    std::hint::black_box(read_all(probe));
     let mut read: f64 = 0.0;
     let mut copy: f64 = 0.0;
     for _ in 0..runs.max(1) {
         let t = Instant::now();
-        let total: u64 = pool::install(|| s.par_chunks(1 << 16).map(|c| c.iter().fold(0u64, |a, &x| a.wrapping_add(x))).reduce(|| 0, u64::wrapping_add));
-        std::hint::black_box(total);
-        read = read.max((words * 8) as f64 / t.elapsed().as_secs_f64());
+        std::hint::black_box(read_all(probe));
+        read = read.max(std::mem::size_of_val(probe) as f64 / t.elapsed().as_secs_f64());
         let t = Instant::now();
         d.copy_from_slice(s);
         std::hint::black_box(&d[words / 2]);
