@@ -1392,9 +1392,9 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, mean
     let inner = (0..l.shape.len()).filter(|&a| l.shape[a] > 1).min_by_key(|&a| l.strides[a].unsigned_abs()).is_none_or(|a| a == axis);
     if !inner && dtype.is_none() && shape.len() == 1 && n > 0 && src.aligned() && !src.swap() && strides[0] == src.dtype.itemsize() as isize {
         let fast = match (op, src.dtype) {
-            (Op::Sum, DType::Float64) => Some(rows_fold::<f64>(src, n, step, offsets[0], m, |a, x| a + x, 0.0)),
-            (Op::Sum, DType::Float32) => Some(rows_fold::<f32>(src, n, step, offsets[0], m, |a, x| a + x, 0.0)),
-            (Op::Sum, DType::Int64) => Some(rows_fold::<i64>(src, n, step, offsets[0], m, |a, x| a.wrapping_add(x), 0)),
+            (Op::Sum, DType::Float64) => Some(rows_fold::<f64>(src, n, step, offsets[0], m, |a, x| a + x, vec![0.0; m], 0)),
+            (Op::Sum, DType::Float32) => Some(rows_fold::<f32>(src, n, step, offsets[0], m, |a, x| a + x, vec![0.0; m], 0)),
+            (Op::Sum, DType::Int64) => Some(rows_fold::<i64>(src, n, step, offsets[0], m, |a, x| a.wrapping_add(x), vec![0; m], 0)),
             (Op::Min, DType::Float64) => Some(rows_extreme::<f64>(src, n, step, offsets[0], m, false)),
             (Op::Max, DType::Float64) => Some(rows_extreme::<f64>(src, n, step, offsets[0], m, true)),
             (Op::Min, DType::Float32) => Some(rows_extreme::<f32>(src, n, step, offsets[0], m, false)),
@@ -1447,9 +1447,12 @@ fn out_block(m: usize) -> usize {
 }
 
 /// Row-by-row reduction of a 2-D view whose outputs are contiguous in memory: for every
-/// row `i`, `acc[j] = f(acc[j], x[i, j])` over a block of outputs, so memory is read
-/// sequentially (NumPy's order for an axis that is not the inner one). Outputs are
-/// at `first + j * size_of::<T>()` in row 0; returns them as native bytes.
+/// row `i` from `from`, `acc[j] = f(acc[j], x[i, j])` over a block of outputs, so memory is
+/// read sequentially (NumPy's order for an axis that is not the inner one). Four rows go
+/// through each block at once (one load and store of the accumulators per four rows, the
+/// additions still one row after the other). Outputs are at `first + j * size_of::<T>()`
+/// in row 0; returns them as native bytes.
+#[allow(clippy::too_many_arguments)]
 fn rows_fold<T: Elem + Copy + Send + Sync + ToBytes>(
     src: &Source,
     n: usize,
@@ -1457,19 +1460,27 @@ fn rows_fold<T: Elem + Copy + Send + Sync + ToBytes>(
     first: usize,
     m: usize,
     f: impl Fn(T, T) -> T + Sync,
-    zero: T,
+    mut acc: Vec<T>,
+    from: usize,
 ) -> Vec<u8> {
-    let base = src.map.as_ptr() as usize;
-    let mut acc = vec![zero; m];
+    let base = src.map.as_ptr() as isize + first as isize;
     pool::install(|| {
         let block_len = out_block(m);
         by_bands(src, n, m * std::mem::size_of::<T>(), first, step, |r0, rn| {
             acc.par_chunks_mut(block_len).enumerate().for_each(|(b, block)| {
-                for i in r0..r0 + rn {
-                    let row = (base as isize + first as isize + i as isize * step) as *const T;
-                    // SAFETY: the view was checked; elements (i, b*block_len ..) are in it.
-                    let xs = unsafe { std::slice::from_raw_parts(row.add(b * block_len), block.len()) };
-                    for (a, &x) in block.iter_mut().zip(xs) {
+                // SAFETY: the view was checked; elements (i, b*block_len ..) of every row are in it.
+                let len = block.len();
+                let row = |i: usize| unsafe { std::slice::from_raw_parts(((base + i as isize * step) as *const T).add(b * block_len), len) };
+                let mut i = r0.max(from);
+                while i + 4 <= r0 + rn {
+                    let (x0, x1, x2, x3) = (row(i), row(i + 1), row(i + 2), row(i + 3));
+                    for ((((a, &p), &q), &r), &s) in block.iter_mut().zip(x0).zip(x1).zip(x2).zip(x3) {
+                        *a = f(f(f(f(*a, p), q), r), s);
+                    }
+                    i += 4;
+                }
+                for i in i..r0 + rn {
+                    for (a, &x) in block.iter_mut().zip(row(i)) {
                         *a = f(*a, x);
                     }
                 }
@@ -1480,37 +1491,11 @@ fn rows_fold<T: Elem + Copy + Send + Sync + ToBytes>(
 }
 
 /// Row-by-row min/max (NaN propagates, as `np.minimum`/`np.maximum` do).
-fn rows_extreme<T: Elem + Copy + Send + Sync + ToBytes + PartialOrd + IsNan>(
-    src: &Source,
-    n: usize,
-    step: isize,
-    first: usize,
-    m: usize,
-    max: bool,
-) -> Vec<u8> {
-    let base = src.map.as_ptr() as usize;
+fn rows_extreme<T: Elem + Copy + Send + Sync + ToBytes + PartialOrd + IsNan>(src: &Source, n: usize, step: isize, first: usize, m: usize, max: bool) -> Vec<u8> {
     // SAFETY: row 0 of the view was checked.
-    let row0 = unsafe { std::slice::from_raw_parts((base + first) as *const T, m) };
-    let mut acc: Vec<T> = row0.to_vec();
-    pool::install(|| {
-        let block_len = out_block(m);
-        by_bands(src, n, m * std::mem::size_of::<T>(), first, step, |r0, rn| {
-            acc.par_chunks_mut(block_len).enumerate().for_each(|(b, block)| {
-                for i in r0.max(1)..r0 + rn {
-                    let row = (base as isize + first as isize + i as isize * step) as *const T;
-                    for (j, a) in block.iter_mut().enumerate() {
-                        // SAFETY: as in `rows_fold`.
-                        let x = unsafe { *row.add(b * block_len + j) };
-                        let take = if max { x > *a } else { x < *a };
-                        if (take || x.nan()) && !a.nan() {
-                            *a = x;
-                        }
-                    }
-                }
-            });
-        });
-    });
-    acc.iter().flat_map(|v| v.to_bytes()).collect()
+    let row0 = unsafe { std::slice::from_raw_parts((src.map.as_ptr() as usize + first) as *const T, m) };
+    let pick = move |a: T, x: T| if ((if max { x > a } else { x < a }) || x.nan()) && !a.nan() { x } else { a };
+    rows_fold(src, n, step, first, m, pick, row0.to_vec(), 1)
 }
 
 /// Runs `f(first row, rows)` over rows `0..n` of `row_bytes` bytes each, `step` apart
