@@ -121,6 +121,10 @@ fn stream_map<R: Send>(
     span: impl Fn(usize, usize) -> (usize, usize),
     f: impl Fn(usize, usize) -> R + Sync + Send,
 ) -> Vec<R> {
+    if rayon::current_thread_index().is_none() {
+        // Outside the pool (small inputs run inline, see `reduce_all`): no rayon call.
+        return pieces.iter().map(|&(lo, n)| f(lo, n)).collect();
+    }
     if !src.release {
         return pieces.par_iter().map(|&(lo, n)| f(lo, n)).collect();
     }
@@ -921,7 +925,10 @@ pub fn reduce_all(src: &Source, op: Op, dtype: Option<DType>) -> Result<Value> {
     src.layout.check(src.dtype.itemsize(), src.map.len())?;
     let out = result_dtype(op, op.given().map_or(src.dtype, |g| g.dev), dtype)?;
     let n = src.layout.size();
-    let v = pool::install(|| dispatch(src, op, out, n));
+    // Below PAR_MIN elements nothing is split (no `rayon::join`, `stream_map` runs
+    // sequentially outside the pool): run on the calling thread and spare the handoff to
+    // the pool (~10 µs).
+    let v = if n < PAR_MIN && !src.release { dispatch(src, op, out, n) } else { pool::install(|| dispatch(src, op, out, n)) };
     if src.release {
         release_view(src);
     }
