@@ -6,7 +6,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-const SCENARIOS = ['ceiling', 'open', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'budget', 'write', 'cold', 'threads', 'workers', 'numpy'];
+const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'budget', 'write', 'cold', 'threads', 'workers', 'numpy'];
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 

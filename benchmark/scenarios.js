@@ -241,6 +241,29 @@ const scenarios = {
     return [{ id: 'open', name: "open: loadNpy(p, 'r') + close()", unit: 's', samples: m.seconds, compare: ['numpy.open'], rss: m.rss }];
   },
 
+  /** The fixed cost of a call: `sum()` of 1,000 float64 in memory, per call, against NumPy's `a.sum()`. */
+  async small(ctx) {
+    const a = mm.array(Float64Array.from({ length: 1000 }, (_, i) => i % 7));
+    const calls = 2000;
+    const m = await measure(ctx, 'small', () => {
+      const t0 = now();
+      for (let i = 0; i < calls; i++) a.sum();
+      return { seconds: (now() - t0) / calls };
+    });
+    const np = await python(ctx, `${PY_TIMER}
+a = np.arange(1000, dtype=np.float64) % 7
+def per():
+    s = time.perf_counter()
+    for _ in range(${calls}): a.sum()
+    return (time.perf_counter() - s) / ${calls}
+print(json.dumps({'small': t(per, own=True)}))`, ['-', ctx.runs]);
+    const what = 'sum() of 1,000 float64 in memory, per call';
+    return [
+      { id: 'small', name: what, unit: 's', samples: m.seconds, compare: ['numpy.small'], rss: m.rss },
+      np.error ? skipped('numpy.small', `NumPy: ${what}`, 's', np.error) : { id: 'numpy.small', name: `NumPy: ${what}`, unit: 's', samples: np.small, baseline: 'numpy', rss: null },
+    ];
+  },
+
   /** `get(i)` over a 1-D view against a plain TypedArray loop over the same memory. */
   async get(ctx) {
     const { a, flat } = openFlat(ctx.file);

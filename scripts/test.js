@@ -54,7 +54,8 @@ async function main() {
   const ava = await run(process.execPath, [path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs'), ...process.argv.slice(2)], {
     env: { ...process.env, FORCE_COLOR: '0' },
   });
-  const avaPassed = sum(/^\s*(\d+) tests? passed/gm, ava.out);
+  // With failures ava prints no "N tests passed" line: count the ticks then.
+  const avaPassed = sum(/^\s*(\d+) tests? passed/gm, ava.out) || (ava.out.match(/^\s*✔/gm) ?? []).length;
   const avaFailed = sum(/^\s*(\d+) tests? failed/gm, ava.out) + sum(/^\s*(\d+) uncaught exceptions?/gm, ava.out)
     + sum(/^\s*(\d+) unhandled rejections?/gm, ava.out) + sum(/^\s*(\d+) tests? timed out/gm, ava.out);
   passed += avaPassed;
