@@ -173,6 +173,16 @@ export interface VarOptions extends ReduceOptions {
   mean?: number | Complex | NdArray;
 }
 
+/** Options of `dot`. */
+export interface DotOptions {
+  /**
+   * Streaming mode: release the left operand's pages behind the kernel, block of rows by block of rows, so a
+   * matrix larger than RAM is multiplied with a bounded RSS. The result is the same. Ignored in mode `'c'` and
+   * in memory.
+   */
+  release?: boolean;
+}
+
 /** Options of elementwise operations. */
 export interface OutOptions {
   /** Write the result here (any writable view of the result's shape; may be an operand itself) instead of a new in-memory array. */
@@ -346,10 +356,11 @@ export declare class NdArray {
   /**
    * Matrix and vector products like `np.dot` (1-D and 2-D operands, any dtypes, views and byte orders):
    * vector·vector gives a scalar, matrix·vector and matrix·matrix a new in-memory array. A mapped
-   * left operand larger than RAM is converted in blocks of rows, so memory stays bounded.
+   * left operand larger than RAM is read in blocks of rows, never copied whole; with `{ release: true }` its
+   * pages are also released behind, so the resident set stays bounded.
    */
-  dot(other: NdArray): Scalar | NdArray;
-  dotAsync(other: NdArray): Promise<Scalar | NdArray>;
+  dot(other: NdArray, options?: DotOptions): Scalar | NdArray;
+  dotAsync(other: NdArray, options?: DotOptions): Promise<Scalar | NdArray>;
   /** Sets every element to `value` (checked like `set`). */
   fill(value: Scalar | [number, number]): void;
   fillAsync(value: Scalar | [number, number]): Promise<void>;

@@ -8,8 +8,8 @@ import { broadcastShapes, broadcastStrides } from './broadcast';
 import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
 import { checkValue, MAX_BUFFER_BYTES, Scalar, Storage } from './storage';
 
-export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions } from '../index';
-import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex } from '../index';
+export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, DotOptions } from '../index';
+import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex, DotOptions } from '../index';
 
 const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
 
@@ -348,17 +348,22 @@ export class NdArray {
   divAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return settle(() => this.binary('div', other, options, true) as Promise<NdArray>); }
 
   /** Matrix/vector product: vector·vector gives a scalar, matrix·vector and matrix·matrix an in-memory array. */
-  dot(other: NdArray): Scalar | NdArray {
-    this.check();
-    if (!(other instanceof NdArray)) throw typeError('dot takes an NdArray');
-    if (other.closed) throw closedError();
-    return this.dotResult(native(() => this._s.native.dot(this.viewArg(), other._s.native, other.viewArg())));
+  dot(other: NdArray, options?: DotOptions): Scalar | NdArray {
+    const release = this.dotArgs(other, options);
+    return this.dotResult(native(() => this._s.native.dot(this.viewArg(), other._s.native, other.viewArg(), release)));
   }
-  async dotAsync(other: NdArray): Promise<Scalar | NdArray> {
+  async dotAsync(other: NdArray, options?: DotOptions): Promise<Scalar | NdArray> {
+    const release = this.dotArgs(other, options);
+    return this.dotResult(await nativeAsync(() => this._s.native.dotAsync(this.viewArg(), other._s.native, other.viewArg(), release)));
+  }
+  /** Checked arguments of `dot`: the streaming flag. */
+  private dotArgs(other: NdArray, options: DotOptions | undefined): boolean {
     this.check();
     if (!(other instanceof NdArray)) throw typeError('dot takes an NdArray');
     if (other.closed) throw closedError();
-    return this.dotResult(await nativeAsync(() => this._s.native.dotAsync(this.viewArg(), other._s.native, other.viewArg())));
+    const release = options?.release ?? false;
+    if (typeof release !== 'boolean') throw typeError(`release must be a boolean, got ${typeof release}`);
+    return release;
   }
   private dotResult(r: ScalarOut | NativeArray): Scalar | NdArray {
     if (r instanceof binding.NativeArray) return NdArray._whole(new Storage(r, this._s.copied));

@@ -39,6 +39,8 @@ const CALLS = {
   'std axis 1': (a, o) => a.reshape(-1, 4096).std({ ...o, axis: 1 }),
   'mean axis 1 of a transposed view': (a, o) => a.reshape(4096, -1).T.mean({ ...o, axis: 1 }),
   'sum of a column view': (a, o) => a.reshape(-1, 64).slice(':, 5').sum(o),
+  'dot, matrix·vector': (a, o) => a.reshape(-1, 4096).dot(mm.array(Float64Array.from({ length: 4096 }, (_, i) => (i % 5) - 2)), o),
+  'dot, matrix·vector, int32 vector (converted blocks)': (a, o) => a.reshape(-1, 4096).dot(mm.array(Int32Array.from({ length: 4096 }, (_, i) => (i % 5) - 2)), o),
 }
 
 const out = {}

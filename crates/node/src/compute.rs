@@ -508,11 +508,12 @@ impl NativeArray {
 }
 
 /// Both operands of a `dot`, owned for a task.
-pub struct DotTask(OwnedView, OwnedView, bool);
+/// Left and right operands, `allowCopy`, and streaming mode (release the left's pages behind).
+pub struct DotTask(OwnedView, OwnedView, bool, bool);
 
 impl DotTask {
     fn run(&self) -> mmnpy_core::Result<DotResult> {
-        dot::dot(&self.0.source(), &self.1.source())
+        dot::dot(&Source { release: self.3, ..self.0.source() }, &self.1.source())
     }
 }
 
@@ -567,15 +568,15 @@ impl Task for DotTask {
 impl NativeArray {
     /// `self · other` (1-D or 2-D views): a scalar for two vectors, else a new in-memory array.
     #[napi(ts_return_type = "ScalarOut | NativeArray")]
-    pub fn dot(&self, env: Env, a: ViewArg, other: &NativeArray, b: ViewArg) -> Result<DotOut, String> {
-        let t = DotTask(OwnedView::of(self, &a)?, OwnedView::of(other, &b)?, self.allow_copy);
+    pub fn dot(&self, env: Env, a: ViewArg, other: &NativeArray, b: ViewArg, release: bool) -> Result<DotOut, String> {
+        let t = DotTask(OwnedView::of(self, &a)?, OwnedView::of(other, &b)?, self.allow_copy, release);
         dot_out(&env, t.run().or_js()?, self.allow_copy)
     }
 
     /// `dot` off the JavaScript thread.
     #[napi(ts_return_type = "Promise<ScalarOut | NativeArray>")]
-    pub fn dot_async(&self, a: ViewArg, other: &NativeArray, b: ViewArg) -> Result<AsyncTask<DotTask>, String> {
-        Ok(AsyncTask::new(DotTask(OwnedView::of(self, &a)?, OwnedView::of(other, &b)?, self.allow_copy)))
+    pub fn dot_async(&self, a: ViewArg, other: &NativeArray, b: ViewArg, release: bool) -> Result<AsyncTask<DotTask>, String> {
+        Ok(AsyncTask::new(DotTask(OwnedView::of(self, &a)?, OwnedView::of(other, &b)?, self.allow_copy, release)))
     }
 }
 

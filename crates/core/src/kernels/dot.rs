@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use super::elem::{Acc, C};
 use super::elementwise::{promote, Arith, Load, Store};
 use super::pool;
+use super::stream::{run_span, Behind, GRAIN};
 use super::reduce::{Reduced, Source, Value};
 use crate::dtype::DType;
 use crate::error::{err, ErrorKind, Result};
@@ -165,15 +166,21 @@ fn fast_matvec(a: &Source, b: &Source) -> Option<DotResult> {
     let vbase = b.map.as_ptr() as usize + lb.offset;
     let mut bytes = vec![0u8; m * isz];
     let row_addr = |i: usize| (base as isize + i as isize * la.strides[0]) as usize;
+    // Streaming mode: rows in bands of about GRAIN bytes per thread (a multiple of four
+    // rows, so every row is computed as without it), each band released behind.
+    let band = if a.release { (GRAIN * pool::threads() / (k * isz).max(1)).max(1).next_multiple_of(4) } else { m.max(1) };
+    let behind = Behind::new(a.map);
     macro_rules! rows4 {
         ($t:ty, $one:ident, $four:ident) => {
             pool::install(|| {
-                bytes.par_chunks_mut(4 * isz).enumerate().for_each(|(g, dst)| {
+              for (bi, band_bytes) in bytes.chunks_mut(band * isz).enumerate() {
+                let r0 = bi * band;
+                band_bytes.par_chunks_mut(4 * isz).enumerate().for_each(|(g, dst)| {
                     // SAFETY: both layouts were checked against their mappings; every row
                     // and the vector hold k aligned native elements.
                     let (y, row) =
                         unsafe { (std::slice::from_raw_parts(vbase as *const $t, k), |i: usize| std::slice::from_raw_parts(row_addr(i) as *const $t, k)) };
-                    let first = 4 * g;
+                    let first = r0 + 4 * g;
                     let vals: Vec<$t> = if dst.len() == 4 * isz {
                         $four([row(first), row(first + 1), row(first + 2), row(first + 3)], y).to_vec()
                     } else {
@@ -183,6 +190,11 @@ fn fast_matvec(a: &Source, b: &Source) -> Option<DotResult> {
                         d.copy_from_slice(&v.to_ne_bytes());
                     }
                 });
+                if a.release {
+                    let (s, e) = run_span(base as isize, la.strides[0], k * isz, r0, band_bytes.len() / isz);
+                    behind.push(s, e);
+                }
+              }
             })
         };
     }
@@ -248,14 +260,25 @@ fn run<K: Load + Acc + MatMul>(a: &Source, b: &Source, out: DType) -> Result<Dot
     }
     let m = sa[0];
     let itemsize = std::mem::size_of::<K>().max(1);
-    let block = (ROW_BLOCK_BYTES / (k.max(1) * itemsize)).max(1);
+    // Streaming mode: smaller blocks (the converted copy, the block being read and the one
+    // released behind are all resident at once).
+    let block_bytes = if a.release { GRAIN * pool::threads() } else { ROW_BLOCK_BYTES };
+    let block = (block_bytes / (k.max(1) * itemsize)).max(1);
     let mut res = vec![K::ZERO; m * n];
     let mut left = Vec::new();
+    // Streaming mode: each converted block of rows is released behind.
+    let behind = Behind::new(a.map);
+    let (abase, astep) = (a.map.as_ptr() as isize + a.layout.offset as isize, a.layout.strides[0]);
+    let row_reach = a.layout.strides[1].unsigned_abs() * k.saturating_sub(1) + a.dtype.itemsize();
     for r0 in (0..m).step_by(block) {
         let rows = block.min(m - r0);
         left.clear();
         left.resize(rows * k, K::ZERO);
         left.par_chunks_mut(k.max(1)).enumerate().for_each(|(i, r)| row(a, r0 + i, r));
+        if a.release && a.layout.strides[1] >= 0 {
+            let (s, e) = run_span(abase, astep, row_reach, r0, rows);
+            behind.push(s, e);
+        }
         let dst = &mut res[r0 * n..(r0 + rows) * n];
         if sb.len() == 1 {
             dst.par_iter_mut().enumerate().for_each(|(i, d)| *d = dot_vec(&left[i * k..(i + 1) * k], &right));

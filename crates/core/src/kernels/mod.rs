@@ -7,3 +7,4 @@ pub mod elementwise;
 pub mod pool;
 pub mod probe;
 pub mod reduce;
+pub mod stream;
