@@ -150,13 +150,8 @@ fn job(
     let pairs = x.mean.as_ref().map(|v| v.chunks_exact(2).map(|p| (p[0], p[1])).collect::<Vec<_>>());
     let means = match (axis, pairs) {
         (None, Some(p)) if p.len() != 1 => return Err(invalid(format!("mean has {} values; a reduction of all elements takes one", p.len()))),
-        (Some(x), Some(p)) if p.len() != 1 => {
-            let m: usize = l.shape.iter().enumerate().filter(|&(i, _)| i != x).map(|(_, &d)| d).product();
-            if p.len() != m {
-                return Err(invalid(format!("mean has {} values for the {m} results of the reduction", p.len())));
-            }
-            Some(p)
-        }
+        // One per output: `reduce_axis` checks the count.
+        (Some(_), Some(p)) if p.len() != 1 => Some(p),
         _ => None,
     };
     Ok(Job {

@@ -169,7 +169,7 @@ fn fast_matvec(a: &Source, b: &Source) -> Option<DotResult> {
     // Streaming mode: rows in bands of about GRAIN bytes per thread (a multiple of four
     // rows, so every row is computed as without it), each band released behind.
     let band = if a.release { (GRAIN * pool::threads() / (k * isz).max(1)).max(1).next_multiple_of(4) } else { m.max(1) };
-    let behind = Behind::new(a.map);
+    let behind = a.release.then(|| Behind::new(a.map));
     macro_rules! rows4 {
         ($t:ty, $one:ident, $four:ident) => {
             pool::install(|| {
@@ -190,7 +190,7 @@ fn fast_matvec(a: &Source, b: &Source) -> Option<DotResult> {
                         d.copy_from_slice(&v.to_ne_bytes());
                     }
                 });
-                if a.release {
+                if let Some(behind) = &behind {
                     let (s, e) = run_span(base as isize, la.strides[0], k * isz, r0, band_bytes.len() / isz);
                     behind.push(s, e);
                 }
@@ -267,7 +267,7 @@ fn run<K: Load + Acc + MatMul>(a: &Source, b: &Source, out: DType) -> Result<Dot
     let mut res = vec![K::ZERO; m * n];
     let mut left = Vec::new();
     // Streaming mode: each converted block of rows is released behind.
-    let behind = Behind::new(a.map);
+    let behind = (a.release && a.layout.strides[1] >= 0).then(|| Behind::new(a.map));
     let (abase, astep) = (a.map.as_ptr() as isize + a.layout.offset as isize, a.layout.strides[0]);
     let row_reach = a.layout.strides[1].unsigned_abs() * k.saturating_sub(1) + a.dtype.itemsize();
     for r0 in (0..m).step_by(block) {
@@ -275,7 +275,7 @@ fn run<K: Load + Acc + MatMul>(a: &Source, b: &Source, out: DType) -> Result<Dot
         left.clear();
         left.resize(rows * k, K::ZERO);
         left.par_chunks_mut(k.max(1)).enumerate().for_each(|(i, r)| row(a, r0 + i, r));
-        if a.release && a.layout.strides[1] >= 0 {
+        if let Some(behind) = &behind {
             let (s, e) = run_span(abase, astep, row_reach, r0, rows);
             behind.push(s, e);
         }

@@ -60,7 +60,7 @@ fn grain(stride: isize, itemsize: usize) -> usize {
 
 /// Maps `f` over `pieces` (first element, count) of a walk on the pool, results in
 /// order. In streaming mode the pieces go in windows of about [`GRAIN`] bytes per
-/// thread, each window's pages released before the next starts.
+/// thread, each window's pages released behind (see [`Behind`]).
 fn stream_map<R: Send>(
     src: &Source,
     pieces: &[(usize, usize)],
@@ -137,8 +137,8 @@ pub fn given_dtype(input: DType, mean_dtype: Option<DType>, complex: bool) -> Re
         None if complex => Other::Scalar(Value::Complex(0.0, 0.0)),
         None => Other::Scalar(Value::Float(0.5)),
     };
-    let dev = result_dtype(BinOp::Sub, input, other)?;
-    Ok(if matches!(dev.kind(), 'f' | 'c') { dev } else { DType::Float64 })
+    // A float or complex operand makes the difference float or complex.
+    result_dtype(BinOp::Sub, input, other)
 }
 
 impl Op {
@@ -594,16 +594,16 @@ fn sum_pieces<T: Elem, A: Acc>(src: &Source, w: &KOrder, pieces: &[(usize, usize
     }
     let (inner, stride) = w.inner();
     let span = |lo: usize, n: usize| w.span(lo, n, isz);
-    let behind = Behind::new(src.map);
+    let behind = src.release.then(|| Behind::new(src.map));
     let sums = stream_map(src, pieces, stride.unsigned_abs().max(isz), span, |lo, len| {
         if lo % inner + len <= inner {
             // Inside one row: a plain strided run.
             let base = w.addr(lo) as isize;
             let run = |a: usize, b: usize| run_span(base, stride, isz, a, b);
-            let rel = src.release.then_some(Release { behind: &behind, grain: grain(stride, isz), span: &run });
+            let rel = behind.as_ref().map(|behind| Release { behind, grain: grain(stride, isz), span: &run });
             pairwise_rel(0, len, &|i| load((base + i as isize * stride) as usize), rel.as_ref())
         } else {
-            let rel = src.release.then_some(Release { behind: &behind, grain: grain(stride, isz), span: &span });
+            let rel = behind.as_ref().map(|behind| Release { behind, grain: grain(stride, isz), span: &span });
             pairwise_walk(w, lo, len, &load, rel.as_ref())
         }
     });
@@ -627,9 +627,19 @@ fn full_prod_with<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool, round: 
         return acc;
     }
     let isz = src.dtype.itemsize();
-    // Streaming mode: the first element not yet released.
+    // Streaming mode: elements `kept..done` are finished and not yet released; released
+    // behind once they span GRAIN bytes, and at the end.
+    let behind = src.release.then(|| Behind::new(src.map));
     let mut kept = 0;
-    let behind = Behind::new(src.map);
+    let mut finished = |done: usize, last: bool| {
+        if let Some(b) = &behind {
+            if done > kept && (last || (done - kept) * stride.unsigned_abs().max(isz) >= GRAIN) {
+                let (s, e) = w.span(kept, done - kept, isz);
+                b.push(s, e);
+                kept = done;
+            }
+        }
+    };
     for (lo, len) in w.chunks(buffered) {
         if rowwise {
             // A product is sequential: a long run can be cut anywhere.
@@ -638,27 +648,17 @@ fn full_prod_with<T: Elem + To<A>, A: Acc>(src: &Source, buffered: bool, round: 
             while i < len {
                 let m = step.min(len - i);
                 acc = prod_run::<T, A>(acc, (w.addr(lo) as isize + i as isize * stride) as *const u8, m, stride, swap);
-                if src.release {
-                    let (s, e) = run_span(w.addr(lo) as isize, stride, isz, i, m);
-                    behind.push(s, e);
-                }
                 i += m;
+                finished(lo + i, false);
             }
         } else {
             // SAFETY: as in `full_sum_with`.
             w.visit(lo, len, |p| acc = acc.mul(unsafe { T::load(p as *const u8, swap).to() }));
+            finished(lo + len, false);
         }
         acc = round(acc);
-        if src.release && (lo + len - kept) * stride.unsigned_abs().max(isz) >= GRAIN {
-            let (s, e) = w.span(kept, lo + len - kept, isz);
-            behind.push(s, e);
-            kept = lo + len;
-        }
     }
-    if src.release && kept < w.n {
-        let (s, e) = w.span(kept, w.n - kept, isz);
-        behind.push(s, e);
-    }
+    finished(w.n, true);
     acc
 }
 
@@ -1365,7 +1365,7 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, mean
     let run_bytes = n.max(1) * step.unsigned_abs().max(src.dtype.itemsize());
     let window = if src.release && inner { (GRAIN * pool::threads() / run_bytes).max(1) } else { m.max(1) };
     let base = src.map.as_ptr() as isize;
-    let behind = Behind::new(src.map);
+    let behind = (src.release && inner).then(|| Behind::new(src.map));
     pool::install(|| {
         for (w, dsts) in bytes.chunks_mut(window * isz.max(1)).enumerate() {
             let first = w * window;
@@ -1380,7 +1380,7 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, mean
                 write_value(dst, v?, out);
                 Ok::<(), crate::Error>(())
             })?;
-            if src.release && inner && n > 0 {
+            if let (Some(behind), true) = (&behind, n > 0) {
                 let runs = offsets[first..first + dsts.len() / isz.max(1)].iter().map(|&off| run_span(base + off as isize, step, src.dtype.itemsize(), 0, n));
                 let (s, e) = runs.fold((usize::MAX, 0), |(s, e), (a, b)| (s.min(a), e.max(b)));
                 behind.push(s, e);
@@ -1458,12 +1458,12 @@ fn rows_extreme<T: Elem + Copy + Send + Sync + ToBytes + PartialOrd + IsNan>(src
 fn by_bands(src: &Source, n: usize, row_bytes: usize, first: usize, step: isize, mut f: impl FnMut(usize, usize)) {
     let band = if src.release { (GRAIN * pool::threads() / row_bytes.max(1)).max(1) } else { n.max(1) };
     let base = src.map.as_ptr() as isize + first as isize;
-    let behind = Behind::new(src.map);
+    let behind = src.release.then(|| Behind::new(src.map));
     let mut i = 0;
     while i < n {
         let m = band.min(n - i);
         f(i, m);
-        if src.release {
+        if let Some(behind) = &behind {
             let (s, e) = run_span(base, step, row_bytes, i, m);
             behind.push(s, e);
         }
