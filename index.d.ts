@@ -78,7 +78,11 @@ export interface RuntimeOptions {
 }
 
 export interface LoadOptions extends RuntimeOptions {
-  /** Map the file in this mode instead of reading it into memory. `'w+'` is refused (NumPy would truncate the file). */
+  /**
+   * Map the file in this mode instead of reading it into memory. `'w+'` is refused (NumPy would truncate the file).
+   * `'r'` and `'c'` open files of any size, larger than RAM included; `'c'` takes memory only for the pages written
+   * (see the README, "Files larger than memory", for strict overcommit accounting).
+   */
   mmapMode?: MmapModeInput | null;
 }
 
@@ -197,7 +201,8 @@ export type Reduced<O> = O extends { axis: number } ? NdArray : Scalar;
  * `ERR_MMNPY_BAD_HEADER`, `ERR_MMNPY_BAD_SHAPE`, `ERR_MMNPY_UNSUPPORTED_DTYPE`, `ERR_MMNPY_TRUNCATED`,
  * `ERR_MMNPY_IO`, `ERR_MMNPY_INVALID_ARG`, `ERR_MMNPY_CLOSED`, `ERR_MMNPY_READONLY`,
  * `ERR_MMNPY_NOT_CONTIGUOUS`, `ERR_MMNPY_TOO_LARGE`, `ERR_MMNPY_BYTE_ORDER`, `ERR_MMNPY_MISALIGNED`,
- * `ERR_MMNPY_NO_EXTERNAL_BUFFERS`. The message names the file and the problem.
+ * `ERR_MMNPY_NO_EXTERNAL_BUFFERS`, `ERR_MMNPY_NO_MEMORY` (a mapping the kernel will not reserve, e.g. `'c'` under
+ * strict overcommit accounting; the message says what to do). The message names the file and the problem.
  * Indices out of range throw `RangeError` (code `ERR_MMNPY_OUT_OF_RANGE`) instead.
  */
 export declare class MmnpyError extends Error {

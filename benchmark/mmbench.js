@@ -7,6 +7,10 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 
 const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'budget', 'write', 'cold', 'threads', 'workers', 'numpy'];
+// With a data set larger than half the RAM: what runs by default, and what may run at all
+// (the others keep the whole set in memory, or copy or write all of it).
+const OUT_OF_CORE = ['open', 'small', 'budget'];
+const OUT_OF_CORE_ALLOWED = ['open', 'small', 'get', 'budget'];
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
@@ -20,6 +24,11 @@ a table and removes the data, also on Ctrl-C or error.
 Options:
   --size N          data set size in bytes or with units (64MB, 1.5GiB, 512KiB);
                     default min(1 GiB, RAM/8)
+  --sparse          make the data set as a sparse file of zeros (nothing written: any
+                    --size opens at once; reads come from the page cache's zero pages)
+                    A data set larger than half the RAM runs the out-of-core read
+                    scenarios only (${OUT_OF_CORE.join(', ')} by default; also allowed:
+                    ${OUT_OF_CORE_ALLOWED.filter((n) => !OUT_OF_CORE.includes(n)).join(', ')})
   --dtype T         float64 (default) or float32: the data set's element type
   --file a.npy      benchmark an existing float64/float32 .npy file, read-only
                     (no data set is made; 'write' and 'matrix' are skipped)
@@ -109,6 +118,7 @@ function parseArgs(argv) {
       case '--json': o.json = flag(); break;
       case '--quiet': o.quiet = flag(); break;
       case '--no-numpy': flag(); o.numpy = false; break;
+      case '--sparse': o.sparse = flag(); break;
       case '--size': o.size = parseSize(val()); break;
       case '--file': o.file = val(); break;
       case '--html': o.html = val(); break;
@@ -135,6 +145,7 @@ function parseArgs(argv) {
     }
   }
   if (o.file !== undefined && o.size !== undefined) throw new UsageError('--size makes a data set; it cannot be combined with --file');
+  if (o.file !== undefined && o.sparse) throw new UsageError('--sparse makes a data set; it cannot be combined with --file');
   if (o.file !== undefined && o.dtype !== undefined) throw new UsageError('--dtype chooses the data set\'s type; with --file the file\'s own type is used');
   return o;
 }
@@ -337,7 +348,7 @@ async function main() {
   }
   const mm = require('..');
   const { scenarios, evict, warmCache } = require('./scenarios');
-  const names = opts.scenarios ?? SCENARIOS;
+  let names = opts.scenarios ?? SCENARIOS;
   const cpus = os.availableParallelism?.() ?? os.cpus().length;
   const showProgress = !opts.json && !opts.quiet && !process.env.CI && Boolean(process.stderr.isTTY);
   const progress = makeProgress(showProgress, names.length);
@@ -413,8 +424,13 @@ async function main() {
     const itemsize = dtype === 'float32' ? 4 : 8;
     bytes -= bytes % itemsize;
     shape = [bytes / itemsize];
+    if (bytes > os.totalmem() / 2) {
+      if (!opts.scenarios) names = OUT_OF_CORE;
+      const bad = names.filter((n) => !OUT_OF_CORE_ALLOWED.includes(n));
+      if (bad.length) usageExit(`--size ${bytes} bytes is more than half the RAM: scenario${bad.length > 1 ? 's' : ''} ${bad.join(', ')} would hold, copy or write all of it; out of core these run: ${OUT_OF_CORE_ALLOWED.join(', ')}`);
+    }
     const matrixBytes = names.includes('matrix') ? Math.max(1, Math.min(8192, Math.floor(bytes / 2 / (16384 * 4)))) * 16384 * 4 : 0;
-    const need = bytes + (names.includes('write') ? bytes : 0) + matrixBytes + 64 * MiB;
+    const need = (opts.sparse ? 0 : bytes) + (names.includes('write') ? bytes : 0) + matrixBytes + 64 * MiB;
     let free;
     try {
       const s = fs.statfsSync(os.tmpdir());
@@ -429,8 +445,9 @@ async function main() {
     const a = mm.openNpy(file, { mode: 'w+', dtype, shape });
     dataOffset = a.offset;
     // The values cycle 0, 0.001, ..., 0.999; blocks of 8e6 elements repeat the first block.
+    // A sparse data set stays all holes (zeros).
     let first;
-    for (const c of a.chunks({ rows: 8_000_000 })) {
+    for (const c of opts.sparse ? [] : a.chunks({ rows: 8_000_000 })) {
       const d = c.data;
       if (!first) {
         for (let i = 0; i < d.length; i++) d[i] = (i % 1000) * 0.001;
@@ -454,7 +471,7 @@ async function main() {
     hypervisor: process.platform === 'linux' && (() => { try { return /\bhypervisor\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8')); } catch { return false; } })(),
   };
   if (!opts.json) {
-    console.log(`mmbench: ${(bytes / 1e9).toFixed(3)} GB ${dtype} [${shape.join(', ')}] ${opts.file ? `from ${opts.file} (read-only)` : `temporary data set in ${dir}`}`);
+    console.log(`mmbench: ${(bytes / 1e9).toFixed(3)} GB ${dtype} [${shape.join(', ')}] ${opts.file ? `from ${opts.file} (read-only)` : `temporary ${opts.sparse ? 'sparse ' : ''}data set in ${dir}`}${bytes > os.totalmem() / 2 ? ', out of core (more than half the RAM)' : ''}`);
     console.log(`mmbench: ${opts.runs} runs after 1 warm-up, ${cpus} cpus, ${(os.totalmem() / GiB).toFixed(1)} GiB RAM, node ${process.version}; GB = 10^9 bytes`);
   }
 
@@ -465,7 +482,7 @@ async function main() {
     python: process.env.PYTHON || 'python3', scratch: dir ?? null, threads, workers, cpus,
     run, gc: loadGc(), progress: (label) => progress.update(label),
   };
-  if (!opts.file) {
+  if (!opts.file && bytes <= os.totalmem() / 2) {
     // A file just written through a mapping sits in the page cache in small pages;
     // one read back by readahead sits in large folios, which map several times
     // faster on first touch (NumPy and mmnpy alike). Put the new data set in the

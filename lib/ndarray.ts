@@ -6,7 +6,7 @@ import type { ReduceExtra, ScalarIn, ScalarOut, NativeArray, ViewArg } from '../
 import * as binding from '../binding';
 import { broadcastShapes, broadcastStrides } from './broadcast';
 import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
-import { checkValue, MAX_BUFFER_BYTES, Scalar, Storage } from './storage';
+import { checkValue, MAX_BUFFER_BYTES, READ_ONLY_DATA_LIMIT, Scalar, Storage } from './storage';
 
 export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, DotOptions } from '../index';
 import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex, DotOptions } from '../index';
@@ -216,6 +216,9 @@ export class NdArray {
     const lanes = s.dt.lanes;
     if (nbytes > MAX_BUFFER_BYTES) {
       throw new MmnpyError('ERR_MMNPY_TOO_LARGE', `data cannot hold ${nbytes} bytes in one TypedArray (this runtime's limit is ${MAX_BUFFER_BYTES}); iterate with chunks() instead`);
+    }
+    if (s.info.readOnlyMapping && nbytes > READ_ONLY_DATA_LIMIT) {
+      throw new MmnpyError('ERR_MMNPY_TOO_LARGE', `${s.info.filename}: data would copy ${nbytes} bytes: under strict overcommit accounting (vm.overcommit_memory = 2) mode 'r' maps the file read-only and gives JavaScript copies (at most ${READ_ONLY_DATA_LIMIT} bytes), so that a stray write cannot crash the process; iterate with chunks(), or let the kernels (sum, ...) read the mapping directly`);
     }
     if (nbytes === 0) return (this._data = new s.dt.ctor(0));
     const k = Math.floor(this._offset / s.windowBytes);

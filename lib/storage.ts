@@ -18,6 +18,8 @@ const DEFAULT_WINDOW = 2 ** 30;
 /** With `allowCopy` windows are copies: keep them small and few, so touching one element never copies gigabytes. */
 const COPY_WINDOW = 2 ** 20;
 const MAX_COPY_WINDOWS = 64;
+/** `data` of an array mapped read-only is a snapshot copy: refuse copies larger than this. */
+export const READ_ONLY_DATA_LIMIT = 2 ** 28;
 
 let windowLimit = MAX_BUFFER_BYTES;
 /** For tests: pretend ArrayBuffers cannot exceed `bytes` (a multiple of 16), or restore the real limit. */
@@ -38,7 +40,10 @@ export class Storage {
   /** Windows are TypedArrays indexed by element (fast path) or DataViews indexed by byte. */
   readonly direct: boolean;
   readonly windowBytes: number;
-  /** Whether windows are copies (runtimes without external buffers, `allowCopy`). */
+  /**
+   * Whether windows are copies: runtimes without external buffers (`allowCopy`), and `'r'` arrays
+   * mapped read-only under strict overcommit accounting, whose pages a JavaScript write would fault on.
+   */
   readonly copied: boolean;
   closed = false;
   /** Window 0, the only one of arrays up to the buffer limit: read without a lookup. */
@@ -58,11 +63,11 @@ export class Storage {
     this.byteOrder = this.info.byteOrder as ByteOrder;
     this.byteLength = this.info.byteLength;
     this.writeable = this.info.mode !== 'r';
-    this.copied = copied;
+    this.copied = copied || this.info.readOnlyMapping;
     const aligned = this.info.addressMod64 % this.dt.alignment === 0;
     const nativeOrder = this.byteOrder === '|' || this.byteOrder === NATIVE_ORDER;
     this.direct = aligned && nativeOrder;
-    const limit = copied ? Math.min(windowLimit, COPY_WINDOW) : windowLimit;
+    const limit = this.copied ? Math.min(windowLimit, COPY_WINDOW) : windowLimit;
     this.windowBytes = this.byteLength <= limit ? Math.max(this.byteLength, 16) : Math.min(DEFAULT_WINDOW, limit);
     this.div = this.direct ? this.dt.itemsize / this.dt.lanes : 1;
     [this.reader, this.writer] = accessors(this.dt.name, this.direct, this.byteOrder !== '>');

@@ -33,6 +33,9 @@ pub enum ErrorKind {
     OutOfRange,
     /// The runtime refuses external buffers (e.g. Electron's V8 memory cage).
     NoExternalBuffers,
+    /// The kernel will not reserve the memory a mapping or copy needs (strict
+    /// overcommit accounting, a memory limit); the message says what to do instead.
+    NoMemory,
 }
 
 impl ErrorKind {
@@ -51,6 +54,7 @@ impl ErrorKind {
             ErrorKind::ReadOnly => "ERR_MMNPY_READONLY",
             ErrorKind::OutOfRange => "ERR_MMNPY_OUT_OF_RANGE",
             ErrorKind::NoExternalBuffers => "ERR_MMNPY_NO_EXTERNAL_BUFFERS",
+            ErrorKind::NoMemory => "ERR_MMNPY_NO_MEMORY",
         }
     }
 }

@@ -18,6 +18,29 @@
 //!   TypedArray lands in a private page instead of raising `SIGSEGV`, and the file is
 //!   never modified. `'c'` is the same mapping, declared writable. `'r+'` and `'w+'`
 //!   map shared, so writes reach the file and every other process mapping it.
+//!
+//! # Files larger than memory
+//!
+//! Linux charges a private writable mapping's whole length against the commit limit
+//! when it is made, so without care a file larger than RAM + swap could not be opened
+//! in `'r'` or `'c'` (`ENOMEM`). Private mappings are therefore made with
+//! `MAP_NORESERVE`: nothing is charged up front, and `'c'` takes memory only for the
+//! pages actually written. A `'c'` job that writes more pages than memory can hold is
+//! stopped by the kernel's out-of-memory killer (as NumPy's would be); results that
+//! large belong in an `'r+'`/`'w+'` file. macOS never charges file mappings up front.
+//!
+//! Under strict accounting (`vm.overcommit_memory = 2`) the kernel ignores
+//! `MAP_NORESERVE`. There:
+//! - `'r'` maps the file read-only ([`Mapping::is_read_only`]): any size opens, the
+//!   kernels read it directly, and the Node layer hands JavaScript bounded *copies*
+//!   instead of the mapped memory, so a stray write still lands in private memory and
+//!   never faults.
+//! - `'c'` must reserve its whole length: when the commit limit cannot take it, the
+//!   error is `ERR_MMNPY_NO_MEMORY` naming the reason and the way out (`'r'`, or a
+//!   smaller `memmap` window), never a bare `ENOMEM`.
+//!
+//! `MMNPY_SIMULATE_STRICT_OVERCOMMIT=1` makes mmnpy behave as under strict accounting
+//! (no `MAP_NORESERVE`, read-only `'r'`), for tests on machines that are not set so.
 //! - A mapping is owned by an `Arc`; everything that reads it (views, Rust kernels
 //!   on worker threads) holds a clone, so the memory stays valid until the last user
 //!   ends even when JavaScript closes the array meanwhile.
@@ -27,7 +50,7 @@ use std::fs::File;
 use std::path::Path;
 use std::ptr::NonNull;
 
-use memmap2::{MmapMut, MmapOptions};
+use memmap2::{Mmap, MmapMut, MmapOptions};
 
 use crate::error::{err, Error, ErrorKind, Result};
 
@@ -116,7 +139,81 @@ pub struct Mapping {
     /// A private (copy-on-write) mapping of a file: 'r' and 'c'.
     private_file: bool,
     // Keeps the memory mapped; `None` when `len == 0`.
-    _map: Option<MmapMut>,
+    _map: Option<Region>,
+}
+
+/// The memory behind a mapping: writable (shared, private or anonymous), or mapped
+/// read-only (`'r'` under strict overcommit accounting, see the module doc).
+enum Region {
+    Writable(MmapMut),
+    ReadOnly(Mmap),
+}
+
+impl Region {
+    fn ptr(&self) -> *const u8 {
+        match self {
+            Region::Writable(m) => m.as_ptr(),
+            Region::ReadOnly(m) => m.as_ptr(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Region::Writable(m) => m.len(),
+            Region::ReadOnly(m) => m.len(),
+        }
+    }
+
+    #[cfg(unix)]
+    fn advise_range(&self, advice: memmap2::Advice, offset: usize, len: usize) -> std::io::Result<()> {
+        match self {
+            Region::Writable(m) => m.advise_range(advice, offset, len),
+            Region::ReadOnly(m) => m.advise_range(advice, offset, len),
+        }
+    }
+
+    /// # Safety
+    /// As `memmap2`'s `unchecked_advise_range`: the advice must not lose data the
+    /// caller still needs.
+    #[cfg(unix)]
+    unsafe fn unchecked_advise_range(&self, advice: memmap2::UncheckedAdvice, offset: usize, len: usize) -> std::io::Result<()> {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match self {
+                Region::Writable(m) => m.unchecked_advise_range(advice, offset, len),
+                Region::ReadOnly(m) => m.unchecked_advise_range(advice, offset, len),
+            }
+        }
+    }
+}
+
+/// Whether the kernel does strict overcommit accounting (`vm.overcommit_memory = 2`,
+/// read once), or `MMNPY_SIMULATE_STRICT_OVERCOMMIT=1` asks to behave as if it did.
+fn strict_overcommit() -> bool {
+    if std::env::var_os("MMNPY_SIMULATE_STRICT_OVERCOMMIT").is_some_and(|v| v == "1") {
+        return true;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        static STRICT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *STRICT.get_or_init(|| std::fs::read_to_string("/proc/sys/vm/overcommit_memory").is_ok_and(|s| s.trim() == "2"))
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
+/// What the commit limit has left, from `/proc/meminfo` (Linux), for error messages.
+fn commit_room() -> Option<(u64, u64)> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = info.lines().find(|l| l.starts_with(name))?;
+        line[name.len()..].trim().trim_end_matches("kB").trim().parse::<u64>().ok().map(|kb| kb * 1024)
+    };
+    Some((field("CommitLimit:")?, field("Committed_AS:")?))
+}
+
+fn is_enomem(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::OutOfMemory || e.raw_os_error() == Some(libc::ENOMEM)
 }
 
 // SAFETY: a `Mapping` is a pointer to memory that stays mapped for the mapping's
@@ -133,9 +230,9 @@ impl std::fmt::Debug for Mapping {
 }
 
 impl Mapping {
-    fn from_map(map: MmapMut, shared: bool, releasable: bool) -> Self {
+    fn from_region(map: Region, shared: bool, releasable: bool) -> Self {
         let len = map.len();
-        let ptr = NonNull::new(map.as_ptr() as *mut u8).unwrap_or(NonNull::dangling());
+        let ptr = NonNull::new(map.ptr() as *mut u8).unwrap_or(NonNull::dangling());
         Mapping { ptr, len, shared, releasable, private_file: false, _map: Some(map) }
     }
 
@@ -152,23 +249,43 @@ impl Mapping {
         }
         let mut opts = MmapOptions::new();
         opts.offset(offset).len(len);
-        // SAFETY: the file is at least `offset + len` bytes long (checked by the
-        // caller); concurrent modification by other processes is the documented
-        // contract of this module: the memory is only accessed through raw pointers.
-        let map = unsafe {
-            if mode.shared() {
-                opts.map_mut(file)
-            } else {
-                opts.map_copy(file)
+        // SAFETY (all three maps below): the file is at least `offset + len` bytes long
+        // (checked by the caller); concurrent modification by other processes is the
+        // documented contract of this module: the memory is only accessed through raw
+        // pointers.
+        if mode.shared() {
+            let map = unsafe { opts.map_mut(file) }.map_err(|e| Error::io("cannot map the file", &e).at(path))?;
+            return Ok(Mapping::from_region(Region::Writable(map), true, true));
+        }
+        let strict = strict_overcommit();
+        if !strict {
+            // Nothing is charged up front: files of any size open (module doc).
+            opts.no_reserve_swap();
+        }
+        let private = if mode == Mode::ReadOnly && strict { None } else { Some(unsafe { opts.map_copy(file) }) };
+        match private {
+            Some(Ok(map)) => {
+                // 'r' pages come back from the file when released (its private copies
+                // hold only stray writes, which never reach the file anyway); 'c' pages
+                // may hold the user's private changes and are never released.
+                let mut m = Mapping::from_region(Region::Writable(map), false, mode == Mode::ReadOnly);
+                m.private_file = true;
+                Ok(m)
             }
-        };
-        let map = map.map_err(|e| Error::io("cannot map the file", &e).at(path))?;
-        // 'r' pages come back from the file when released (its private copies hold
-        // only stray writes, which never reach the file anyway); 'c' pages may hold
-        // the user's private changes and are never released.
-        let mut m = Mapping::from_map(map, mode.shared(), mode != Mode::CopyOnWrite);
-        m.private_file = !mode.shared();
-        Ok(m)
+            Some(Err(e)) if mode == Mode::CopyOnWrite && is_enomem(&e) => Err(Error::new(ErrorKind::NoMemory, cow_refused(len)).at(path)),
+            Some(Err(e)) if !is_enomem(&e) => Err(Error::io("cannot map the file", &e).at(path)),
+            // 'r' under strict accounting (or refused a private mapping): read-only.
+            _ => {
+                let map = unsafe { opts.map(file) }.map_err(|e| Error::io("cannot map the file read-only", &e).at(path))?;
+                Ok(Mapping::from_region(Region::ReadOnly(map), false, true))
+            }
+        }
+    }
+
+    /// Whether the memory is mapped read-only ('r' under strict overcommit accounting):
+    /// it must then never be handed to code that could write it (module doc).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self._map, Some(Region::ReadOnly(_)))
     }
 
     /// Zero-filled anonymous memory, for in-memory arrays.
@@ -177,7 +294,7 @@ impl Mapping {
             return Ok(Mapping::empty());
         }
         let map = MmapOptions::new().len(len).map_anon().map_err(|e| Error::io(&format!("cannot allocate {len} bytes"), &e))?;
-        Ok(Mapping::from_map(map, false, false))
+        Ok(Mapping::from_region(Region::Writable(map), false, false))
     }
 
     /// An in-memory copy of `bytes`.
@@ -208,7 +325,7 @@ impl Mapping {
     /// Writes dirty pages of a shared mapping to the file (`msync`); no-op otherwise.
     pub fn flush(&self) -> Result<()> {
         match (&self._map, self.shared) {
-            (Some(map), true) => map.flush().map_err(|e| Error::io("cannot flush the mapping", &e)),
+            (Some(Region::Writable(map)), true) => map.flush().map_err(|e| Error::io("cannot flush the mapping", &e)),
             _ => Ok(()),
         }
     }
@@ -225,8 +342,12 @@ impl Mapping {
     /// Copies `bytes` into the mapping at `offset`, bounds-checked.
     pub fn write_bytes(&self, offset: usize, bytes: &[u8]) -> Result<()> {
         self.check_range(offset, bytes.len())?;
+        if self.is_read_only() {
+            return err(ErrorKind::ReadOnly, "assignment destination is read-only");
+        }
         // SAFETY: the range is inside the mapping (checked above) and the mapping is
-        // writable (shared read-write, private copy-on-write or anonymous).
+        // writable (shared read-write, private copy-on-write or anonymous; not
+        // read-only, checked above).
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.as_ptr().add(offset), bytes.len()) };
         Ok(())
     }
@@ -262,8 +383,9 @@ impl Mapping {
                 #[cfg(not(target_os = "linux"))]
                 Hint::PopulateRead => map.advise_range(Advice::WillNeed, start, end - start),
                 Hint::Release if self.releasable => {
-                    // SAFETY: DONTNEED on a shared or read-only-by-contract mapping only
-                    // drops pages the file holds; 'c' and anonymous memory never get here.
+                    // SAFETY: DONTNEED on a shared, read-only or read-only-by-contract
+                    // mapping only drops pages the file holds; 'c' and anonymous memory
+                    // never get here.
                     unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start) }
                 }
                 Hint::Release => Ok(()),
@@ -286,7 +408,7 @@ impl Mapping {
     /// contend and run slower than one thread. A no-op anywhere else; never fails.
     pub fn prepare_write(&self, offset: usize, len: usize) {
         #[cfg(target_os = "linux")]
-        if let (true, Some(map), Ok(())) = (self.private_file, &self._map, self.check_range(offset, len)) {
+        if let (true, Some(Region::Writable(map)), Ok(())) = (self.private_file, &self._map, self.check_range(offset, len)) {
             if len >= 1 << 20 {
                 let _ = map.advise_range(memmap2::Advice::PopulateWrite, offset, len);
             }
@@ -301,4 +423,20 @@ impl Mapping {
             _ => err(ErrorKind::OutOfRange, format!("byte range {offset}..+{len} is outside the mapping of {} bytes", self.len)),
         }
     }
+}
+
+/// The message of a copy-on-write mapping the kernel refused to reserve.
+fn cow_refused(len: usize) -> String {
+    let room = match commit_room() {
+        Some((limit, used)) => format!(" (CommitLimit {limit} bytes, {} committed already)", used),
+        None => String::new(),
+    };
+    let why = if strict_overcommit() {
+        "strict overcommit accounting (vm.overcommit_memory = 2) reserves memory for every page a 'c' mapping could write"
+    } else {
+        "the kernel would not reserve memory for every page a 'c' mapping could write"
+    };
+    format!(
+        "cannot map {len} bytes copy-on-write: {why}, and {len} bytes exceed what is left{room}; open it with mmapMode 'r' (read-only, any size), or map a smaller part with memmap(..., {{ offset, shape }})"
+    )
 }

@@ -49,6 +49,9 @@ pub struct ArrayInfo {
     /// Address of the first byte modulo 64 (for alignment decisions).
     pub address_mod64: u32,
     pub version: Option<Vec<u32>>,
+    /// The memory is mapped read-only ('r' under strict overcommit accounting), so
+    /// `window()` hands out copies: a stray write must never reach read-only pages.
+    pub read_only_mapping: bool,
 }
 
 #[napi]
@@ -64,6 +67,7 @@ pub struct NativeArray {
     tracker: RefCell<Tracker>,
     env: sys::napi_env,
     pub(crate) allow_copy: bool,
+    read_only_mapping: bool,
 }
 
 impl Drop for NativeArray {
@@ -101,7 +105,8 @@ fn hook_env(env: &Env) {
 
 pub(crate) fn wrap(env: &Env, array: Array, allow_copy: bool) -> Result<NativeArray, String> {
     hook_env(env);
-    if !allow_copy && !buffers::external_buffers_allowed(env.raw()) {
+    // A read-only mapping is only ever handed out as copies anyway.
+    if !allow_copy && !array.mapping.is_read_only() && !buffers::external_buffers_allowed(env.raw()) {
         return Err(js_error(
             Error::new(
                 ErrorKind::NoExternalBuffers,
@@ -114,6 +119,7 @@ pub(crate) fn wrap(env: &Env, array: Array, allow_copy: bool) -> Result<NativeAr
     Ok(NativeArray {
         byte_length: mapping.len(),
         address_mod64: (mapping.as_ptr() as usize % 64) as u32,
+        read_only_mapping: mapping.is_read_only(),
         holder: Holder::new(mapping),
         info: array,
         tracker: RefCell::new(Tracker::default()),
@@ -243,6 +249,7 @@ impl NativeArray {
             byte_length: self.byte_length as f64,
             address_mod64: self.address_mod64,
             version: a.version.map(|(x, y)| vec![x as u32, y as u32]),
+            read_only_mapping: self.read_only_mapping,
         }
     }
 
@@ -251,14 +258,15 @@ impl NativeArray {
         self.holder.get().is_err()
     }
 
-    /// An ArrayBuffer over bytes `offset..offset+length` of the mapping, zero-copy.
+    /// An ArrayBuffer over bytes `offset..offset+length` of the mapping: zero-copy, or
+    /// a copy where the runtime or a read-only mapping requires it.
     #[napi(ts_return_type = "ArrayBuffer")]
     pub fn window(&self, env: Env, offset: f64, length: f64) -> Result<RawValue, String> {
         let map = self.holder.get().or_js()?;
         let (offset, length) = (index(offset, "offset")?, index(length, "length")?);
         map.check_range(offset, length).or_js()?;
         // SAFETY: the range is inside the mapping (checked above), which `holder` holds.
-        let value = unsafe { buffers::external_window(env.raw(), &self.holder, map.as_ptr().add(offset), length, self.allow_copy)? };
+        let value = unsafe { buffers::external_window(env.raw(), &self.holder, map.as_ptr().add(offset), length, self.allow_copy, map.is_read_only())? };
         self.tracker.borrow_mut().track(env.raw(), value)?;
         Ok(RawValue(value))
     }

@@ -71,15 +71,23 @@ pub fn external_buffers_allowed(env: sys::napi_env) -> bool {
     })
 }
 
-/// An ArrayBuffer over `len` bytes at `ptr` inside `holder`'s mapping: external
-/// (zero-copy) when the runtime allows it, else a copy when `allow_copy`, else
-/// `ERR_MMNPY_NO_EXTERNAL_BUFFERS`.
+/// An ArrayBuffer over `len` bytes at `ptr` inside `holder`'s mapping: a copy when
+/// `must_copy` (read-only memory, which a JavaScript write would fault on), else
+/// external (zero-copy) when the runtime allows it, else a copy when `allow_copy`,
+/// else `ERR_MMNPY_NO_EXTERNAL_BUFFERS`.
 ///
 /// # Safety
 /// `ptr..ptr+len` must lie inside the mapping `holder` currently holds.
-pub unsafe fn external_window(env: sys::napi_env, holder: &Arc<Holder>, ptr: *mut u8, len: usize, allow_copy: bool) -> JsResult<sys::napi_value> {
+pub unsafe fn external_window(
+    env: sys::napi_env,
+    holder: &Arc<Holder>,
+    ptr: *mut u8,
+    len: usize,
+    allow_copy: bool,
+    must_copy: bool,
+) -> JsResult<sys::napi_value> {
     let mut value = ptr::null_mut();
-    if external_buffers_allowed(env) {
+    if !must_copy && external_buffers_allowed(env) {
         let hint = Box::into_raw(Box::new(holder.clone()));
         // SAFETY: the memory stays mapped while `hint` (an Arc on the holder) lives,
         // or until close() detaches this buffer before unmapping.
@@ -92,7 +100,7 @@ pub unsafe fn external_window(env: sys::napi_env, holder: &Arc<Holder>, ptr: *mu
         // price of never freeing it twice.
         return Err(status_error("creating an external ArrayBuffer", status));
     }
-    if !allow_copy {
+    if !allow_copy && !must_copy {
         return Err(js_error(Error::new(
             ErrorKind::NoExternalBuffers,
             "this runtime refuses external ArrayBuffers (e.g. Electron), so mapped memory cannot be shared with JavaScript without copying; pass { allowCopy: true } to work on copies",
