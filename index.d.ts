@@ -128,6 +128,13 @@ export interface SaveOptions {
   dtype?: string;
   /** For TypedArrays and nested arrays: the shape (default: inferred). */
   shape?: number | readonly number[];
+  /**
+   * `fsync` the new file and its folder before returning, so that after a power loss or an
+   * operating-system crash the target is the old file or the complete new one. Without it the
+   * write is atomic against crashes of the process (the target is never partial), as the rename
+   * is; the data reaches the disk when the kernel writes it back.
+   */
+  durable?: boolean;
 }
 
 export interface ArrayOptions extends RuntimeOptions {

@@ -221,7 +221,9 @@ function toBytes(data: unknown, dtypeSpec: string | undefined, shapeOpt: number 
 }
 
 /**
- * Like `np.save`: writes a `.npy` file atomically (temporary file, then rename) with NumPy's exact header.
+ * Like `np.save`: writes a `.npy` file atomically (temporary file, then rename) with NumPy's exact header:
+ * a crash of the process at any moment leaves the old file or the complete new one (`{ durable: true }`:
+ * after a power loss too).
  * `array` is an `NdArray` (any view: byte order kept, Fortran order when NumPy would use it),
  * a TypedArray, or nested arrays (`{ dtype }` to choose the type).
  */
@@ -232,11 +234,11 @@ export function saveNpy(path: PathLike, array: NdArray | ArrayBufferView | Neste
   if (array instanceof NdArray) {
     if (array.closed) throw closedError();
     const a = array;
-    native(() => a._s.native.save(p, [...a.shape], [...a.strides], a._offset, version));
+    native(() => a._s.native.save(p, [...a.shape], [...a.strides], a._offset, version, o.durable === true));
     return;
   }
   const [bytes, dtype, shape] = toBytes(array, o.dtype, o.shape);
-  native(() => binding.saveBytes(p, bytes, dtype, shape, false, version));
+  native(() => binding.saveBytes(p, bytes, dtype, shape, false, version, o.durable === true));
 }
 
 /** An in-memory `NdArray` from a TypedArray or nested arrays (like `np.array`). */

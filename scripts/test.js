@@ -51,16 +51,25 @@ async function main() {
   failed += sum(/test result: \w+\. \d+ passed; (\d+) failed/g, cargo.out);
   if (cargo.code !== 0 && !/test result: FAILED/.test(cargo.out)) failed += 1; // build error
 
-  const ava = await run(process.execPath, [path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs'), ...process.argv.slice(2)], {
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
-  // With failures ava prints no "N tests passed" line: count the ticks then.
-  const avaPassed = sum(/^\s*(\d+) tests? passed/gm, ava.out) || (ava.out.match(/^\s*✔/gm) ?? []).length;
-  const avaFailed = sum(/^\s*(\d+) tests? failed/gm, ava.out) + sum(/^\s*(\d+) uncaught exceptions?/gm, ava.out)
-    + sum(/^\s*(\d+) unhandled rejections?/gm, ava.out) + sum(/^\s*(\d+) tests? timed out/gm, ava.out);
-  passed += avaPassed;
-  failed += avaFailed;
-  if (ava.code !== 0 && avaFailed === 0) failed += 1; // ava itself failed (no test ran, crash, ...)
+  // The ava suite on this Node, then on every other Node binary listed in MMNPY_TEST_NODES
+  // (colon-separated paths; CI installs Node 22 and 24 from the npm registry).
+  const nodes = [process.execPath, ...(process.env.MMNPY_TEST_NODES ?? '').split(path.delimiter).filter(Boolean)];
+  for (const node of nodes) {
+    if (node !== process.execPath) {
+      const v = spawnSync(node, ['--version'], { encoding: 'utf8' });
+      console.log(`\n=== the ava suite again on Node ${(v.stdout ?? '').trim() || `? (${node})`}`);
+    }
+    const ava = await run(node, [path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs'), ...process.argv.slice(2)], {
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    // With failures ava prints no "N tests passed" line: count the ticks then.
+    const avaPassed = sum(/^\s*(\d+) tests? passed/gm, ava.out) || (ava.out.match(/^\s*✔/gm) ?? []).length;
+    const avaFailed = sum(/^\s*(\d+) tests? failed/gm, ava.out) + sum(/^\s*(\d+) uncaught exceptions?/gm, ava.out)
+      + sum(/^\s*(\d+) unhandled rejections?/gm, ava.out) + sum(/^\s*(\d+) tests? timed out/gm, ava.out);
+    passed += avaPassed;
+    failed += avaFailed;
+    if (ava.code !== 0 && avaFailed === 0) failed += 1; // ava itself failed (no test ran, crash, ...)
+  }
 
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);

@@ -10,6 +10,7 @@
 
 pub mod dtype;
 pub mod error;
+pub mod fuzz;
 pub mod header;
 pub mod kernels;
 pub mod mapping;

@@ -75,7 +75,7 @@ fn open_existing(path: &Path, write: bool) -> Result<(File, u64)> {
 }
 
 /// Reads up to `buf.len()` bytes; fewer only at the end of the file.
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..]) {
@@ -90,7 +90,7 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// Reads and checks the preamble and header; returns the header, the data offset
 /// and the version. Checks the file holds all the data the header announces.
-fn read_header(file: &mut File, file_len: u64) -> Result<(Header, u64, (u8, u8))> {
+fn read_header(file: &mut impl Read, file_len: u64) -> Result<(Header, u64, (u8, u8))> {
     let mut pre = [0u8; PREAMBLE_MAX];
     let n = read_up_to(file, &mut pre).map_err(|e| Error::io("cannot read", &e))?;
     let preamble = header::parse_preamble(&pre[..n])?;
@@ -121,6 +121,12 @@ fn read_header(file: &mut File, file_len: u64) -> Result<(Header, u64, (u8, u8))
         );
     }
     Ok((h, offset, preamble.version))
+}
+
+/// The header, data offset and version of a whole `.npy` file given as bytes, with
+/// every check [`open_npy`] makes before mapping (the fuzz targets' entry point).
+pub fn inspect(bytes: &[u8]) -> Result<(Header, u64, (u8, u8))> {
+    read_header(&mut std::io::Cursor::new(bytes), bytes.len() as u64)
 }
 
 fn to_usize_shape(shape: &[u64]) -> Result<Vec<usize>> {
@@ -324,10 +330,59 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// target (through symlinks: beside the file they point to), then renamed over it.
 /// Replacing rather than truncating keeps every existing mapping of the old file
 /// valid (truncating a mapped file makes its readers fault with `SIGBUS`).
+///
+/// Temporary names are `.{name}.{pid}-{n}.mmnpy-tmp`: a writer killed before its
+/// rename leaves one behind, and the next replacement in the same folder removes
+/// those whose process no longer runs ([`remove_stale_temporaries`]).
+///
+/// Without `durable`, a replacement is atomic against crashes of the process: the
+/// target is the old file or the complete new one. With `durable`, the new file and
+/// then its folder are `fsync`ed too, so the same holds after a power loss or an
+/// operating-system crash.
 struct Replacement {
     file: File,
     tmp: PathBuf,
     target: PathBuf,
+    durable: bool,
+}
+
+const TEMP_SUFFIX: &str = ".mmnpy-tmp";
+
+/// Removes temporary files of killed mmnpy writers from `dir`: names ending in
+/// `.mmnpy-tmp` whose writer's process id is not alive any more (on Unix; elsewhere
+/// nothing is removed). A file of a live process (even a reused id) is kept.
+fn remove_stale_temporaries(dir: &Path) {
+    #[cfg(unix)]
+    {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Some(stem) = name.strip_prefix('.').and_then(|n| n.strip_suffix(TEMP_SUFFIX)) else { continue };
+            // `{name}.{pid}-{n}`: the pid sits between the last '.' and the last '-'.
+            let Some(tail) = stem.rsplit('.').next() else { continue };
+            let Some(pid) = tail.split('-').next().and_then(|p| p.parse::<i32>().ok()) else { continue };
+            if pid <= 0 || pid as u32 == std::process::id() {
+                continue;
+            }
+            // SAFETY: kill with signal 0 only checks whether the process exists.
+            let gone = unsafe { libc::kill(pid, 0) } == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+            if gone && e.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// `fsync` of a folder, so that a rename inside it survives a crash of the system.
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("cannot sync the folder", &e).at(dir))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 impl Replacement {
@@ -347,7 +402,8 @@ impl Replacement {
             _ => PathBuf::from("."),
         };
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.{}-{}.mmnpy-tmp", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
+        remove_stale_temporaries(&dir);
+        let tmp = dir.join(format!(".{name}.{}-{}{TEMP_SUFFIX}", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -358,12 +414,22 @@ impl Replacement {
         if let Ok(meta) = std::fs::metadata(&target) {
             let _ = file.set_permissions(meta.permissions());
         }
-        Ok(Replacement { file, tmp, target })
+        Ok(Replacement { file, tmp, target, durable: false })
+    }
+
+    /// Makes the replacement survive a power loss too (see the type's doc).
+    fn durable(mut self, durable: bool) -> Self {
+        self.durable = durable;
+        self
     }
 
     /// Renames the new file over the target; on error the temporary file is removed.
     fn commit(self, result: Result<()>) -> Result<File> {
-        let result = result.and_then(|_| std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io("cannot rename the temporary file onto", &e)));
+        let durable = self.durable;
+        let result = result
+            .and_then(|_| if durable { self.file.sync_all().map_err(|e| Error::io("cannot sync", &e)) } else { Ok(()) })
+            .and_then(|_| std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io("cannot rename the temporary file onto", &e)))
+            .and_then(|_| if durable { sync_dir(self.target.parent().unwrap_or(Path::new("."))) } else { Ok(()) });
         match result {
             Ok(()) => Ok(self.file),
             Err(e) => {
@@ -374,15 +440,14 @@ impl Replacement {
     }
 }
 
-/// Writes a file atomically: into a temporary file beside it, synced, then renamed
-/// over `path`. On error the temporary file is removed and `path` is untouched.
-fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>) -> Result<()> {
-    let r = Replacement::create(path)?;
+/// Writes a file atomically: into a temporary file beside it, then renamed over
+/// `path` (synced first when `durable`). On error the temporary file is removed and
+/// `path` is untouched.
+fn write_atomic(path: &Path, durable: bool, write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>) -> Result<()> {
+    let r = Replacement::create(path)?.durable(durable);
     let result = {
         let mut w = BufWriter::with_capacity(1 << 20, &r.file);
-        write(&mut w)
-            .and_then(|_| w.flush().map_err(|e| Error::io("cannot write", &e)))
-            .and_then(|_| r.file.sync_all().map_err(|e| Error::io("cannot sync", &e)))
+        write(&mut w).and_then(|_| w.flush().map_err(|e| Error::io("cannot write", &e)))
     };
     r.commit(result).map(drop).map_err(|e| e.at(path))
 }
@@ -400,13 +465,13 @@ fn create_sparse(path: &Path, head: &[u8], data_len: u64) -> Result<File> {
 }
 
 /// `np.save` of raw element bytes (already in `spec`'s byte and memory order).
-pub fn save_bytes(path: &Path, spec: &NewArray, bytes: &[u8], version: Option<(u8, u8)>) -> Result<()> {
+pub fn save_bytes(path: &Path, spec: &NewArray, bytes: &[u8], version: Option<(u8, u8)>, durable: bool) -> Result<()> {
     let h = spec.header();
     if h.nbytes()? != bytes.len() as u64 {
         return err(ErrorKind::InvalidArgument, format!("{} bytes given for an array of {} bytes", bytes.len(), h.nbytes()?));
     }
     let head = h.to_bytes(version)?;
-    write_atomic(path, |w| {
+    write_atomic(path, durable, |w| {
         w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
         w.write_all(bytes).map_err(|e| Error::io("cannot write", &e))
     })
@@ -414,13 +479,13 @@ pub fn save_bytes(path: &Path, spec: &NewArray, bytes: &[u8], version: Option<(u
 
 /// `np.save` of a view: C order, or Fortran order when the view is Fortran- and
 /// not C-contiguous (as NumPy decides); the byte order is kept.
-pub fn save_view(path: &Path, map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder, version: Option<(u8, u8)>) -> Result<()> {
+pub fn save_view(path: &Path, map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder, version: Option<(u8, u8)>, durable: bool) -> Result<()> {
     let itemsize = dtype.itemsize();
     layout.check(itemsize, map.len())?;
     let fortran = layout.is_f_contiguous(itemsize) && !layout.is_c_contiguous(itemsize);
     let h = Header { dtype, byte_order: dtype.order(byte_order), fortran_order: fortran, shape: layout.shape.iter().map(|&d| d as u64).collect() };
     let head = h.to_bytes(version)?;
-    write_atomic(path, |w| {
+    write_atomic(path, durable, |w| {
         w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
         let mut emit = |off: usize, len: usize| {
             // SAFETY: `layout.check` proved every element lies inside the mapping.
@@ -439,7 +504,7 @@ pub fn save_view(path: &Path, map: &Mapping, layout: &Layout, dtype: DType, byte
 impl Array {
     /// Saves the whole array like `np.save`.
     pub fn save(&self, path: &Path, version: Option<(u8, u8)>) -> Result<()> {
-        save_view(path, &self.mapping, &self.layout(), self.dtype, self.byte_order, version)
+        save_view(path, &self.mapping, &self.layout(), self.dtype, self.byte_order, version, false)
     }
 
     /// The header this array would get in a `.npy` file.

@@ -70,17 +70,17 @@ fn save_is_atomic_and_keeps_byte_order() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("s.npy");
     let s = NewArray { dtype: DType::Int16, byte_order: ByteOrder::Big, shape: vec![2], fortran_order: false };
-    npy::save_bytes(&p, &s, &[0, 1, 0, 2], None).unwrap();
+    npy::save_bytes(&p, &s, &[0, 1, 0, 2], None, false).unwrap();
     let a = npy::load_npy(&p).unwrap();
     assert_eq!(a.byte_order, ByteOrder::Big);
     assert_eq!(a.mapping.read_bytes(0, 4).unwrap(), vec![0, 1, 0, 2]);
     // Wrong data length: error, and the existing file is untouched.
-    assert!(npy::save_bytes(&p, &s, &[0; 3], None).is_err());
+    assert!(npy::save_bytes(&p, &s, &[0; 3], None, false).is_err());
     assert_eq!(npy::load_npy(&p).unwrap().mapping.read_bytes(0, 4).unwrap(), vec![0, 1, 0, 2]);
     let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
     // A directory that does not exist: an error naming the file.
-    let e = npy::save_bytes(&dir.path().join("no/such/dir.npy"), &s, &[0; 4], None).unwrap_err();
+    let e = npy::save_bytes(&dir.path().join("no/such/dir.npy"), &s, &[0; 4], None, true).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Io);
     assert!(e.to_string().contains("dir.npy"));
 }
@@ -137,9 +137,9 @@ fn saving_through_a_symlink_replaces_the_file_it_points_to() {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("real.npy");
     let link = dir.path().join("link.npy");
-    npy::save_bytes(&real, &spec(DType::UInt8, &[1]), &[1], None).unwrap();
+    npy::save_bytes(&real, &spec(DType::UInt8, &[1]), &[1], None, false).unwrap();
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    npy::save_bytes(&link, &spec(DType::UInt8, &[2]), &[5, 6], None).unwrap();
+    npy::save_bytes(&link, &spec(DType::UInt8, &[2]), &[5, 6], None, true).unwrap();
     assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     assert_eq!(npy::load_npy(&real).unwrap().shape, vec![2]);
 }

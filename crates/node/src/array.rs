@@ -216,9 +216,9 @@ pub fn from_bytes(env: Env, bytes: &[u8], dtype: String, shape: Vec<f64>, fortra
 
 /// `np.save` of raw element bytes, atomically.
 #[napi]
-pub fn save_bytes(path: String, bytes: &[u8], dtype: String, shape: Vec<f64>, fortran_order: bool, version: Option<Vec<u32>>) -> Result<(), String> {
+pub fn save_bytes(path: String, bytes: &[u8], dtype: String, shape: Vec<f64>, fortran_order: bool, version: Option<Vec<u32>>, durable: Option<bool>) -> Result<(), String> {
     let spec = convert::new_array(&dtype, &shape, fortran_order)?;
-    npy::save_bytes(&self::path(&path)?, &spec, bytes, convert::version(version)?).or_js()
+    npy::save_bytes(&self::path(&path)?, &spec, bytes, convert::version(version)?, durable == Some(true)).or_js()
 }
 
 /// Whether this runtime accepts external ArrayBuffers (false in Electron).
@@ -322,11 +322,11 @@ impl NativeArray {
 
     /// `np.save(path, view)`: atomic, NumPy's header, the array's byte order.
     #[napi]
-    pub fn save(&self, path: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, version: Option<Vec<u32>>) -> Result<(), String> {
+    pub fn save(&self, path: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, version: Option<Vec<u32>>, durable: Option<bool>) -> Result<(), String> {
         let map = self.holder.get().or_js()?;
         let l = layout(&shape, &strides, offset)?;
         let a = &self.info;
-        npy::save_view(&self::path(&path)?, &map, &l, a.dtype, a.byte_order, convert::version(version)?).or_js()
+        npy::save_view(&self::path(&path)?, &map, &l, a.dtype, a.byte_order, convert::version(version)?, durable == Some(true)).or_js()
     }
 
     /// `madvise` over bytes `offset..offset+length`: 'sequential', 'willneed', 'populate' or 'release'.
