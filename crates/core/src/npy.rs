@@ -43,7 +43,7 @@ impl Array {
 }
 
 /// The array a file holds, once its memory is mapped or read.
-fn file_array(h: &Header, mapping: Mapping, mode: Option<Mode>, path: &Path, file_offset: u64, version: Option<(u8, u8)>) -> Result<Array> {
+pub(crate) fn file_array(h: &Header, mapping: Mapping, mode: Option<Mode>, path: &Path, file_offset: u64, version: Option<(u8, u8)>) -> Result<Array> {
     Ok(Array {
         mapping: Arc::new(mapping),
         dtype: h.dtype,
@@ -63,7 +63,7 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// Opens an existing regular file (refusing FIFOs, devices and directories, which
 /// could hang or never end).
-fn open_existing(path: &Path, write: bool) -> Result<(File, u64)> {
+pub(crate) fn open_existing(path: &Path, write: bool) -> Result<(File, u64)> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot open", &e).at(path))?;
     if !meta.is_file() {
         let what = if meta.is_dir() { "a directory" } else { "not a regular file" };
@@ -127,7 +127,7 @@ fn to_usize_shape(shape: &[u64]) -> Result<Vec<usize>> {
     shape.iter().map(|&d| usize::try_from(d).map_err(|_| Error::new(ErrorKind::BadShape, "shape too large for this platform"))).collect()
 }
 
-fn to_usize(n: u64, what: &str) -> Result<usize> {
+pub(crate) fn to_usize(n: u64, what: &str) -> Result<usize> {
     usize::try_from(n).map_err(|_| Error::new(ErrorKind::BadShape, format!("{what} of {n} bytes is too large for this platform")))
 }
 
@@ -324,14 +324,14 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// target (through symlinks: beside the file they point to), then renamed over it.
 /// Replacing rather than truncating keeps every existing mapping of the old file
 /// valid (truncating a mapped file makes its readers fault with `SIGBUS`).
-struct Replacement {
-    file: File,
+pub(crate) struct Replacement {
+    pub(crate) file: File,
     tmp: PathBuf,
     target: PathBuf,
 }
 
 impl Replacement {
-    fn create(path: &Path) -> Result<Replacement> {
+    pub(crate) fn create(path: &Path) -> Result<Replacement> {
         // Write through symlinks, as NumPy does, by replacing the file they point to.
         let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         // Only regular files are replaced: renaming over a device (/dev/null as root), a
@@ -362,7 +362,7 @@ impl Replacement {
     }
 
     /// Renames the new file over the target; on error the temporary file is removed.
-    fn commit(self, result: Result<()>) -> Result<File> {
+    pub(crate) fn commit(self, result: Result<()>) -> Result<File> {
         let result = result.and_then(|_| std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io("cannot rename the temporary file onto", &e)));
         match result {
             Ok(()) => Ok(self.file),
