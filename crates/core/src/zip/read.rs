@@ -342,7 +342,7 @@ fn decode_name(raw: &[u8], flags: u16) -> Result<String> {
         return String::from_utf8(raw.to_vec()).map_err(|_| bad(format!("member name '{}' is flagged UTF-8 but is not", String::from_utf8_lossy(raw))));
     }
     if raw.is_ascii() {
-        // SAFETY-free fast path: ASCII is the same in CP437 and UTF-8.
+        // ASCII reads the same in CP437 and UTF-8.
         return Ok(String::from_utf8_lossy(raw).into_owned());
     }
     let high: Vec<char> = CP437_HIGH.chars().collect();
@@ -456,6 +456,7 @@ fn read_central(file: &File, end: &End) -> Result<Vec<Entry>> {
 }
 
 const INPUT_BUF: usize = 256 << 10;
+const CRC_SPAN: usize = 256 << 10;
 
 /// Reads a member's uncompressed bytes, in order, never more than its declared
 /// uncompressed size; [`finish`](MemberReader::finish) checks the end and the CRC.
@@ -496,15 +497,20 @@ impl MemberReader<'_> {
         }
         match &mut self.inflater {
             None => {
-                self.archive.read_at(self.entry.data_offset + self.produced, dst)?;
-                self.crc.update(dst);
-                self.produced += dst.len() as u64;
+                // Piece by piece, so the CRC reads bytes still in the cache.
+                for piece in dst.chunks_mut(CRC_SPAN) {
+                    self.archive.read_at(self.entry.data_offset + self.produced, piece)?;
+                    self.crc.update(piece);
+                    self.produced += piece.len() as u64;
+                }
                 Ok(())
             }
             Some(_) => {
                 let mut done = 0;
                 while done < dst.len() {
-                    let step = self.inflate(&mut dst[done..])?;
+                    // Bounded output per call, so the CRC reads bytes still in the cache.
+                    let end = dst.len().min(done + CRC_SPAN);
+                    let step = self.inflate(&mut dst[done..end])?;
                     if step == 0 {
                         return Err(bad(format!(
                             "the deflate stream of member '{name}' ends after {} bytes; its headers declare {}",

@@ -64,7 +64,7 @@ fn dos_now() -> (u16, u16) {
     if !(1980..=2107).contains(&y) {
         return (0, (1 << 5) | 1);
     }
-    let time = ((rem / 3600) << 11 | ((rem % 3600) / 60) << 5 | (rem % 60) / 2) as u16;
+    let time = (((rem / 3600) << 11) | (((rem % 3600) / 60) << 5) | ((rem % 60) / 2)) as u16;
     let date = (((y - 1980) << 9) | (m << 5) | d) as u16;
     (time, date)
 }
@@ -209,12 +209,16 @@ impl ZipWriter {
         let mut crc = Crc32::new();
         let mut fed = 0u64;
         let mut ended = false;
+        // The end of the previous batch: the next batch's first chunk is primed with it.
+        let mut tail: Vec<u8> = Vec::new();
         let mut compress = |w: &mut ZipWriter, batch: &mut Vec<u8>, last: bool| -> Result<()> {
             let chunks: Vec<&[u8]> = if batch.is_empty() { vec![&[][..]] } else { batch.chunks(CHUNK).collect() };
-            for c in deflate::deflate_chunks(&chunks, level, last) {
+            for c in deflate::deflate_chunks(&tail, &chunks, level, last) {
                 crc.combine(&c.crc);
                 w.emit(&c.bytes)?;
             }
+            tail.clear();
+            tail.extend_from_slice(&batch[batch.len().saturating_sub(deflate::WINDOW)..]);
             batch.clear();
             Ok(())
         };
