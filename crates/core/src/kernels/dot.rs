@@ -12,8 +12,8 @@ use rayon::prelude::*;
 use super::elem::{Acc, C};
 use super::elementwise::{promote, Arith, Load, Store};
 use super::pool;
-use super::reduce::{Reduced, Source, Value};
 use super::stream::{run_span, Behind, GRAIN};
+use super::reduce::{Reduced, Source, Value};
 use crate::dtype::DType;
 use crate::error::{err, ErrorKind, Result};
 
@@ -173,28 +173,28 @@ fn fast_matvec(a: &Source, b: &Source) -> Option<DotResult> {
     macro_rules! rows4 {
         ($t:ty, $one:ident, $four:ident) => {
             pool::install(|| {
-                for (bi, band_bytes) in bytes.chunks_mut(band * isz).enumerate() {
-                    let r0 = bi * band;
-                    band_bytes.par_chunks_mut(4 * isz).enumerate().for_each(|(g, dst)| {
-                        // SAFETY: both layouts were checked against their mappings; every row
-                        // and the vector hold k aligned native elements.
-                        let (y, row) =
-                            unsafe { (std::slice::from_raw_parts(vbase as *const $t, k), |i: usize| std::slice::from_raw_parts(row_addr(i) as *const $t, k)) };
-                        let first = r0 + 4 * g;
-                        let vals: Vec<$t> = if dst.len() == 4 * isz {
-                            $four([row(first), row(first + 1), row(first + 2), row(first + 3)], y).to_vec()
-                        } else {
-                            (first..first + dst.len() / isz).map(|i| $one(row(i), y)).collect()
-                        };
-                        for (d, v) in dst.chunks_mut(isz).zip(vals) {
-                            d.copy_from_slice(&v.to_ne_bytes());
-                        }
-                    });
-                    if let Some(behind) = &behind {
-                        let (s, e) = run_span(base as isize, la.strides[0], k * isz, r0, band_bytes.len() / isz);
-                        behind.push(s, e);
+              for (bi, band_bytes) in bytes.chunks_mut(band * isz).enumerate() {
+                let r0 = bi * band;
+                band_bytes.par_chunks_mut(4 * isz).enumerate().for_each(|(g, dst)| {
+                    // SAFETY: both layouts were checked against their mappings; every row
+                    // and the vector hold k aligned native elements.
+                    let (y, row) =
+                        unsafe { (std::slice::from_raw_parts(vbase as *const $t, k), |i: usize| std::slice::from_raw_parts(row_addr(i) as *const $t, k)) };
+                    let first = r0 + 4 * g;
+                    let vals: Vec<$t> = if dst.len() == 4 * isz {
+                        $four([row(first), row(first + 1), row(first + 2), row(first + 3)], y).to_vec()
+                    } else {
+                        (first..first + dst.len() / isz).map(|i| $one(row(i), y)).collect()
+                    };
+                    for (d, v) in dst.chunks_mut(isz).zip(vals) {
+                        d.copy_from_slice(&v.to_ne_bytes());
                     }
+                });
+                if let Some(behind) = &behind {
+                    let (s, e) = run_span(base as isize, la.strides[0], k * isz, r0, band_bytes.len() / isz);
+                    behind.push(s, e);
                 }
+              }
             })
         };
     }

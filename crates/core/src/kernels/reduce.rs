@@ -1445,14 +1445,7 @@ fn rows_fold<T: Elem + Copy + Send + Sync + ToBytes>(
 }
 
 /// Row-by-row min/max (NaN propagates, as `np.minimum`/`np.maximum` do).
-fn rows_extreme<T: Elem + Copy + Send + Sync + ToBytes + PartialOrd + IsNan>(
-    src: &Source,
-    n: usize,
-    step: isize,
-    first: usize,
-    m: usize,
-    max: bool,
-) -> Vec<u8> {
+fn rows_extreme<T: Elem + Copy + Send + Sync + ToBytes + PartialOrd + IsNan>(src: &Source, n: usize, step: isize, first: usize, m: usize, max: bool) -> Vec<u8> {
     // SAFETY: row 0 of the view was checked.
     let row0 = unsafe { std::slice::from_raw_parts((src.map.as_ptr() as usize + first) as *const T, m) };
     let pick = move |a: T, x: T| if ((if max { x > a } else { x < a }) || x.nan()) && !a.nan() { x } else { a };

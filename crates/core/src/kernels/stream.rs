@@ -61,3 +61,4 @@ pub(crate) fn run_span(base: isize, stride: isize, itemsize: usize, lo: usize, n
     let b = base + (lo + n - 1) as isize * stride;
     (a.min(b) as usize, (a.max(b) + itemsize as isize) as usize)
 }
+
