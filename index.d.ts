@@ -435,3 +435,76 @@ export declare function saveNpy(path: PathLike, array: NdArray | ArrayBufferView
  * Without `dtype`: bool for booleans, int64 for integers and bigints, complex128 for `{ re, im }`, else float64.
  */
 export declare function array(data: ArrayBufferView | NestedArray, options?: ArrayOptions): NdArray;
+
+/** Options of `loadNpz`. */
+export interface NpzLoadOptions extends RuntimeOptions {
+  /**
+   * `'r'` or `'c'`: stored (uncompressed) members are mapped zero-copy at their offset inside the archive
+   * (NumPy ignores `mmap_mode` for `.npz`). `'r+'`/`'w+'` are refused (`ERR_MMNPY_UNSUPPORTED_MODE`): a write
+   * would break the member's CRC. Deflated members, and every member without a mode, are read into memory.
+   */
+  mmapMode?: MmapModeInput | null;
+}
+
+/** Options of `saveNpz`. */
+export interface SaveNpzOptions {
+  /** `true` (level 6, like `np.savez_compressed`) or a deflate level 1..9; default stored, like `np.savez`. */
+  compress?: boolean | number;
+}
+
+/**
+ * An open `.npz` archive (NumPy's `NpzFile`). Members are read when asked for. Member names are
+ * keys, never paths: nothing is extracted. Closing the archive closes every array taken from it.
+ * @example
+ * ```ts
+ * using z = loadNpz('data.npz', { mmapMode: 'r' });
+ * for (const [name, a] of z) console.log(name, a.shape);
+ * ```
+ */
+export declare class NpzFile implements Iterable<[string, NdArray]> {
+  /** Member names without `.npy`, like NumPy's `files` (`arr_0`, `arr_1`, ... for positional arrays). */
+  readonly files: readonly string[];
+  /** Absolute path of the archive. */
+  readonly filename: string;
+  /** The mode stored members are mapped in, or `null` when members are read into memory. */
+  readonly mmapMode: MmapMode | null;
+  /** Whether `close()` has been called. */
+  readonly closed: boolean;
+  /** Whether member `name` (with or without `.npy`) exists. @example z.has('x') */
+  has(name: string): boolean;
+  /**
+   * Member `name` (with or without `.npy`) as an `NdArray`: a stored member with `mmapMode` is mapped in
+   * place (its `data` throws `ERR_MMNPY_MISALIGNED` when NumPy wrote it at an unaligned offset: use `get`,
+   * kernels or `toTypedArray()`); otherwise read into memory with its CRC checked. Each call gives a new
+   * array. A missing member is `ERR_MMNPY_NOT_FOUND`.
+   * @example const x = z.get('x'); console.log(x.sum())
+   */
+  get(name: string): NdArray;
+  /** `[name, array]` for every member, in archive order; deflated members are inflated several at a time in parallel. @example const all = new Map(z) */
+  [Symbol.iterator](): IterableIterator<[string, NdArray]>;
+  /** Closes the archive's file and every array taken from it (their views and TypedArrays are detached). Idempotent. */
+  close(): void;
+  /** `using z = loadNpz(...)` closes at the end of the scope. */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Like `np.load('x.npz', mmap_mode=...)`: opens an archive written by `np.savez`, `np.savez_compressed`,
+ * `saveNpz` or another zip writer (ZIP64, data descriptors). Malformed archives (truncated, overlapping or
+ * disagreeing headers, CRC mismatch, zip bombs, encryption, unknown methods) are `ERR_MMNPY_*` errors.
+ * @example const z = loadNpz('data.npz', { mmapMode: 'r' }); const w = z.get('weights')
+ */
+export declare function loadNpz(path: PathLike, options?: NpzLoadOptions): NpzFile;
+
+/**
+ * Like `np.savez` (stored) or `np.savez_compressed` (`{ compress: true }`): writes one member `name.npy`
+ * per entry of `arrays` (a plain object or a `Map`; values as `saveNpy` takes them), atomically. Stored
+ * members' data start on a 64-byte boundary, so `loadNpz` maps them with aligned `data`; one large member
+ * is deflated in parallel. NumPy, Python's `zipfile` and `unzip` read the archive.
+ * @example saveNpz('out.npz', { x, y: new Float32Array([1, 2]) }, { compress: true })
+ */
+export declare function saveNpz(
+  path: PathLike,
+  arrays: Record<string, NdArray | ArrayBufferView | NestedArray> | Map<string, NdArray | ArrayBufferView | NestedArray>,
+  options?: SaveNpzOptions,
+): void;

@@ -7,15 +7,17 @@ import * as pkg from '../index';
 
 // saveNpy takes the implementation's NdArray (with its internals), so it is checked through instanceConforms.
 const conforms: Pick<typeof Api, 'loadNpy' | 'openNpy' | 'memmap' | 'fromFile' | 'array'> = impl;
+const npzConforms = (z: impl.NpzFile): Api.NpzFile => z;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const dtypesMatch: Same<Api.DType, import('../lib/dtype').DType> = true;
 const instanceConforms = (a: impl.NdArray): Api.NdArray => a;
 
 test('the package exports every documented function and class', (t) => {
-  for (const name of ['loadNpy', 'openNpy', 'memmap', 'fromFile', 'saveNpy', 'array', 'NdArray', 'MmnpyError'] as const) {
+  for (const name of ['loadNpy', 'openNpy', 'memmap', 'fromFile', 'saveNpy', 'array', 'NdArray', 'MmnpyError', 'loadNpz', 'saveNpz', 'NpzFile'] as const) {
     t.is(typeof (pkg as Record<string, unknown>)[name], 'function', name);
   }
   t.truthy(conforms && dtypesMatch && instanceConforms);
+  t.is(typeof npzConforms, 'function');
 });
 
 test('ESM entry exposes the same functions', async (t) => {

@@ -675,6 +675,83 @@ print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.s
   },
 
   /** NumPy on the same file, in the same run: open, sum (fresh mapping / steady), mean + std. */
+  /**
+   * `.npz`: the data set as one member of a stored archive (saveNpz) and of NumPy's
+   * savez_compressed archive. Opening + the first member (mapped) against np.load(p)['x'];
+   * sum() over the stored member against the same .npy; inflating NumPy's compressed archive
+   * against np.load; saveNpz({ compress: true }) against np.savez_compressed.
+   */
+  async npz(ctx) {
+    const names = ['npz.open', 'npz.sum', 'npz.inflate', 'npz.deflate'];
+    if (!ctx.scratch) return names.map((id) => skipped(id, id, id === 'npz.open' ? 's' : 'GB/s', 'skipped with --file (read-only)'));
+    const stored = path.join(ctx.scratch, 'stored.npz');
+    const ours = path.join(ctx.scratch, 'ours-compressed.npz');
+    const theirs = path.join(ctx.scratch, 'numpy-compressed.npz');
+    const src = mm.loadNpy(ctx.file, { mmapMode: 'r' });
+    ctx.progress('npz: writing the stored archive');
+    mm.saveNpz(stored, { x: src });
+    const runs = Math.max(1, Math.min(ctx.runs, 3));
+    const np = await python(ctx, `${PY_TIMER}
+src, stored, theirs = sys.argv[1], sys.argv[3], sys.argv[4]
+a = np.load(src, mmap_mode='r')
+def savez():
+    np.savez_compressed(theirs, x=a)
+deflate = t(savez, warm=0, n=${runs})
+def first():
+    with np.load(stored) as z:
+        return z['x']
+opened = t(first)
+inflate = t(lambda: np.load(theirs)['x'], n=${runs})
+print(json.dumps({'open': opened, 'inflate': inflate, 'deflate': deflate}))`, [ctx.file, ctx.runs, stored, theirs]);
+    const open = await measure(ctx, 'npz: open + first member', () => {
+      const z = mm.loadNpz(stored, { mmapMode: 'r' });
+      z.get('x');
+      z.close();
+    }, { runs: ctx.runs * 20, warmup: 5 });
+    // Interleaved, so that both see the same machine state.
+    const z = mm.loadNpz(stored, { mmapMode: 'r' });
+    const member = z.get('x');
+    const viaNpy = [];
+    const sum = await measure(ctx, 'npz: sum() over the stored member', () => member.sum(), {
+      before: () => { const t0 = now(); src.sum(); viaNpy.push(now() - t0); },
+    });
+    z.close();
+    let inflate = null;
+    if (fs.existsSync(theirs)) {
+      inflate = await measure(ctx, 'npz: inflate NumPy\'s savez_compressed', () => {
+        const c = mm.loadNpz(theirs);
+        c.get('x');
+        c.close();
+        ctx.gc();
+      }, { runs, warmup: 1 });
+    }
+    const deflate = await measure(ctx, 'npz: saveNpz({ compress: true })', () => mm.saveNpz(ours, { x: src }, { compress: true }), { runs, warmup: 0 });
+    src.close();
+    const sizes = { stored: fs.statSync(stored).size, ours: fs.statSync(ours).size, numpy: fs.existsSync(theirs) ? fs.statSync(theirs).size : null };
+    const threads = require('../binding.js').kernelThreads();
+    const gb = ctx.bytes;
+    const rows = [
+      { id: 'npz.open', name: "npz: loadNpz(p, 'r') + get('x') + close()", unit: 's', samples: open.seconds, compare: ['npz.numpy.open'], rss: open.rss, note: `stored archive of ${(sizes.stored / 1e9).toFixed(2)} GB, one member` },
+      { id: 'npz.sum', name: 'npz: sum() over the mapped stored member', unit: 'GB/s', samples: gbps(gb, sum.seconds), compare: ['npz.sum.npy'], rss: sum.rss },
+      { id: 'npz.sum.npy', name: 'sum() over the same data as a .npy (interleaved)', unit: 'GB/s', samples: gbps(gb, viaNpy), baseline: 'other', rss: null },
+      inflate
+        ? { id: 'npz.inflate', name: "npz: loadNpz(numpy's savez_compressed).get('x')", unit: 'GB/s', samples: gbps(gb, inflate.seconds), compare: ['npz.numpy.inflate'], rss: inflate.rss, note: `GB of array data per second; archive ${sizes.numpy} bytes` }
+        : skipped('npz.inflate', "npz: loadNpz(numpy's savez_compressed).get('x')", 'GB/s', 'needs the archive NumPy writes'),
+      { id: 'npz.deflate', name: 'npz: saveNpz({ compress: true }), one member', unit: 'GB/s', samples: gbps(gb, deflate.seconds), compare: ['npz.numpy.deflate'], rss: deflate.rss, note: `${threads} threads; archive ${sizes.ours} bytes (NumPy's ${sizes.numpy})` },
+    ];
+    if (np.error) {
+      for (const id of ['npz.numpy.open', 'npz.numpy.inflate', 'npz.numpy.deflate']) rows.push(skipped(id, `NumPy: ${id}`, id.endsWith('open') ? 's' : 'GB/s', np.error));
+    } else {
+      rows.push(
+        { id: 'npz.numpy.open', name: "NumPy: np.load(p)['x'] (reads the member)", unit: 's', samples: np.open, baseline: 'numpy', rss: null },
+        { id: 'npz.numpy.inflate', name: "NumPy: np.load(savez_compressed)['x']", unit: 'GB/s', samples: gbps(gb, np.inflate), baseline: 'numpy', rss: null },
+        { id: 'npz.numpy.deflate', name: 'NumPy: np.savez_compressed, one member', unit: 'GB/s', samples: gbps(gb, np.deflate), baseline: 'numpy', rss: null },
+      );
+    }
+    for (const f of [stored, ours, theirs]) fs.rmSync(f, { force: true });
+    return rows;
+  },
+
   async numpy(ctx) {
     warmCache(ctx.file);
     ctx.progress('numpy');

@@ -9,7 +9,7 @@ import { checkValue, Complex, Storage } from './storage';
 export type { PathLike, LoadOptions, OpenOptions, MemmapOptions, FromFileOptions, SaveOptions, ArrayOptions, Order } from '../index';
 import type { PathLike, LoadOptions, OpenOptions, MemmapOptions, FromFileOptions, SaveOptions, ArrayOptions, Order } from '../index';
 
-function toPath(p: PathLike): string {
+export function toPath(p: PathLike): string {
   if (typeof p === 'string') {
     if (p.length === 0) throw typeError('path must be a non-empty string');
     return p;
@@ -19,7 +19,7 @@ function toPath(p: PathLike): string {
   throw typeError(`path must be a string, URL or Buffer, got ${p === null ? 'null' : typeof p}`);
 }
 
-function opts<T extends object>(o: T | undefined, what: string): Partial<T> {
+export function opts<T extends object>(o: T | undefined, what: string): Partial<T> {
   if (o === undefined || o === null) return {};
   if (typeof o !== 'object') throw typeError(`${what} options must be an object`);
   return o;
@@ -54,7 +54,7 @@ function toOrder(order: Order | undefined): boolean {
 }
 
 /** A `.npy` version as the addon takes it; the addon checks which versions exist. */
-function toVersion(v: unknown): number[] | undefined {
+export function toVersion(v: unknown): number[] | undefined {
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) {
     throw invalidArg(`version must be [1, 0], [2, 0] or [3, 0], got ${JSON.stringify(v) ?? String(v)}`);
@@ -69,7 +69,7 @@ function requireExternalBuffers(p: string, allowCopy: boolean): void {
   }
 }
 
-function wrap(n: binding.NativeArray, allowCopy: boolean | undefined): NdArray {
+export function wrap(n: binding.NativeArray, allowCopy: boolean | undefined): NdArray {
   return NdArray._whole(new Storage(n, !binding.externalBuffersAllowed() && allowCopy === true));
 }
 
@@ -205,7 +205,7 @@ function typedBytes(data: TypedArray, dtypeSpec: string | undefined, shapeOpt: n
 }
 
 /** Bytes, dtype spelling and shape for `saveNpy` / `array`, from a TypedArray or nested arrays. */
-function toBytes(data: unknown, dtypeSpec: string | undefined, shapeOpt: number | readonly number[] | undefined): [Uint8Array, string, number[]] {
+export function toBytes(data: unknown, dtypeSpec: string | undefined, shapeOpt: number | readonly number[] | undefined): [Uint8Array, string, number[]] {
   if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
     return typedBytes(data as TypedArray, dtypeSpec, shapeOpt);
   }

@@ -46,6 +46,9 @@ async function main() {
     failed += 1;
   }
 
+  const npz = await run(python, ['__test__/fixtures/make_npz_fixtures.py', '__test__/fixtures/generated/npz']);
+  if (npz.code !== 0) failed += 1;
+
   const cargo = await run('cargo', ['test', '--workspace', '--color', 'never']);
   passed += sum(/test result: \w+\. (\d+) passed/g, cargo.out);
   failed += sum(/test result: \w+\. \d+ passed; (\d+) failed/g, cargo.out);

@@ -36,6 +36,19 @@ pub enum ErrorKind {
     /// The kernel will not reserve the memory a mapping or copy needs (strict
     /// overcommit accounting, a memory limit); the message says what to do instead.
     NoMemory,
+    /// A zip archive (`.npz`) is malformed: no or a truncated central directory,
+    /// offsets or sizes outside the file, headers that disagree, overlapping members,
+    /// a member that inflates past its declared size.
+    BadZip,
+    /// A zip member's CRC-32 differs from the one its headers record.
+    Checksum,
+    /// A valid zip feature mmnpy does not read: encryption, a compression method
+    /// other than stored and deflate, archives split over several disks.
+    UnsupportedZip,
+    /// The mode is valid but not for this kind of file (`'r+'` on an `.npz`).
+    UnsupportedMode,
+    /// No member of that name in the archive.
+    NotFound,
 }
 
 impl ErrorKind {
@@ -55,6 +68,11 @@ impl ErrorKind {
             ErrorKind::OutOfRange => "ERR_MMNPY_OUT_OF_RANGE",
             ErrorKind::NoExternalBuffers => "ERR_MMNPY_NO_EXTERNAL_BUFFERS",
             ErrorKind::NoMemory => "ERR_MMNPY_NO_MEMORY",
+            ErrorKind::BadZip => "ERR_MMNPY_BAD_ZIP",
+            ErrorKind::Checksum => "ERR_MMNPY_CHECKSUM",
+            ErrorKind::UnsupportedZip => "ERR_MMNPY_UNSUPPORTED_ZIP",
+            ErrorKind::UnsupportedMode => "ERR_MMNPY_UNSUPPORTED_MODE",
+            ErrorKind::NotFound => "ERR_MMNPY_NOT_FOUND",
         }
     }
 }

@@ -6,6 +6,8 @@
 //!   mmnpy lives with mmap's unsafety).
 //! - [`view`]: strided views (shape, byte strides, offset), bounds-checked.
 //! - [`npy`]: opening, creating, loading and saving files.
+//! - [`zip`]: the zip container (specified in its module doc), read and written.
+//! - [`npz`]: `.npz` archives of `.npy` members on top of [`zip`].
 //! - [`error`]: error kinds with stable codes.
 
 pub mod dtype;
@@ -15,7 +17,9 @@ pub mod header;
 pub mod kernels;
 pub mod mapping;
 pub mod npy;
+pub mod npz;
 pub mod view;
+pub mod zip;
 
 pub use dtype::{ByteOrder, DType};
 pub use error::{Error, ErrorKind, Result};

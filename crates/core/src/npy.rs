@@ -43,7 +43,7 @@ impl Array {
 }
 
 /// The array a file holds, once its memory is mapped or read.
-fn file_array(h: &Header, mapping: Mapping, mode: Option<Mode>, path: &Path, file_offset: u64, version: Option<(u8, u8)>) -> Result<Array> {
+pub(crate) fn file_array(h: &Header, mapping: Mapping, mode: Option<Mode>, path: &Path, file_offset: u64, version: Option<(u8, u8)>) -> Result<Array> {
     Ok(Array {
         mapping: Arc::new(mapping),
         dtype: h.dtype,
@@ -63,7 +63,7 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// Opens an existing regular file (refusing FIFOs, devices and directories, which
 /// could hang or never end).
-fn open_existing(path: &Path, write: bool) -> Result<(File, u64)> {
+pub(crate) fn open_existing(path: &Path, write: bool) -> Result<(File, u64)> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot open", &e).at(path))?;
     if !meta.is_file() {
         let what = if meta.is_dir() { "a directory" } else { "not a regular file" };
@@ -133,7 +133,7 @@ fn to_usize_shape(shape: &[u64]) -> Result<Vec<usize>> {
     shape.iter().map(|&d| usize::try_from(d).map_err(|_| Error::new(ErrorKind::BadShape, "shape too large for this platform"))).collect()
 }
 
-fn to_usize(n: u64, what: &str) -> Result<usize> {
+pub(crate) fn to_usize(n: u64, what: &str) -> Result<usize> {
     usize::try_from(n).map_err(|_| Error::new(ErrorKind::BadShape, format!("{what} of {n} bytes is too large for this platform")))
 }
 
@@ -339,8 +339,8 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// target is the old file or the complete new one. With `durable`, the new file and
 /// then its folder are `fsync`ed too, so the same holds after a power loss or an
 /// operating-system crash.
-struct Replacement {
-    file: File,
+pub(crate) struct Replacement {
+    pub(crate) file: File,
     tmp: PathBuf,
     target: PathBuf,
     durable: bool,
@@ -386,7 +386,7 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 impl Replacement {
-    fn create(path: &Path) -> Result<Replacement> {
+    pub(crate) fn create(path: &Path) -> Result<Replacement> {
         // Write through symlinks, as NumPy does, by replacing the file they point to.
         let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         // Only regular files are replaced: renaming over a device (/dev/null as root), a
@@ -418,13 +418,13 @@ impl Replacement {
     }
 
     /// Makes the replacement survive a power loss too (see the type's doc).
-    fn durable(mut self, durable: bool) -> Self {
+    pub(crate) fn durable(mut self, durable: bool) -> Self {
         self.durable = durable;
         self
     }
 
     /// Renames the new file over the target; on error the temporary file is removed.
-    fn commit(self, result: Result<()>) -> Result<File> {
+    pub(crate) fn commit(self, result: Result<()>) -> Result<File> {
         let durable = self.durable;
         let result = result
             .and_then(|_| if durable { self.file.sync_all().map_err(|e| Error::io("cannot sync", &e)) } else { Ok(()) })

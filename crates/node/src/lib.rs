@@ -10,5 +10,7 @@ mod array;
 mod buffers;
 mod compute;
 mod convert;
+mod npz;
 
 pub use array::*;
+pub use npz::*;

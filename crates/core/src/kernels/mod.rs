@@ -1,6 +1,7 @@
-//! Compute kernels over mapped memory: element access, reductions, and the
-//! thread pool they run on.
+//! Compute kernels over mapped memory: element access, reductions, parallel
+//! deflate, and the thread pool they run on.
 
+pub mod deflate;
 pub mod dot;
 pub mod elem;
 pub mod elementwise;
