@@ -36,5 +36,18 @@ def npy_seeds():
     write('npy_header', 'f4_3d.npy', npy(np.zeros((2, 1, 2), dtype='<f4')))
 
 
+def npz_seeds():
+    a = np.arange(6, dtype='<f8').reshape(2, 3)
+    b = np.array([1, 2, 3], dtype='>i4')
+    for name, save in [('savez', np.savez), ('savez_compressed', np.savez_compressed)]:
+        buf = io.BytesIO()
+        save(buf, a=a, b=b, c=np.array(7, dtype='u1'), e=np.zeros((0, 2)))
+        write('npz', f'{name}.npz', buf.getvalue())
+        buf = io.BytesIO()
+        save(buf, a)
+        write('npz', f'{name}_positional.npz', buf.getvalue())
+
+
 if __name__ == '__main__':
     npy_seeds()
+    npz_seeds()

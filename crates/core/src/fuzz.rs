@@ -3,7 +3,8 @@
 //! crash found once is re-checked by every `cargo test`. A check panics only when an
 //! invariant is broken; errors are expected answers.
 
-use crate::npy;
+use crate::mapping::Mode;
+use crate::{npy, npz};
 
 /// The `.npy` preamble + header parser and the size checks made before mapping.
 pub fn npy_header(data: &[u8]) {
@@ -21,4 +22,34 @@ pub fn npy_header(data: &[u8]) {
             }
         }
     }
+}
+
+/// The zip directory reader and the `.npz` member reader (in memory and mapped), on
+/// arbitrary bytes written to a temporary file (the reader works on files).
+pub fn npz(data: &[u8]) {
+    use std::io::Write;
+    thread_local! {
+        static FILE: std::path::PathBuf = std::env::temp_dir().join(format!("mmnpy-fuzz-{}-{:?}.npz", std::process::id(), std::thread::current().id()));
+    }
+    FILE.with(|p| {
+        let written = std::fs::File::create(p).and_then(|mut f| f.write_all(data));
+        if written.is_err() {
+            return;
+        }
+        for mode in [None, Some(Mode::ReadOnly), Some(Mode::CopyOnWrite)] {
+            let Ok(archive) = npz::open_npz(p, mode) else { continue };
+            for key in archive.keys() {
+                if let Ok(a) = archive.get(&key) {
+                    let expect = a.shape.iter().product::<usize>() * a.dtype.itemsize();
+                    assert_eq!(a.mapping.len(), expect, "member '{key}' maps {} bytes for {expect}", a.mapping.len());
+                    // Touch the first and last bytes: a mapped member must lie inside the file.
+                    if expect > 0 {
+                        let _ = a.mapping.read_bytes(0, 1).expect("first byte");
+                        let _ = a.mapping.read_bytes(expect - 1, 1).expect("last byte");
+                    }
+                }
+            }
+        }
+        let _ = std::fs::remove_file(p);
+    });
 }

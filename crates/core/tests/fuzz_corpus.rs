@@ -7,7 +7,7 @@ use std::path::Path;
 
 type Check = fn(&[u8]);
 
-const TARGETS: &[(&str, Check)] = &[("npy_header", mmnpy_core::fuzz::npy_header)];
+const TARGETS: &[(&str, Check)] = &[("npy_header", mmnpy_core::fuzz::npy_header), ("npz", mmnpy_core::fuzz::npz)];
 
 fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect()).unwrap_or_default();
