@@ -383,7 +383,11 @@ export declare class NdArray {
   astype(dtype: string, options?: OutOptions): NdArray;
   astypeAsync(dtype: string, options?: OutOptions): Promise<NdArray>;
 
-  /** Writes dirty pages to the file (msync). No-op in `'r'`, `'c'` and in memory. */
+  /**
+   * Writes dirty pages to the file (msync); nothing to write in `'r'`, `'c'` and in memory. In every mapped
+   * mode it first checks that no other process truncated the file while mapped (`ERR_MMNPY_TRUNCATED`:
+   * touching the lost pages would end the process with `SIGBUS`, as for every mmap user).
+   */
   flush(): void;
 
   /**

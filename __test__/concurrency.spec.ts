@@ -74,3 +74,26 @@ test('a reader keeps reading the old, complete data while another process replac
   t.is(now.sum(), 3 * (1 << 19))
   now.close()
 })
+
+test("a file truncated by another process while mapped: flush() says so (ERR_MMNPY_TRUNCATED) without touching the lost pages", (t) => {
+  const dir = tmpDir(t)
+  const file = path.join(dir, 'data.npy')
+  saveNpy(file, new Float64Array(1 << 16).fill(2))
+  for (const mode of ['r+', 'r', 'c'] as const) {
+    const a = loadNpy(file, { mmapMode: mode })
+    t.notThrows(() => a.flush())
+    const c = spawnSync(process.execPath, ['-e', 'require("fs").truncateSync(process.argv[1], 4096)', file], { encoding: 'utf8' })
+    t.is(c.status, 0, c.stderr)
+    const err = t.throws(() => a.flush(), { code: 'ERR_MMNPY_TRUNCATED' })
+    t.regex(err?.message ?? '', /data\.npy: the file was truncated to 4096 bytes while mapped/)
+    t.is(a.get(0), 2, 'pages still inside the file read as before')
+    a.close()
+    saveNpy(file, new Float64Array(1 << 16).fill(2))
+  }
+  // A replaced file (saveNpy renames a new one over it) is not a truncation: the mapping keeps the old file.
+  const b = loadNpy(file, { mmapMode: 'r' })
+  saveNpy(file, new Float64Array(4))
+  t.notThrows(() => b.flush())
+  t.is(b.get((1 << 16) - 1), 2)
+  b.close()
+})

@@ -138,6 +138,8 @@ pub struct Mapping {
     releasable: bool,
     /// A private (copy-on-write) mapping of a file: 'r' and 'c'.
     private_file: bool,
+    /// The mapped file (device, inode) and the length it must keep, for [`Mapping::check_file`].
+    file: Option<(u64, u64, u64)>,
     // Keeps the memory mapped; `None` when `len == 0`.
     _map: Option<Region>,
 }
@@ -233,12 +235,12 @@ impl Mapping {
     fn from_region(map: Region, shared: bool, releasable: bool) -> Self {
         let len = map.len();
         let ptr = NonNull::new(map.ptr() as *mut u8).unwrap_or(NonNull::dangling());
-        Mapping { ptr, len, shared, releasable, private_file: false, _map: Some(map) }
+        Mapping { ptr, len, shared, releasable, private_file: false, file: None, _map: Some(map) }
     }
 
     fn empty() -> Self {
         // 16-byte aligned dangling pointer: fine for any element type, never read.
-        Mapping { ptr: NonNull::<u128>::dangling().cast(), len: 0, shared: false, releasable: false, private_file: false, _map: None }
+        Mapping { ptr: NonNull::<u128>::dangling().cast(), len: 0, shared: false, releasable: false, private_file: false, file: None, _map: None }
     }
 
     /// Maps `len` bytes of `file` from `offset`. The caller has checked that the
@@ -247,6 +249,42 @@ impl Mapping {
         if len == 0 {
             return Ok(Mapping::empty());
         }
+        let mut m = Mapping::map_file_region(file, path, offset, len, mode)?;
+        #[cfg(unix)]
+        if let Ok(meta) = file.metadata() {
+            use std::os::unix::fs::MetadataExt;
+            m.file = Some((meta.dev(), meta.ino(), offset + len as u64));
+        }
+        Ok(m)
+    }
+
+    /// Whether the file at `path`, when it is still the file this mapping maps, still
+    /// holds every mapped byte. Another process truncating a mapped file makes any
+    /// touch of the lost pages kill the process (`SIGBUS`, as for every mmap user,
+    /// NumPy included); this finds it without touching them (`flush()` calls it).
+    /// A file replaced by another one under the same path (as `saveNpy` does) is
+    /// not this mapping's file any more, and the mapping keeps the old one: fine.
+    pub fn check_file(&self, path: &Path) -> Result<()> {
+        #[cfg(unix)]
+        if let (Some((dev, ino, need)), Ok(meta)) = (self.file, std::fs::metadata(path)) {
+            use std::os::unix::fs::MetadataExt;
+            if meta.dev() == dev && meta.ino() == ino && meta.len() < need {
+                return Err(Error::new(
+                    ErrorKind::Truncated,
+                    format!(
+                        "the file was truncated to {} bytes while mapped ({need} are mapped): touching the lost pages would kill the process (SIGBUS); close() this array and open the file again",
+                        meta.len()
+                    ),
+                )
+                .at(path));
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = path;
+        Ok(())
+    }
+
+    fn map_file_region(file: &File, path: &Path, offset: u64, len: usize, mode: Mode) -> Result<Self> {
         let mut opts = MmapOptions::new();
         opts.offset(offset).len(len);
         // SAFETY (all three maps below): the file is at least `offset + len` bytes long

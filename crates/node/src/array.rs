@@ -347,6 +347,9 @@ impl NativeArray {
     #[napi]
     pub fn flush(&self) -> Result<(), String> {
         let map = self.holder.get().or_js()?;
+        if let Some(p) = &self.info.path {
+            map.check_file(p).or_js()?;
+        }
         map.flush()
             .map_err(|e| match &self.info.path {
                 Some(p) => e.at(p),
