@@ -173,12 +173,9 @@ impl NpzFile {
             let mapping = Mapping::map_file(self.archive.file(), path, offset, len, mode)?;
             return npy::file_array(&h, mapping, Some(mode), path, offset, Some(preamble.version));
         }
-        let mapping = Mapping::anonymous(len)?;
-        if len > 0 {
-            // SAFETY: the mapping is fresh, private to this function and `len` bytes long.
-            let dst = unsafe { std::slice::from_raw_parts_mut(mapping.as_ptr(), len) };
-            r.read_exact(dst)?;
-        }
+        // Memory faulted in on a second thread while this one inflates (or reads) into it.
+        let mapping = Mapping::anonymous_for_fill(len)?;
+        mapping.fill(|dst| r.read_exact(dst))?;
         r.finish()?;
         let file_offset = if e.is_stored() { offset } else { 0 };
         npy::file_array(&h, mapping, None, path, file_offset, Some(preamble.version))
