@@ -133,12 +133,6 @@ pub const HUGE_MIN: usize = 4 << 20;
 /// Bytes faulted in per step by [`Mapping::fill`].
 pub const FILL_STEP: usize = 8 << 20;
 
-/// Temporary switch for measurements.
-#[cfg(target_os = "linux")]
-fn fill_huge_pages() -> bool {
-    std::env::var_os("MMNPY_FILL_HUGE").is_none_or(|v| v != "0")
-}
-
 /// A region of memory holding array data: part of a mapped file, or anonymous
 /// memory for in-memory arrays. Zero-length regions map nothing.
 pub struct Mapping {
@@ -315,7 +309,7 @@ impl Mapping {
     pub fn anonymous_for_fill(len: usize) -> Result<Self> {
         let m = Mapping::anonymous(len)?;
         #[cfg(target_os = "linux")]
-        if let (true, Some(Region::Writable(map))) = (len >= HUGE_MIN && fill_huge_pages(), &m._map) {
+        if let (true, Some(Region::Writable(map))) = (len >= HUGE_MIN, &m._map) {
             let _ = map.advise(memmap2::Advice::HugePage);
         }
         Ok(m)

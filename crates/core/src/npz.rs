@@ -23,6 +23,12 @@
 //! before any memory is allocated, and inflation stops there: a deflate stream
 //! that would produce more is refused (as is one claiming more than deflate's
 //! 1032:1 maximum ratio), so a zip bomb costs at most the declared size.
+//!
+//! A member read into memory is written once, front to back, into anonymous
+//! memory whose size is known beforehand; most of that cost is the kernel faulting
+//! (zeroing) fresh pages, not the inflating. So the memory asks for huge pages and
+//! a second pool thread faults it in ahead of the inflater
+//! ([`Mapping::fill`]); the one deflate stream itself stays on one thread.
 
 use std::path::{Path, PathBuf};
 
