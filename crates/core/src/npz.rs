@@ -23,6 +23,12 @@
 //! before any memory is allocated, and inflation stops there: a deflate stream
 //! that would produce more is refused (as is one claiming more than deflate's
 //! 1032:1 maximum ratio), so a zip bomb costs at most the declared size.
+//!
+//! A member read into memory is written once, front to back, into anonymous
+//! memory whose size is known beforehand; most of that cost is the kernel faulting
+//! (zeroing) fresh pages, not the inflating. So the memory asks for huge pages and
+//! a second pool thread faults it in ahead of the inflater
+//! ([`Mapping::fill`]); the one deflate stream itself stays on one thread.
 
 use std::path::{Path, PathBuf};
 
@@ -173,12 +179,9 @@ impl NpzFile {
             let mapping = Mapping::map_file(self.archive.file(), path, offset, len, mode)?;
             return npy::file_array(&h, mapping, Some(mode), path, offset, Some(preamble.version));
         }
-        let mapping = Mapping::anonymous(len)?;
-        if len > 0 {
-            // SAFETY: the mapping is fresh, private to this function and `len` bytes long.
-            let dst = unsafe { std::slice::from_raw_parts_mut(mapping.as_ptr(), len) };
-            r.read_exact(dst)?;
-        }
+        // Memory faulted in on a second thread while this one inflates (or reads) into it.
+        let mapping = Mapping::anonymous_for_fill(len)?;
+        mapping.fill(|dst| r.read_exact(dst))?;
         r.finish()?;
         let file_offset = if e.is_stored() { offset } else { 0 };
         npy::file_array(&h, mapping, None, path, file_offset, Some(preamble.version))
