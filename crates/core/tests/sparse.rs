@@ -1,0 +1,273 @@
+//! Sparse matrices end to end against SciPy: files `scipy.sparse.save_npz` wrote (every
+//! format, both index dtypes, compressed and stored) loaded mapped and in memory; products,
+//! dense copies, sums and conversions compared bit for bit with SciPy's; malformed files
+//! refused with the right error kind. The fixtures come from
+//! `__test__/fixtures/make_sparse_fixtures.py` (needs python3 with NumPy and SciPy).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mmnpy_core::kernels::elementwise::Dest;
+use mmnpy_core::kernels::reduce::{Reduced, Source, Value};
+use mmnpy_core::npz;
+use mmnpy_core::sparse::{load_sparse, Format, SparseMatrix, Summed};
+use mmnpy_core::{Array, ByteOrder, DType, Mode, NewArray};
+
+fn fixtures() -> (tempfile::TempDir, serde_like::Manifest) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../__test__/fixtures/make_sparse_fixtures.py");
+    let st = Command::new("python3").arg(&script).arg(dir.path()).status().expect("python3 runs");
+    assert!(st.success(), "make_sparse_fixtures.py failed (python3 with numpy and scipy needed)");
+    let text = std::fs::read_to_string(dir.path().join("manifest.json")).unwrap();
+    let m = serde_like::parse(&text);
+    (dir, m)
+}
+
+/// A tiny reader for the fixture manifest (flat JSON of strings, numbers, bools, lists).
+mod serde_like {
+    pub struct Good {
+        pub file: String,
+        pub expect: String,
+        pub loaded: String,
+        pub is_array: bool,
+        pub nnz: usize,
+        pub shape: [usize; 2],
+        pub format: String,
+    }
+    pub struct Hostile {
+        pub file: String,
+        pub code: String,
+        pub mentions: String,
+    }
+    pub struct Manifest {
+        pub good: Vec<Good>,
+        pub hostile: Vec<Hostile>,
+    }
+    fn field<'a>(obj: &'a str, key: &str) -> &'a str {
+        let at = obj.find(&format!("\"{key}\": ")).unwrap_or_else(|| panic!("no {key} in {obj}")) + key.len() + 4;
+        let rest = &obj[at..];
+        if let Some(r) = rest.strip_prefix('"') {
+            &r[..r.find('"').unwrap()]
+        } else if rest.starts_with('[') {
+            &rest[..rest.find(']').unwrap() + 1]
+        } else {
+            rest.split([',', '\n', '}']).next().unwrap().trim()
+        }
+    }
+    fn objects(section: &str) -> Vec<&str> {
+        section.split('{').filter_map(|o| o.find('}').map(|e| &o[..e])).collect()
+    }
+    pub fn parse(text: &str) -> Manifest {
+        let h = text.find("\"hostile\"").unwrap();
+        let good = objects(&text[..h])
+            .into_iter()
+            .map(|o| {
+                let s: Vec<usize> = field(o, "shape").trim_matches(['[', ']']).split(',').map(|x| x.trim().parse().unwrap()).collect();
+                Good {
+                    file: field(o, "file").into(),
+                    expect: field(o, "expect").into(),
+                    loaded: field(o, "loaded").into(),
+                    is_array: field(o, "isArray") == "true",
+                    nnz: field(o, "nnz").parse().unwrap(),
+                    shape: [s[0], s[1]],
+                    format: field(o, "format").into(),
+                }
+            })
+            .collect();
+        let hostile = objects(&text[h..])
+            .into_iter()
+            .map(|o| Hostile { file: field(o, "file").into(), code: field(o, "code").into(), mentions: field(o, "mentions").into() })
+            .collect();
+        Manifest { good, hostile }
+    }
+}
+
+/// The elements in C order (SciPy's CSC `toarray()` is Fortran-ordered).
+fn bytes(a: &Array) -> Vec<u8> {
+    mmnpy_core::view::gather(&a.mapping, &a.layout(), a.dtype, a.byte_order, a.byte_order).unwrap()
+}
+
+fn src<'a>(a: &'a Array, l: &'a mmnpy_core::Layout) -> Source<'a> {
+    Source { map: &a.mapping, layout: l, dtype: a.dtype, order: a.byte_order, release: false }
+}
+
+/// Same dtype, shape and bytes (NaN payloads included).
+fn same(what: &str, got: &Reduced, want: &Array) {
+    assert_eq!(got.dtype, want.dtype, "{what}: dtype");
+    assert_eq!(got.shape, want.shape, "{what}: shape");
+    assert!(want.byte_order.is_native());
+    assert!(got.bytes == bytes(want), "{what}: values differ from SciPy's");
+}
+
+fn same_array(what: &str, got: &Array, want: &Array) {
+    same(what, &Reduced { dtype: got.dtype, shape: got.shape.clone(), bytes: bytes(got) }, want);
+}
+
+fn value_bytes(v: Value, dtype: DType) -> Vec<u8> {
+    match (v, dtype) {
+        (Value::Float(f), DType::Float32) => (f as f32).to_ne_bytes().to_vec(),
+        (Value::Float(f), _) => f.to_ne_bytes().to_vec(),
+        (Value::Int(i), _) => i.to_ne_bytes().to_vec(),
+        (Value::UInt(u), _) => u.to_ne_bytes().to_vec(),
+        (Value::Complex(r, i), DType::Complex64) => [(r as f32).to_ne_bytes(), (i as f32).to_ne_bytes()].concat(),
+        (Value::Complex(r, i), _) => [r.to_ne_bytes(), i.to_ne_bytes()].concat(),
+        (Value::Bool(b), _) => vec![b as u8],
+    }
+}
+
+fn check_matrix(g: &serde_like::Good, m: &SparseMatrix, exp: &npz::NpzFile) {
+    let f = &g.file;
+    assert_eq!(m.format.name(), g.loaded, "{f}");
+    assert_eq!(m.shape, g.shape, "{f}");
+    assert_eq!(m.is_array, g.is_array, "{f}");
+    if g.format == g.loaded {
+        assert_eq!(m.nnz(), g.nnz, "{f}");
+    }
+    for (x, y) in [("x", "y"), ("X", "Y"), ("xi", "yi")] {
+        let xa = exp.get(x).unwrap();
+        let l = xa.layout();
+        let r = m.dot(&src(&xa, &l), None, false).unwrap().unwrap();
+        same(&format!("{f}: A @ {x}"), &r, &exp.get(y).unwrap());
+        // The same product written into a given array.
+        let want = exp.get(y).unwrap();
+        let out =
+            mmnpy_core::npy::zeros(&NewArray { dtype: want.dtype, byte_order: ByteOrder::NATIVE, shape: want.shape.clone(), fortran_order: false }).unwrap();
+        let ol = out.layout();
+        m.dot(&src(&xa, &l), Some(&Dest { map: &out.mapping, layout: &ol, dtype: out.dtype, order: out.byte_order, release: false }), true).unwrap();
+        same_array(&format!("{f}: A @ {x} into out"), &out, &want);
+    }
+    same_array(&format!("{f}: toarray"), &m.to_dense(None).unwrap().unwrap(), &exp.get("dense").unwrap());
+    if !exp.has_key("sum") {
+        return;
+    }
+    match m.sum(None).unwrap() {
+        Summed::Scalar(v) => {
+            let want = exp.get("sum").unwrap();
+            assert_eq!(value_bytes(v, want.dtype), bytes(&want), "{f}: sum()");
+        }
+        Summed::Array(_) => panic!("sum() is a scalar"),
+    }
+    for (axis, key) in [(0, "sum0"), (1, "sum1"), (-1, "sum1")] {
+        match m.sum(Some(axis)).unwrap() {
+            Summed::Array(r) => same(&format!("{f}: sum(axis={axis})"), &r, &exp.get(key).unwrap()),
+            Summed::Scalar(_) => panic!("an axis sum is an array"),
+        }
+    }
+    for to in [Format::Csr, Format::Csc, Format::Coo] {
+        let c = m.convert(to).unwrap();
+        let [na, nb] = to.index_names();
+        let p = to.name();
+        same_array(&format!("{f}: to{p}().data"), &c.data, &exp.get(&format!("{p}_data")).unwrap());
+        for (name, part) in [(na, &c.a), (nb, &c.b)] {
+            let want = exp.get(&format!("{p}_{name}")).unwrap();
+            let got: Vec<i64> = index_values(part);
+            let wanted: Vec<i64> = index_values(&want);
+            assert_eq!(got, wanted, "{f}: to{p}().{name}");
+        }
+    }
+}
+
+fn index_values(a: &Array) -> Vec<i64> {
+    let b = bytes(a);
+    match a.dtype {
+        DType::Int32 => b.chunks_exact(4).map(|c| i32::from_ne_bytes(c.try_into().unwrap()) as i64).collect(),
+        DType::Int64 => b.chunks_exact(8).map(|c| i64::from_ne_bytes(c.try_into().unwrap())).collect(),
+        d => panic!("index dtype {d:?}"),
+    }
+}
+
+trait HasKey {
+    fn has_key(&self, k: &str) -> bool;
+}
+impl HasKey for npz::NpzFile {
+    fn has_key(&self, k: &str) -> bool {
+        self.entry(k).is_some()
+    }
+}
+
+#[test]
+fn scipy_files_products_sums_conversions_equal_scipy() {
+    let (dir, man) = fixtures();
+    assert!(man.good.len() >= 30);
+    for g in &man.good {
+        let exp = npz::open_npz(&dir.path().join(&g.expect), None).unwrap();
+        for mode in [None, Some(Mode::ReadOnly), Some(Mode::CopyOnWrite)] {
+            let m = load_sparse(&dir.path().join(&g.file), mode).unwrap_or_else(|e| panic!("{}: {e}", g.file));
+            check_matrix(g, &m, &exp);
+        }
+    }
+}
+
+#[test]
+fn stored_members_are_mapped_in_place() {
+    let (dir, man) = fixtures();
+    let g = man.good.iter().find(|g| g.file.ends_with("_stored.npz") && g.format == "csr").unwrap();
+    let m = load_sparse(&dir.path().join(&g.file), Some(Mode::ReadOnly)).unwrap();
+    assert_eq!(m.data.mode, Some(Mode::ReadOnly), "data mapped");
+    assert_eq!(m.a.mode, Some(Mode::ReadOnly), "indices mapped");
+    let z = man.good.iter().find(|g| g.file.ends_with("_z.npz") && g.format == "csr").unwrap();
+    let m = load_sparse(&dir.path().join(&z.file), Some(Mode::ReadOnly)).unwrap();
+    assert_eq!(m.data.mode, None, "deflated members are inflated into memory");
+}
+
+#[test]
+fn saved_files_round_trip_and_scipy_reads_them() {
+    let (dir, man) = fixtures();
+    let out = tempfile::tempdir().unwrap();
+    let mut pairs = Vec::new();
+    for (i, g) in man.good.iter().enumerate() {
+        let m = load_sparse(&dir.path().join(&g.file), Some(Mode::ReadOnly)).unwrap();
+        for compress in [None, Some(6)] {
+            let p = out.path().join(format!("{i}-{compress:?}.npz"));
+            m.save(&p, compress).unwrap();
+            let back = load_sparse(&p, Some(Mode::ReadOnly)).unwrap();
+            assert_eq!((back.format, back.shape, back.is_array), (m.format, m.shape, m.is_array));
+            assert_eq!(bytes(&back.data), bytes(&m.data));
+            assert_eq!(index_values(&back.a), index_values(&m.a));
+            assert_eq!(index_values(&back.b), index_values(&m.b));
+            if compress.is_none() {
+                assert_eq!(back.data.mode, Some(Mode::ReadOnly), "stored: mapped");
+            }
+            pairs.push((p, dir.path().join(&g.file)));
+        }
+    }
+    // SciPy loads every file to a matrix equal to the one it wrote, of the same class.
+    let list: Vec<String> = pairs.iter().map(|(a, b)| format!("{}\t{}", a.display(), b.display())).collect();
+    let listing = out.path().join("pairs.txt");
+    std::fs::write(&listing, list.join("\n")).unwrap();
+    let code = r#"
+import sys, numpy as np, scipy.sparse as sp
+bad = []
+for line in open(sys.argv[1]).read().splitlines():
+    ours, theirs = line.split('\t')
+    a, b = sp.load_npz(ours), sp.load_npz(theirs)
+    if b.format in ('bsr', 'dia'):
+        b = b.tocsr()
+        same = a.format == 'csr' and a.shape == b.shape and abs(a - b).max() == 0 if a.nnz else b.nnz == 0 or abs(b).max() == 0
+    else:
+        same = type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a.toarray(), b.toarray(), equal_nan=True)
+    if not same:
+        bad.append(ours)
+print('\n'.join(bad))
+sys.exit(1 if bad else 0)
+"#;
+    let o = Command::new("python3").args(["-c", code]).arg(&listing).output().unwrap();
+    assert!(o.status.success(), "SciPy disagrees on: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn malformed_files_are_refused_naming_the_file() {
+    let (dir, man) = fixtures();
+    assert!(man.hostile.len() >= 15);
+    for h in &man.hostile {
+        let p: PathBuf = dir.path().join(&h.file);
+        for mode in [None, Some(Mode::ReadOnly)] {
+            let e = load_sparse(&p, mode).err().unwrap_or_else(|| panic!("{} was accepted", h.file));
+            assert_eq!(e.code(), h.code, "{}: {e}", h.file);
+            assert!(e.message().contains(&h.mentions), "{}: {e}", h.file);
+            assert!(e.to_string().contains(&h.file), "{}: the error names the file: {e}", h.file);
+        }
+    }
+    let e = load_sparse(&dir.path().join(&man.good[0].file), Some(Mode::ReadWrite)).unwrap_err();
+    assert_eq!(e.code(), "ERR_MMNPY_UNSUPPORTED_MODE");
+}
