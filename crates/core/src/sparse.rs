@@ -27,12 +27,17 @@
 //! entries (stored zeros included, as `dia_matvec` multiplies them) run diagonal by
 //! diagonal in `offsets` order. So `A @ x` of the converted matrix equals SciPy's.
 //!
-//! Every matrix is validated once when it is made ([`crate::kernels::spmv::problem`], in
+//! Every matrix is validated once ([`crate::kernels::spmv::problem`], in
 //! parallel): `indptr` of `major + 1` elements from 0 to `nnz` never decreasing, every index
 //! inside the shape, lengths that agree. SciPy checks the indices only with
-//! `check_format(full_check=True)`; here an out-of-range index is always an error.
+//! `check_format(full_check=True)`; here an out-of-range index is always an error. A file
+//! loaded with a mode checks its structure (O(rows)) at load and its indices (O(nnz)) on first
+//! use ([`SparseMatrix::validate`]), so loading stays O(1) in the number of nonzeros. The
+//! kernels also check every index they read, so parts changed after validation (a `'c'`
+//! mapping written from JavaScript) give an error, never a read outside the vector.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{Error, ErrorKind, Result};
@@ -40,7 +45,7 @@ use crate::header::{self, MAGIC};
 use crate::kernels::elementwise::Dest;
 use crate::kernels::reduce::{self, Op, Reduced, Source, Value};
 use crate::kernels::spconv::{self, Compressed};
-use crate::kernels::spmv::{self, Kind, Matrix, Part};
+use crate::kernels::spmv::{self, Check, Kind, Matrix, Part};
 use crate::mapping::Mode;
 use crate::npy::{self, Array, NewArray};
 use crate::npz::{self, NpzWriter};
@@ -101,6 +106,9 @@ pub struct SparseMatrix {
     pub b: Array,
     /// A `*_array` (not `*_matrix`) class in SciPy.
     pub is_array: bool,
+    /// The index check (O(nnz)): done when the matrix is made, or, for a file loaded with a
+    /// mode, on first use (so loading stays O(1) in the nonzeros); shared by the transpose.
+    checked: Arc<OnceLock<Option<String>>>,
 }
 
 fn bad(msg: impl Into<String>) -> Error {
@@ -160,6 +168,11 @@ impl SparseMatrix {
     /// Makes a matrix from its parts and validates it (in parallel). Index arrays of
     /// other integer dtypes or byte orders are converted to native int32/int64.
     pub fn new(format: Format, shape: [usize; 2], data: Array, a: Array, b: Array, is_array: bool) -> Result<SparseMatrix> {
+        SparseMatrix::make(format, shape, data, a, b, is_array, false)
+    }
+
+    /// [`new`](Self::new), the index check left to [`validate`](Self::validate) (first use).
+    fn make(format: Format, shape: [usize; 2], data: Array, a: Array, b: Array, is_array: bool, defer: bool) -> Result<SparseMatrix> {
         for d in shape {
             if d > i64::MAX as usize {
                 return Err(Error::new(ErrorKind::BadShape, format!("shape ({}, {}) overflows 64-bit indices", shape[0], shape[1])));
@@ -176,11 +189,26 @@ impl SparseMatrix {
         }
         part(&data).check("data")?;
         let (a, b) = Self::native_indices(a, b, na, nb)?;
-        let m = SparseMatrix { format, shape, data, a, b, is_array };
-        if let Some(p) = spmv::problem(&m.matrix())? {
+        let checked = Arc::new(OnceLock::new());
+        if !defer {
+            checked.set(None).ok();
+        }
+        let m = SparseMatrix { format, shape, data, a, b, is_array, checked };
+        if let Some(p) = spmv::problem(&m.matrix(), if defer { Check::Structure } else { Check::Both })? {
             return Err(bad(p));
         }
         Ok(m)
+    }
+
+    /// Checks every index against the shape, once (in parallel); later calls return the
+    /// first result. The error names the file the matrix was loaded from.
+    pub fn validate(&self) -> Result<()> {
+        let p = self.checked.get_or_init(|| spmv::problem(&self.matrix(), Check::Indices).unwrap_or_else(|e| Some(e.message().to_string())));
+        match (p, &self.data.path) {
+            (None, _) => Ok(()),
+            (Some(p), Some(path)) => Err(bad(p.clone()).at(path)),
+            (Some(p), None) => Err(bad(p.clone())),
+        }
     }
 
     /// Both index arrays as native int32/int64 of one dtype.
@@ -234,6 +262,7 @@ impl SparseMatrix {
     /// order; COO → CSR/CSC sums duplicates (see [`spconv::sum_duplicates`]); to COO shares
     /// the index and value arrays it can.
     pub fn convert(&self, to: Format) -> Result<SparseMatrix> {
+        self.validate()?;
         if to == self.format {
             return Ok(self.clone());
         }
@@ -255,6 +284,7 @@ impl SparseMatrix {
 
     /// CSR with every entry kept in storage order (for `to_dense` and sums).
     fn stable_csr(&self) -> Result<SparseMatrix> {
+        self.validate()?;
         if self.format == Format::Csr {
             return Ok(self.clone());
         }
@@ -265,6 +295,7 @@ impl SparseMatrix {
 
     /// `A @ x` (see [`spmv::dot`]).
     pub fn dot(&self, x: &Source, out: Option<&Dest>, release: bool) -> Result<Option<Reduced>> {
+        self.validate()?;
         spmv::dot(&self.matrix(), x, out, release)
     }
 
@@ -297,6 +328,7 @@ impl SparseMatrix {
     /// SciPy's `sum(axis)`. `None`: the values summed as `np.sum` (pairwise) after
     /// duplicates are summed; an axis: a 1-D array of NumPy's sum dtype.
     pub fn sum(&self, axis: Option<isize>) -> Result<Summed> {
+        self.validate()?;
         let axis = match axis {
             None => None,
             Some(a @ (0 | 1)) => Some(a as usize),
@@ -436,7 +468,7 @@ fn load_inner(path: &Path, mode: Option<Mode>) -> Result<SparseMatrix> {
         "csr" | "csc" => {
             let mut p = get(&["data", "indices", "indptr"])?.into_iter();
             let (data, indices, indptr) = (p.next().unwrap(), p.next().unwrap(), p.next().unwrap());
-            SparseMatrix::new(Format::parse(&format)?, shape, data, indices, indptr, is_array)
+            SparseMatrix::make(Format::parse(&format)?, shape, data, indices, indptr, is_array, mode.is_some())
         }
         "coo" => {
             if f.entry("coords").is_some() && f.entry("row").is_none() {
@@ -444,7 +476,7 @@ fn load_inner(path: &Path, mode: Option<Mode>) -> Result<SparseMatrix> {
             }
             let mut p = get(&["data", "row", "col"])?.into_iter();
             let (data, row, col) = (p.next().unwrap(), p.next().unwrap(), p.next().unwrap());
-            SparseMatrix::new(Format::Coo, shape, data, row, col, is_array)
+            SparseMatrix::make(Format::Coo, shape, data, row, col, is_array, mode.is_some())
         }
         "bsr" => {
             let mut p = get(&["data", "indices", "indptr"])?.into_iter();
@@ -497,7 +529,8 @@ fn bsr_to_csr(shape: [usize; 2], data: Array, indices: Array, indptr: Array, is_
         }
     }
     let idx = index_dtype(&[indices.dtype], nnz.max(shape[0]).max(shape[1]));
-    let d = npy::from_bytes(&bytes, &NewArray { dtype: data.dtype, byte_order: data.byte_order, shape: vec![nnz], fortran_order: false })?;
+    let mut d = npy::from_bytes(&bytes, &NewArray { dtype: data.dtype, byte_order: data.byte_order, shape: vec![nnz], fortran_order: false })?;
+    d.path = data.path.clone();
     SparseMatrix::new(Format::Csr, shape, d, index_array(&out_ind, idx)?, index_array(&out_ptr, idx)?, is_array)
 }
 
@@ -531,7 +564,8 @@ fn dia_to_csr(shape: [usize; 2], data: Array, offsets: Array, is_array: bool) ->
         ptr.push(ind.len() as i64);
     }
     let idx = index_dtype(&[offsets.dtype], nnz.max(shape[0]).max(shape[1]));
-    let d = npy::from_bytes(&bytes, &NewArray { dtype: data.dtype, byte_order: data.byte_order, shape: vec![nnz], fortran_order: false })?;
+    let mut d = npy::from_bytes(&bytes, &NewArray { dtype: data.dtype, byte_order: data.byte_order, shape: vec![nnz], fortran_order: false })?;
+    d.path = data.path.clone();
     SparseMatrix::new(Format::Csr, shape, d, index_array(&ind, idx)?, index_array(&ptr, idx)?, is_array)
 }
 
