@@ -627,7 +627,8 @@ export declare class SparseMatrix {
  * Like `scipy.sparse.load_npz(path)`: reads every file `save_npz` writes (CSR, CSC, COO; BSR and DIA are converted
  * to CSR in memory keeping SciPy's product order; `*_matrix` and `*_array`; int32 and int64 indices; compressed or
  * not). The parts are validated once, in parallel: a malformed file (indptr decreasing, an index out of range,
- * lengths that disagree, a bad shape) is an `ERR_MMNPY_*` error naming the file. n-D COO arrays are refused.
+ * lengths that disagree, a bad shape) is an `ERR_MMNPY_*` error naming the file. With `mmapMode` the index check
+ * (O(nnz)) runs on first use instead of at load, so loading stays O(1) in the nonzeros. n-D COO arrays are refused.
  * @example const A = loadSparse('A.npz', { mmapMode: 'r' }); console.log(A.format, A.shape, A.nnz)
  */
 export declare function loadSparse(path: PathLike, options?: SparseLoadOptions): SparseMatrix;
