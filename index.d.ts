@@ -208,7 +208,7 @@ export type Reduced<O> = O extends { axis: number } ? NdArray : Scalar;
  * `ERR_MMNPY_BAD_HEADER`, `ERR_MMNPY_BAD_SHAPE`, `ERR_MMNPY_UNSUPPORTED_DTYPE`, `ERR_MMNPY_TRUNCATED`,
  * `ERR_MMNPY_IO`, `ERR_MMNPY_INVALID_ARG`, `ERR_MMNPY_CLOSED`, `ERR_MMNPY_READONLY`,
  * `ERR_MMNPY_NOT_CONTIGUOUS`, `ERR_MMNPY_TOO_LARGE`, `ERR_MMNPY_BYTE_ORDER`, `ERR_MMNPY_MISALIGNED`,
- * `ERR_MMNPY_NO_EXTERNAL_BUFFERS`, `ERR_MMNPY_NO_MEMORY` (a mapping the kernel will not reserve, e.g. `'c'` under
+ * `ERR_MMNPY_NO_EXTERNAL_BUFFERS`, `ERR_MMNPY_BAD_SPARSE` (a sparse matrix whose parts disagree), `ERR_MMNPY_NO_MEMORY` (a mapping the kernel will not reserve, e.g. `'c'` under
  * strict overcommit accounting; the message says what to do). The message names the file and the problem.
  * Indices out of range throw `RangeError` (code `ERR_MMNPY_OUT_OF_RANGE`) instead.
  */
@@ -512,3 +512,149 @@ export declare function saveNpz(
   arrays: Record<string, NdArray | ArrayBufferView | NestedArray> | Map<string, NdArray | ArrayBufferView | NestedArray>,
   options?: SaveNpzOptions,
 ): void;
+
+/** The sparse layouts mmnpy keeps: compressed rows, compressed columns, coordinates. */
+export type SparseFormat = 'csr' | 'csc' | 'coo';
+
+/** A right-hand operand of a sparse product: an `NdArray` (mapped or in memory), a TypedArray or an array of numbers. */
+export type SparseOperand = NdArray | ArrayBufferView | number[];
+
+/** Options of `loadSparse`. */
+export interface SparseLoadOptions extends RuntimeOptions {
+  /**
+   * `'r'` or `'c'`: stored (uncompressed) members are mapped zero-copy in place, so opening is O(1) in the
+   * number of nonzeros (`scipy.sparse.load_npz` reads everything); deflated members (SciPy's default) are
+   * inflated into memory. `'r+'`/`'w+'` are refused (`ERR_MMNPY_UNSUPPORTED_MODE`).
+   */
+  mmapMode?: MmapModeInput | null;
+}
+
+/** Options of `saveSparse`. */
+export interface SaveSparseOptions {
+  /** `true` (default, level 6, like `save_npz(compressed=True)`), a deflate level 1..9, or `false`: stored members, 64-byte aligned, mapped zero-copy by `loadSparse`. */
+  compress?: boolean | number;
+}
+
+/** Options of the `csr` / `csc` / `coo` constructors. */
+export interface SparseOptions extends RuntimeOptions {
+  /** Whether `saveSparse` writes a `*_array` (default, like `csr_array`) or a `*_matrix`. */
+  isArray?: boolean;
+}
+
+/** Options of `SparseMatrix.dot`. */
+export interface SparseDotOptions {
+  /** Write the product here (the product's shape and dtype, any strides; e.g. an `openNpy('w+')` or `'r+'` array) instead of a new in-memory array. */
+  out?: NdArray;
+  /** Streaming mode: release the matrix's pages behind the kernel, so a matrix larger than RAM is multiplied with a bounded RSS. The result is the same. */
+  release?: boolean;
+}
+
+/** Options of `SparseMatrix.sum`. */
+export interface SparseSumOptions {
+  /** `0` (column sums), `1` (row sums), `-2`, `-1`, or `null`/omitted for the sum of every value. */
+  axis?: number | null;
+}
+
+/**
+ * A 2-D sparse matrix as `scipy.sparse` holds it (`csr_array`/`csr_matrix`, `csc_*`, `coo_*`): its values and
+ * index arrays are `NdArray`s, mapped from the file or in memory. Products are bit-identical to SciPy's `A @ x`:
+ * each row's products are added in storage order, from zero, as SciPy's `csr_matvec`; CSR rows are split across
+ * threads by nonzero count. CSC and COO products scatter on one thread in SciPy's order (also bit-identical);
+ * `tocsr()` of a CSC keeps that order and multiplies in parallel. Closing the matrix closes its part arrays.
+ * @example
+ * ```ts
+ * using A = loadSparse('graph.npz', { mmapMode: 'r' });
+ * const y = A.dot(x);                      // x: NdArray or Float64Array of length A.shape[1]
+ * const deg = A.sum({ axis: 1 });          // row sums, as A.sum(axis=1)
+ * ```
+ */
+export declare class SparseMatrix {
+  /** `'csr'`, `'csc'` or `'coo'` (BSR and DIA files are read as CSR). */
+  readonly format: SparseFormat;
+  readonly shape: readonly [number, number];
+  /** Stored values, explicit zeros and duplicates included (SciPy's `nnz`). */
+  readonly nnz: number;
+  /** The values' dtype. */
+  readonly dtype: DType;
+  /** The index arrays' dtype. */
+  readonly indexDtype: 'int32' | 'int64';
+  /** Whether SciPy sees a `*_array` (else a `*_matrix`); `saveSparse` keeps it. */
+  readonly isArray: boolean;
+  /** The file the values come from (absolute), or `null`. */
+  readonly filename: string | null;
+  readonly ndim: 2;
+  readonly closed: boolean;
+  /** The stored values (1-D). @example A.data.max() */
+  readonly data: NdArray;
+  /** CSR/CSC: the column (CSC: row) of each value; `null` for COO. */
+  readonly indices: NdArray | null;
+  /** CSR/CSC: `rows + 1` (CSC: `cols + 1`) offsets into `indices` and `data`; `null` for COO. */
+  readonly indptr: NdArray | null;
+  /** COO: the row of each value; `null` otherwise. */
+  readonly row: NdArray | null;
+  /** COO: the column of each value; `null` otherwise. */
+  readonly col: NdArray | null;
+  /**
+   * `A @ x` with a vector (length `shape[1]`) or a dense matrix (`shape[1]` rows), in SciPy's upcast dtype
+   * (`float64` for int32 values times a float64 vector). Bit-identical to SciPy's result.
+   * @example const y = A.dot(new Float64Array(A.shape[1]).fill(1)); A.dot(X, { out: openNpy('Y.npy', { mode: 'w+', shape: [A.shape[0], X.shape[1]] }) })
+   */
+  dot(x: SparseOperand, options?: SparseDotOptions): NdArray;
+  /** `dot` off the JavaScript thread. @example const y = await A.dotAsync(x) */
+  dotAsync(x: SparseOperand, options?: SparseDotOptions): Promise<NdArray>;
+  /** SciPy's `transpose()`: CSR ↔ CSC over the same memory (COO swaps `row` and `col`). @example const At = A.transpose() */
+  transpose(): SparseMatrix;
+  /** `transpose()`. */
+  readonly T: SparseMatrix;
+  /** SciPy's `tocsr()`: from COO, duplicates are summed and each row sorted (SciPy's `sum_duplicates`); from CSC every entry is kept in order. */
+  tocsr(): SparseMatrix;
+  /** SciPy's `tocsc()`. */
+  tocsc(): SparseMatrix;
+  /** SciPy's `tocoo()`: values (and one index array) shared with this matrix. */
+  tocoo(): SparseMatrix;
+  /**
+   * SciPy's `sum()`: a scalar without an axis (`bigint` for integer and bool values, as NumPy's sums), else a 1-D
+   * `NdArray` of NumPy's sum dtype (`axis: 0` column sums, `axis: 1` row sums). Equal to SciPy's for canonical
+   * matrices; duplicates are summed first, as SciPy does.
+   * @example const rowSums = A.sum({ axis: 1 })
+   */
+  sum(options?: SparseSumOptions): Scalar | NdArray;
+  /** SciPy's `toarray()`: duplicates added in storage order; into `out` when given (the matrix's shape and dtype). @example A.toDense().get(0, 0) */
+  toDense(options?: { out?: NdArray }): NdArray;
+  /** Releases the matrix and closes its part arrays (their views and TypedArrays are detached). Idempotent. */
+  close(): void;
+  /** `using A = loadSparse(...)` closes at the end of the scope. */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Like `scipy.sparse.load_npz(path)`: reads every file `save_npz` writes (CSR, CSC, COO; BSR and DIA are converted
+ * to CSR in memory keeping SciPy's product order; `*_matrix` and `*_array`; int32 and int64 indices; compressed or
+ * not). The parts are validated once, in parallel: a malformed file (indptr decreasing, an index out of range,
+ * lengths that disagree, a bad shape) is an `ERR_MMNPY_*` error naming the file. With `mmapMode` the index check
+ * (O(nnz)) runs on first use instead of at load, so loading stays O(1) in the nonzeros. n-D COO arrays are refused.
+ * @example const A = loadSparse('A.npz', { mmapMode: 'r' }); console.log(A.format, A.shape, A.nnz)
+ */
+export declare function loadSparse(path: PathLike, options?: SparseLoadOptions): SparseMatrix;
+
+/**
+ * Like `scipy.sparse.save_npz(path, m, compressed=...)`: the members SciPy writes, so `load_npz` gives an equal
+ * matrix of the same class. With `{ compress: false }` the members are stored 64-byte aligned and `loadSparse`
+ * maps them zero-copy. Atomic (temporary file + rename).
+ * @example saveSparse('A.npz', A, { compress: false })
+ */
+export declare function saveSparse(path: PathLike, m: SparseMatrix, options?: SaveSparseOptions): void;
+
+/**
+ * Like `scipy.sparse.csr_array((data, indices, indptr), shape)`: parts are `NdArray`s (used in place when they are
+ * whole 1-D arrays) or TypedArrays (copied). Validated once, in parallel: `indptr` of `rows + 1` elements from 0,
+ * never decreasing, ending at `data.length`; every index in range (`ERR_MMNPY_BAD_SPARSE` otherwise).
+ * @example const A = csr({ data: new Float64Array([1, 2]), indices: new Int32Array([0, 2]), indptr: new Int32Array([0, 1, 2]) }, [2, 3])
+ */
+export declare function csr(parts: { data: NdArray | ArrayBufferView | number[]; indices: NdArray | ArrayBufferView | number[]; indptr: NdArray | ArrayBufferView | number[] }, shape: readonly [number, number], options?: SparseOptions): SparseMatrix;
+
+/** Like `scipy.sparse.csc_array((data, indices, indptr), shape)`. @example const A = csc({ data, indices, indptr }, [3, 2]) */
+export declare function csc(parts: { data: NdArray | ArrayBufferView | number[]; indices: NdArray | ArrayBufferView | number[]; indptr: NdArray | ArrayBufferView | number[] }, shape: readonly [number, number], options?: SparseOptions): SparseMatrix;
+
+/** Like `scipy.sparse.coo_array((data, (row, col)), shape)`; duplicates are kept until `tocsr()`/`tocsc()`. @example const A = coo({ data: [1, 2], row: new Int32Array([0, 1]), col: new Int32Array([1, 0]) }, [2, 2]) */
+export declare function coo(parts: { data: NdArray | ArrayBufferView | number[]; row: NdArray | ArrayBufferView | number[]; col: NdArray | ArrayBufferView | number[] }, shape: readonly [number, number], options?: SparseOptions): SparseMatrix;

@@ -1,5 +1,5 @@
 // ESM entry: re-exports the CommonJS build.
 import mmnpy from './index.js';
 
-export const { NdArray, MmnpyError, loadNpy, openNpy, memmap, fromFile, saveNpy, array, NpzFile, loadNpz, saveNpz } = mmnpy;
+export const { NdArray, MmnpyError, loadNpy, openNpy, memmap, fromFile, saveNpy, array, NpzFile, loadNpz, saveNpz, SparseMatrix, loadSparse, saveSparse, csr, csc, coo } = mmnpy;
 export default mmnpy;

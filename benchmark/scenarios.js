@@ -752,6 +752,102 @@ print(json.dumps({'open': opened, 'inflate': inflate, 'deflate': deflate}))`, [c
     return rows;
   },
 
+  /**
+   * Sparse products against SciPy in the same run: CSR float64 x vector for a banded pattern (11
+   * diagonals) and a random column pattern (11 nonzeros per row, columns uniform over all), as
+   * GB/s of matrix data (12 bytes per nonzero: float64 value + int32 index) against a bandwidth
+   * probe (all kernel threads reading the banded file's own mapping, in the same run); loadSparse
+   * of the stored file against load_npz; the streaming product's peak RSS.
+   */
+  async sparse(ctx) {
+    const ids = ['sparse.banded', 'sparse.random', 'sparse.open', 'sparse.stream'];
+    if (!ctx.scratch) return ids.map((id) => skipped(id, id, id === 'sparse.open' ? 's' : 'GB/s', 'skipped with --file (needs scratch files)'));
+    const binding = require('../binding.js');
+    const perRow = 11;
+    const nnz = Math.max(perRow * 1024, Math.min(Math.floor(ctx.bytes / 12), 96 * 2 ** 20));
+    const n = Math.floor(nnz / perRow);
+    const files = { banded: path.join(ctx.scratch, 'sparse-banded.npz'), random: path.join(ctx.scratch, 'sparse-random.npz') };
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (const kind of ['banded', 'random']) {
+      ctx.progress(`sparse: writing the ${kind} matrix`);
+      const indptr = new Int32Array(n + 1);
+      const indices = new Int32Array(n * perRow);
+      const data = new Float64Array(n * perRow);
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        for (let d = 0; d < perRow; d++) {
+          const j = kind === 'banded' ? i - 5 + d : Math.floor(rand() * n);
+          if (j < 0 || j >= n) continue;
+          indices[k] = j;
+          data[k++] = rand() - 0.5;
+        }
+        indptr[i + 1] = k;
+      }
+      const m = mm.csr({ data: data.subarray(0, k), indices: indices.subarray(0, k), indptr }, [n, n]);
+      mm.saveSparse(files[kind], m, { compress: false });
+      m.close();
+    }
+    const runs = Math.max(1, Math.min(ctx.runs, 5));
+    const np = await python(ctx, `${PY_TIMER}
+import scipy, scipy.sparse as sp
+banded, rnd = sys.argv[3], sys.argv[4]
+opened = t(lambda: sp.load_npz(banded), n=${runs})
+out = {'version': scipy.__version__, 'open': opened}
+for name, f in (('banded', banded), ('random', rnd)):
+    A = sp.load_npz(f); x = np.ones(A.shape[1])
+    out[name] = t(lambda: A @ x)
+    out[name + '_nnz'] = int(A.nnz)
+print(json.dumps(out))`, [ctx.file, ctx.runs, files.banded, files.random]).catch((e) => ({ error: String(e) }));
+    const x = mm.array(new Float64Array(n).fill(1));
+    const rows = [];
+    const nnzOf = {};
+    const ours = {};
+    const probe = [];
+    for (const kind of ['banded', 'random']) {
+      const A = mm.loadSparse(files[kind], { mmapMode: 'r' });
+      nnzOf[kind] = A.nnz;
+      ours[kind] = await measure(ctx, `sparse: ${kind} A.dot(x)`, () => A.dot(x), {
+        // The bandwidth probe runs right before each banded product: the same machine state.
+        before: kind === 'banded' ? () => probe.push(binding.machineCeiling(64 * MiB, 1, files.banded).read / 1e9) : null,
+      });
+      A.close();
+    }
+    const open = await measure(ctx, 'sparse: loadSparse + close', () => mm.loadSparse(files.banded, { mmapMode: 'r' }).close(), { runs: ctx.runs * 10, warmup: 3 });
+    // Streaming: a fresh mapping multiplied with release: true; the peak from VmHWM, reset first.
+    ctx.progress('sparse: streaming dot');
+    rss.reset();
+    const fresh = mm.loadSparse(files.banded, { mmapMode: 'r' });
+    const t0 = now();
+    const peak = peakGrowth(() => fresh.dot(x, { release: true }));
+    const streamSeconds = now() - t0;
+    rss.sample();
+    fresh.close();
+    const stream = { seconds: [streamSeconds], rss: rss.take() };
+    const gbOf = (kind) => 12 * nnzOf[kind];
+    const threads = binding.kernelThreads();
+    const fileGB = (fs.statSync(files.banded).size / 1e9).toFixed(2);
+    rows.push(
+      { id: 'sparse.banded', name: 'sparse: CSR f64 A.dot(x), banded', unit: 'GB/s', samples: gbps(gbOf('banded'), ours.banded.seconds), compare: ['sparse.scipy.banded', 'sparse.ceiling'], rss: ours.banded.rss, note: `${n}x${n}, 11 diagonals, ${nnzOf.banded} nonzeros, int32 indices, mapped (GB/s = 12 bytes per nonzero); ${threads} threads` },
+      { id: 'sparse.random', name: 'sparse: CSR f64 A.dot(x), random columns', unit: 'GB/s', samples: gbps(gbOf('random'), ours.random.seconds), compare: ['sparse.scipy.random', 'sparse.ceiling'], rss: ours.random.rss, note: `${n}x${n}, 11 nonzeros per row at uniform random columns (x: ${(n * 8 / 2 ** 20).toFixed(0)} MiB, gathers dominate)` },
+      { id: 'sparse.ceiling', name: 'bandwidth probe: all threads reading the banded file\'s mapping', unit: 'GB/s', samples: probe, baseline: 'ceiling', rss: null, note: 'native probe, run right before each banded product' },
+      { id: 'sparse.open', name: "sparse: loadSparse(p, { mmapMode: 'r' }) + close()", unit: 's', samples: open.seconds, compare: ['sparse.scipy.open'], rss: open.rss, note: `stored file of ${fileGB} GB: O(1) in the nonzeros` },
+      { id: 'sparse.stream', name: 'sparse: A.dot(x, { release: true }), fresh mapping', unit: 'GB/s', samples: gbps(gbOf('banded'), stream.seconds), compare: ['sparse.banded'], rss: stream.rss, note: peak === null ? 'no VmHWM here' : `peak RSS growth ${(peak / 2 ** 20).toFixed(0)} MiB for a ${fileGB} GB file (x and y: ${(2 * n * 8 / 2 ** 20).toFixed(0)} MiB)`, extra: { peakGrowth: peak } },
+    );
+    if (np.error) {
+      for (const [id, unit] of [['sparse.scipy.banded', 'GB/s'], ['sparse.scipy.random', 'GB/s'], ['sparse.scipy.open', 's']]) rows.push(skipped(id, `SciPy: ${id}`, unit, np.error));
+    } else {
+      rows.push(
+        { id: 'sparse.scipy.banded', name: 'SciPy: A @ x, banded', unit: 'GB/s', samples: gbps(12 * np.banded_nnz, np.banded), baseline: 'numpy', rss: null, note: `SciPy ${np.version}, load_npz in memory, one thread (csr_matvec)` },
+        { id: 'sparse.scipy.random', name: 'SciPy: A @ x, random columns', unit: 'GB/s', samples: gbps(12 * np.random_nnz, np.random), baseline: 'numpy', rss: null },
+        { id: 'sparse.scipy.open', name: 'SciPy: load_npz(p) (reads everything)', unit: 's', samples: np.open, baseline: 'numpy', rss: null },
+      );
+    }
+    x.close();
+    for (const f of Object.values(files)) fs.rmSync(f, { force: true });
+    return rows;
+  },
+
   async numpy(ctx) {
     warmCache(ctx.file);
     ctx.progress('numpy');

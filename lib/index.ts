@@ -3,3 +3,4 @@ export { NdArray } from './ndarray';
 export { loadNpy, openNpy, memmap, fromFile, saveNpy, array } from './io';
 export { MmnpyError } from './errors';
 export { NpzFile, loadNpz, saveNpz } from './npz';
+export { SparseMatrix, loadSparse, saveSparse, csr, csc, coo } from './sparse';

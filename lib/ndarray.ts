@@ -529,7 +529,7 @@ export class NdArray {
 }
 
 /** A native reduced scalar as the API returns it: bigint for 64-bit integer results, number otherwise. */
-function toScalar(r: ScalarOut, op: string, dtype: DType, requested: string | undefined): Scalar {
+export function toScalar(r: ScalarOut, op: string, dtype: DType, requested: string | undefined): Scalar {
   switch (r.kind) {
     case 'float': return r.value;
     case 'bool': return r.value !== 0;
@@ -545,7 +545,7 @@ function toScalar(r: ScalarOut, op: string, dtype: DType, requested: string | un
 }
 
 /** A Promise-returning call whose synchronous errors (bad arguments, closed arrays) become rejections. */
-function settle<T>(f: () => Promise<T>): Promise<T> {
+export function settle<T>(f: () => Promise<T>): Promise<T> {
   try {
     return f();
   } catch (e) {

@@ -49,6 +49,12 @@ async function main() {
   const npz = await run(python, ['__test__/fixtures/make_npz_fixtures.py', '__test__/fixtures/generated/npz']);
   if (npz.code !== 0) failed += 1;
 
+  const sparse = await run(python, ['__test__/fixtures/make_sparse_fixtures.py', '__test__/fixtures/generated/sparse']);
+  if (sparse.code !== 0) {
+    console.error(`mmnpy: generating SciPy fixtures failed: is SciPy installed for ${python}? (pip install scipy)`);
+    failed += 1;
+  }
+
   const cargo = await run('cargo', ['test', '--workspace', '--color', 'never']);
   passed += sum(/test result: \w+\. (\d+) passed/g, cargo.out);
   failed += sum(/test result: \w+\. \d+ passed; (\d+) failed/g, cargo.out);

@@ -49,6 +49,9 @@ pub enum ErrorKind {
     UnsupportedMode,
     /// No member of that name in the archive.
     NotFound,
+    /// A sparse matrix's parts disagree: `indptr` not starting at 0, decreasing or not
+    /// ending at the number of stored values, an index out of range, lengths that differ.
+    BadSparse,
 }
 
 impl ErrorKind {
@@ -73,6 +76,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedZip => "ERR_MMNPY_UNSUPPORTED_ZIP",
             ErrorKind::UnsupportedMode => "ERR_MMNPY_UNSUPPORTED_MODE",
             ErrorKind::NotFound => "ERR_MMNPY_NOT_FOUND",
+            ErrorKind::BadSparse => "ERR_MMNPY_BAD_SPARSE",
         }
     }
 }

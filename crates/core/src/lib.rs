@@ -8,6 +8,7 @@
 //! - [`npy`]: opening, creating, loading and saving files.
 //! - [`zip`]: the zip container (specified in its module doc), read and written.
 //! - [`npz`]: `.npz` archives of `.npy` members on top of [`zip`].
+//! - [`sparse`]: `scipy.sparse` matrices (`save_npz` files, specified in its module doc) on top of [`npz`].
 //! - [`error`]: error kinds with stable codes.
 
 pub mod dtype;
@@ -18,6 +19,7 @@ pub mod kernels;
 pub mod mapping;
 pub mod npy;
 pub mod npz;
+pub mod sparse;
 pub mod view;
 pub mod zip;
 

@@ -128,6 +128,27 @@ impl NpzFile {
         pool::install(|| entries.par_iter().map(|e| self.get(&e.name)).collect())
     }
 
+    /// The raw bytes of a small member (a `.npy` file of at most `max` bytes, CRC
+    /// checked): for members whose dtype mmnpy does not map, such as the `|S3` string
+    /// `scipy.sparse.save_npz` stores as `format`.
+    pub fn get_raw(&self, key: &str, max: u64) -> Result<Vec<u8>> {
+        let e = self.entry_or_error(key)?;
+        let read = || -> Result<Vec<u8>> {
+            if e.uncompressed_size > max {
+                return Err(Error::new(ErrorKind::BadZip, format!("the member holds {} bytes, more than the {max} expected", e.uncompressed_size)));
+            }
+            if !e.is_stored() && e.uncompressed_size / MAX_DEFLATE_RATIO > e.compressed_size {
+                return Err(Error::new(ErrorKind::BadZip, "the member claims more bytes than deflate can encode: refused as a zip bomb"));
+            }
+            let mut r = self.archive.reader(e)?;
+            let mut out = vec![0u8; e.uncompressed_size as usize];
+            r.read_exact(&mut out)?;
+            r.finish()?;
+            Ok(out)
+        };
+        read().map_err(|err| in_member(err, &e.name).at(self.archive.path()))
+    }
+
     fn read_member(&self, e: &Entry) -> Result<Array> {
         let mut r = self.archive.reader(e)?;
         // The preamble, then the header text, through the same reader.
@@ -263,6 +284,14 @@ impl NpzWriter {
                 sink(bytes)
             })
             .map_err(|e| e.at(&path))
+    }
+
+    /// Adds `key.npy` holding a whole `.npy` file given as bytes (for dtypes mmnpy does
+    /// not map, such as the `|S3` string `scipy.sparse.save_npz` stores as `format`).
+    pub fn add_npy_bytes(&mut self, key: &str, npy: &[u8]) -> Result<()> {
+        let method = self.method;
+        let path = self.path.clone();
+        self.zip()?.add(&format!("{key}.npy"), npy.len() as u64, method, |sink| sink(npy)).map_err(|e| e.at(&path))
     }
 
     /// Writes the central directory, syncs, and renames the archive into place.

@@ -27,7 +27,7 @@ pub struct ScalarOut {
     pub text: String,
 }
 
-fn scalar(v: Value) -> ScalarOut {
+pub(crate) fn scalar(v: Value) -> ScalarOut {
     let (kind, value, im, text) = match v {
         Value::Bool(b) => ("bool", b as u8 as f64, 0.0, b.to_string()),
         Value::Int(i) => ("int", i as f64, 0.0, i.to_string()),
@@ -118,7 +118,7 @@ impl Job {
 }
 
 /// Errors of a task cross threads as text; the JS layer restores the code.
-fn task_error(e: mmnpy_core::Error) -> napi::Error {
+pub(crate) fn task_error(e: mmnpy_core::Error) -> napi::Error {
     napi::Error::new(Status::GenericFailure, format!("{}: {}", e.code(), e))
 }
 
@@ -167,7 +167,7 @@ fn job(
     })
 }
 
-fn axis_array(env: &Env, r: Reduced, allow_copy: bool) -> Result<NativeArray, String> {
+pub(crate) fn axis_array(env: &Env, r: Reduced, allow_copy: bool) -> Result<NativeArray, String> {
     let spec = NewArray { dtype: r.dtype, byte_order: r.dtype.default_order(), shape: r.shape, fortran_order: false };
     wrap(env, npy::from_bytes(&r.bytes, &spec).or_js()?, allow_copy)
 }
@@ -335,7 +335,7 @@ pub struct ViewArg {
     pub offset: f64,
 }
 
-fn writable(out: &NativeArray) -> Result<(), String> {
+pub(crate) fn writable(out: &NativeArray) -> Result<(), String> {
     if out.info.mode == Some(mmnpy_core::Mode::ReadOnly) {
         let name = out.info.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
         return Err(js_error(mmnpy_core::Error::new(

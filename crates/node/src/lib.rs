@@ -11,6 +11,8 @@ mod buffers;
 mod compute;
 mod convert;
 mod npz;
+mod sparse;
 
 pub use array::*;
 pub use npz::*;
+pub use sparse::*;

@@ -8,4 +8,6 @@ pub mod elementwise;
 pub mod pool;
 pub mod probe;
 pub mod reduce;
+pub mod spconv;
+pub mod spmv;
 pub mod stream;

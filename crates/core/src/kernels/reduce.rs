@@ -271,7 +271,7 @@ fn is_complex<A: 'static>() -> bool {
 /// numbers follow NumPy's own complex tree (`@TYPE@_pairwise_sum` counts the real and
 /// imaginary parts): four accumulators, leaves of up to 64 elements, split at
 /// `(n - n % 8) / 2`.
-fn pairwise<A: Acc, G: Fn(usize) -> A + Sync>(lo: usize, n: usize, get: &G) -> A {
+pub(crate) fn pairwise<A: Acc, G: Fn(usize) -> A + Sync>(lo: usize, n: usize, get: &G) -> A {
     pairwise_rel(lo, n, get, None)
 }
 

@@ -1,0 +1,610 @@
+//! Sparse·dense products in SciPy's order of additions, so results are bit-identical
+//! to `A @ x` (SciPy's `sparsetools`):
+//!
+//! - CSR (`csr_matvec`, `csr_matvecs`): `y[i] = 0; for jj in indptr[i]..indptr[i+1]:
+//!   y[i] += data[jj] * x[indices[jj]]` (per column of a dense `x` for `matvecs`). Every
+//!   output row is one thread's, so rows are split across threads freely: into bands of
+//!   about equal *nonzero + row* count (skewed rows are the common case), many more bands
+//!   than threads so a slow band does not hold the others up.
+//! - CSC (`csc_matvec(s)`) and COO (`coo_matvec`, `coo_matmat_dense`) scatter:
+//!   `y[row] += data[n] * x[col]` in storage order. The additions into one output follow
+//!   storage order, so these run on one thread as SciPy's do, and are bit-identical too.
+//!   (A CSC converted by `tocsr()` keeps that order: its CSR product is the same, in parallel.)
+//!
+//! Values are computed in SciPy's upcast of the two dtypes (NumPy's promotion; float16,
+//! which `scipy.sparse` does not hold, computes in float32). Integer products and sums wrap
+//! in 64 bits and are truncated when stored, which is the same as wrapping in the narrower
+//! type; booleans compute as counts stored as `count != 0` (SciPy's `||`/`&&`).
+//!
+//! The matrix is read through raw pointers and every index and pointer is checked as it is
+//! used (a predictable branch per nonzero), so a matrix whose parts changed after they were
+//! validated (a `'c'` mapping written from JavaScript) gives an error, never a wild read.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::elem::{Acc, C};
+use super::elementwise::{promote, store_row, Dest, Load, Store};
+use super::pool;
+use super::reduce::{Reduced, Source};
+use super::stream::Behind;
+use crate::dtype::{ByteOrder, DType};
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::mapping::Mapping;
+
+/// A contiguous 1-D part of a sparse matrix: `len` elements from the start of `map`.
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'a> {
+    pub map: &'a Mapping,
+    pub len: usize,
+    pub dtype: DType,
+    pub order: ByteOrder,
+}
+
+impl Part<'_> {
+    fn ptr(&self) -> *const u8 {
+        self.map.as_ptr()
+    }
+
+    fn swap(&self) -> bool {
+        !self.dtype.order(self.order).is_native()
+    }
+
+    /// Checks the elements lie inside the mapping (overflow-checked).
+    pub fn check(&self, name: &str) -> Result<()> {
+        match self.len.checked_mul(self.dtype.itemsize()) {
+            Some(n) if n <= self.map.len() => Ok(()),
+            _ => err(ErrorKind::OutOfRange, format!("{name}: {} elements of {} do not fit in {} bytes", self.len, self.dtype.name(), self.map.len())),
+        }
+    }
+
+    /// Elements `r` converted to `K`.
+    pub(crate) fn load<K: Load>(&self, r: Range<usize>) -> Vec<K> {
+        let mut out = vec![K::default(); r.len()];
+        let isz = self.dtype.itemsize();
+        // SAFETY: `check` proved elements 0..len lie in the mapping; callers pass r within 0..len.
+        unsafe { K::load(self.dtype, self.ptr().add(r.start * isz), isz as isize, self.swap(), &mut out) };
+        out
+    }
+}
+
+/// Which layout the index arrays describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `indptr` over rows, `indices` are columns.
+    Csr,
+    /// `indptr` over columns, `indices` are rows.
+    Csc,
+    /// `row` and `col` per stored value.
+    Coo,
+}
+
+/// A sparse matrix as the kernels see it. For CSR/CSC `a` is `indices` and `b` is
+/// `indptr`; for COO `a` is `row` and `b` is `col`. Index parts are native int32 or int64.
+#[derive(Debug, Clone, Copy)]
+pub struct Matrix<'a> {
+    pub kind: Kind,
+    pub shape: [usize; 2],
+    pub data: Part<'a>,
+    pub a: Part<'a>,
+    pub b: Part<'a>,
+}
+
+impl Matrix<'_> {
+    /// Stored values (for CSR/CSC: `indptr[-1]`, which validation proved equals `data.len`).
+    pub fn nnz(&self) -> usize {
+        self.data.len
+    }
+
+    fn check_parts(&self) -> Result<()> {
+        self.data.check("data")?;
+        self.a.check("indices")?;
+        self.b.check("indptr")?;
+        for p in [&self.a, &self.b] {
+            if !matches!(p.dtype, DType::Int32 | DType::Int64) || p.swap() {
+                return err(ErrorKind::UnsupportedDtype, format!("index arrays must be native int32 or int64, got {}", p.dtype.descr(p.order)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An index type as stored: native int32 or int64.
+pub(crate) trait Ix: Copy + Send + Sync + 'static {
+    /// # Safety
+    /// Element `k` of the index array at `p` must be readable.
+    unsafe fn at(p: *const u8, k: usize) -> i64;
+}
+impl Ix for i32 {
+    #[inline(always)]
+    unsafe fn at(p: *const u8, k: usize) -> i64 {
+        // SAFETY: forwarded from the caller; mapped `.npz` members need not be aligned.
+        unsafe { (p as *const i32).add(k).read_unaligned() as i64 }
+    }
+}
+impl Ix for i64 {
+    #[inline(always)]
+    unsafe fn at(p: *const u8, k: usize) -> i64 {
+        // SAFETY: forwarded from the caller.
+        unsafe { (p as *const i64).add(k).read_unaligned() }
+    }
+}
+
+/// Raw pointers that cross into pool threads. The memory they point to is owned by
+/// mappings the caller keeps borrowed for the whole kernel.
+#[derive(Clone, Copy)]
+pub(crate) struct Ptr(pub *const u8);
+// SAFETY: see above: the pointee outlives every thread the kernel runs on; it is only read.
+unsafe impl Send for Ptr {}
+// SAFETY: as above.
+unsafe impl Sync for Ptr {}
+
+impl Ptr {
+    #[inline(always)]
+    pub(crate) fn get(self) -> *const u8 {
+        self.0
+    }
+}
+
+/// A computation type: how values are multiplied and added, and stored.
+pub trait Value: Acc + Load + Store {
+    /// The dtype whose native elements are exactly this type (read without conversion).
+    const NATIVE: Option<DType>;
+}
+impl Value for i64 {
+    const NATIVE: Option<DType> = Some(DType::Int64);
+}
+impl Value for u64 {
+    const NATIVE: Option<DType> = Some(DType::UInt64);
+}
+impl Value for f32 {
+    const NATIVE: Option<DType> = Some(DType::Float32);
+}
+impl Value for f64 {
+    const NATIVE: Option<DType> = Some(DType::Float64);
+}
+impl Value for C<f32> {
+    const NATIVE: Option<DType> = Some(DType::Complex64);
+}
+impl Value for C<f64> {
+    const NATIVE: Option<DType> = Some(DType::Complex128);
+}
+
+/// SciPy's `upcast`: NumPy's promotion, float16 (not a `scipy.sparse` type) as float32.
+pub fn upcast(a: DType, b: DType) -> DType {
+    match promote(a, b) {
+        DType::Float16 => DType::Float32,
+        t => t,
+    }
+}
+
+/// Runs `f` with the computation type of values of `dtype`.
+macro_rules! with_value {
+    ($dtype:expr, $f:ident ( $($arg:expr),* )) => {
+        match $dtype.kind() {
+            'b' | 'i' => $f::<i64>($($arg),*),
+            'u' => $f::<u64>($($arg),*),
+            'f' if $dtype.itemsize() <= 4 => $f::<f32>($($arg),*),
+            'f' => $f::<f64>($($arg),*),
+            'c' if $dtype.itemsize() == 8 => $f::<$crate::kernels::elem::C<f32>>($($arg),*),
+            _ => $f::<$crate::kernels::elem::C<f64>>($($arg),*),
+        }
+    };
+}
+pub(crate) use with_value;
+
+/// Values of a part, readable as `K` at positions `lo..hi`: straight from the mapping
+/// when they are native `K`, else converted into a buffer.
+pub(crate) struct Values<K> {
+    base: *const K,
+    lo: usize,
+    hi: usize,
+    _buf: Vec<K>,
+}
+
+// SAFETY: `base` points into a mapping the caller keeps borrowed, or into `_buf`; both are
+// only read while the `Values` lives.
+unsafe impl<K: Send> Send for Values<K> {}
+// SAFETY: as above.
+unsafe impl<K: Sync> Sync for Values<K> {}
+
+impl<K: Value> Values<K> {
+    pub(crate) fn new(p: &Part, r: Range<usize>) -> Values<K> {
+        if K::NATIVE == Some(p.dtype) && !p.swap() {
+            // Positions index from the start of the part.
+            return Values { base: p.ptr() as *const K, lo: 0, hi: p.len, _buf: Vec::new() };
+        }
+        let buf: Vec<K> = p.load(r.clone());
+        Values { base: buf.as_ptr().wrapping_sub(r.start), lo: r.start, hi: r.end, _buf: buf }
+    }
+
+    /// # Safety
+    /// `lo <= k < hi` (checked by the caller).
+    #[inline(always)]
+    pub(crate) unsafe fn at(&self, k: usize) -> K {
+        // SAFETY: forwarded from the caller; `base + k` is inside the mapping or the buffer.
+        unsafe { self.base.wrapping_add(k).read_unaligned() }
+    }
+
+    #[inline(always)]
+    pub(crate) fn holds(&self, r: &Range<usize>) -> bool {
+        r.start >= self.lo && r.end <= self.hi
+    }
+}
+
+pub(crate) fn changed_error() -> Error {
+    Error::new(ErrorKind::BadSparse, "the matrix's index arrays are malformed (changed after they were validated?): an index or pointer is out of range")
+}
+
+/// Row bands of about equal `nnz + rows`: boundaries `0 = r_0 < ... < r_n = rows`.
+fn bands<I: Ix>(indptr: Ptr, rows: usize, nnz: usize, max_weight: usize) -> Vec<usize> {
+    let total = nnz + rows;
+    let want = (pool::threads() * 8).max(total / max_weight.max(1) + 1).min(rows.max(1));
+    let w = |i: usize| -> usize {
+        // SAFETY: i <= rows and indptr holds rows + 1 elements (checked by the caller).
+        let p = unsafe { I::at(indptr.get(), i) };
+        (p.clamp(0, nnz as i64) as usize) + i
+    };
+    let mut out = vec![0];
+    for b in 1..want {
+        let target = total / want * b + (total % want) * b / want;
+        // First row whose weight reaches target.
+        let (mut lo, mut hi) = (*out.last().unwrap_or(&0), rows);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if w(mid) < target {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo > *out.last().unwrap_or(&0) && lo < rows {
+            out.push(lo);
+        }
+    }
+    out.push(rows);
+    out
+}
+
+/// Nonzeros per band at most (bounds a converted band's buffer and the release grain).
+const BAND_NNZ: usize = 1 << 19;
+
+/// Rows `rows` of a CSR product into `y` (`rows.len() * k` values).
+///
+/// # Safety
+/// `indptr` holds `shape[0] + 1` and `indices` `nnz` readable elements.
+#[allow(clippy::too_many_arguments)]
+unsafe fn csr_band<K: Value, I: Ix>(
+    indptr: Ptr,
+    indices: Ptr,
+    vals: &Values<K>,
+    x: &[K],
+    k: usize,
+    ncols: usize,
+    rows: Range<usize>,
+    y: &mut [K],
+) -> Result<()> {
+    let r0 = rows.start;
+    // A term of row sums: `data[jj] * x[indices[jj]]`, the index checked.
+    let term = |jj: usize| -> Result<K> {
+        // SAFETY: the callers check `vals` holds jj (so jj < nnz, inside `indices`).
+        let j = unsafe { I::at(indices.get(), jj) } as u64;
+        if j >= ncols as u64 {
+            return Err(changed_error());
+        }
+        // SAFETY: as above; j < ncols = x.len() when k == 1.
+        Ok(unsafe { vals.at(jj) }.mul(unsafe { *x.get_unchecked(j as usize) }))
+    };
+    let mut rows = rows;
+    if k == 1 {
+        // Four rows at a time: four independent chains of additions (each row still adds
+        // its own terms in storage order), so the adds' latency overlaps.
+        while rows.len() >= 4 {
+            let i = rows.start;
+            // SAFETY: i + 4 <= shape[0] (forwarded from the caller).
+            let p: [i64; 5] = std::array::from_fn(|r| unsafe { I::at(indptr.get(), i + r) });
+            if p[0] < 0 || p.windows(2).any(|w| w[1] < w[0]) || !vals.holds(&(p[0] as usize..p[4] as usize)) {
+                return Err(changed_error());
+            }
+            let p: [usize; 5] = p.map(|v| v as usize);
+            let common = (0..4).map(|r| p[r + 1] - p[r]).min().unwrap_or(0);
+            let mut s = [K::ZERO; 4];
+            for t in 0..common {
+                for (r, sr) in s.iter_mut().enumerate() {
+                    *sr = sr.add(term(p[r] + t)?);
+                }
+            }
+            for (r, sr) in s.iter_mut().enumerate() {
+                for jj in p[r] + common..p[r + 1] {
+                    *sr = sr.add(term(jj)?);
+                }
+            }
+            y[i - r0..i - r0 + 4].copy_from_slice(&s);
+            rows.start += 4;
+        }
+    }
+    for i in rows {
+        // SAFETY: i + 1 <= shape[0] (forwarded from the caller).
+        let (p0, p1) = unsafe { (I::at(indptr.get(), i), I::at(indptr.get(), i + 1)) };
+        if p0 < 0 || p1 < p0 || !vals.holds(&(p0 as usize..p1 as usize)) {
+            return Err(changed_error());
+        }
+        let yi = &mut y[(i - r0) * k..(i - r0 + 1) * k];
+        if k == 1 {
+            let mut sum = K::ZERO;
+            for jj in p0 as usize..p1 as usize {
+                sum = sum.add(term(jj)?);
+            }
+            yi[0] = sum;
+        } else {
+            yi.fill(K::ZERO);
+            for jj in p0 as usize..p1 as usize {
+                // SAFETY: as above.
+                let j = unsafe { I::at(indices.get(), jj) } as u64;
+                if j >= ncols as u64 {
+                    return Err(changed_error());
+                }
+                // SAFETY: as above.
+                let a = unsafe { vals.at(jj) };
+                let xj = &x[j as usize * k..(j as usize + 1) * k];
+                for (yt, &xt) in yi.iter_mut().zip(xj) {
+                    *yt = yt.add(a.mul(xt));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// CSR · x (x: `ncols * k` values, row-major) on the pool, rows split by nonzero count.
+fn csr_product<K: Value, I: Ix>(m: &Matrix, x: &[K], k: usize, release: bool) -> Result<Vec<K>> {
+    let [rows, ncols] = m.shape;
+    let nnz = m.nnz();
+    let indptr = Ptr(m.b.ptr());
+    let indices = Ptr(m.a.ptr());
+    let cuts = bands::<I>(indptr, rows, nnz, BAND_NNZ);
+    let mut y = vec![K::ZERO; rows * k];
+    let mut pieces: Vec<(Range<usize>, &mut [K])> = Vec::with_capacity(cuts.len());
+    let mut rest = y.as_mut_slice();
+    for w in cuts.windows(2) {
+        let (head, tail) = rest.split_at_mut((w[1] - w[0]) * k);
+        pieces.push((w[0]..w[1], head));
+        rest = tail;
+    }
+    let behind = release.then(|| (Behind::new(m.data.map), Behind::new(m.a.map)));
+    pool::install(|| {
+        pieces.into_par_iter().try_for_each(|(r, out)| {
+            // SAFETY: r.end <= rows; indptr holds rows + 1 elements.
+            let (p0, p1) = unsafe { (I::at(indptr.get(), r.start), I::at(indptr.get(), r.end)) };
+            let (p0, p1) = (p0.clamp(0, nnz as i64) as usize, p1.clamp(0, nnz as i64) as usize);
+            let vals = Values::<K>::new(&m.data, p0..p1.max(p0));
+            // SAFETY: the caller checked the parts' lengths against their mappings.
+            unsafe { csr_band::<K, I>(indptr, indices, &vals, x, k, ncols, r, out)? };
+            if let Some((bd, bi)) = &behind {
+                let (dz, iz) = (m.data.dtype.itemsize(), m.a.dtype.itemsize());
+                let (db, ib) = (m.data.ptr() as usize, m.a.ptr() as usize);
+                bd.push(db + p0 * dz, db + p1.max(p0) * dz);
+                bi.push(ib + p0 * iz, ib + p1.max(p0) * iz);
+            }
+            Ok(())
+        })
+    })?;
+    Ok(y)
+}
+
+/// CSC or COO · x: scatter in storage order (one thread, SciPy's order).
+fn scatter_product<K: Value, I: Ix>(m: &Matrix, x: &[K], k: usize) -> Result<Vec<K>> {
+    let [rows, ncols] = m.shape;
+    let nnz = m.nnz();
+    let mut y = vec![K::ZERO; rows * k];
+    let vals = Values::<K>::new(&m.data, 0..nnz);
+    let (a, b) = (Ptr(m.a.ptr()), Ptr(m.b.ptr()));
+    let mut add = |i: i64, j: i64, n: usize| -> Result<()> {
+        if i < 0 || j < 0 || i as u64 >= rows as u64 || j as u64 >= ncols as u64 {
+            return Err(changed_error());
+        }
+        // SAFETY: n < nnz, which `vals` holds whole.
+        let v = unsafe { vals.at(n) };
+        let (i, j) = (i as usize, j as usize);
+        for (yt, &xt) in y[i * k..(i + 1) * k].iter_mut().zip(&x[j * k..(j + 1) * k]) {
+            *yt = yt.add(v.mul(xt));
+        }
+        Ok(())
+    };
+    match m.kind {
+        Kind::Coo => {
+            for n in 0..nnz {
+                // SAFETY: row and col hold nnz elements (validated lengths).
+                let (i, j) = unsafe { (I::at(a.get(), n), I::at(b.get(), n)) };
+                add(i, j, n)?;
+            }
+        }
+        _ => {
+            for j in 0..ncols {
+                // SAFETY: indptr holds ncols + 1 elements.
+                let (p0, p1) = unsafe { (I::at(b.get(), j), I::at(b.get(), j + 1)) };
+                if p0 < 0 || p1 < p0 || p1 as u64 > nnz as u64 {
+                    return Err(changed_error());
+                }
+                for n in p0 as usize..p1 as usize {
+                    // SAFETY: n < nnz.
+                    let i = unsafe { I::at(a.get(), n) };
+                    add(i, j as i64, n)?;
+                }
+            }
+        }
+    }
+    Ok(y)
+}
+
+/// The result dtype of `A @ x`.
+pub fn result_dtype(a: DType, x: DType) -> DType {
+    upcast(a, x)
+}
+
+/// `A @ x` for a vector (`x` 1-D, length `ncols`) or a dense matrix (`x` 2-D, `ncols`
+/// rows). Writes into `out` (the result's shape and dtype, any strides) when given,
+/// else returns a new array. `release`: streaming mode over the matrix's pages.
+pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<Option<Reduced>> {
+    m.check_parts()?;
+    x.layout.check(x.dtype.itemsize(), x.map.len())?;
+    let xs = &x.layout.shape;
+    let [rows, ncols] = m.shape;
+    if xs.is_empty() || xs.len() > 2 || xs[0] != ncols {
+        return err(ErrorKind::InvalidArgument, format!("dimension mismatch: matrix of shape ({rows}, {ncols}) times an operand of shape {xs:?}"));
+    }
+    if m.kind != Kind::Coo && m.b.len != [rows, ncols][(m.kind == Kind::Csc) as usize] + 1 {
+        return Err(changed_error());
+    }
+    let t = result_dtype(m.data.dtype, x.dtype);
+    let shape: Vec<usize> = if xs.len() == 1 { vec![rows] } else { vec![rows, xs[1]] };
+    if let Some(o) = out {
+        o.layout.check(o.dtype.itemsize(), o.map.len())?;
+        if o.layout.shape != shape {
+            return err(ErrorKind::InvalidArgument, format!("out has shape {:?}, the product has shape {shape:?}", o.layout.shape));
+        }
+        if o.dtype != t {
+            return err(ErrorKind::InvalidArgument, format!("out has dtype {}, the product has dtype {}", o.dtype.name(), t.name()));
+        }
+    }
+    fn go<K: Value>(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool, t: DType, shape: Vec<usize>) -> Result<Option<Reduced>> {
+        let k = if x.layout.shape.len() == 2 { x.layout.shape[1] } else { 1 };
+        let xv = load_dense::<K>(x);
+        let y = match (m.kind, m.a.dtype) {
+            (Kind::Csr, DType::Int32) => csr_product::<K, i32>(m, &xv, k, release)?,
+            (Kind::Csr, _) => csr_product::<K, i64>(m, &xv, k, release)?,
+            (_, DType::Int32) => scatter_product::<K, i32>(m, &xv, k)?,
+            (_, _) => scatter_product::<K, i64>(m, &xv, k)?,
+        };
+        store(&y, t, shape, out)
+    }
+    with_value!(t, go(m, x, out, release, t, shape))
+}
+
+/// A 1-D or 2-D view converted into row-major `K` values.
+pub(crate) fn load_dense<K: Value>(x: &Source) -> Vec<K> {
+    let l = x.layout;
+    let (n, k) = (l.shape[0], if l.shape.len() == 2 { l.shape[1] } else { 1 });
+    let col_stride = if l.shape.len() == 2 { l.strides[1] } else { 0 };
+    let mut out = vec![K::default(); n * k];
+    let swap = !x.dtype.order(x.order).is_native();
+    for (i, row) in out.chunks_mut(k.max(1)).enumerate().take(n) {
+        let off = l.offset as isize + i as isize * l.strides[0];
+        // SAFETY: the layout was checked against the mapping; row i has k elements.
+        unsafe { K::load(x.dtype, x.map.as_ptr().offset(off), col_stride, swap, row) };
+    }
+    out
+}
+
+/// Values `y` (row-major, `shape`) stored as `t`: into `out`, or as a new array.
+pub(crate) fn store<K: Value>(y: &[K], t: DType, shape: Vec<usize>, out: Option<&Dest>) -> Result<Option<Reduced>> {
+    let k = if shape.len() == 2 { shape[1] } else { 1 };
+    match out {
+        Some(o) => {
+            let l = o.layout;
+            o.map.prepare_write(0, o.map.len());
+            let swap = !o.dtype.order(o.order).is_native();
+            let col_stride = if l.shape.len() == 2 { l.strides[1] } else { 0 };
+            for (i, row) in y.chunks(k.max(1)).enumerate().take(shape[0]) {
+                let off = l.offset as isize + i as isize * l.strides[0];
+                // SAFETY: `out`'s layout was checked against its mapping; row i has k elements.
+                unsafe { store_row(t, o.map.as_ptr().offset(off), col_stride, swap, row) };
+            }
+            Ok(None)
+        }
+        None => {
+            let isz = t.itemsize();
+            let mut bytes = vec![0u8; y.len() * isz];
+            if !y.is_empty() {
+                // SAFETY: `bytes` holds y.len() elements of t.
+                unsafe { store_row(t, bytes.as_mut_ptr(), isz as isize, false, y) };
+            }
+            Ok(Some(Reduced { dtype: t, shape, bytes }))
+        }
+    }
+}
+
+/// What [`problem`] checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Lengths and `indptr` (O(rows), not O(nnz)).
+    Structure,
+    /// Every index against the shape (O(nnz)).
+    Indices,
+    Both,
+}
+
+/// Where a part is first malformed, as a message; `None` when it is well formed.
+/// Structure: lengths agree; compressed `indptr` has `major + 1` elements, starts at 0,
+/// never decreases, ends at `nnz`. Indices: every index (COO: row and column) in range.
+/// In parallel.
+pub fn problem(m: &Matrix, check: Check) -> Result<Option<String>> {
+    m.check_parts()?;
+    let [rows, cols] = m.shape;
+    let nnz = m.data.len;
+    let (a, b) = (Ptr(m.a.ptr()), Ptr(m.b.ptr()));
+    // First element of 0..n (in chunks on the pool) for which `bad` gives a message.
+    fn first(n: usize, bad: &(dyn Fn(usize) -> Option<String> + Sync)) -> Option<String> {
+        const CHUNK: usize = 1 << 16;
+        pool::install(|| (0..n.div_ceil(CHUNK)).into_par_iter().find_map_first(|c| (c * CHUNK..((c + 1) * CHUNK).min(n)).find_map(bad)))
+    }
+    fn scan<I: Ix>(m: &Matrix, a: Ptr, b: Ptr, rows: usize, cols: usize, nnz: usize, check: Check) -> Option<String> {
+        let (structure, indices) = (check != Check::Indices, check != Check::Structure);
+        let at = |p: Ptr, k: usize| -> i64 {
+            // SAFETY: callers stay below the part's checked length.
+            unsafe { I::at(p.get(), k) }
+        };
+        match m.kind {
+            Kind::Coo => {
+                if m.a.len != nnz || m.b.len != nnz {
+                    return Some(format!("row, col and data differ in length ({}, {}, {nnz})", m.a.len, m.b.len));
+                }
+                if !indices {
+                    return None;
+                }
+                first(nnz, &|n| {
+                    let (i, j) = (at(a, n), at(b, n));
+                    if i < 0 || i as u64 >= rows as u64 {
+                        Some(format!("row[{n}] = {i} is out of range for {rows} rows"))
+                    } else if j < 0 || j as u64 >= cols as u64 {
+                        Some(format!("col[{n}] = {j} is out of range for {cols} columns"))
+                    } else {
+                        None
+                    }
+                })
+            }
+            kind => {
+                let (major, minor, what, of) = if kind == Kind::Csr { (rows, cols, "rows", "columns") } else { (cols, rows, "columns", "rows") };
+                if m.b.len != major + 1 {
+                    return Some(format!("indptr has {} elements, {} {what} need {}", m.b.len, major, major + 1));
+                }
+                if m.a.len != nnz {
+                    return Some(format!("indices and data differ in length ({} and {nnz})", m.a.len));
+                }
+                if structure {
+                    if at(b, 0) != 0 {
+                        return Some(format!("indptr[0] is {}, not 0", at(b, 0)));
+                    }
+                    if at(b, major) != nnz as i64 {
+                        return Some(format!("indptr ends at {}, but indices and data hold {nnz} values", at(b, major)));
+                    }
+                    if let Some(p) = first(major, &|i| {
+                        let (p0, p1) = (at(b, i), at(b, i + 1));
+                        (p1 < p0).then(|| format!("indptr decreases at position {} ({p0} > {p1})", i + 1))
+                    }) {
+                        return Some(p);
+                    }
+                }
+                if !indices {
+                    return None;
+                }
+                first(nnz, &|n| {
+                    let j = at(a, n);
+                    (j < 0 || j as u64 >= minor as u64).then(|| format!("indices[{n}] = {j} is out of range for {minor} {of}"))
+                })
+            }
+        }
+    }
+    Ok(if m.a.dtype == DType::Int32 { scan::<i32>(m, a, b, rows, cols, nnz, check) } else { scan::<i64>(m, a, b, rows, cols, nnz, check) })
+}
