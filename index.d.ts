@@ -189,6 +189,18 @@ export interface OutOptions {
   out?: NdArray;
 }
 
+/** What `assign` takes: an array, a scalar (`[re, im]` for complex too), nested arrays or a TypedArray. */
+export type AssignSource = NdArray | Scalar | [number, number] | NestedArray | TypedArray;
+
+/** Options of `assign`. */
+export interface AssignOptions {
+  /**
+   * Streaming mode: release the pages of both views behind the copy, so a destination (or source) larger
+   * than RAM is written with a bounded resident set. The file keeps every value. Ignored in mode `'c'` and in memory.
+   */
+  release?: boolean;
+}
+
 /** What a reduction returns: an `NdArray` when an axis is given, else a scalar. */
 export type Reduced<O> = O extends { axis: number } ? NdArray : Scalar;
 
@@ -361,6 +373,19 @@ export declare class NdArray {
    */
   dot(other: NdArray, options?: DotOptions): Scalar | NdArray;
   dotAsync(other: NdArray, options?: DotOptions): Promise<Scalar | NdArray>;
+  /**
+   * `a[...] = src`, NumPy's setitem: `src` is broadcast to this view's shape and cast as NumPy's setitem
+   * casts: a float into an integer view truncates toward zero (`2.9` -> 2), and a scalar or list element
+   * converts like a Python scalar (out of the dtype's range: `RangeError`, NumPy's OverflowError). Float
+   * arrays holding NaN or values beyond an integer dtype's range, undefined in NumPy (platform-dependent
+   * values and a warning), saturate here (NaN gives 0). Correct when `src` overlaps this view; any dtype,
+   * byte order, strided and negative-step views; mode `'r'` throws `ERR_MMNPY_READONLY`. Returns this view.
+   * @example f.slice(null, i).assign(n)          // f[:, i] = n
+   * @example a.slice(i).assign(i)                // a[i, :] = i
+   * @example out.assign(big, { release: true })  // out[...] = big, larger than RAM
+   */
+  assign(src: AssignSource, options?: AssignOptions): this;
+  assignAsync(src: AssignSource, options?: AssignOptions): Promise<this>;
   /** Sets every element to `value` (checked like `set`). */
   fill(value: Scalar | [number, number]): void;
   fillAsync(value: Scalar | [number, number]): Promise<void>;

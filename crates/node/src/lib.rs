@@ -10,5 +10,6 @@ mod array;
 mod buffers;
 mod compute;
 mod convert;
+mod everyday;
 
 pub use array::*;

@@ -1,9 +1,11 @@
 //! Compute kernels over mapped memory: element access, reductions, and the
 //! thread pool they run on.
 
+pub mod assign;
 pub mod dot;
 pub mod elem;
 pub mod elementwise;
+pub(crate) mod nest;
 pub mod pool;
 pub mod probe;
 pub mod reduce;
