@@ -6,7 +6,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'budget', 'write', 'cold', 'threads', 'workers', 'numpy'];
+const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'workers', 'numpy'];
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
@@ -414,7 +414,7 @@ async function main() {
     bytes -= bytes % itemsize;
     shape = [bytes / itemsize];
     const matrixBytes = names.includes('matrix') ? Math.max(1, Math.min(8192, Math.floor(bytes / 2 / (16384 * 4)))) * 16384 * 4 : 0;
-    const need = bytes + (names.includes('write') ? bytes : 0) + matrixBytes + 64 * MiB;
+    const need = bytes + (names.includes('write') ? bytes : 0) + (names.includes('everyday') ? bytes : 0) + matrixBytes + 64 * MiB;
     let free;
     try {
       const s = fs.statfsSync(os.tmpdir());
