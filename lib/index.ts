@@ -2,3 +2,4 @@
 export { NdArray } from './ndarray';
 export { loadNpy, openNpy, memmap, fromFile, saveNpy, array } from './io';
 export { MmnpyError } from './errors';
+export { zeros, empty, ones, onesAsync, full, fullAsync, arange, arangeAsync, linspace, linspaceAsync } from './construct';

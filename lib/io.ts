@@ -26,7 +26,7 @@ function opts<T extends object>(o: T | undefined, what: string): Partial<T> {
   return o;
 }
 
-function toShape(s: number | readonly number[] | undefined, what = 'shape'): number[] | undefined {
+export function toShape(s: number | readonly number[] | undefined, what = 'shape'): number[] | undefined {
   if (s === undefined || s === null) return undefined;
   const list = typeof s === 'number' || typeof s === 'bigint' ? [s] : s;
   if (!Array.isArray(list)) throw typeError(`${what} must be a number or an array of numbers`);
@@ -46,7 +46,7 @@ function toOffset(o: number | bigint | undefined): number {
   return n;
 }
 
-function toOrder(order: Order | undefined): boolean {
+export function toOrder(order: Order | undefined): boolean {
   switch (order ?? 'C') {
     case 'C': case 'row-major': return false;
     case 'F': case 'column-major': return true;

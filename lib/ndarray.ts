@@ -8,7 +8,7 @@ import { broadcastShapes, broadcastStrides } from './broadcast';
 import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
 import { checkValue, MAX_BUFFER_BYTES, Scalar, Storage } from './storage';
 import { encode, flatten } from './nested';
-import { setitemStrides, setitemValue } from './setitem';
+import { setitemStrides, setitemValue, toScalarIn } from './setitem';
 
 export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, DotOptions, AssignSource, AssignOptions } from '../index';
 import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex, DotOptions, AssignSource, AssignOptions } from '../index';
@@ -600,17 +600,6 @@ function settle<T>(f: () => Promise<T>): Promise<T> {
   } catch (e) {
     return Promise.reject(e);
   }
-}
-
-/** A checked value (see `checkValue`) as the addon takes scalars. */
-function toScalarIn(v: unknown, dtype: DType): ScalarIn {
-  if (typeof v === 'bigint') return { kind: dtype === 'uint64' ? 'uint' : 'int', value: Number(v), im: 0, text: v.toString() };
-  if (typeof v === 'number') {
-    const intLike = dtype !== 'float16' && dtype !== 'float32' && dtype !== 'float64' && !dtype.startsWith('complex');
-    return intLike ? { kind: 'int', value: v, im: 0, text: String(v) } : { kind: 'float', value: v, im: 0, text: '' };
-  }
-  const c = v as { re: number; im: number };
-  return { kind: 'complex', value: c.re, im: c.im, text: '' };
 }
 
 /**

@@ -10,6 +10,7 @@
  */
 import { DType } from './dtype';
 import { invalidArg, rangeError, typeError } from './errors';
+import type { ScalarIn } from '../binding';
 import type { Complex, Scalar } from './storage';
 
 const INT_RANGE: Record<string, [bigint, bigint]> = {
@@ -85,4 +86,15 @@ export function setitemStrides(shape: readonly number[], strides: readonly numbe
     out[k] = d === 1 && target[k] !== 1 ? 0 : st[i]!;
   });
   return out;
+}
+
+/** A checked value (see `checkValue`) as the addon takes scalars. */
+export function toScalarIn(v: unknown, dtype: DType): ScalarIn {
+  if (typeof v === 'bigint') return { kind: dtype === 'uint64' ? 'uint' : 'int', value: Number(v), im: 0, text: v.toString() };
+  if (typeof v === 'number') {
+    const intLike = dtype !== 'float16' && dtype !== 'float32' && dtype !== 'float64' && !dtype.startsWith('complex');
+    return intLike ? { kind: 'int', value: v, im: 0, text: String(v) } : { kind: 'float', value: v, im: 0, text: '' };
+  }
+  const c = v as { re: number; im: number };
+  return { kind: 'complex', value: c.re, im: c.im, text: '' };
 }

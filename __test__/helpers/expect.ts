@@ -94,7 +94,7 @@ export function differs(got: NdArray, exp: Enc): string | null {
 
 /**
  * Whether an error thrown here is the counterpart of NumPy's: OverflowError -> RangeError,
- * TypeError -> TypeError, ValueError -> ERR_MMNPY_INVALID_ARG. null when it is, else what differs.
+ * TypeError -> TypeError, ValueError and ZeroDivisionError -> ERR_MMNPY_INVALID_ARG. null when it is, else what differs.
  */
 export function sameError(e: unknown, exp: Failed): string | null {
   const err = e as Error & { code?: string }
@@ -102,6 +102,7 @@ export function sameError(e: unknown, exp: Failed): string | null {
     OverflowError: (x) => x instanceof RangeError,
     TypeError: (x) => x instanceof TypeError,
     ValueError: (x) => x.code === 'ERR_MMNPY_INVALID_ARG',
+    ZeroDivisionError: (x) => x.code === 'ERR_MMNPY_INVALID_ARG',
   }
   const ok = want[exp.error]
   if (ok === undefined) return `NumPy raised ${exp.error} (${exp.msg}); mmnpy threw ${err.name} ${err.message}`

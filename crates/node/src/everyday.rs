@@ -5,14 +5,18 @@
 //! mapped until the task ends); the sync form runs the same work on the calling thread.
 
 use mmnpy_core::kernels::assign;
-use mmnpy_core::npy::Array;
+use mmnpy_core::kernels::construct;
+use mmnpy_core::kernels::elementwise::Dest;
+use mmnpy_core::kernels::reduce::{Source, Value};
+use mmnpy_core::npy::{self, Array, NewArray};
+use mmnpy_core::{ByteOrder, Layout};
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
 
 use crate::array::{wrap, NativeArray};
 use crate::compute::{scalar_in, task_error, writable, OwnedView, ScalarIn, ViewArg};
-use crate::convert::OrJs;
+use crate::convert::{self, index, OrJs};
 
 /// What a piece of work produces.
 pub enum Done {
@@ -155,4 +159,77 @@ impl NativeArray {
     pub fn assign_value_async(&self, o: ViewArg, value: ScalarIn, release: bool) -> Result<AsyncTask<Work>, String> {
         Ok(self.assign_value_work(o, value, release)?.later())
     }
+}
+
+/// A new in-memory array of zeros, C or Fortran order.
+#[napi]
+pub fn new_zeros(env: Env, dtype: String, shape: Vec<f64>, fortran: bool) -> Result<NativeArray, String> {
+    let spec = convert::new_array(&dtype, &shape, fortran)?;
+    wrap(&env, npy::zeros(&spec).or_js()?, false)
+}
+
+/// `a` (native byte order) in byte order `order`: itself, or a converted copy.
+fn in_order(a: Array, order: ByteOrder) -> mmnpy_core::Result<Array> {
+    let order = a.dtype.order(order);
+    if order == a.byte_order {
+        return Ok(a);
+    }
+    let b = npy::zeros(&NewArray { dtype: a.dtype, byte_order: order, shape: a.shape.clone(), fortran_order: false })?;
+    let (al, bl) = (a.layout(), b.layout());
+    assign::assign(
+        &Source { map: &a.mapping, layout: &al, dtype: a.dtype, order: a.byte_order, release: false },
+        &Dest { map: &b.mapping, layout: &bl, dtype: b.dtype, order: b.byte_order, release: false },
+    )?;
+    Ok(b)
+}
+
+fn arange_work(dtype: String, n: f64, first: Option<ScalarIn>, second: Option<ScalarIn>) -> Result<Work, String> {
+    let mut spec = convert::new_array(&dtype, &[n], false)?;
+    let order = spec.byte_order;
+    spec.byte_order = ByteOrder::NATIVE;
+    let n = spec.shape[0];
+    let values = [first.as_ref().map(scalar_in).transpose()?, second.as_ref().map(scalar_in).transpose()?];
+    Ok(Work::new(false, move || {
+        let mut a = npy::zeros(&spec)?;
+        let isz = a.dtype.itemsize();
+        for (k, v) in values.iter().enumerate().take(n.min(2)) {
+            let v = v.unwrap_or(Value::Int(0));
+            let one = Layout { shape: vec![], strides: vec![], offset: k * isz };
+            assign::assign_value(&Dest { map: &a.mapping, layout: &one, dtype: a.dtype, order: a.byte_order, release: false }, v)?;
+        }
+        if n > 2 {
+            construct::arange_fill(&mut a)?;
+        }
+        Ok(Done::Array(in_order(a, order)?))
+    }))
+}
+
+/// `arange`: `n` elements, the first two `first` and `second` (already `start` and `start + step`).
+#[napi(ts_return_type = "NativeArray")]
+pub fn arange(env: Env, dtype: String, n: f64, first: Option<ScalarIn>, second: Option<ScalarIn>) -> Result<DoneJs, String> {
+    arange_work(dtype, n, first, second)?.now(&env)
+}
+
+/// `arange` off the JavaScript thread.
+#[napi(ts_return_type = "Promise<NativeArray>")]
+pub fn arange_async(dtype: String, n: f64, first: Option<ScalarIn>, second: Option<ScalarIn>) -> Result<AsyncTask<Work>, String> {
+    Ok(arange_work(dtype, n, first, second)?.later())
+}
+
+fn linspace_work(dtype: String, num: f64, start: f64, stop: f64, endpoint: bool) -> Result<Work, String> {
+    let (dtype, order) = convert::dtype(&dtype)?;
+    let num = index(num, "num")?;
+    Ok(Work::new(false, move || Ok(Done::Array(in_order(construct::linspace(start, stop, num, endpoint, dtype)?, order)?))))
+}
+
+/// `linspace(start, stop, num, endpoint)` as `dtype`.
+#[napi(ts_return_type = "NativeArray")]
+pub fn linspace(env: Env, dtype: String, num: f64, start: f64, stop: f64, endpoint: bool) -> Result<DoneJs, String> {
+    linspace_work(dtype, num, start, stop, endpoint)?.now(&env)
+}
+
+/// `linspace` off the JavaScript thread.
+#[napi(ts_return_type = "Promise<NativeArray>")]
+pub fn linspace_async(dtype: String, num: f64, start: f64, stop: f64, endpoint: bool) -> Result<AsyncTask<Work>, String> {
+    Ok(linspace_work(dtype, num, start, stop, endpoint)?.later())
 }

@@ -2,6 +2,7 @@
 //! thread pool they run on.
 
 pub mod assign;
+pub mod construct;
 pub mod dot;
 pub mod elem;
 pub mod elementwise;
