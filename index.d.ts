@@ -200,6 +200,43 @@ export interface OutOptions {
   out?: NdArray;
 }
 
+/** What `assign` takes: an array, a scalar (`[re, im]` for complex too), nested arrays or a TypedArray. */
+export type AssignSource = NdArray | Scalar | [number, number] | NestedArray | TypedArray;
+
+/** Options of `assign`. */
+export interface AssignOptions {
+  /**
+   * Streaming mode: release the pages of both views behind the copy, so a destination (or source) larger
+   * than RAM is written with a bounded resident set. The file keeps every value. Ignored in mode `'c'` and in memory.
+   */
+  release?: boolean;
+}
+
+/** A shape: one length or a list of lengths. */
+export type Shape = number | readonly number[];
+
+/** Options of `zeros`, `ones`, `empty`, `full`. */
+export interface ConstructOptions {
+  /** Any dtype spelling (default `'float64'`; for `full`, the value's type). */
+  dtype?: string;
+  /** Memory order (default `'C'`). */
+  order?: Order;
+}
+
+/** Options of `arange`. */
+export interface ArangeOptions {
+  /** Default: int64 when every bound is an integer (a bigint or an integral number), else float64. */
+  dtype?: string;
+}
+
+/** Options of `linspace`. */
+export interface LinspaceOptions {
+  /** Whether `stop` is the last sample (default true). */
+  endpoint?: boolean;
+  /** Default float64; integer dtypes take the floor of the float64 values, as NumPy. */
+  dtype?: string;
+}
+
 /** What a reduction returns: an `NdArray` when an axis is given, else a scalar. */
 export type Reduced<O> = O extends { axis: number } ? NdArray : Scalar;
 
@@ -373,6 +410,19 @@ export declare class NdArray {
    */
   dot(other: NdArray, options?: DotOptions): Scalar | NdArray;
   dotAsync(other: NdArray, options?: DotOptions): Promise<Scalar | NdArray>;
+  /**
+   * `a[...] = src`, NumPy's setitem: `src` is broadcast to this view's shape and cast as NumPy's setitem
+   * casts: a float into an integer view truncates toward zero (`2.9` -> 2), and a scalar or list element
+   * converts like a Python scalar (out of the dtype's range: `RangeError`, NumPy's OverflowError). Float
+   * arrays holding NaN or values beyond an integer dtype's range, undefined in NumPy (platform-dependent
+   * values and a warning), saturate here (NaN gives 0). Correct when `src` overlaps this view; any dtype,
+   * byte order, strided and negative-step views; mode `'r'` throws `ERR_MMNPY_READONLY`. Returns this view.
+   * @example f.slice(null, i).assign(n)          // f[:, i] = n
+   * @example a.slice(i).assign(i)                // a[i, :] = i
+   * @example out.assign(big, { release: true })  // out[...] = big, larger than RAM
+   */
+  assign(src: AssignSource, options?: AssignOptions): this;
+  assignAsync(src: AssignSource, options?: AssignOptions): Promise<this>;
   /** Sets every element to `value` (checked like `set`). */
   fill(value: Scalar | [number, number]): void;
   fillAsync(value: Scalar | [number, number]): Promise<void>;
@@ -658,3 +708,46 @@ export declare function csc(parts: { data: NdArray | ArrayBufferView | number[];
 
 /** Like `scipy.sparse.coo_array((data, (row, col)), shape)`; duplicates are kept until `tocsr()`/`tocsc()`. @example const A = coo({ data: [1, 2], row: new Int32Array([0, 1]), col: new Int32Array([1, 0]) }, [2, 2]) */
 export declare function coo(parts: { data: NdArray | ArrayBufferView | number[]; row: NdArray | ArrayBufferView | number[]; col: NdArray | ArrayBufferView | number[] }, shape: readonly [number, number], options?: SparseOptions): SparseMatrix;
+
+/**
+ * A new in-memory array of zeros, like `np.zeros`. O(1) in the size: pages stay zero until written.
+ * @example const z = zeros([1000, 3], { dtype: 'float32' })
+ */
+export declare function zeros(shape: Shape, options?: ConstructOptions): NdArray;
+
+/** Like `np.empty`, but always zero-filled (never another allocation's leftover bytes), at no extra cost. */
+export declare function empty(shape: Shape, options?: ConstructOptions): NdArray;
+
+/**
+ * A new array of ones, like `np.ones` (float64 unless `{ dtype }`).
+ * @example const w = ones(5, { dtype: 'int32' })
+ */
+export declare function ones(shape: Shape, options?: ConstructOptions): NdArray;
+export declare function onesAsync(shape: Shape, options?: ConstructOptions): Promise<NdArray>;
+
+/**
+ * A new array filled with `value`, like `np.full`: the dtype is the value's (an integral number or a bigint
+ * is int64, another number float64, a boolean bool, `{ re, im }` complex128) unless `{ dtype }` is given;
+ * then a float value is cast as NumPy casts it (`full(3, 2.7, { dtype: 'int8' })` is `[2, 2, 2]`).
+ * @example const nan = full([2, 3], NaN)
+ */
+export declare function full(shape: Shape, value: Scalar, options?: ConstructOptions): NdArray;
+export declare function fullAsync(shape: Shape, value: Scalar, options?: ConstructOptions): Promise<NdArray>;
+
+/**
+ * Evenly spaced values in `[start, stop)`, like `np.arange`, each computed as NumPy does (`start + i * delta`),
+ * so the values are NumPy's bit for bit: int64 when every bound is an integer, else float64.
+ * @example arange(10)                         // int64 0..9
+ * @example arange(0.5, 3)                     // float64 [0.5, 1.5, 2.5]
+ * @example arange(0, 1, 0.1, { dtype: 'float32' })
+ */
+export declare function arange(start: number | bigint, stop?: number | bigint | ArangeOptions | null, step?: number | bigint | ArangeOptions | null, options?: ArangeOptions): NdArray;
+export declare function arangeAsync(start: number | bigint, stop?: number | bigint | ArangeOptions | null, step?: number | bigint | ArangeOptions | null, options?: ArangeOptions): Promise<NdArray>;
+
+/**
+ * `num` (default 50) evenly spaced values from `start` to `stop`, like `np.linspace` (float64, NumPy's formula,
+ * `stop` exactly as the last value when `endpoint`).
+ * @example linspace(0, 1, 5)                  // [0, 0.25, 0.5, 0.75, 1]
+ */
+export declare function linspace(start: number | bigint, stop: number | bigint, num?: number, options?: LinspaceOptions): NdArray;
+export declare function linspaceAsync(start: number | bigint, stop: number | bigint, num?: number, options?: LinspaceOptions): Promise<NdArray>;

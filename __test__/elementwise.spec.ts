@@ -10,21 +10,16 @@
 // complex multiplication is fused (fma) as NumPy's SIMD loops on FMA machines, and complex
 // division uses NumPy's own (Smith's) algorithm, so the measured difference is 0 ulp.
 import test from 'ava'
-import type { ExecutionContext } from 'ava'
-import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-import { loadNpy, memmap, openNpy } from '../index'
+import { loadNpy, openNpy } from '../index'
 import type { NdArray, OutOptions, Scalar } from '../index'
 import { py, pyAsync, sha256 } from './helpers/numpy'
+import { DTYPES, ITEMSIZE, bits, blobReader, differs, hexOf, noFailures, shaOf, show } from './helpers/expect'
+import type { DT, Digest, Enc, Ok } from './helpers/expect'
 
-const DTYPES = [
-  'bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32',
-  'int64', 'uint64', 'float16', 'float32', 'float64', 'complex64', 'complex128',
-] as const
-type DT = (typeof DTYPES)[number]
 type Op = 'add' | 'sub' | 'mul' | 'div'
 const OPS: Op[] = ['add', 'sub', 'mul', 'div']
 type Operand = NdArray | Scalar
@@ -50,12 +45,6 @@ type Tagged =
   | { t: 'bool'; v: boolean }
   | { t: 'complex'; re: string; im: string }
 
-function bits(x: number): string {
-  const b = Buffer.alloc(8)
-  b.writeDoubleLE(x)
-  return b.toString('hex')
-}
-
 function tag(v: Scalar | [number, number]): Tagged {
   if (typeof v === 'bigint') return { t: 'int', v: v.toString() }
   if (typeof v === 'boolean') return { t: 'bool', v }
@@ -63,12 +52,6 @@ function tag(v: Scalar | [number, number]): Tagged {
   if (typeof v === 'number') return Number.isInteger(v) && !Object.is(v, -0) ? { t: 'int', v: BigInt(v).toString() } : { t: 'float', bits: bits(v) }
   if (Array.isArray(v)) return { t: 'complex', re: bits(v[0]), im: bits(v[1]) }
   return { t: 'complex', re: bits(v.re), im: bits(v.im) }
-}
-
-function show(v: unknown): string {
-  if (typeof v === 'bigint') return `${v}n`
-  if (typeof v === 'object' && v !== null) return JSON.stringify(v)
-  return Object.is(v, -0) ? '-0' : String(v)
 }
 
 /** Scalar operands: integral numbers are Python ints, others Python floats (NumPy 2's weak scalars). */
@@ -115,60 +98,15 @@ def put(name, a):
     blob.extend(a.tobytes())
     return a
 
-def enc(r):
-    r = np.asarray(r)
-    n = np.ascontiguousarray(r).astype(r.dtype.newbyteorder('='))
-    return {'dtype': r.dtype.name, 'shape': list(r.shape), 'hex': n.tobytes().hex()}
-
-def digest(r):
-    r = np.asarray(r)
-    n = np.ascontiguousarray(r).astype(r.dtype.newbyteorder('='))
-    return {'dtype': r.dtype.name, 'shape': list(r.shape), 'sha': hashlib.sha256(n.tobytes()).hexdigest()}
-
-def attempt(f, e=enc):
-    try:
-        return e(f())
-    except Exception as x:
-        return {'error': type(x).__name__, 'msg': str(x)}
-
-def f64(h):
-    return struct.unpack('<d', bytes.fromhex(h))[0]
-
-def dec(s):
-    t = s['t']
-    if t == 'int': return int(s['v'])
-    if t == 'float': return f64(s['bits'])
-    if t == 'bool': return bool(s['v'])
-    return complex(f64(s['re']), f64(s['im']))
-
-def big(dt):
-    return np.dtype(dt).newbyteorder('>')
+sys.path.insert(0, inp['helpers'])
+import npcases
+from npcases import enc, digest, attempt, f64, dec, big
 
 def floats(dt, n, top):
-    v = rng.choice([-1.0, 1.0], n) * 10.0 ** rng.uniform(-4, top, n) * rng.uniform(1, 2, n)
-    k = rng.random(n) < 0.25
-    v[k] = np.round(v[k])
-    v = v.astype(dt)
-    v[:2] = [0.0, -0.0]
-    return v
+    return npcases.floats(rng, dt, n, top)
 
 def vals(dt, shape):
-    dt = np.dtype(dt)
-    n = int(np.prod(shape))
-    if dt.kind == 'b':
-        v = rng.integers(0, 2, n).astype(bool)
-    elif dt.kind in 'iu':
-        info = np.iinfo(dt)
-        v = rng.integers(info.min, info.max, n, endpoint=True, dtype=dt)
-        v[:3] = [0, info.min, info.max]
-    elif dt.kind == 'f':
-        v = floats(dt, n, 4 if dt.itemsize == 2 else 8)
-    else:
-        part = np.float32 if dt.itemsize == 8 else np.float64
-        v = np.empty(n, dt)
-        v.real = floats(part, n, 8)
-        v.imag = np.roll(floats(part, n, 8), 3)
-    return v.reshape(shape)
+    return npcases.vals(rng, dt, shape)
 
 OPS = {'add': np.add, 'sub': np.subtract, 'mul': np.multiply, 'div': np.true_divide}
 res = {}
@@ -339,9 +277,6 @@ out(res)
 `
 
 // ----------------------------------------------------------------------------- setup
-type Ok = { dtype: string; shape: number[]; hex: string }
-type Enc = Ok | { error: string; msg: string }
-type Digest = { dtype: string; shape: number[]; sha: string }
 
 /** Cases of an `out` of another dtype than the result's. */
 const OUTCASTS: { op: Op; a: string; b: string | number; out: DT }[] = [
@@ -371,6 +306,7 @@ for (const d of DTYPES) fills[d] = fillValues(d).map((x) => tag(x.v))
 
 const E = py(EXPECT_PY, {
   dir: tmp,
+  helpers: path.join(__dirname, 'helpers'),
   dtypes: DTYPES,
   scalars: SCALARS.map(tag),
   fills,
@@ -398,65 +334,10 @@ const E = py(EXPECT_PY, {
   manifest: Record<string, [number, string, number[]]>
 }
 const BLOB = path.join(tmp, 'blob.bin')
-
-const opened = new Map<string, NdArray>()
 /** An input written by NumPy, mapped read-only from the blob. */
-function inp(name: string): NdArray {
-  let a = opened.get(name)
-  if (!a) {
-    const m = E.manifest[name]
-    if (!m) throw new Error(`no input ${name}`)
-    a = memmap(BLOB, { dtype: m[1], mode: 'r', offset: m[0], shape: m[2] })
-    opened.set(name, a)
-  }
-  return a
-}
+const inp = blobReader(BLOB, E.manifest)
 
 // ----------------------------------------------------------------------------- comparing
-function hexOf(a: NdArray): string {
-  const t = a.toTypedArray()
-  return Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('hex')
-}
-
-function shaOf(a: NdArray): string {
-  const t = a.toTypedArray()
-  return createHash('sha256').update(new Uint8Array(t.buffer, t.byteOffset, t.byteLength)).digest('hex')
-}
-
-const ITEMSIZE: Record<string, number> = {
-  bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8,
-  float16: 2, float32: 4, float64: 8, complex64: 8, complex128: 16,
-}
-
-/** One element's bytes (hex, little-endian) as a readable value. */
-function element(dtype: string, hex: string): string {
-  const b = Buffer.from(hex, 'hex')
-  switch (dtype) {
-    case 'float16': return `f16 0x${b.readUInt16LE().toString(16)}`
-    case 'float32': return String(b.readFloatLE())
-    case 'float64': return String(b.readDoubleLE())
-    case 'complex64': return `${b.readFloatLE(0)}${b.readFloatLE(4) < 0 ? '' : '+'}${b.readFloatLE(4)}j`
-    case 'complex128': return `${b.readDoubleLE(0)}${b.readDoubleLE(8) < 0 ? '' : '+'}${b.readDoubleLE(8)}j`
-    default: return `0x${hex}`
-  }
-}
-
-/** null when `got` is NumPy's result bit for bit, else what differs. */
-function differs(got: NdArray, exp: Enc): string | null {
-  if ('error' in exp) return `NumPy raised ${exp.error} (${exp.msg}) but mmnpy returned ${got.dtype}`
-  if (got.dtype !== exp.dtype) return `dtype ${got.dtype}, NumPy ${exp.dtype}`
-  if (got.shape.join() !== exp.shape.join()) return `shape (${got.shape}), NumPy (${exp.shape})`
-  const h = hexOf(got)
-  if (h === exp.hex) return null
-  if (h.length !== exp.hex.length) return `${h.length / 2} bytes, NumPy ${exp.hex.length / 2}`
-  const w = ITEMSIZE[exp.dtype]! * 2
-  let i = 0
-  while (h.slice(i * w, (i + 1) * w) === exp.hex.slice(i * w, (i + 1) * w)) i++
-  const n = h.length / w
-  let count = 0
-  for (let k = 0; k < n; k++) if (h.slice(k * w, (k + 1) * w) !== exp.hex.slice(k * w, (k + 1) * w)) count++
-  return `${count}/${n} elements differ; first at flat index ${i}: ${element(exp.dtype, h.slice(i * w, (i + 1) * w))}, NumPy ${element(exp.dtype, exp.hex.slice(i * w, (i + 1) * w))}`
-}
 
 /** Checks `f()` against NumPy's outcome: its result, or an error of the same nature. Returns a failure or null. */
 function outcome(f: () => NdArray, exp: Enc): string | null {
@@ -490,11 +371,6 @@ function errorMatches(e: unknown, exp: { error: string; msg: string }): string |
   }
   if (/casting rule/.test(exp.msg)) return err.code === 'ERR_MMNPY_INVALID_ARG' && err.message === exp.msg ? null : `threw ${err.code} ${err.message}; NumPy: ${exp.msg}`
   return `threw ${err.name} ${err.message}; NumPy raised ${exp.error} ${exp.msg}`
-}
-
-function noFailures(t: ExecutionContext, failures: string[], checked: number, what: string): void {
-  t.deepEqual(failures.slice(0, 25), [], `${failures.length}/${checked} ${what} differ from NumPy`)
-  t.true(checked > 0)
 }
 
 /** A fresh writable file of zeros (NumPy's open_memmap mode 'w+'). */

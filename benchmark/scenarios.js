@@ -621,6 +621,50 @@ print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.s
     ];
   },
 
+  /**
+   * Everyday NumPy over the whole data file, on one kernel thread and on all cores (one child process
+   * each, MMNPY_THREADS is per process), against NumPy in the same run: `w.assign(a)` (`w[...] = a`)
+   * into a 'w+' file of the data's shape.
+   */
+  async everyday(ctx) {
+    const OPS = [['assign', "assign: w.assign(a), 'w+' file", "w[...] = a, 'w+' file", 'w[...] = a']];
+    if (!ctx.scratch) return OPS.map(([op, what]) => skipped(`everyday.${op}`, what, 'GB/s', 'skipped with --file (needs a scratch file)'));
+    const scratch = path.join(ctx.scratch, 'everyday.npy');
+    const { a } = openFlat(ctx.file);
+    mm.openNpy(scratch, { mode: 'w+', dtype: a.dtype, shape: [...a.shape] }).close();
+    a.close();
+    const out = [];
+    const counts = [...new Set([1, ctx.cpus])];
+    try {
+      for (const [op, what, npWhat, npCode] of OPS) {
+        for (const k of counts) {
+          ctx.progress(`everyday: ${op}, ${k} thread${k === 1 ? '' : 's'}`);
+          const r = await ctx.run(process.execPath, [path.join(__dirname, 'everyday-child.js'), op, ctx.file, scratch, String(ctx.runs)], { env: { ...process.env, MMNPY_THREADS: String(k) } });
+          const id = `everyday.${op}.${k === 1 ? 'one' : 'all'}`;
+          const name = `${what}, ${k === 1 ? 'one thread' : `${k} threads`}`;
+          let res;
+          try {
+            res = JSON.parse(r.stdout.trim().split('\n').pop());
+          } catch {
+            out.push({ ...skipped(id, name, 'GB/s', `child process failed: ${(r.stderr || String(r.error)).trim().split('\n').pop()}`), error: 'child process failed' });
+            continue;
+          }
+          out.push({ id, name, unit: 'GB/s', samples: gbps(ctx.bytes, res.seconds), compare: [`everyday.numpy.${op}`, 'ceiling.memcpy'], rss: res.rss, note: `pool of ${res.threads} thread${res.threads === 1 ? '' : 's'} (child process); GB/s of the data file`, extra: { threads: res.threads } });
+        }
+        const np = await python(ctx, `${PY_TIMER}
+a = np.load(sys.argv[1], mmap_mode='r'); w = np.load(sys.argv[3], mmap_mode='r+')
+def run():
+    ${npCode}
+print(json.dumps({'s': t(run)}))`, [ctx.file, ctx.runs, scratch]);
+        out.push(np.error ? skipped(`everyday.numpy.${op}`, `NumPy: ${npWhat}`, 'GB/s', np.error)
+          : { id: `everyday.numpy.${op}`, name: `NumPy: ${npWhat}`, unit: 'GB/s', samples: gbps(ctx.bytes, np.s), baseline: 'numpy', rss: null });
+      }
+    } finally {
+      fs.rmSync(scratch, { force: true });
+    }
+    return out;
+  },
+
   /** sum() steady state with 1..N kernel threads: one child process per count (MMNPY_THREADS is per process). */
   async threads(ctx) {
     const out = [];

@@ -4,3 +4,4 @@ export { loadNpy, openNpy, memmap, fromFile, saveNpy, array } from './io';
 export { MmnpyError } from './errors';
 export { NpzFile, loadNpz, saveNpz } from './npz';
 export { SparseMatrix, loadSparse, saveSparse, csr, csc, coo } from './sparse';
+export { zeros, empty, ones, onesAsync, full, fullAsync, arange, arangeAsync, linspace, linspaceAsync } from './construct';

@@ -1,10 +1,11 @@
 /** Opening, creating and saving arrays: `loadNpy`, `openNpy`, `memmap`, `saveNpy`, `fromFile`, `array`. */
 import { fileURLToPath } from 'node:url';
 import * as binding from '../binding';
-import { DType, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray, numberToHalf } from './dtype';
+import { DType, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray } from './dtype';
 import { closedError, invalidArg, MmnpyError, native, typeError } from './errors';
 import { MmapMode, NdArray, NestedArray } from './ndarray';
-import { checkValue, Complex, Storage } from './storage';
+import { Storage } from './storage';
+import { encode, flatten } from './nested';
 
 export type { PathLike, LoadOptions, OpenOptions, MemmapOptions, FromFileOptions, SaveOptions, ArrayOptions, Order } from '../index';
 import type { PathLike, LoadOptions, OpenOptions, MemmapOptions, FromFileOptions, SaveOptions, ArrayOptions, Order } from '../index';
@@ -25,7 +26,7 @@ export function opts<T extends object>(o: T | undefined, what: string): Partial<
   return o;
 }
 
-function toShape(s: number | readonly number[] | undefined, what = 'shape'): number[] | undefined {
+export function toShape(s: number | readonly number[] | undefined, what = 'shape'): number[] | undefined {
   if (s === undefined || s === null) return undefined;
   const list = typeof s === 'number' || typeof s === 'bigint' ? [s] : s;
   if (!Array.isArray(list)) throw typeError(`${what} must be a number or an array of numbers`);
@@ -45,7 +46,7 @@ function toOffset(o: number | bigint | undefined): number {
   return n;
 }
 
-function toOrder(order: Order | undefined): boolean {
+export function toOrder(order: Order | undefined): boolean {
   switch (order ?? 'C') {
     case 'C': case 'row-major': return false;
     case 'F': case 'column-major': return true;
@@ -135,52 +136,6 @@ function inferDType(flat: unknown[]): DType {
   if (flat.length > 0 && flat.every((v) => typeof v === 'bigint')) return 'int64';
   if (flat.length > 0 && flat.every((v) => typeof v === 'bigint' || typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v)))) return 'int64';
   return 'float64';
-}
-
-/** Flattens rectangular nested arrays, returning the values and the shape. */
-function flatten(data: unknown): [unknown[], number[]] {
-  const shape: number[] = [];
-  let probe: unknown = data;
-  while (Array.isArray(probe)) {
-    shape.push(probe.length);
-    if (probe.length === 0) break;
-    probe = probe[0];
-  }
-  const flat: unknown[] = [];
-  const walk = (v: unknown, depth: number): void => {
-    if (depth === shape.length) {
-      if (Array.isArray(v)) throw invalidArg('nested arrays are not rectangular (ragged depth)');
-      flat.push(v);
-      return;
-    }
-    if (!Array.isArray(v) || v.length !== shape[depth]) throw invalidArg(`nested arrays are not rectangular: expected length ${shape[depth]} at depth ${depth}`);
-    for (const x of v) walk(x, depth + 1);
-  };
-  walk(data, 0);
-  return [flat, shape];
-}
-
-/** Encodes values into bytes of `dtype` in `order`, checking each like `set`. */
-function encode(flat: unknown[], dtype: DType, order: string): Uint8Array {
-  const dt = dtypeInfo(dtype);
-  const out = new dt.ctor(flat.length * dt.lanes);
-  for (let i = 0; i < flat.length; i++) {
-    const v = checkValue(dtype, flat[i]);
-    if (dt.kind === 'c') {
-      out[2 * i] = (v as Complex).re;
-      out[2 * i + 1] = (v as Complex).im;
-    } else if (dtype === 'float16') {
-      out[i] = numberToHalf(v as number);
-    } else {
-      (out as unknown as { [k: number]: unknown })[i] = v;
-    }
-  }
-  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  if (order !== '|' && order !== NATIVE_ORDER) {
-    const part = dt.itemsize / dt.lanes;
-    for (let i = 0; i < bytes.length; i += part) bytes.subarray(i, i + part).reverse();
-  }
-  return bytes;
 }
 
 /** Bytes, dtype and shape of a TypedArray (which holds native-order values). */

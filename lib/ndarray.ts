@@ -1,15 +1,17 @@
 /** `NdArray`: a typed, strided view over a `Storage` (a mapping or in-memory memory). */
 import { inspect } from 'node:util';
-import { ByteOrder, DType, NATIVE_ORDER, TypedArray } from './dtype';
+import { ByteOrder, DType, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray } from './dtype';
 import { closedError, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
 import type { ReduceExtra, ScalarIn, ScalarOut, NativeArray, ViewArg } from '../binding';
 import * as binding from '../binding';
 import { broadcastShapes, broadcastStrides } from './broadcast';
 import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
 import { checkValue, MAX_BUFFER_BYTES, READ_ONLY_DATA_LIMIT, Scalar, Storage } from './storage';
+import { encode, flatten } from './nested';
+import { setitemStrides, setitemValue, toScalarIn } from './setitem';
 
-export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, DotOptions } from '../index';
-import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex, DotOptions } from '../index';
+export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, DotOptions, AssignSource, AssignOptions } from '../index';
+import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex, DotOptions, AssignSource, AssignOptions } from '../index';
 
 const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
 
@@ -389,6 +391,56 @@ export class NdArray {
   astype(dtype: string, options?: OutOptions): NdArray { return this.cast(dtype, options, false) as NdArray; }
   astypeAsync(dtype: string, options?: OutOptions): Promise<NdArray> { return settle(() => this.cast(dtype, options, true) as Promise<NdArray>); }
 
+  /**
+   * `a[...] = src` (NumPy setitem): `src` (an `NdArray`, a scalar, nested arrays or a TypedArray) is
+   * broadcast to this view's shape and cast as setitem casts (a float into an integer view truncates
+   * toward zero). Correct when `src` overlaps this view. `{ release: true }` streams: pages are
+   * released behind the copy, for destinations larger than RAM. Returns this view.
+   */
+  assign(src: AssignSource, options?: AssignOptions): this {
+    const run = this.assignPlan(src, options);
+    native(() => run(false));
+    return this;
+  }
+  assignAsync(src: AssignSource, options?: AssignOptions): Promise<this> {
+    return settle(() => {
+      const run = this.assignPlan(src, options);
+      return nativeAsync(() => run(true) as Promise<void>).then(() => this);
+    });
+  }
+
+  /** Checked arguments of `assign`: a call of the native kernel, sync or async. */
+  private assignPlan(src: unknown, options: AssignOptions | undefined): (async: boolean) => void | Promise<void> {
+    this.check();
+    if (!this._s.writeable) throw new MmnpyError('ERR_MMNPY_READONLY', `assignment destination is read-only (${this.filename ?? 'array'} is open in mode 'r')`);
+    if (options !== undefined && (options === null || typeof options !== 'object')) throw typeError('assign options must be an object');
+    const release = options?.release ?? false;
+    if (typeof release !== 'boolean') throw typeError(`release must be a boolean, got ${typeof release}`);
+    const n = this._s.native;
+    const view = this.viewArg();
+    let from: NdArray | undefined;
+    if (src instanceof NdArray) from = src;
+    else if (ArrayBuffer.isView(src) && !(src instanceof DataView)) {
+      const dtype = dtypeOfTypedArray(src);
+      if (dtype === undefined) throw typeError(`unsupported TypedArray ${src.constructor.name}`);
+      const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+      from = NdArray._whole(new Storage(native(() => binding.fromBytes(bytes, dtype, [src.byteLength / dtypeInfo(dtype).itemsize], false, false)), false));
+    } else if (Array.isArray(src)) {
+      // A list: each element converts as a Python scalar into this dtype (np.asarray(src, dtype=a.dtype)).
+      const [flat, shape] = flatten(src);
+      const bytes = encode(flat.map((v) => setitemValue(this.dtype, v)), this.dtype, NATIVE_ORDER);
+      from = NdArray._whole(new Storage(native(() => binding.fromBytes(bytes, this.dtype, shape, false, false)), false));
+    }
+    if (from !== undefined) {
+      const a = from;
+      if (a.closed) throw closedError();
+      const s = a.viewArg(setitemStrides(a.shape, a.strides, this.shape), this.shape);
+      return (async) => (async ? n.assignAsync(view, a._s.native, s, release) : n.assign(view, a._s.native, s, release));
+    }
+    const v = toScalarIn(checkValue(this.dtype, setitemValue(this.dtype, src)), this.dtype);
+    return (async) => (async ? n.assignValueAsync(view, v, release) : n.assignValue(view, v, release));
+  }
+
   /** @internal */
   viewArg(strides: readonly number[] = this.strides, shape: readonly number[] = this.shape): ViewArg {
     return { shape: [...shape], strides: [...strides], offset: this._offset };
@@ -551,17 +603,6 @@ export function settle<T>(f: () => Promise<T>): Promise<T> {
   } catch (e) {
     return Promise.reject(e);
   }
-}
-
-/** A checked value (see `checkValue`) as the addon takes scalars. */
-function toScalarIn(v: unknown, dtype: DType): ScalarIn {
-  if (typeof v === 'bigint') return { kind: dtype === 'uint64' ? 'uint' : 'int', value: Number(v), im: 0, text: v.toString() };
-  if (typeof v === 'number') {
-    const intLike = dtype !== 'float16' && dtype !== 'float32' && dtype !== 'float64' && !dtype.startsWith('complex');
-    return intLike ? { kind: 'int', value: v, im: 0, text: String(v) } : { kind: 'float', value: v, im: 0, text: '' };
-  }
-  const c = v as { re: number; im: number };
-  return { kind: 'complex', value: c.re, im: c.im, text: '' };
 }
 
 /**

@@ -286,7 +286,7 @@ pub struct ScalarIn {
     pub text: String,
 }
 
-fn scalar_in(s: &ScalarIn) -> Result<Value, String> {
+pub(crate) fn scalar_in(s: &ScalarIn) -> Result<Value, String> {
     Ok(match s.kind.as_str() {
         "bool" => Value::Bool(s.value != 0.0),
         "int" => Value::Int(s.text.parse().map_err(|_| invalid(format!("integer {} does not fit in 64 bits", s.text)))?),
@@ -309,20 +309,20 @@ fn bin_op(name: &str) -> Result<BinOp, String> {
 
 /// A view of one array, owned (Arc on the mapping) so a task can carry it.
 pub struct OwnedView {
-    map: Arc<Mapping>,
-    layout: Layout,
-    dtype: DType,
-    order: ByteOrder,
+    pub(crate) map: Arc<Mapping>,
+    pub(crate) layout: Layout,
+    pub(crate) dtype: DType,
+    pub(crate) order: ByteOrder,
 }
 
 impl OwnedView {
-    fn of(a: &NativeArray, v: &ViewArg) -> Result<OwnedView, String> {
+    pub(crate) fn of(a: &NativeArray, v: &ViewArg) -> Result<OwnedView, String> {
         Ok(OwnedView { map: a.holder.get().or_js()?, layout: layout(&v.shape, &v.strides, v.offset)?, dtype: a.info.dtype, order: a.info.byte_order })
     }
-    fn source(&self) -> Source<'_> {
+    pub(crate) fn source(&self) -> Source<'_> {
         Source { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order, release: false }
     }
-    fn dest(&self) -> Dest<'_> {
+    pub(crate) fn dest(&self) -> Dest<'_> {
         Dest { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order, release: false }
     }
 }

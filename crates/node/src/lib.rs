@@ -12,6 +12,7 @@ mod compute;
 mod convert;
 mod npz;
 mod sparse;
+mod everyday;
 
 pub use array::*;
 pub use npz::*;

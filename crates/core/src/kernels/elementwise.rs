@@ -6,6 +6,7 @@
 
 use rayon::prelude::*;
 
+use super::assign::assign_value;
 use super::elem::{Bool, Elem, To, C, F16};
 use super::pool;
 use super::reduce::{Source, Value};
@@ -165,7 +166,7 @@ pub fn result_dtype(op: BinOp, a: DType, b: Other) -> Result<DType> {
 
 /// The computation type of a dtype.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum K {
+pub(crate) enum K {
     I,
     U,
     F32,
@@ -174,7 +175,7 @@ enum K {
     C64,
 }
 
-fn compute_kind(d: DType) -> K {
+pub(crate) fn compute_kind(d: DType) -> K {
     match d.kind() {
         'b' | 'i' => K::I,
         'u' => K::U,
@@ -529,7 +530,7 @@ pub(crate) unsafe fn store_row<A: Store>(dtype: DType, p: *mut u8, stride: isize
 
 /// Faults in private copies of a copy-on-write destination in one go (see
 /// `Mapping::prepare_write`).
-fn prepare_write(out: &Dest) {
+pub(crate) fn prepare_write(out: &Dest) {
     let l = out.layout;
     if l.shape.contains(&0) {
         return;
@@ -568,7 +569,7 @@ fn row_offsets(shape: &[usize], strides: &[&[isize]]) -> Vec<Vec<isize>> {
 }
 
 /// Whether two views of the same mapping may touch the same bytes in a different order.
-fn hazardous(a: &Source, d: &Dest) -> bool {
+pub(crate) fn hazardous(a: &Source, d: &Dest) -> bool {
     if !std::ptr::eq(a.map, d.map) || (a.layout == d.layout && a.dtype.itemsize() == d.dtype.itemsize()) {
         return false;
     }
@@ -647,14 +648,14 @@ pub fn binary(op: BinOp, a: &Source, b: &Operand, out: &Dest, compute: DType) ->
     Ok(())
 }
 
-fn check_dest(out: &Dest, shape: &[usize]) -> Result<()> {
+pub(crate) fn check_dest(out: &Dest, shape: &[usize]) -> Result<()> {
     if out.layout.shape != shape {
         return err(ErrorKind::InvalidArgument, format!("output shape {:?} does not match the result shape {:?}", out.layout.shape, shape));
     }
     out.layout.check(out.dtype.itemsize(), out.map.len())
 }
 
-fn swap_of(d: DType, o: ByteOrder) -> bool {
+pub(crate) fn swap_of(d: DType, o: ByteOrder) -> bool {
     !d.order(o).is_native()
 }
 
@@ -747,7 +748,7 @@ pub fn cast_copy(a: &Source, out: &Dest) -> Result<()> {
 
 /// The computation type of a cast from `from` to `to`: exact for `from`, so the only rounding
 /// is the store into `to` (int64 -> float32 through float64 would round twice).
-fn cast_kind(from: DType, to: DType) -> DType {
+pub(crate) fn cast_kind(from: DType, to: DType) -> DType {
     use DType::*;
     match (from.kind(), to.kind()) {
         ('c', _) => Complex128,
@@ -757,27 +758,9 @@ fn cast_kind(from: DType, to: DType) -> DType {
     }
 }
 
-/// `out[...] = value`.
+/// `out[...] = value`: NumPy's setitem of a Python scalar (see [`assign_value`]).
 pub fn fill(out: &Dest, value: Value) -> Result<()> {
-    // Python ints become float types through a double (NumPy's setitem), not directly.
-    let value = match (value, out.dtype.kind()) {
-        (Value::Int(i), 'f' | 'c') => Value::Float(i as f64),
-        (Value::UInt(u), 'f' | 'c') => Value::Float(u as f64),
-        (v, _) => v,
-    };
-    let shape = out.layout.shape.clone();
-    let zero_layout = Layout { shape: shape.clone(), strides: vec![0; shape.len()], offset: 0 };
-    // A one-element source broadcast everywhere, holding the value in float64/complex128/int64.
-    let (dtype, bytes): (DType, Vec<u8>) = match value {
-        Value::Bool(b) => (DType::Bool, vec![b as u8]),
-        Value::Int(i) => (DType::Int64, i.to_ne_bytes().to_vec()),
-        Value::UInt(u) => (DType::UInt64, u.to_ne_bytes().to_vec()),
-        Value::Float(f) => (DType::Float64, f.to_ne_bytes().to_vec()),
-        Value::Complex(r, i) => (DType::Complex128, [r.to_ne_bytes(), i.to_ne_bytes()].concat()),
-    };
-    let one = Mapping::from_bytes(&bytes)?;
-    let src = Source { map: &one, layout: &zero_layout, dtype, order: ByteOrder::NATIVE, release: false };
-    cast_copy(&src, out)
+    assign_value(out, value)
 }
 
 #[cfg(test)]

@@ -2,9 +2,12 @@
 //! deflate, and the thread pool they run on.
 
 pub mod deflate;
+pub mod assign;
+pub mod construct;
 pub mod dot;
 pub mod elem;
 pub mod elementwise;
+pub(crate) mod nest;
 pub mod pool;
 pub mod probe;
 pub mod reduce;

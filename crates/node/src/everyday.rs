@@ -1,0 +1,235 @@
+//! The everyday NumPy operations from JavaScript (assignment, constructors, comparisons,
+//! selection, joins): argument checking, and one task shape for every `...Async` form.
+//! A [`Work`] owns what its kernel needs (views hold an `Arc` on their mapping, so
+//! `close()` during the computation detaches JavaScript's views but leaves the memory
+//! mapped until the task ends); the sync form runs the same work on the calling thread.
+
+use mmnpy_core::kernels::assign;
+use mmnpy_core::kernels::construct;
+use mmnpy_core::kernels::elementwise::Dest;
+use mmnpy_core::kernels::reduce::{Source, Value};
+use mmnpy_core::npy::{self, Array, NewArray};
+use mmnpy_core::{ByteOrder, Layout};
+use napi::bindgen_prelude::*;
+use napi::{Env, Task};
+use napi_derive::napi;
+
+use crate::array::{wrap, NativeArray};
+use crate::compute::{scalar_in, task_error, writable, OwnedView, ScalarIn, ViewArg};
+use crate::convert::{self, index, OrJs};
+
+/// What a piece of work produces.
+pub enum Done {
+    Unit,
+    Bool(bool),
+    Array(Array),
+    Arrays(Vec<Array>),
+}
+
+/// [`Done`] on the JavaScript side.
+pub enum DoneJs {
+    Unit,
+    Bool(bool),
+    Array(NativeArray),
+    Arrays(Vec<NativeArray>),
+}
+
+impl ToNapiValue for DoneJs {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY: forwarded to napi-rs' own conversions with the same env.
+        unsafe {
+            match val {
+                DoneJs::Unit => <()>::to_napi_value(env, ()),
+                DoneJs::Bool(b) => bool::to_napi_value(env, b),
+                DoneJs::Array(a) => NativeArray::to_napi_value(env, a),
+                DoneJs::Arrays(v) => Vec::<NativeArray>::to_napi_value(env, v),
+            }
+        }
+    }
+}
+
+impl TypeName for DoneJs {
+    fn type_name() -> &'static str {
+        "undefined | boolean | NativeArray | NativeArray[]"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+type Job = Box<dyn FnOnce() -> mmnpy_core::Result<Done> + Send>;
+
+/// One operation, ready to run here ([`Work::now`]) or on a libuv thread (`AsyncTask`).
+pub struct Work {
+    job: Option<Job>,
+    allow_copy: bool,
+}
+
+impl Work {
+    fn new(allow_copy: bool, job: impl FnOnce() -> mmnpy_core::Result<Done> + Send + 'static) -> Work {
+        Work { job: Some(Box::new(job)), allow_copy }
+    }
+
+    fn run(&mut self) -> mmnpy_core::Result<Done> {
+        match self.job.take() {
+            Some(job) => job(),
+            None => Ok(Done::Unit),
+        }
+    }
+
+    fn to_js(env: &Env, d: Done, allow_copy: bool) -> Result<DoneJs, String> {
+        Ok(match d {
+            Done::Unit => DoneJs::Unit,
+            Done::Bool(b) => DoneJs::Bool(b),
+            Done::Array(a) => DoneJs::Array(wrap(env, a, allow_copy)?),
+            Done::Arrays(v) => DoneJs::Arrays(v.into_iter().map(|a| wrap(env, a, allow_copy)).collect::<Result<_, _>>()?),
+        })
+    }
+
+    /// Runs on the calling thread.
+    fn now(mut self, env: &Env) -> Result<DoneJs, String> {
+        let d = self.run().or_js()?;
+        Work::to_js(env, d, self.allow_copy)
+    }
+
+    fn later(self) -> AsyncTask<Work> {
+        AsyncTask::new(self)
+    }
+}
+
+impl Task for Work {
+    type Output = Done;
+    type JsValue = DoneJs;
+
+    fn compute(&mut self) -> napi::Result<Done> {
+        self.run().map_err(task_error)
+    }
+
+    fn resolve(&mut self, env: Env, output: Done) -> napi::Result<DoneJs> {
+        Work::to_js(&env, output, self.allow_copy).map_err(|e| napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason)))
+    }
+}
+
+impl NativeArray {
+    fn assign_work(&self, o: ViewArg, src: &NativeArray, s: ViewArg, release: bool) -> Result<Work, String> {
+        writable(self)?;
+        let (dst, src) = (OwnedView::of(self, &o)?, OwnedView::of(src, &s)?);
+        Ok(Work::new(false, move || {
+            let (mut d, mut s) = (dst.dest(), src.source());
+            d.release = release;
+            s.release = release;
+            assign::assign(&s, &d).map(|_| Done::Unit)
+        }))
+    }
+
+    fn assign_value_work(&self, o: ViewArg, value: ScalarIn, release: bool) -> Result<Work, String> {
+        writable(self)?;
+        let dst = OwnedView::of(self, &o)?;
+        let v = scalar_in(&value)?;
+        Ok(Work::new(false, move || {
+            let mut d = dst.dest();
+            d.release = release;
+            assign::assign_value(&d, v).map(|_| Done::Unit)
+        }))
+    }
+}
+
+#[napi]
+impl NativeArray {
+    /// `self[view] = src[s]`, `s` already broadcast to the view's shape.
+    #[napi(ts_return_type = "void")]
+    pub fn assign(&self, env: Env, o: ViewArg, src: &NativeArray, s: ViewArg, release: bool) -> Result<DoneJs, String> {
+        self.assign_work(o, src, s, release)?.now(&env)
+    }
+
+    /// `assign` off the JavaScript thread.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn assign_async(&self, o: ViewArg, src: &NativeArray, s: ViewArg, release: bool) -> Result<AsyncTask<Work>, String> {
+        Ok(self.assign_work(o, src, s, release)?.later())
+    }
+
+    /// `self[view] = value` (a scalar already converted as NumPy's setitem converts it).
+    #[napi(ts_return_type = "void")]
+    pub fn assign_value(&self, env: Env, o: ViewArg, value: ScalarIn, release: bool) -> Result<DoneJs, String> {
+        self.assign_value_work(o, value, release)?.now(&env)
+    }
+
+    /// `assignValue` off the JavaScript thread.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn assign_value_async(&self, o: ViewArg, value: ScalarIn, release: bool) -> Result<AsyncTask<Work>, String> {
+        Ok(self.assign_value_work(o, value, release)?.later())
+    }
+}
+
+/// A new in-memory array of zeros, C or Fortran order.
+#[napi]
+pub fn new_zeros(env: Env, dtype: String, shape: Vec<f64>, fortran: bool) -> Result<NativeArray, String> {
+    let spec = convert::new_array(&dtype, &shape, fortran)?;
+    wrap(&env, npy::zeros(&spec).or_js()?, false)
+}
+
+/// `a` (native byte order) in byte order `order`: itself, or a converted copy.
+fn in_order(a: Array, order: ByteOrder) -> mmnpy_core::Result<Array> {
+    let order = a.dtype.order(order);
+    if order == a.byte_order {
+        return Ok(a);
+    }
+    let b = npy::zeros(&NewArray { dtype: a.dtype, byte_order: order, shape: a.shape.clone(), fortran_order: false })?;
+    let (al, bl) = (a.layout(), b.layout());
+    assign::assign(
+        &Source { map: &a.mapping, layout: &al, dtype: a.dtype, order: a.byte_order, release: false },
+        &Dest { map: &b.mapping, layout: &bl, dtype: b.dtype, order: b.byte_order, release: false },
+    )?;
+    Ok(b)
+}
+
+fn arange_work(dtype: String, n: f64, first: Option<ScalarIn>, second: Option<ScalarIn>) -> Result<Work, String> {
+    let mut spec = convert::new_array(&dtype, &[n], false)?;
+    let order = spec.byte_order;
+    spec.byte_order = ByteOrder::NATIVE;
+    let n = spec.shape[0];
+    let values = [first.as_ref().map(scalar_in).transpose()?, second.as_ref().map(scalar_in).transpose()?];
+    Ok(Work::new(false, move || {
+        let mut a = npy::zeros(&spec)?;
+        let isz = a.dtype.itemsize();
+        for (k, v) in values.iter().enumerate().take(n.min(2)) {
+            let v = v.unwrap_or(Value::Int(0));
+            let one = Layout { shape: vec![], strides: vec![], offset: k * isz };
+            assign::assign_value(&Dest { map: &a.mapping, layout: &one, dtype: a.dtype, order: a.byte_order, release: false }, v)?;
+        }
+        if n > 2 {
+            construct::arange_fill(&mut a)?;
+        }
+        Ok(Done::Array(in_order(a, order)?))
+    }))
+}
+
+/// `arange`: `n` elements, the first two `first` and `second` (already `start` and `start + step`).
+#[napi(ts_return_type = "NativeArray")]
+pub fn arange(env: Env, dtype: String, n: f64, first: Option<ScalarIn>, second: Option<ScalarIn>) -> Result<DoneJs, String> {
+    arange_work(dtype, n, first, second)?.now(&env)
+}
+
+/// `arange` off the JavaScript thread.
+#[napi(ts_return_type = "Promise<NativeArray>")]
+pub fn arange_async(dtype: String, n: f64, first: Option<ScalarIn>, second: Option<ScalarIn>) -> Result<AsyncTask<Work>, String> {
+    Ok(arange_work(dtype, n, first, second)?.later())
+}
+
+fn linspace_work(dtype: String, num: f64, start: f64, stop: f64, endpoint: bool) -> Result<Work, String> {
+    let (dtype, order) = convert::dtype(&dtype)?;
+    let num = index(num, "num")?;
+    Ok(Work::new(false, move || Ok(Done::Array(in_order(construct::linspace(start, stop, num, endpoint, dtype)?, order)?))))
+}
+
+/// `linspace(start, stop, num, endpoint)` as `dtype`.
+#[napi(ts_return_type = "NativeArray")]
+pub fn linspace(env: Env, dtype: String, num: f64, start: f64, stop: f64, endpoint: bool) -> Result<DoneJs, String> {
+    linspace_work(dtype, num, start, stop, endpoint)?.now(&env)
+}
+
+/// `linspace` off the JavaScript thread.
+#[napi(ts_return_type = "Promise<NativeArray>")]
+pub fn linspace_async(dtype: String, num: f64, start: f64, stop: f64, endpoint: bool) -> Result<AsyncTask<Work>, String> {
+    Ok(linspace_work(dtype, num, start, stop, endpoint)?.later())
+}
