@@ -482,17 +482,24 @@ pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<
     with_value!(t, go(m, x, out, release, t, shape))
 }
 
-/// A 1-D or 2-D view converted into row-major `K` values.
+/// A 1-D or 2-D view converted into row-major `K` values (one pass when the rows follow
+/// each other, as in a vector or a C-order matrix).
 pub(crate) fn load_dense<K: Value>(x: &Source) -> Vec<K> {
     let l = x.layout;
     let (n, k) = (l.shape[0], if l.shape.len() == 2 { l.shape[1] } else { 1 });
     let col_stride = if l.shape.len() == 2 { l.strides[1] } else { 0 };
     let mut out = vec![K::default(); n * k];
     let swap = !x.dtype.order(x.order).is_native();
+    let base = x.map.as_ptr() as isize + l.offset as isize;
+    if k == 1 || l.strides[0] == col_stride * k as isize {
+        let stride = if k == 1 { l.strides[0] } else { col_stride };
+        // SAFETY: the layout was checked against the mapping: n * k elements at `stride`.
+        unsafe { K::load(x.dtype, base as *const u8, stride, swap, &mut out) };
+        return out;
+    }
     for (i, row) in out.chunks_mut(k.max(1)).enumerate().take(n) {
-        let off = l.offset as isize + i as isize * l.strides[0];
         // SAFETY: the layout was checked against the mapping; row i has k elements.
-        unsafe { K::load(x.dtype, x.map.as_ptr().offset(off), col_stride, swap, row) };
+        unsafe { K::load(x.dtype, (base + i as isize * l.strides[0]) as *const u8, col_stride, swap, row) };
     }
     out
 }
@@ -506,10 +513,16 @@ pub(crate) fn store<K: Value>(y: &[K], t: DType, shape: Vec<usize>, out: Option<
             o.map.prepare_write(0, o.map.len());
             let swap = !o.dtype.order(o.order).is_native();
             let col_stride = if l.shape.len() == 2 { l.strides[1] } else { 0 };
+            let base = o.map.as_ptr() as isize + l.offset as isize;
+            if k == 1 || l.strides[0] == col_stride * k as isize {
+                let stride = if k == 1 { l.strides[0] } else { col_stride };
+                // SAFETY: `out`'s layout was checked against its mapping: y.len() elements at `stride`.
+                unsafe { store_row(t, base as *mut u8, stride, swap, y) };
+                return Ok(None);
+            }
             for (i, row) in y.chunks(k.max(1)).enumerate().take(shape[0]) {
-                let off = l.offset as isize + i as isize * l.strides[0];
                 // SAFETY: `out`'s layout was checked against its mapping; row i has k elements.
-                unsafe { store_row(t, o.map.as_ptr().offset(off), col_stride, swap, row) };
+                unsafe { store_row(t, (base + i as isize * l.strides[0]) as *mut u8, col_stride, swap, row) };
             }
             Ok(None)
         }
