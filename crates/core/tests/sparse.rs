@@ -280,7 +280,7 @@ fn malformed_files_are_refused_naming_the_file() {
                     })
                     .unwrap();
                     let l = x.layout();
-                    let e = m.dot(&src(&x, &l), None, false).err().expect("the first product finds the bad index");
+                    let e = m.dot(&src(&x, &l), None, false).expect_err("the first product finds the bad index");
                     assert_eq!(m.transpose().to_dense(None).unwrap_err().message(), e.message(), "checked once, the result kept");
                     e
                 }
