@@ -310,7 +310,7 @@ pub fn zeros(spec: &NewArray) -> Result<Array> {
     in_memory(Mapping::anonymous(len)?, spec)
 }
 
-fn in_memory(mapping: Mapping, spec: &NewArray) -> Result<Array> {
+pub(crate) fn in_memory(mapping: Mapping, spec: &NewArray) -> Result<Array> {
     Ok(Array {
         mapping: Arc::new(mapping),
         dtype: spec.dtype,

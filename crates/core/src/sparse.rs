@@ -293,10 +293,13 @@ impl SparseMatrix {
         SparseMatrix::from_compressed(Format::Csr, self.shape, c, self.dtype(), self.data.byte_order, idx, self.is_array)
     }
 
-    /// `A @ x` (see [`spmv::dot`]).
-    pub fn dot(&self, x: &Source, out: Option<&Dest>, release: bool) -> Result<Option<Reduced>> {
+    /// `A @ x` (see [`spmv::dot`]): into `out`, or a new in-memory array.
+    pub fn dot(&self, x: &Source, out: Option<&Dest>, release: bool) -> Result<Option<Array>> {
         self.validate()?;
-        spmv::dot(&self.matrix(), x, out, release)
+        match spmv::dot(&self.matrix(), x, out, release)? {
+            None => Ok(None),
+            Some((dtype, shape, mem)) => Ok(Some(npy::in_memory(mem, &NewArray { dtype, byte_order: ByteOrder::NATIVE, shape, fortran_order: false })?)),
+        }
     }
 
     /// SciPy's `toarray()`: into `out` when given (the matrix's shape and dtype), else a new
@@ -363,7 +366,8 @@ impl SparseMatrix {
         crate::kernels::elementwise::fill(&Dest { map: &ones.mapping, layout: &ol, dtype: t, order: ones.byte_order, release: false }, Value::Int(1))?;
         let src = Source { map: &ones.mapping, layout: &ol, dtype: t, order: ones.byte_order, release: false };
         let r = m.dot(&src, None, false)?.ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "no result"))?;
-        Ok(Summed::Array(r))
+        let bytes = r.mapping.read_bytes(0, r.mapping.len())?;
+        Ok(Summed::Array(Reduced { dtype: r.dtype, shape: r.shape, bytes }))
     }
 
     /// `scipy.sparse.save_npz`: the members SciPy writes, in its order, deflated at

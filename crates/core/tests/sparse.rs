@@ -133,7 +133,7 @@ fn check_matrix(g: &serde_like::Good, m: &SparseMatrix, exp: &npz::NpzFile) {
         let xa = exp.get(x).unwrap();
         let l = xa.layout();
         let r = m.dot(&src(&xa, &l), None, false).unwrap().unwrap();
-        same(&format!("{f}: A @ {x}"), &r, &exp.get(y).unwrap());
+        same_array(&format!("{f}: A @ {x}"), &r, &exp.get(y).unwrap());
         // The same product written into a given array.
         let want = exp.get(y).unwrap();
         let out =
@@ -280,7 +280,7 @@ fn malformed_files_are_refused_naming_the_file() {
                     })
                     .unwrap();
                     let l = x.layout();
-                    let e = m.dot(&src(&x, &l), None, false).err().expect("the first product finds the bad index");
+                    let e = m.dot(&src(&x, &l), None, false).expect_err("the first product finds the bad index");
                     assert_eq!(m.transpose().to_dense(None).unwrap_err().message(), e.message(), "checked once, the result kept");
                     e
                 }
@@ -349,16 +349,16 @@ fn parallel_csr_product_equals_the_serial_order_on_skewed_rows() {
     let xa = array_of(&x, DType::Float64);
     let l = xa.layout();
     for release in [false, true] {
-        let got = m.dot(&src(&xa, &l), None, release).unwrap().unwrap();
-        let got: Vec<f64> = got.bytes.chunks_exact(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
+        let got = bytes(&m.dot(&src(&xa, &l), None, release).unwrap().unwrap());
+        let got: Vec<f64> = got.chunks_exact(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
         assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "parallel product differs from the serial order");
     }
     // A CSC's product scatters in storage order on one thread; its tocsr() keeps that order
     // in each row, so the parallel CSR product of the conversion is the same, bit for bit.
     let c = m.convert(Format::Csc).unwrap();
     let bits = |m: &SparseMatrix| -> Vec<u64> {
-        let r = m.dot(&src(&xa, &l), None, false).unwrap().unwrap();
-        r.bytes.chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().unwrap())).collect()
+        let r = bytes(&m.dot(&src(&xa, &l), None, false).unwrap().unwrap());
+        r.chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().unwrap())).collect()
     };
     let scatter = bits(&c);
     assert_eq!(scatter, bits(&c.convert(Format::Csr).unwrap()));

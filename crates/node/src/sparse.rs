@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mmnpy_core::kernels::elementwise::Dest;
-use mmnpy_core::kernels::reduce::{Reduced, Source};
+use mmnpy_core::kernels::reduce::Source;
 use mmnpy_core::npy::{self, Array, NewArray};
 use mmnpy_core::sparse::{self, Format, SparseMatrix, Summed};
 use mmnpy_core::{view, Error, ErrorKind, Layout, Mapping};
@@ -138,25 +138,22 @@ pub struct SparseDotTask {
 }
 
 impl SparseDotTask {
-    fn run(&self) -> mmnpy_core::Result<Option<Reduced>> {
+    fn run(&self) -> mmnpy_core::Result<Option<Array>> {
         let out = self.out.as_ref().map(|o| Dest { release: false, ..o.source() });
         self.m.dot(&self.x.source(), out.as_ref(), self.release)
     }
 }
 
 impl Task for SparseDotTask {
-    type Output = Option<Reduced>;
+    type Output = Option<Array>;
     type JsValue = Option<NativeArray>;
 
-    fn compute(&mut self) -> napi::Result<Option<Reduced>> {
+    fn compute(&mut self) -> napi::Result<Option<Array>> {
         self.run().map_err(task_error)
     }
 
-    fn resolve(&mut self, env: Env, output: Option<Reduced>) -> napi::Result<Option<NativeArray>> {
-        output
-            .map(|r| axis_array(&env, r, self.allow_copy))
-            .transpose()
-            .map_err(|e| napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason)))
+    fn resolve(&mut self, env: Env, output: Option<Array>) -> napi::Result<Option<NativeArray>> {
+        output.map(|a| wrap(&env, a, self.allow_copy)).transpose().map_err(|e| napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason)))
     }
 }
 
@@ -234,7 +231,7 @@ impl NativeSparse {
         release: bool,
     ) -> Result<Option<NativeArray>, String> {
         let t = self.dot_task(x, xv, out, ov, release)?;
-        t.run().or_js()?.map(|r| axis_array(&env, r, self.allow_copy)).transpose()
+        t.run().or_js()?.map(|a| wrap(&env, a, self.allow_copy)).transpose()
     }
 
     /// `dot` off the JavaScript thread.

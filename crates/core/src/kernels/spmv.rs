@@ -358,15 +358,14 @@ unsafe fn csr_band<K: Value, I: Ix>(
 }
 
 /// CSR · x (x: `ncols * k` values, row-major) on the pool, rows split by nonzero count.
-fn csr_product<K: Value, I: Ix>(m: &Matrix, x: &[K], k: usize, release: bool) -> Result<Vec<K>> {
+fn csr_product<K: Value, I: Ix>(m: &Matrix, x: &[K], k: usize, release: bool, y: &mut [K]) -> Result<()> {
     let [rows, ncols] = m.shape;
     let nnz = m.nnz();
     let indptr = Ptr(m.b.ptr());
     let indices = Ptr(m.a.ptr());
     let cuts = bands::<I>(indptr, rows, nnz, BAND_NNZ);
-    let mut y = vec![K::ZERO; rows * k];
     let mut pieces: Vec<(Range<usize>, &mut [K])> = Vec::with_capacity(cuts.len());
-    let mut rest = y.as_mut_slice();
+    let mut rest = y;
     for w in cuts.windows(2) {
         let (head, tail) = rest.split_at_mut((w[1] - w[0]) * k);
         pieces.push((w[0]..w[1], head));
@@ -389,15 +388,14 @@ fn csr_product<K: Value, I: Ix>(m: &Matrix, x: &[K], k: usize, release: bool) ->
             }
             Ok(())
         })
-    })?;
-    Ok(y)
+    })
 }
 
 /// CSC or COO · x: scatter in storage order (one thread, SciPy's order).
-fn scatter_product<K: Value, I: Ix>(m: &Matrix, x: &[K], k: usize) -> Result<Vec<K>> {
+fn scatter_product<K: Value, I: Ix>(m: &Matrix, x: &[K], k: usize, y: &mut [K]) -> Result<()> {
     let [rows, ncols] = m.shape;
     let nnz = m.nnz();
-    let mut y = vec![K::ZERO; rows * k];
+    y.fill(K::ZERO);
     let vals = Values::<K>::new(&m.data, 0..nnz);
     let (a, b) = (Ptr(m.a.ptr()), Ptr(m.b.ptr()));
     let mut add = |i: i64, j: i64, n: usize| -> Result<()> {
@@ -435,7 +433,7 @@ fn scatter_product<K: Value, I: Ix>(m: &Matrix, x: &[K], k: usize) -> Result<Vec
             }
         }
     }
-    Ok(y)
+    Ok(())
 }
 
 /// The result dtype of `A @ x`.
@@ -443,10 +441,13 @@ pub fn result_dtype(a: DType, x: DType) -> DType {
     upcast(a, x)
 }
 
+/// A product's result made in fresh memory: dtype, shape, and the memory (C order, native).
+pub type NewProduct = (DType, Vec<usize>, Mapping);
+
 /// `A @ x` for a vector (`x` 1-D, length `ncols`) or a dense matrix (`x` 2-D, `ncols`
 /// rows). Writes into `out` (the result's shape and dtype, any strides) when given,
-/// else returns a new array. `release`: streaming mode over the matrix's pages.
-pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<Option<Reduced>> {
+/// else returns the result in fresh memory. `release`: streaming mode over the matrix's pages.
+pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<Option<NewProduct>> {
     m.check_parts()?;
     x.layout.check(x.dtype.itemsize(), x.map.len())?;
     let xs = &x.layout.shape;
@@ -468,31 +469,71 @@ pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<
             return err(ErrorKind::InvalidArgument, format!("out has dtype {}, the product has dtype {}", o.dtype.name(), t.name()));
         }
     }
-    fn go<K: Value>(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool, t: DType, shape: Vec<usize>) -> Result<Option<Reduced>> {
+    fn go<K: Value>(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool, t: DType, shape: Vec<usize>) -> Result<Option<NewProduct>> {
         let k = if x.layout.shape.len() == 2 { x.layout.shape[1] } else { 1 };
-        let xv = load_dense::<K>(x);
-        let y = match (m.kind, m.a.dtype) {
-            (Kind::Csr, DType::Int32) => csr_product::<K, i32>(m, &xv, k, release)?,
-            (Kind::Csr, _) => csr_product::<K, i64>(m, &xv, k, release)?,
-            (_, DType::Int32) => scatter_product::<K, i32>(m, &xv, k)?,
-            (_, _) => scatter_product::<K, i64>(m, &xv, k)?,
+        let n = shape.iter().product::<usize>();
+        let l = x.layout;
+        let isz = x.dtype.itemsize() as isize;
+        let owned;
+        // x straight from its memory when it is already native K in C order (no copy).
+        let xv: &[K] = if K::NATIVE == Some(x.dtype)
+            && x.dtype.order(x.order).is_native()
+            && (x.map.as_ptr() as usize + l.offset).is_multiple_of(std::mem::align_of::<K>())
+            && (l.shape.iter().product::<usize>() <= 1
+                || l.strides.last() == Some(&isz) && (l.shape.len() == 1 || l.shape[0] <= 1 || l.strides[0] == isz * l.shape[1] as isize))
+        {
+            // SAFETY: the layout was checked against the mapping: size elements, contiguous and aligned;
+            // the kernel only reads them, for its duration, while the caller keeps the mapping alive.
+            unsafe { std::slice::from_raw_parts(x.map.as_ptr().add(l.offset) as *const K, l.shape.iter().product()) }
+        } else {
+            owned = load_dense::<K>(x);
+            &owned
         };
-        store(&y, t, shape, out)
+        let run = |y: &mut [K]| -> Result<()> {
+            match (m.kind, m.a.dtype) {
+                (Kind::Csr, DType::Int32) => csr_product::<K, i32>(m, xv, k, release, y),
+                (Kind::Csr, _) => csr_product::<K, i64>(m, xv, k, release, y),
+                (_, DType::Int32) => scatter_product::<K, i32>(m, xv, k, y),
+                (_, _) => scatter_product::<K, i64>(m, xv, k, y),
+            }
+        };
+        if out.is_none() && K::NATIVE == Some(t) {
+            // Into fresh memory directly: its pages are first touched by the kernel's threads.
+            let mem = Mapping::anonymous(n * t.itemsize())?;
+            if n > 0 {
+                // SAFETY: the mapping is fresh, private to this function, n elements of K (zeros).
+                run(unsafe { std::slice::from_raw_parts_mut(mem.as_ptr() as *mut K, n) })?;
+            }
+            return Ok(Some((t, shape, mem)));
+        }
+        let mut y = vec![K::ZERO; n];
+        run(&mut y)?;
+        match store(&y, t, shape.clone(), out)? {
+            None => Ok(None),
+            Some(r) => Ok(Some((t, shape, Mapping::from_bytes(&r.bytes)?))),
+        }
     }
     with_value!(t, go(m, x, out, release, t, shape))
 }
 
-/// A 1-D or 2-D view converted into row-major `K` values.
+/// A 1-D or 2-D view converted into row-major `K` values (one pass when the rows follow
+/// each other, as in a vector or a C-order matrix).
 pub(crate) fn load_dense<K: Value>(x: &Source) -> Vec<K> {
     let l = x.layout;
     let (n, k) = (l.shape[0], if l.shape.len() == 2 { l.shape[1] } else { 1 });
     let col_stride = if l.shape.len() == 2 { l.strides[1] } else { 0 };
     let mut out = vec![K::default(); n * k];
     let swap = !x.dtype.order(x.order).is_native();
+    let base = x.map.as_ptr() as isize + l.offset as isize;
+    if k == 1 || l.strides[0] == col_stride * k as isize {
+        let stride = if k == 1 { l.strides[0] } else { col_stride };
+        // SAFETY: the layout was checked against the mapping: n * k elements at `stride`.
+        unsafe { K::load(x.dtype, base as *const u8, stride, swap, &mut out) };
+        return out;
+    }
     for (i, row) in out.chunks_mut(k.max(1)).enumerate().take(n) {
-        let off = l.offset as isize + i as isize * l.strides[0];
         // SAFETY: the layout was checked against the mapping; row i has k elements.
-        unsafe { K::load(x.dtype, x.map.as_ptr().offset(off), col_stride, swap, row) };
+        unsafe { K::load(x.dtype, (base + i as isize * l.strides[0]) as *const u8, col_stride, swap, row) };
     }
     out
 }
@@ -506,10 +547,16 @@ pub(crate) fn store<K: Value>(y: &[K], t: DType, shape: Vec<usize>, out: Option<
             o.map.prepare_write(0, o.map.len());
             let swap = !o.dtype.order(o.order).is_native();
             let col_stride = if l.shape.len() == 2 { l.strides[1] } else { 0 };
+            let base = o.map.as_ptr() as isize + l.offset as isize;
+            if k == 1 || l.strides[0] == col_stride * k as isize {
+                let stride = if k == 1 { l.strides[0] } else { col_stride };
+                // SAFETY: `out`'s layout was checked against its mapping: y.len() elements at `stride`.
+                unsafe { store_row(t, base as *mut u8, stride, swap, y) };
+                return Ok(None);
+            }
             for (i, row) in y.chunks(k.max(1)).enumerate().take(shape[0]) {
-                let off = l.offset as isize + i as isize * l.strides[0];
                 // SAFETY: `out`'s layout was checked against its mapping; row i has k elements.
-                unsafe { store_row(t, o.map.as_ptr().offset(off), col_stride, swap, row) };
+                unsafe { store_row(t, (base + i as isize * l.strides[0]) as *mut u8, col_stride, swap, row) };
             }
             Ok(None)
         }
