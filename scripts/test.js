@@ -61,7 +61,9 @@ async function main() {
   if (cargo.code !== 0 && !/test result: FAILED/.test(cargo.out)) failed += 1; // build error
 
   // The ava suite on this Node, then on every other Node binary listed in MMNPY_TEST_NODES
-  // (colon-separated paths; CI installs Node 22 and 24 from the npm registry).
+  // (colon-separated paths; CI installs Node 22 and 24 from the npm registry). Those runs are
+  // reported on their own line and gate only with MMNPY_TEST_NODES_GATE=1 (not yet: the whole
+  // suite has not been run on Node 24).
   const nodes = [process.execPath, ...(process.env.MMNPY_TEST_NODES ?? '').split(path.delimiter).filter(Boolean)];
   for (const node of nodes) {
     if (node !== process.execPath) {
@@ -75,9 +77,14 @@ async function main() {
     const avaPassed = sum(/^\s*(\d+) tests? passed/gm, ava.out) || (ava.out.match(/^\s*✔/gm) ?? []).length;
     const avaFailed = sum(/^\s*(\d+) tests? failed/gm, ava.out) + sum(/^\s*(\d+) uncaught exceptions?/gm, ava.out)
       + sum(/^\s*(\d+) unhandled rejections?/gm, ava.out) + sum(/^\s*(\d+) tests? timed out/gm, ava.out);
-    passed += avaPassed;
-    failed += avaFailed;
-    if (ava.code !== 0 && avaFailed === 0) failed += 1; // ava itself failed (no test ran, crash, ...)
+    const broke = ava.code !== 0 && avaFailed === 0 ? 1 : 0; // ava itself failed (no test ran, crash, ...)
+    if (node === process.execPath || process.env.MMNPY_TEST_NODES_GATE === '1') {
+      passed += avaPassed;
+      failed += avaFailed + broke;
+    } else {
+      const v = spawnSync(node, ['--version'], { encoding: 'utf8' });
+      console.log(`mmnpy: ava on Node ${(v.stdout ?? '').trim()} (reported, not gating): ${avaPassed} ok, ${avaFailed + broke} not ok`);
+    }
   }
 
   console.log(`${passed} passed, ${failed} failed`);
