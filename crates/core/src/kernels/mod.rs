@@ -2,6 +2,8 @@
 //! thread pool they run on.
 
 pub mod assign;
+pub mod close;
+pub mod compare;
 pub mod construct;
 pub mod dot;
 pub mod elem;
