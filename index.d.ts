@@ -237,6 +237,37 @@ export interface LinspaceOptions {
   dtype?: string;
 }
 
+/** Options of `any` and `all`. */
+export interface AxisOptions {
+  /** Reduce along this axis (negative counts from the end) into a bool array; omitted or null: all elements, a boolean. */
+  axis?: number | null;
+}
+
+/** What `any`/`all` return: a bool `NdArray` along an axis, else a boolean. */
+export type Truth<O> = O extends { axis: number } ? NdArray : boolean;
+
+/** Options of `arrayEqual`. */
+export interface ArrayEqualOptions {
+  /** NaN equals NaN at the same place (complex: either part NaN). Default false. */
+  equalNan?: boolean;
+}
+
+/** Options of `allclose`. */
+export interface CloseOptions {
+  /** Relative tolerance (default 1e-5). */
+  rtol?: number;
+  /** Absolute tolerance (default 1e-8; 0 for float16 `b`, where NumPy rounds it to half). */
+  atol?: number;
+  /** NaN is close to NaN. Default false. */
+  equalNan?: boolean;
+}
+
+/** Options of `isclose`. */
+export interface IsCloseOptions extends CloseOptions, OutOptions {}
+
+/** An operand of the array comparisons: an array, or what `array()` takes, or a scalar. */
+export type Comparable = NdArray | NestedArray | TypedArray | Scalar;
+
 /** What a reduction returns: an `NdArray` when an axis is given, else a scalar. */
 export type Reduced<O> = O extends { axis: number } ? NdArray : Scalar;
 
@@ -423,6 +454,41 @@ export declare class NdArray {
    */
   assign(src: AssignSource, options?: AssignOptions): this;
   assignAsync(src: AssignSource, options?: AssignOptions): Promise<this>;
+  /**
+   * Elementwise comparisons into a bool array (NumPy broadcasting; into `out` when given): integers and bools
+   * compare exactly whatever their signedness (int64 with uint64 too, and with scalars of any size:
+   * `int8.less(300)` is all true); anything with a float compares in NumPy's promoted type (int64 with float64
+   * in float64, as NumPy does); scalars follow NumPy 2's weak rules (`float32.equal(0.1)` compares float32(0.1));
+   * complex numbers order lexicographically. NaN compares unequal to everything.
+   * @example const mask = a.greater(0)          // a > 0
+   */
+  equal(other: NdArray | Scalar, options?: OutOptions): NdArray;
+  notEqual(other: NdArray | Scalar, options?: OutOptions): NdArray;
+  less(other: NdArray | Scalar, options?: OutOptions): NdArray;
+  lessEqual(other: NdArray | Scalar, options?: OutOptions): NdArray;
+  greater(other: NdArray | Scalar, options?: OutOptions): NdArray;
+  greaterEqual(other: NdArray | Scalar, options?: OutOptions): NdArray;
+  equalAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray>;
+  notEqualAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray>;
+  lessAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray>;
+  lessEqualAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray>;
+  greaterAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray>;
+  greaterEqualAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray>;
+  /** Elementwise NaN test, a bool array (integers: false; complex: either part NaN). @example a.isnan().any() */
+  isnan(options?: OutOptions): NdArray;
+  /** Elementwise finiteness, a bool array (integers: true; complex: both parts finite). */
+  isfinite(options?: OutOptions): NdArray;
+  isnanAsync(options?: OutOptions): Promise<NdArray>;
+  isfiniteAsync(options?: OutOptions): Promise<NdArray>;
+  /**
+   * Whether any element is non-zero (NaN counts as true), like NumPy's `any()`: a boolean, or along `axis` a bool array.
+   * @example a.isnan().any()
+   */
+  any<O extends AxisOptions = AxisOptions>(options?: O): Truth<O>;
+  /** Whether every element is non-zero, like NumPy's `all()`. @example a.greater(0).all({ axis: 1 }) */
+  all<O extends AxisOptions = AxisOptions>(options?: O): Truth<O>;
+  anyAsync<O extends AxisOptions = AxisOptions>(options?: O): Promise<Truth<O>>;
+  allAsync<O extends AxisOptions = AxisOptions>(options?: O): Promise<Truth<O>>;
   /** Sets every element to `value` (checked like `set`). */
   fill(value: Scalar | [number, number]): void;
   fillAsync(value: Scalar | [number, number]): Promise<void>;
@@ -751,3 +817,40 @@ export declare function arangeAsync(start: number | bigint, stop?: number | bigi
  */
 export declare function linspace(start: number | bigint, stop: number | bigint, num?: number, options?: LinspaceOptions): NdArray;
 export declare function linspaceAsync(start: number | bigint, stop: number | bigint, num?: number, options?: LinspaceOptions): Promise<NdArray>;
+
+/**
+ * Like `np.array_equal`: true when both have the same shape and equal values (compared as `equal` compares
+ * them, across dtypes); `{ equalNan: true }` counts NaN at the same places as equal. Stops at the first difference.
+ * @example arrayEqual(loadNpy('a.npy', { mmapMode: 'r' }), expected)
+ */
+export declare function arrayEqual(a: Comparable, b: Comparable, options?: ArrayEqualOptions): boolean;
+export declare function arrayEqualAsync(a: Comparable, b: Comparable, options?: ArrayEqualOptions): Promise<boolean>;
+
+/**
+ * Like `np.allclose`: `|a - b| <= atol + rtol * |b|` for every element (finite `b`), or equal, with NumPy's
+ * formula, dtypes and roundings (broadcasting `a` with `b`). Stops at the first element that is not close.
+ * @example allclose(result, expected, { rtol: 1e-7 })
+ */
+export declare function allclose(a: Comparable, b: Comparable, options?: CloseOptions): boolean;
+export declare function allcloseAsync(a: Comparable, b: Comparable, options?: CloseOptions): Promise<boolean>;
+
+/** Like `np.isclose`: the elementwise test of `allclose`, a bool array of the broadcast shape (into `out` when given). */
+export declare function isclose(a: Comparable, b: Comparable, options?: IsCloseOptions): NdArray;
+export declare function iscloseAsync(a: Comparable, b: Comparable, options?: IsCloseOptions): Promise<NdArray>;
+
+/** `a == b` elementwise, either side a scalar (`a.equal(b)`). @example equal(a, 0) */
+export declare function equal(a: NdArray | Scalar, b: NdArray | Scalar, options?: OutOptions): NdArray;
+/** `a != b` elementwise. */
+export declare function notEqual(a: NdArray | Scalar, b: NdArray | Scalar, options?: OutOptions): NdArray;
+/** `a < b` elementwise. @example less(0, a)   // 0 < a */
+export declare function less(a: NdArray | Scalar, b: NdArray | Scalar, options?: OutOptions): NdArray;
+/** `a <= b` elementwise. */
+export declare function lessEqual(a: NdArray | Scalar, b: NdArray | Scalar, options?: OutOptions): NdArray;
+/** `a > b` elementwise. */
+export declare function greater(a: NdArray | Scalar, b: NdArray | Scalar, options?: OutOptions): NdArray;
+/** `a >= b` elementwise. */
+export declare function greaterEqual(a: NdArray | Scalar, b: NdArray | Scalar, options?: OutOptions): NdArray;
+/** `np.isnan(a)`. @example isnan(a).any() */
+export declare function isnan(a: Comparable, options?: OutOptions): NdArray;
+/** `np.isfinite(a)`. */
+export declare function isfinite(a: Comparable, options?: OutOptions): NdArray;

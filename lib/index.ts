@@ -5,3 +5,4 @@ export { MmnpyError } from './errors';
 export { NpzFile, loadNpz, saveNpz } from './npz';
 export { SparseMatrix, loadSparse, saveSparse, csr, csc, coo } from './sparse';
 export { zeros, empty, ones, onesAsync, full, fullAsync, arange, arangeAsync, linspace, linspaceAsync } from './construct';
+export { arrayEqual, arrayEqualAsync, allclose, allcloseAsync, isclose, iscloseAsync, equal, notEqual, less, lessEqual, greater, greaterEqual, isnan, isfinite } from './compare';

@@ -2,16 +2,17 @@
 import { inspect } from 'node:util';
 import { ByteOrder, DType, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray } from './dtype';
 import { closedError, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
-import type { ReduceExtra, ScalarIn, ScalarOut, NativeArray, ViewArg } from '../binding';
+import type { BinaryArgs, ReduceExtra, ScalarIn, ScalarOut, NativeArray, ViewArg } from '../binding';
 import * as binding from '../binding';
 import { broadcastShapes, broadcastStrides } from './broadcast';
 import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
 import { checkValue, MAX_BUFFER_BYTES, READ_ONLY_DATA_LIMIT, Scalar, Storage } from './storage';
 import { encode, flatten } from './nested';
 import { setitemStrides, setitemValue, toScalarIn } from './setitem';
+import { weakScalar } from './weak';
 
-export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, DotOptions, AssignSource, AssignOptions } from '../index';
-import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex, DotOptions, AssignSource, AssignOptions } from '../index';
+export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, DotOptions, AssignSource, AssignOptions, AxisOptions, Truth } from '../index';
+import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex, DotOptions, AssignSource, AssignOptions, AxisOptions, Truth } from '../index';
 
 const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
 
@@ -441,12 +442,85 @@ export class NdArray {
     return (async) => (async ? n.assignValueAsync(view, v, release) : n.assignValue(view, v, release));
   }
 
+  /** Elementwise `this == other` as a bool array (NumPy broadcasting; integers compare exactly, floats as NumPy promotes); into `out` when given. */
+  equal(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.compare('equal', other, options, false) as NdArray; }
+  /** Elementwise `this != other` (NaN is not equal to anything). */
+  notEqual(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.compare('notEqual', other, options, false) as NdArray; }
+  /** Elementwise `this < other`: `a.less(0)`. */
+  less(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.compare('less', other, options, false) as NdArray; }
+  lessEqual(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.compare('lessEqual', other, options, false) as NdArray; }
+  greater(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.compare('greater', other, options, false) as NdArray; }
+  greaterEqual(other: NdArray | Scalar, options?: OutOptions): NdArray { return this.compare('greaterEqual', other, options, false) as NdArray; }
+  equalAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return settle(() => this.compare('equal', other, options, true) as Promise<NdArray>); }
+  notEqualAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return settle(() => this.compare('notEqual', other, options, true) as Promise<NdArray>); }
+  lessAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return settle(() => this.compare('less', other, options, true) as Promise<NdArray>); }
+  lessEqualAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return settle(() => this.compare('lessEqual', other, options, true) as Promise<NdArray>); }
+  greaterAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return settle(() => this.compare('greater', other, options, true) as Promise<NdArray>); }
+  greaterEqualAsync(other: NdArray | Scalar, options?: OutOptions): Promise<NdArray> { return settle(() => this.compare('greaterEqual', other, options, true) as Promise<NdArray>); }
+
+  /** Elementwise NaN test as a bool array (integers: all false; complex: either part NaN). */
+  isnan(options?: OutOptions): NdArray { return this.truthTest('isnan', options, false) as NdArray; }
+  /** Elementwise finiteness as a bool array (integers: all true; complex: both parts finite). */
+  isfinite(options?: OutOptions): NdArray { return this.truthTest('isfinite', options, false) as NdArray; }
+  isnanAsync(options?: OutOptions): Promise<NdArray> { return settle(() => this.truthTest('isnan', options, true) as Promise<NdArray>); }
+  isfiniteAsync(options?: OutOptions): Promise<NdArray> { return settle(() => this.truthTest('isfinite', options, true) as Promise<NdArray>); }
+
+  /** Whether any element is true (non-zero; NaN is true): a boolean, or along `axis` a bool array. */
+  any<O extends AxisOptions = AxisOptions>(options?: O): Truth<O> { return this.anyAll(false, options, false) as Truth<O>; }
+  /** Whether every element is true: a boolean, or along `axis` a bool array. */
+  all<O extends AxisOptions = AxisOptions>(options?: O): Truth<O> { return this.anyAll(true, options, false) as Truth<O>; }
+  anyAsync<O extends AxisOptions = AxisOptions>(options?: O): Promise<Truth<O>> { return settle(() => this.anyAll(false, options, true) as Promise<Truth<O>>); }
+  allAsync<O extends AxisOptions = AxisOptions>(options?: O): Promise<Truth<O>> { return settle(() => this.anyAll(true, options, true) as Promise<Truth<O>>); }
+
+  private compare(op: string, other: NdArray | Scalar, options: OutOptions | undefined, async: boolean): NdArray | Promise<NdArray> {
+    this.check();
+    let shape: number[];
+    let args: BinaryArgs;
+    let b: NativeArray | undefined;
+    if (other instanceof NdArray) {
+      if (other.closed) throw closedError();
+      shape = broadcastShapes(this.shape, other.shape);
+      args = { a: this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape), b: other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape), o: this.viewArg() };
+      b = other._s.native;
+    } else {
+      const [s, sd] = weakScalar(this.dtype, other);
+      shape = [...this.shape];
+      args = { a: this.viewArg(), scalar: s, scalarDtype: sd, o: this.viewArg() };
+    }
+    const out = this.outFor(options, 'bool', shape);
+    args.o = out.viewArg();
+    const n = this._s.native;
+    if (async) return nativeAsync(() => n.compareAsync(op, b, args, out._s.native)).then(() => out);
+    native(() => n.compare(op, b, args, out._s.native));
+    return out;
+  }
+
+  private truthTest(test: string, options: OutOptions | undefined, async: boolean): NdArray | Promise<NdArray> {
+    this.check();
+    const out = this.outFor(options, 'bool', [...this.shape]);
+    const n = this._s.native;
+    if (async) return nativeAsync(() => n.truthTestAsync(test, this.viewArg(), out._s.native, out.viewArg())).then(() => out);
+    native(() => n.truthTest(test, this.viewArg(), out._s.native, out.viewArg()));
+    return out;
+  }
+
+  private anyAll(all: boolean, options: AxisOptions | undefined, async: boolean): boolean | NdArray | Promise<boolean | NdArray> {
+    this.check();
+    if (options !== undefined && (options === null || typeof options !== 'object')) throw typeError('options must be an object');
+    const axis = options?.axis === undefined || options.axis === null ? undefined : axisIndex(options.axis, this.ndim);
+    const n = this._s.native;
+    const wrap = (r: boolean | NativeArray) => (typeof r === 'boolean' ? r : NdArray._whole(new Storage(r, this._s.copied)));
+    if (async) return nativeAsync(() => n.anyAllAsync(all, this.viewArg(), axis)).then(wrap);
+    return wrap(native(() => n.anyAll(all, this.viewArg(), axis)));
+  }
+
   /** @internal */
   viewArg(strides: readonly number[] = this.strides, shape: readonly number[] = this.shape): ViewArg {
     return { shape: [...shape], strides: [...strides], offset: this._offset };
   }
 
-  private outFor(options: OutOptions | undefined, dtype: string, shape: number[]): NdArray {
+  /** @internal a new in-memory result, or the checked `out` */
+  outFor(options: OutOptions | undefined, dtype: string, shape: number[]): NdArray {
     const out = options?.out;
     if (out === undefined || out === null) return NdArray._whole(new Storage(native(() => binding.zeros(dtype, shape)), false));
     if (!(out instanceof NdArray)) throw typeError('out must be an NdArray');

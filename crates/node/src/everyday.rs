@@ -5,6 +5,8 @@
 //! mapped until the task ends); the sync form runs the same work on the calling thread.
 
 use mmnpy_core::kernels::assign;
+use mmnpy_core::kernels::close;
+use mmnpy_core::kernels::compare::{self, CmpOp, Test};
 use mmnpy_core::kernels::construct;
 use mmnpy_core::kernels::elementwise::Dest;
 use mmnpy_core::kernels::reduce::{Source, Value};
@@ -16,7 +18,7 @@ use napi_derive::napi;
 
 use crate::array::{wrap, NativeArray};
 use crate::compute::{scalar_in, task_error, writable, OwnedView, ScalarIn, ViewArg};
-use crate::convert::{self, index, OrJs};
+use crate::convert::{self, index, invalid, OrJs};
 
 /// What a piece of work produces.
 pub enum Done {
@@ -232,4 +234,184 @@ pub fn linspace(env: Env, dtype: String, num: f64, start: f64, stop: f64, endpoi
 #[napi(ts_return_type = "Promise<NativeArray>")]
 pub fn linspace_async(dtype: String, num: f64, start: f64, stop: f64, endpoint: bool) -> Result<AsyncTask<Work>, String> {
     Ok(linspace_work(dtype, num, start, stop, endpoint)?.later())
+}
+
+/// The second operand of a comparison: another array's view, or a scalar held in a
+/// one-element array of the dtype NumPy's weak promotion gives it, broadcast to `shape`.
+fn operand(other: Option<&NativeArray>, b: Option<ViewArg>, scalar: Option<ScalarIn>, dtype: Option<String>, shape: &[usize]) -> Result<OwnedView, String> {
+    match (other, b, scalar, dtype) {
+        (Some(arr), Some(v), None, None) => OwnedView::of(arr, &v),
+        (None, None, Some(s), Some(d)) => {
+            let (dtype, _) = convert::dtype(&d)?;
+            let one = npy::zeros(&NewArray { dtype, byte_order: ByteOrder::NATIVE, shape: vec![], fortran_order: false }).or_js()?;
+            let l = Layout { shape: vec![], strides: vec![], offset: 0 };
+            assign::assign_value(&Dest { map: &one.mapping, layout: &l, dtype, order: ByteOrder::NATIVE, release: false }, scalar_in(&s)?).or_js()?;
+            Ok(OwnedView {
+                map: one.mapping,
+                layout: Layout { shape: shape.to_vec(), strides: vec![0; shape.len()], offset: 0 },
+                dtype,
+                order: ByteOrder::NATIVE,
+            })
+        }
+        _ => Err(invalid("the other operand is an array with its view, or a scalar with its dtype")),
+    }
+}
+
+fn cmp_op(name: &str) -> Result<CmpOp, String> {
+    Ok(match name {
+        "equal" => CmpOp::Eq,
+        "notEqual" => CmpOp::Ne,
+        "less" => CmpOp::Lt,
+        "lessEqual" => CmpOp::Le,
+        "greater" => CmpOp::Gt,
+        "greaterEqual" => CmpOp::Ge,
+        other => return Err(invalid(format!("unknown comparison '{other}'"))),
+    })
+}
+
+/// The arguments of a binary operation with an output: `self[a] op (other[b] | scalar)` into `out[o]`.
+#[napi(object)]
+pub struct BinaryArgs {
+    pub a: ViewArg,
+    pub b: Option<ViewArg>,
+    pub scalar: Option<ScalarIn>,
+    pub scalar_dtype: Option<String>,
+    pub o: ViewArg,
+}
+
+impl NativeArray {
+    fn binary_views(&self, other: Option<&NativeArray>, args: BinaryArgs, out: &NativeArray) -> Result<(OwnedView, OwnedView, OwnedView), String> {
+        writable(out)?;
+        let a = OwnedView::of(self, &args.a)?;
+        let b = operand(other, args.b, args.scalar, args.scalar_dtype, &a.layout.shape)?;
+        Ok((a, b, OwnedView::of(out, &args.o)?))
+    }
+
+    fn compare_work(&self, op: String, other: Option<&NativeArray>, args: BinaryArgs, out: &NativeArray) -> Result<Work, String> {
+        let op = cmp_op(&op)?;
+        let (a, b, o) = self.binary_views(other, args, out)?;
+        Ok(Work::new(false, move || compare::compare(op, &a.source(), &b.source(), &o.dest()).map(|_| Done::Unit)))
+    }
+
+    fn test_work(&self, test: String, a: ViewArg, out: &NativeArray, o: ViewArg) -> Result<Work, String> {
+        writable(out)?;
+        let t = match test.as_str() {
+            "isnan" => Test::IsNan,
+            "isfinite" => Test::IsFinite,
+            other => return Err(invalid(format!("unknown test '{other}'"))),
+        };
+        let (a, o) = (OwnedView::of(self, &a)?, OwnedView::of(out, &o)?);
+        Ok(Work::new(false, move || compare::test(t, &a.source(), &o.dest()).map(|_| Done::Unit)))
+    }
+
+    fn any_all_work(&self, all: bool, a: ViewArg, axis: Option<u32>) -> Result<Work, String> {
+        let a = OwnedView::of(self, &a)?;
+        Ok(Work::new(self.allow_copy, move || match axis {
+            None => compare::any_all(&a.source(), all).map(Done::Bool),
+            Some(x) => compare::any_all_axis(&a.source(), x as usize, all).map(Done::Array),
+        }))
+    }
+
+    fn equal_work(&self, a: ViewArg, other: &NativeArray, b: ViewArg, equal_nan: bool) -> Result<Work, String> {
+        let (a, b) = (OwnedView::of(self, &a)?, OwnedView::of(other, &b)?);
+        Ok(Work::new(false, move || compare::array_equal(&a.source(), &b.source(), equal_nan).map(Done::Bool)))
+    }
+
+    /// `isclose` into `out` when given, else `allclose`.
+    fn close_work(&self, a: ViewArg, other: &NativeArray, b: ViewArg, out: Option<&NativeArray>, o: Option<ViewArg>, tol: Tolerance) -> Result<Work, String> {
+        let (a, b) = (OwnedView::of(self, &a)?, OwnedView::of(other, &b)?);
+        let t = close::Tolerance { rtol: tol.rtol, atol: tol.atol, equal_nan: tol.equal_nan };
+        Ok(match (out, o) {
+            (Some(out), Some(o)) => {
+                writable(out)?;
+                let o = OwnedView::of(out, &o)?;
+                Work::new(false, move || close::isclose(&a.source(), &b.source(), &o.dest(), t).map(|_| Done::Unit))
+            }
+            _ => Work::new(false, move || close::allclose(&a.source(), &b.source(), t).map(Done::Bool)),
+        })
+    }
+}
+
+/// `isclose`/`allclose` tolerances.
+#[napi(object)]
+pub struct Tolerance {
+    pub rtol: f64,
+    pub atol: f64,
+    pub equal_nan: bool,
+}
+
+#[napi]
+impl NativeArray {
+    /// `out = self op other` (`equal`, `notEqual`, `less`, `lessEqual`, `greater`, `greaterEqual`).
+    #[napi(ts_return_type = "void")]
+    pub fn compare(&self, env: Env, op: String, other: Option<&NativeArray>, args: BinaryArgs, out: &NativeArray) -> Result<DoneJs, String> {
+        self.compare_work(op, other, args, out)?.now(&env)
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn compare_async(&self, op: String, other: Option<&NativeArray>, args: BinaryArgs, out: &NativeArray) -> Result<AsyncTask<Work>, String> {
+        Ok(self.compare_work(op, other, args, out)?.later())
+    }
+
+    /// `out = isnan(self)` or `isfinite(self)`.
+    #[napi(ts_return_type = "void")]
+    pub fn truth_test(&self, env: Env, test: String, a: ViewArg, out: &NativeArray, o: ViewArg) -> Result<DoneJs, String> {
+        self.test_work(test, a, out, o)?.now(&env)
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn truth_test_async(&self, test: String, a: ViewArg, out: &NativeArray, o: ViewArg) -> Result<AsyncTask<Work>, String> {
+        Ok(self.test_work(test, a, out, o)?.later())
+    }
+
+    /// `any()` / `all()`: a boolean, or along `axis` a new bool array.
+    #[napi(ts_return_type = "boolean | NativeArray")]
+    pub fn any_all(&self, env: Env, all: bool, a: ViewArg, axis: Option<u32>) -> Result<DoneJs, String> {
+        self.any_all_work(all, a, axis)?.now(&env)
+    }
+
+    #[napi(ts_return_type = "Promise<boolean | NativeArray>")]
+    pub fn any_all_async(&self, all: bool, a: ViewArg, axis: Option<u32>) -> Result<AsyncTask<Work>, String> {
+        Ok(self.any_all_work(all, a, axis)?.later())
+    }
+
+    /// NumPy's `array_equal`.
+    #[napi(ts_return_type = "boolean")]
+    pub fn array_equal(&self, env: Env, a: ViewArg, other: &NativeArray, b: ViewArg, equal_nan: bool) -> Result<DoneJs, String> {
+        self.equal_work(a, other, b, equal_nan)?.now(&env)
+    }
+
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn array_equal_async(&self, a: ViewArg, other: &NativeArray, b: ViewArg, equal_nan: bool) -> Result<AsyncTask<Work>, String> {
+        Ok(self.equal_work(a, other, b, equal_nan)?.later())
+    }
+
+    /// `isclose` into `out`, or `allclose` (a boolean) without it; views already broadcast.
+    #[napi(ts_return_type = "void | boolean")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn closeness(
+        &self,
+        env: Env,
+        a: ViewArg,
+        other: &NativeArray,
+        b: ViewArg,
+        out: Option<&NativeArray>,
+        o: Option<ViewArg>,
+        tol: Tolerance,
+    ) -> Result<DoneJs, String> {
+        self.close_work(a, other, b, out, o, tol)?.now(&env)
+    }
+
+    #[napi(ts_return_type = "Promise<void | boolean>")]
+    pub fn closeness_async(
+        &self,
+        a: ViewArg,
+        other: &NativeArray,
+        b: ViewArg,
+        out: Option<&NativeArray>,
+        o: Option<ViewArg>,
+        tol: Tolerance,
+    ) -> Result<AsyncTask<Work>, String> {
+        Ok(self.close_work(a, other, b, out, o, tol)?.later())
+    }
 }

@@ -284,7 +284,7 @@ impl Store for C<f64> {
 /// A double rounded once to half precision (NumPy's `npy_double_to_half`): rounding to f32
 /// first would round twice (1 + 2^-11 + 2^-40 would give 1, not 1 + 2^-10). Rounding to f32
 /// *to odd* first keeps the result exact, f32 having more than 11 + 2 bits.
-fn f64_to_f16(x: f64) -> u16 {
+pub(crate) fn f64_to_f16(x: f64) -> u16 {
     let r = x as f32;
     if !x.is_finite() || r as f64 == x {
         return F16::from_f32(r).0;

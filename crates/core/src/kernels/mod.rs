@@ -3,6 +3,8 @@
 
 pub mod deflate;
 pub mod assign;
+pub mod close;
+pub mod compare;
 pub mod construct;
 pub mod dot;
 pub mod elem;
