@@ -66,10 +66,8 @@ async function main() {
   // suite has not been run on Node 24).
   const nodes = [process.execPath, ...(process.env.MMNPY_TEST_NODES ?? '').split(path.delimiter).filter(Boolean)];
   for (const node of nodes) {
-    if (node !== process.execPath) {
-      const v = spawnSync(node, ['--version'], { encoding: 'utf8' });
-      console.log(`\n=== the ava suite again on Node ${(v.stdout ?? '').trim() || `? (${node})`}`);
-    }
+    const version = node === process.execPath ? process.version : (spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout ?? '').trim() || `? (${node})`;
+    if (node !== process.execPath) console.log(`\n=== the ava suite again on Node ${version}`);
     const ava = await run(node, [path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs'), ...process.argv.slice(2)], {
       env: { ...process.env, FORCE_COLOR: '0' },
     });
@@ -82,8 +80,7 @@ async function main() {
       passed += avaPassed;
       failed += avaFailed + broke;
     } else {
-      const v = spawnSync(node, ['--version'], { encoding: 'utf8' });
-      console.log(`mmnpy: ava on Node ${(v.stdout ?? '').trim()} (reported, not gating): ${avaPassed} ok, ${avaFailed + broke} not ok`);
+      console.log(`mmnpy: ava on Node ${version} (reported, not gating): ${avaPassed} ok, ${avaFailed + broke} not ok`);
     }
   }
 
