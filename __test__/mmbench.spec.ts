@@ -21,7 +21,7 @@ test.after.always(() => {
 })
 
 const SMALL = ['--size', '8MiB', '--runs', '1']
-const ALL = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'workers', 'numpy', 'npz', 'sparse']
+const ALL = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'workers', 'numpy', 'npz', 'sparse']
 const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex')
 
 test('a tiny run prints the table of every scenario and removes its data set', async (t) => {
@@ -31,7 +31,7 @@ test('a tiny run prints the table of every scenario and removes its data set', a
   t.regex(r.stdout, /^mmbench: 0\.008 GB float64 \[1048576\] temporary data set in .*mmbench-/m)
   t.regex(r.stdout, /GB = 10\^9 bytes/)
   t.regex(r.stdout, /^scenario\s+median\s+p95\s+peak RSS anon\+file\s+vs readSync\s+vs readFile\s+vs NumPy\s+vs ceiling$/m)
-  for (const row of ['open: loadNpy', 'first pass, fresh mapping', 'sum\\(\\), steady state', 'copy-on-write normalize', 'column: m\\.slice\\(null, j\\)\\.sum\\(\\)', 'cold pass', 'sum\\(\\) steady, MMNPY_THREADS=1', 'assign: w\\.assign\\(a\\)', '\\d+ worker_threads']) {
+  for (const row of ['open: loadNpy', 'first pass, fresh mapping', 'sum\\(\\), steady state', 'copy-on-write normalize', 'column: m\\.slice\\(null, j\\)\\.sum\\(\\)', 'cold pass', 'sum\\(\\) steady, MMNPY_THREADS=1', 'sum\\(\\) float64, one thread', 'sum\\(\\{ axis: 0 \\}\\) of \\[\\d+, \\d+\\] float32, all cores', 'assign: w\\.assign\\(a\\)', '\\d+ worker_threads']) {
     t.regex(r.stdout, new RegExp(`^${row}.*\\d`, 'm'), row)
   }
   t.regex(r.stdout, /^sum\(\), steady state\s+[\d.]+ GB\/s\s+[\d.]+ GB\/s\s+(\d+ \+ \d+ MiB|n\/a)\s+[\d.]+x/m)
@@ -57,7 +57,7 @@ test('--json prints one document that validates against benchmark/mmbench.schema
   t.deepEqual(doc.scenarios, ALL)
   t.deepEqual(doc.errors, [])
   const ids = new Set<string>(doc.results.map((x: { id: string }) => x.id))
-  for (const id of ['ceiling.read', 'open', 'firstPass', 'fs.readSync', 'fs.readFile', 'sum.steady', 'cow', 'column.sum', 'column.copy', 'everyday.assign.one', 'everyday.numpy.assign', 'threads.1', 'threads.2', 'workers', 'cold', 'write', 'numpy.steady', 'npz.open', 'npz.sum', 'npz.deflate']) t.true(ids.has(id), id)
+  for (const id of ['ceiling.read', 'open', 'firstPass', 'fs.readSync', 'fs.readFile', 'sum.steady', 'cow', 'column.sum', 'column.copy', 'everyday.assign.one', 'everyday.numpy.assign', 'threads.1', 'threads.2', 'kernels.float64.sum.one', 'kernels.float32.argmax.all', 'kernels.numpy.float64.sumAxisLast', 'workers', 'cold', 'write', 'numpy.steady', 'npz.open', 'npz.sum', 'npz.deflate']) t.true(ids.has(id), id)
   for (const x of doc.results) {
     for (const c of x.comparisons) t.true(ids.has(c.against), `${x.id} compares with ${c.against}`)
     if (x.samples.length) t.true(x.median > 0, x.id)
@@ -101,6 +101,16 @@ test('--html writes a self-contained report with an SVG chart', async (t) => {
   t.regex(page, /^<!doctype html>/)
   t.regex(page, /<svg[^>]*>[\s\S]*<rect[\s\S]*<\/svg>/)
   t.regex(page, /sum\(\), steady state/)
+  // Each mmnpy bar is followed by its baselines, each with mmnpy's ratio printed on it.
+  t.regex(page, /font-weight="600">sum\(\), steady state<\/text>[\s\S]*?NumPy[^<]*<\/text>[\s\S]*?\(mmnpy \d+\.\d\dx\)/)
+  // Round ticks: 0 and equal steps of 1, 2, 2.5 or 5 times a power of ten.
+  const ticks = [...page.matchAll(/text-anchor="middle" fill="#666">([\d.]+)</g)].map((m) => Number(m[1]))
+  t.true(ticks.length >= 3, String(ticks))
+  t.is(ticks[0], 0)
+  const step = ticks[1] - ticks[0]
+  const mant = step / 10 ** Math.floor(Math.log10(step))
+  t.true([1, 2, 2.5, 5].some((m) => Math.abs(mant - m) < 1e-9), `tick step ${step}`)
+  for (let i = 1; i < ticks.length; i++) t.true(Math.abs(ticks[i] - ticks[i - 1] - step) < 1e-9, String(ticks))
   t.notRegex(page, /https?:\/\//)
   t.notRegex(page, /<(script|link|img|iframe)\b/i)
   t.notRegex(page, /\bsrc=/)

@@ -6,7 +6,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'workers', 'numpy', 'npz', 'sparse'];
+const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'workers', 'numpy', 'npz', 'sparse'];
 // With a data set larger than half the RAM: what runs by default, and what may run at all
 // (the others keep the whole set in memory, or copy or write all of it).
 const OUT_OF_CORE = ['open', 'small', 'budget'];
@@ -229,32 +229,64 @@ function table(doc) {
 
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 
+/** Tick step for an axis up to `max`: 1, 2, 2.5 or 5 times a power of ten, 4 to 8 ticks. */
+function niceStep(max) {
+  const raw = max / 5;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => max / s <= 8);
+}
+
+/**
+ * Groups for the chart: each mmnpy GB/s figure followed by the baselines it is compared
+ * with (same run), each baseline bar labelled with mmnpy's ratio to it.
+ */
+function chartGroups(rows) {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const ok = (r) => r && r.unit === 'GB/s' && r.median !== null;
+  return rows.filter((r) => !r.baseline && ok(r)).map((r) => ({
+    head: r,
+    bases: r.comparisons.map((c) => ({ row: byId.get(c.against), ratio: c.ratio })).filter((b) => ok(b.row)),
+  }));
+}
+
 function svgChart(rows) {
-  const bars = rows.filter((r) => r.unit === 'GB/s' && r.median !== null);
-  if (!bars.length) return '<p>No GB/s figures to chart.</p>';
-  const max = Math.max(...bars.map((r) => Math.max(r.median, r.p95 ?? 0)));
+  const groups = chartGroups(rows);
+  if (!groups.length) return '<p>No GB/s figures to chart.</p>';
+  const all = groups.flatMap((g) => [g.head, ...g.bases.map((b) => b.row)]);
+  const top0 = Math.max(...all.map((r) => Math.max(r.median, r.p95 ?? 0)));
+  const step = niceStep(top0);
+  const max = Math.ceil(top0 / step) * step;
   const labelW = 430;
   const plotW = 420;
-  const barH = 16;
-  const gap = 6;
-  const top = 24;
-  const height = top + bars.length * (barH + gap) + 24;
+  const barH = 15;
+  const gap = 3;
+  const groupGap = 14;
+  const top = 28;
+  const bars = all.length;
+  const height = top + bars * (barH + gap) + groups.length * groupGap + 22;
   const x = (v) => labelW + (v / max) * plotW;
-  const parts = [`<svg role="img" aria-label="median GB/s per figure" width="${labelW + plotW + 90}" height="${height}" viewBox="0 0 ${labelW + plotW + 90} ${height}" font-family="system-ui, sans-serif" font-size="12">`];
-  parts.push(`<text x="${labelW}" y="14" fill="#444">median GB/s (GB = 10^9 bytes); whisker: p95; grey: baselines</text>`);
-  for (let g = 0; g <= 4; g++) {
-    const gx = labelW + (g / 4) * plotW;
-    parts.push(`<line x1="${gx.toFixed(1)}" y1="${top - 4}" x2="${gx.toFixed(1)}" y2="${height - 18}" stroke="#ddd"/>`);
-    parts.push(`<text x="${gx.toFixed(1)}" y="${height - 4}" text-anchor="middle" fill="#666">${((g / 4) * max).toFixed(1)}</text>`);
+  const parts = [`<svg role="img" aria-label="median GB/s per figure, each beside its baselines" width="${labelW + plotW + 150}" height="${height}" viewBox="0 0 ${labelW + plotW + 150} ${height}" font-family="system-ui, sans-serif" font-size="12">`];
+  parts.push(`<text x="${labelW}" y="14" fill="#444">median GB/s (GB = 10^9 bytes); whisker: p95; blue: mmnpy, grey: its baselines (same run), with mmnpy's ratio</text>`);
+  for (let v = 0; v <= max + step / 1e6; v += step) {
+    const gx = x(v);
+    parts.push(`<line x1="${gx.toFixed(1)}" y1="${top - 6}" x2="${gx.toFixed(1)}" y2="${height - 18}" stroke="#ddd"/>`);
+    parts.push(`<text x="${gx.toFixed(1)}" y="${height - 4}" text-anchor="middle" fill="#666">${Number(v.toFixed(6))}</text>`);
   }
-  bars.forEach((r, i) => {
-    const y = top + i * (barH + gap);
-    const fill = r.baseline ? '#9aa5b1' : '#2b6cb0';
-    parts.push(`<text x="${labelW - 8}" y="${y + barH - 4}" text-anchor="end">${esc(r.name.length > 70 ? `${r.name.slice(0, 69)}…` : r.name)}</text>`);
+  let y = top;
+  const bar = (r, label, fill, bold, ratio) => {
+    const text = label.length > 70 ? `${label.slice(0, 69)}…` : label;
+    parts.push(`<text x="${labelW - 8}" y="${y + barH - 4}" text-anchor="end"${bold ? ' font-weight="600"' : ' fill="#444"'}>${esc(text)}</text>`);
     parts.push(`<rect x="${labelW}" y="${y}" width="${Math.max(1, x(r.median) - labelW).toFixed(1)}" height="${barH}" fill="${fill}"><title>${esc(`${r.name}: ${fmt(r.median, r.unit)} (p95 ${fmt(r.p95, r.unit)})`)}</title></rect>`);
     if (r.p95 !== null) parts.push(`<line x1="${x(r.p95).toFixed(1)}" y1="${y + 2}" x2="${x(r.p95).toFixed(1)}" y2="${y + barH - 2}" stroke="#111" stroke-width="2"/>`);
-    parts.push(`<text x="${(x(Math.max(r.median, r.p95 ?? 0)) + 6).toFixed(1)}" y="${y + barH - 4}">${esc(fmt(r.median, r.unit))}</text>`);
-  });
+    const after = `${fmt(r.median, r.unit)}${ratio === undefined ? '' : `  (mmnpy ${ratio.toFixed(2)}x)`}`;
+    parts.push(`<text x="${(x(Math.max(r.median, r.p95 ?? 0)) + 6).toFixed(1)}" y="${y + barH - 4}"${ratio !== undefined && ratio < 1 ? ' fill="#b00"' : ''}>${esc(after)}</text>`);
+    y += barH + gap;
+  };
+  for (const g of groups) {
+    bar(g.head, g.head.name, '#2b6cb0', true);
+    for (const b of g.bases) bar(b.row, `  ${b.row.name}`, '#9aa5b1', false, b.ratio);
+    y += groupGap;
+  }
   parts.push('</svg>');
   return parts.join('\n');
 }

@@ -241,27 +241,49 @@ const scenarios = {
     return [{ id: 'open', name: "open: loadNpy(p, 'r') + close()", unit: 's', samples: m.seconds, compare: ['numpy.open'], rss: m.rss }];
   },
 
-  /** The fixed cost of a call: `sum()` of 1,000 float64 in memory, per call, against NumPy's `a.sum()`. */
+  /**
+   * The fixed cost of a call on a small in-memory array (1,000 float64, 8 KB), per call,
+   * against the same NumPy expression: sum(), sum along an axis of the (40, 25) view,
+   * add with out, get(i) and a slice.
+   */
   async small(ctx) {
     const a = mm.array(Float64Array.from({ length: 1000 }, (_, i) => i % 7));
-    const calls = 2000;
-    const m = await measure(ctx, 'small', () => {
-      const t0 = now();
-      for (let i = 0; i < calls; i++) a.sum();
-      return { seconds: (now() - t0) / calls };
-    });
-    const np = await python(ctx, `${PY_TIMER}
-a = np.arange(1000, dtype=np.float64) % 7
-def per():
-    s = time.perf_counter()
-    for _ in range(${calls}): a.sum()
-    return (time.perf_counter() - s) / ${calls}
-print(json.dumps({'small': t(per, own=True)}))`, ['-', ctx.runs]);
-    const what = 'sum() of 1,000 float64 in memory, per call';
-    return [
-      { id: 'small', name: what, unit: 's', samples: m.seconds, compare: ['numpy.small'], rss: m.rss },
-      np.error ? skipped('numpy.small', `NumPy: ${what}`, 's', np.error) : { id: 'numpy.small', name: `NumPy: ${what}`, unit: 's', samples: np.small, baseline: 'numpy', rss: null },
+    const m = a.reshape([40, 25]);
+    const out = mm.zeros([1000]);
+    let sink = 0;
+    const CALLS = [
+      // [id suffix, what, our call, NumPy's expression]
+      ['', 'sum() of 1,000 float64 in memory', () => a.sum(), 'a.sum()'],
+      ['.sumAxis0', 'sum({ axis: 0 }) of (40, 25) float64', () => m.sum({ axis: 0 }), 'm.sum(axis=0)'],
+      ['.addOut', 'add(b, { out }) of 1,000 float64', () => a.add(a, { out }), 'np.add(a, a, out=out)'],
+      ['.get', 'get(i) of 1,000 float64', () => { sink += a.get(sink & 511); }, 'a[5]'],
+      ['.slice', 'slice([10, 20]) of 1,000 float64', () => a.slice([10, 20]), 'a[10:20]'],
     ];
+    const calls = 2000;
+    const rows = [];
+    const np = await python(ctx, `${PY_TIMER}
+a = np.arange(1000, dtype=np.float64) % 7; m = a.reshape(40, 25); out = np.zeros(1000)
+def per(f):
+    def run():
+        s = time.perf_counter()
+        for _ in range(${calls}): f()
+        return (time.perf_counter() - s) / ${calls}
+    return run
+fs = [${CALLS.map((c) => `lambda: ${c[3]}`).join(', ')}]
+print(json.dumps({'small': [t(per(f), own=True) for f in fs]}))`, ['-', ctx.runs]);
+    for (const [k, [suffix, what, f]] of CALLS.entries()) {
+      const ours = await measure(ctx, `small${suffix}`, () => {
+        const t0 = now();
+        for (let i = 0; i < calls; i++) f();
+        return { seconds: (now() - t0) / calls };
+      });
+      const npId = `numpy.small${suffix}`;
+      rows.push({ id: `small${suffix}`, name: `${what}, per call`, unit: 's', samples: ours.seconds, compare: [npId], rss: ours.rss });
+      rows.push(np.error ? skipped(npId, `NumPy: ${CALLS[k][3]}, per call`, 's', np.error)
+        : { id: npId, name: `NumPy: ${CALLS[k][3]}, per call`, unit: 's', samples: np.small[k], baseline: 'numpy', rss: null });
+    }
+    rows[0].extra = { sink: Number.isFinite(sink) };
+    return rows;
   },
 
   /** `get(i)` over a 1-D view against a plain TypedArray loop over the same memory. */
@@ -661,6 +683,73 @@ print(json.dumps({'s': t(run)}))`, [ctx.file, ctx.runs, scratch]);
       }
     } finally {
       fs.rmSync(scratch, { force: true });
+    }
+    return out;
+  },
+
+  /**
+   * Every single-pass reduction, float64 and float32, on one thread (MMNPY_THREADS=1) and on
+   * all cores, against NumPy's one thread in the same run: the one-thread rows are the figure
+   * that carries to many-core machines. Axis reductions view the data as (rows, 16384).
+   */
+  async kernels(ctx) {
+    const { KERNELS } = require('./kernels-child.js');
+    const files = [[ctx.dtype, ctx.file]];
+    const other = ctx.dtype === 'float64' ? 'float32' : 'float64';
+    const scratch = ctx.scratch ? path.join(ctx.scratch, `kernels-${other}.npy`) : null;
+    const out = [];
+    try {
+      if (scratch) {
+        const { a, flat } = openFlat(ctx.file);
+        const w = mm.openNpy(scratch, { mode: 'w+', dtype: other, shape: [a.size] });
+        flat.astype(other, { out: w });
+        w.close();
+        a.close();
+        files.push([other, scratch]);
+      }
+      for (const [dtype, file] of files) {
+        const { a } = openFlat(file);
+        const [n, bytes] = [a.size, a.nbytes];
+        a.close();
+        let cols = Math.min(16384, n);
+        while (n % cols) cols--;
+        const mine = {};
+        for (const [k, label] of [[1, 'one'], [ctx.cpus, 'all']]) {
+          ctx.progress(`kernels: ${dtype}, ${label === 'one' ? 'one thread' : `${k} threads`}`);
+          const r = await ctx.run(process.execPath, [path.join(__dirname, 'kernels-child.js'), file, String(cols), String(ctx.runs)], { env: { ...process.env, MMNPY_THREADS: String(k) } });
+          try {
+            mine[label] = JSON.parse(r.stdout.trim().split('\n').pop());
+          } catch {
+            mine[label] = { error: `child process failed: ${(r.stderr || String(r.error)).trim().split('\n').pop()}` };
+          }
+        }
+        ctx.progress(`kernels: ${dtype}, NumPy`);
+        const np = await python(ctx, `${PY_TIMER}
+a = np.load(sys.argv[1], mmap_mode='r'); m = a.reshape(-1, int(sys.argv[3]))
+ops = {'sum': a.sum, 'mean': a.mean, 'var': a.var, 'std': a.std, 'min': a.min, 'max': a.max, 'argmax': a.argmax,
+       'sumAxis0': lambda: m.sum(axis=0), 'sumAxisLast': lambda: m.sum(axis=-1)}
+print(json.dumps({k: t(f) for k, f in ops.items()}))`, [file, ctx.runs, cols]);
+        const shape = `[${n / cols}, ${cols}]`;
+        for (const [op] of KERNELS) {
+          const what = op === 'sumAxis0' ? `sum({ axis: 0 }) of ${shape}` : op === 'sumAxisLast' ? `sum({ axis: -1 }) of ${shape}` : `${op}()`;
+          const npId = `kernels.numpy.${dtype}.${op}`;
+          for (const label of ['one', 'all']) {
+            const id = `kernels.${dtype}.${op}.${label}`;
+            const res = mine[label];
+            const name = `${what} ${dtype}, ${label === 'one' ? 'one thread' : 'all cores'}`;
+            if (res.error) {
+              out.push({ ...skipped(id, name, 'GB/s', res.error), error: 'child process failed' });
+              continue;
+            }
+            const compare = label === 'one' ? [npId] : [npId, 'ceiling.read'];
+            out.push({ id, name, unit: 'GB/s', samples: gbps(bytes, res.seconds[op]), compare, rss: null, note: `pool of ${res.threads} thread${res.threads === 1 ? '' : 's'} (child process)`, extra: { threads: res.threads, dtype, op } });
+          }
+          out.push(np.error ? skipped(npId, `NumPy: ${what} ${dtype}`, 'GB/s', np.error)
+            : { id: npId, name: `NumPy: ${what} ${dtype} (one thread)`, unit: 'GB/s', samples: gbps(bytes, np[op]), baseline: 'numpy', rss: null });
+        }
+      }
+    } finally {
+      if (scratch) fs.rmSync(scratch, { force: true });
     }
     return out;
   },

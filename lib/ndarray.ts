@@ -29,6 +29,15 @@ function axisIndex(axis: number, ndim: number): number {
   return axis < 0 ? axis + ndim : axis;
 }
 
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Result dtypes of array-array operations, by `op dtype dtype` (a pure function of the three). */
+const RESULT_DTYPES = new Map<string, string>();
+
 export class NdArray {
   /** @internal */ readonly _s: Storage;
   /** @internal byte offset of element [0, ...] inside the mapping */ readonly _offset: number;
@@ -40,6 +49,8 @@ export class NdArray {
   private readonly _n0: number;
   private readonly _e0: number;
   private readonly _es0: number;
+  /** The view packed for the binding (see `viewArg`), made on first use. */
+  private _packed: Float64Array | undefined;
 
   /** @internal */
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number) {
@@ -52,6 +63,7 @@ export class NdArray {
     this._n0 = shape.length === 1 ? shape[0]! : 0;
     this._e0 = offset / div;
     this._es0 = shape.length === 1 ? strides[0]! / div : 0;
+    this._packed = undefined;
   }
 
   /** @internal the whole array over a fresh storage */
@@ -516,7 +528,17 @@ export class NdArray {
 
   /** @internal */
   viewArg(strides: readonly number[] = this.strides, shape: readonly number[] = this.shape): ViewArg {
-    return { shape: [...shape], strides: [...strides], offset: this._offset };
+    if (strides === this.strides && shape === this.shape && this._packed) return this._packed;
+    const nd = shape.length;
+    const v = new Float64Array(2 + 2 * nd);
+    v[0] = this._offset;
+    v[1] = nd;
+    for (let i = 0; i < nd; i++) {
+      v[2 + i] = shape[i]!;
+      v[2 + nd + i] = strides[i]!;
+    }
+    if (strides === this.strides && shape === this.shape) this._packed = v;
+    return v;
   }
 
   /** @internal a new in-memory result, or the checked `out` */
@@ -538,11 +560,17 @@ export class NdArray {
     if (other instanceof NdArray) {
       if (other.closed) throw closedError();
       const shape = broadcastShapes(this.shape, other.shape);
-      const compute = native(() => binding.binaryResultDtype(op, this.dtype, other.dtype, undefined));
+      const key = `${op} ${this.dtype} ${other.dtype}`;
+      let compute = RESULT_DTYPES.get(key);
+      if (compute === undefined) {
+        compute = native(() => binding.binaryResultDtype(op, this.dtype, other.dtype, undefined));
+        RESULT_DTYPES.set(key, compute);
+      }
       result = this.outFor(options, compute, shape);
       const out = result;
-      const a = this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape);
-      const b = other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
+      // Operands of the result's shape pass their own (cached) packed views.
+      const a = sameShape(this.shape, shape) ? this.viewArg() : this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape);
+      const b = sameShape(other.shape, shape) ? other.viewArg() : other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
       const args = [op, a, other._s.native, b, undefined, out._s.native, out.viewArg(), compute] as const;
       run = async ? () => nativeAsync(() => this._s.native.binaryAsync(...args)) : () => native(() => this._s.native.binary(...args));
     } else {

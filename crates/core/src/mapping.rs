@@ -154,6 +154,38 @@ pub struct Mapping {
 enum Region {
     Writable(MmapMut),
     ReadOnly(Mmap),
+    /// Small anonymous memory from the allocator (see [`HEAP_MAX`]).
+    Heap(HeapBlock),
+}
+
+/// Anonymous memory below this many bytes comes from the allocator, as NumPy's
+/// small arrays do: an `mmap` + page fault + `munmap` per small result costs more than
+/// the work of a call on it.
+pub const HEAP_MAX: usize = 256 << 10;
+
+/// Zeroed, 16-byte aligned heap memory, owned through a raw pointer (it is written
+/// through raw pointers only, like every mapping).
+struct HeapBlock {
+    ptr: NonNull<u128>,
+    words: usize,
+}
+
+impl HeapBlock {
+    fn zeroed(len: usize) -> HeapBlock {
+        let words = len.div_ceil(16).max(1);
+        let b: Box<[u128]> = vec![0u128; words].into_boxed_slice();
+        // SAFETY: Box::into_raw never returns null.
+        let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(b) as *mut u128) };
+        HeapBlock { ptr, words }
+    }
+}
+
+impl Drop for HeapBlock {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from `Box::into_raw` of a boxed slice of `words` elements, and
+        // is freed only here.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.words)) });
+    }
 }
 
 impl Region {
@@ -161,13 +193,7 @@ impl Region {
         match self {
             Region::Writable(m) => m.as_ptr(),
             Region::ReadOnly(m) => m.as_ptr(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Region::Writable(m) => m.len(),
-            Region::ReadOnly(m) => m.len(),
+            Region::Heap(h) => h.ptr.as_ptr() as *const u8,
         }
     }
 
@@ -176,6 +202,8 @@ impl Region {
         match self {
             Region::Writable(m) => m.advise_range(advice, offset, len),
             Region::ReadOnly(m) => m.advise_range(advice, offset, len),
+            // Allocator memory takes no advice (it is never released either).
+            Region::Heap(_) => Ok(()),
         }
     }
 
@@ -189,6 +217,7 @@ impl Region {
             match self {
                 Region::Writable(m) => m.unchecked_advise_range(advice, offset, len),
                 Region::ReadOnly(m) => m.unchecked_advise_range(advice, offset, len),
+                Region::Heap(_) => Ok(()),
             }
         }
     }
@@ -237,8 +266,7 @@ impl std::fmt::Debug for Mapping {
 }
 
 impl Mapping {
-    fn from_region(map: Region, shared: bool, releasable: bool) -> Self {
-        let len = map.len();
+    fn from_region(map: Region, len: usize, shared: bool, releasable: bool) -> Self {
         let ptr = NonNull::new(map.ptr() as *mut u8).unwrap_or(NonNull::dangling());
         Mapping { ptr, len, shared, releasable, private_file: false, file: None, _map: Some(map) }
     }
@@ -298,7 +326,7 @@ impl Mapping {
         // pointers.
         if mode.shared() {
             let map = unsafe { opts.map_mut(file) }.map_err(|e| Error::io("cannot map the file", &e).at(path))?;
-            return Ok(Mapping::from_region(Region::Writable(map), true, true));
+            return Ok(Mapping::from_region(Region::Writable(map), len, true, true));
         }
         let strict = strict_overcommit();
         if !strict {
@@ -311,7 +339,7 @@ impl Mapping {
                 // 'r' pages come back from the file when released (its private copies
                 // hold only stray writes, which never reach the file anyway); 'c' pages
                 // may hold the user's private changes and are never released.
-                let mut m = Mapping::from_region(Region::Writable(map), false, mode == Mode::ReadOnly);
+                let mut m = Mapping::from_region(Region::Writable(map), len, false, mode == Mode::ReadOnly);
                 m.private_file = true;
                 Ok(m)
             }
@@ -320,7 +348,7 @@ impl Mapping {
             // 'r' under strict accounting (or refused a private mapping): read-only.
             _ => {
                 let map = unsafe { opts.map(file) }.map_err(|e| Error::io("cannot map the file read-only", &e).at(path))?;
-                Ok(Mapping::from_region(Region::ReadOnly(map), false, true))
+                Ok(Mapping::from_region(Region::ReadOnly(map), len, false, true))
             }
         }
     }
@@ -336,8 +364,11 @@ impl Mapping {
         if len == 0 {
             return Ok(Mapping::empty());
         }
+        if len < HEAP_MAX {
+            return Ok(Mapping::from_region(Region::Heap(HeapBlock::zeroed(len)), len, false, false));
+        }
         let map = MmapOptions::new().len(len).map_anon().map_err(|e| Error::io(&format!("cannot allocate {len} bytes"), &e))?;
-        Ok(Mapping::from_region(Region::Writable(map), false, false))
+        Ok(Mapping::from_region(Region::Writable(map), len, false, false))
     }
 
     /// Zero-filled anonymous memory that [`fill`](Mapping::fill) is about to write

@@ -328,11 +328,57 @@ impl OwnedView {
 }
 
 /// Shape, byte strides and byte offset of a view (strides 0 on broadcast axes).
-#[napi(object)]
+///
+/// JavaScript passes it packed in one `Float64Array` `[offset, ndim, ...shape,
+/// ...strides]` (`ViewArg` in `binding.d.ts`, see the `--dts-header` of `build:native`):
+/// one typed-array read instead of three property lookups and two array walks, which
+/// were most of the fixed cost of a call on a small array.
 pub struct ViewArg {
     pub shape: Vec<f64>,
     pub strides: Vec<f64>,
     pub offset: f64,
+}
+
+impl ViewArg {
+    fn unpack(v: &[f64]) -> Option<ViewArg> {
+        let (&offset, rest) = v.split_first()?;
+        let (&nd, rest) = rest.split_first()?;
+        let nd = nd as usize;
+        if nd as f64 != v[1] || rest.len() != 2 * nd {
+            return None;
+        }
+        Some(ViewArg { shape: rest[..nd].to_vec(), strides: rest[nd..].to_vec(), offset })
+    }
+}
+
+impl TypeName for ViewArg {
+    fn type_name() -> &'static str {
+        "ViewArg"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ValidateNapiValue for ViewArg {}
+
+impl FromNapiValue for ViewArg {
+    unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> napi::Result<Self> {
+        let mut ty = 0;
+        let mut len = 0usize;
+        let mut data = std::ptr::null_mut();
+        let mut buffer = std::ptr::null_mut();
+        let mut byte_offset = 0usize;
+        // SAFETY: napi fills the out-parameters, or fails for a value that is no typed array.
+        let status = unsafe { napi::sys::napi_get_typedarray_info(env, value, &mut ty, &mut len, &mut data, &mut buffer, &mut byte_offset) };
+        if status != napi::sys::Status::napi_ok || ty != napi::sys::TypedarrayType::float64_array || data.is_null() {
+            return Err(napi::Error::new(napi::Status::InvalidArg, "a view must be a packed Float64Array [offset, ndim, ...shape, ...strides]".to_string()));
+        }
+        // SAFETY: a Float64Array of `len` elements at `data` (napi checked the type); it is read
+        // here, on the JavaScript thread, before anything else runs.
+        let v = unsafe { std::slice::from_raw_parts(data as *const f64, len) };
+        ViewArg::unpack(v).ok_or_else(|| napi::Error::new(napi::Status::InvalidArg, format!("malformed packed view of {len} numbers")))
+    }
 }
 
 pub(crate) fn writable(out: &NativeArray) -> Result<(), String> {

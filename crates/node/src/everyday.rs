@@ -270,7 +270,7 @@ fn cmp_op(name: &str) -> Result<CmpOp, String> {
 }
 
 /// The arguments of a binary operation with an output: `self[a] op (other[b] | scalar)` into `out[o]`.
-#[napi(object)]
+#[napi(object, object_to_js = false)]
 pub struct BinaryArgs {
     pub a: ViewArg,
     pub b: Option<ViewArg>,

@@ -4,10 +4,9 @@
 //! computation type (as NumPy's buffered iterator does), so any dtype, byte
 //! order and stride works without a temporary the size of the array.
 
-use rayon::prelude::*;
-
 use super::assign::assign_value;
 use super::elem::{Bool, Elem, To, C, F16};
+use super::nest::PAR_MIN;
 use super::pool;
 use super::reduce::{Source, Value};
 use crate::dtype::{ByteOrder, DType};
@@ -637,7 +636,7 @@ pub fn binary(op: BinOp, a: &Source, b: &Operand, out: &Dest, compute: DType) ->
     let narrow = matches!(compute, DType::Bool | DType::Int8 | DType::UInt8 | DType::Int16 | DType::UInt16 | DType::Int32 | DType::UInt32 | DType::Float16);
     let round = if out.dtype != compute && narrow { Some(compute) } else { None };
     prepare_write(out);
-    pool::install(|| match compute_kind(compute) {
+    pool::install_if(a.layout.size() >= PAR_MIN, || match compute_kind(compute) {
         K::I => run_binary::<i64>(op, a, b, out, round),
         K::U => run_binary::<u64>(op, a, b, out, round),
         K::F32 => run_binary::<f32>(op, a, b, out, round),
@@ -682,12 +681,33 @@ fn run_binary<A: Load>(op: BinOp, a: &Source, b: &Operand, out: &Dest, round: Op
     let abase = a.map.as_ptr() as usize + a.layout.offset;
     let obase = out.map.as_ptr() as usize + out.layout.offset;
     let bbase = bl.map(|s| s.map.as_ptr() as usize + s.layout.offset).unwrap_or(0);
-    // Buffers once per rayon job, not per row (rows may be short and many).
-    let init = || (vec![A::default(); BLOCK], vec![scalar; BLOCK], vec![0u8; if round.is_some() { BLOCK * 16 } else { 0 }]);
     // Work items are (row, segment): long rows (a 1-D array is one row) are split so
     // that every thread gets a share; each segment is a whole number of blocks.
     let segs = len.div_ceil(SEGMENT).max(1);
-    (0..offs[0].len() * segs).into_par_iter().for_each_init(init, |(xa, xb, rb), item| {
+    // The common case, every operand native, in the computation type itself, contiguous
+    // along rows (`b` possibly broadcast): straight over memory, no buffers.
+    let own = native_dtype::<A>().filter(|_| super::fast_paths());
+    let contiguous = |d: DType, swap: bool, stride: isize| Some(d) == own && !swap && stride == d.itemsize() as isize;
+    let b_step = match bl {
+        Some(s) if Some(s.dtype) == own && !swap_of(s.dtype, s.order) && inner(s.layout) == 0 => Some(0),
+        Some(s) if contiguous(s.dtype, swap_of(s.dtype, s.order), inner(s.layout)) => Some(1),
+        _ => None,
+    };
+    if let (None, true, true, Some(b_step)) = (round, contiguous(a.dtype, aswap, inner(a.layout)), contiguous(out.dtype, oswap, inner(out.layout)), b_step) {
+        pool::for_each(offs[0].len() * segs, || (), |_, item| {
+            let (r, seg) = (item / segs, item % segs);
+            let lo = seg * SEGMENT;
+            let n = len.min(lo + SEGMENT) - lo;
+            let at = |base: usize, off: isize, step: usize| (base as isize + off) as *mut A as usize + lo * step * size_of::<A>();
+            // SAFETY: every layout was checked against its mapping; the segment's elements lie
+            // in each operand's row (b's step is 0 when broadcast along the row).
+            unsafe { direct(op, at(abase, offs[0][r], 1) as *const A, at(bbase, offs[1][r], b_step) as *const A, b_step, at(obase, offs[2][r], 1) as *mut A, n) };
+        });
+        return;
+    }
+    // Buffers once per rayon job, not per row (rows may be short and many).
+    let init = || (vec![A::default(); BLOCK], vec![scalar; BLOCK], vec![0u8; if round.is_some() { BLOCK * 16 } else { 0 }]);
+    pool::for_each(offs[0].len() * segs, init, |(xa, xb, rb), item| {
         let (r, seg) = (item / segs, item % segs);
         let mut lo = seg * SEGMENT;
         let end = len.min(lo + SEGMENT);
@@ -720,6 +740,47 @@ fn run_binary<A: Load>(op: BinOp, a: &Source, b: &Operand, out: &Dest, round: Op
     });
 }
 
+/// The dtype whose elements are stored as `A` itself (computation types that are storage
+/// types too).
+fn native_dtype<A: 'static>() -> Option<DType> {
+    let t = std::any::TypeId::of::<A>();
+    [(std::any::TypeId::of::<f64>(), DType::Float64), (std::any::TypeId::of::<f32>(), DType::Float32), (std::any::TypeId::of::<i64>(), DType::Int64), (std::any::TypeId::of::<u64>(), DType::UInt64)]
+        .into_iter()
+        .find(|&(id, _)| id == t)
+        .map(|(_, d)| d)
+}
+
+/// `o[i] = a[i] op b[i * b_step]` for `i < n` (`b_step` 0 or 1), one loop per operation
+/// and step so that each vectorizes; the same operation per element as the buffered path.
+///
+/// # Safety
+/// `n` elements at `a` and `o` (one at `b` when `b_step` is 0) must be readable, and
+/// writable at `o`; `o` may be `a` or `b` (same positions), never partly overlap them.
+#[inline(always)]
+unsafe fn direct<A: Arith>(op: BinOp, a: *const A, b: *const A, b_step: usize, o: *mut A, n: usize) {
+    macro_rules! go {
+        ($op:expr) => {
+            if b_step == 0 {
+                // SAFETY (all three blocks): forwarded from the caller.
+                let y = unsafe { b.read_unaligned() };
+                for i in 0..n {
+                    unsafe { o.add(i).write_unaligned(A::bin($op, a.add(i).read_unaligned(), y)) };
+                }
+            } else {
+                for i in 0..n {
+                    unsafe { o.add(i).write_unaligned(A::bin($op, a.add(i).read_unaligned(), b.add(i).read_unaligned())) };
+                }
+            }
+        };
+    }
+    match op {
+        BinOp::Add => go!(BinOp::Add),
+        BinOp::Sub => go!(BinOp::Sub),
+        BinOp::Mul => go!(BinOp::Mul),
+        BinOp::Div => go!(BinOp::Div),
+    }
+}
+
 /// `out[...] = a` with a cast (`astype`, copies between views).
 pub fn cast_copy(a: &Source, out: &Dest) -> Result<()> {
     // a - 0 in a computation type exact for both dtypes is a plain cast (a + 0 would turn -0.0
@@ -735,7 +796,7 @@ pub fn cast_copy(a: &Source, out: &Dest) -> Result<()> {
         return cast_copy(&Source { map: &tmp, layout: &tmp_layout, dtype: a.dtype, order: a.order, release: false }, out);
     }
     prepare_write(out);
-    pool::install(|| match compute_kind(cast_kind(a.dtype, out.dtype)) {
+    pool::install_if(a.layout.size() >= PAR_MIN, || match compute_kind(cast_kind(a.dtype, out.dtype)) {
         K::I => run_binary::<i64>(BinOp::Sub, a, &zero, out, None),
         K::U => run_binary::<u64>(BinOp::Sub, a, &zero, out, None),
         K::F32 => run_binary::<f32>(BinOp::Sub, a, &zero, out, None),

@@ -16,3 +16,12 @@ pub mod reduce;
 pub mod spconv;
 pub mod spmv;
 pub mod stream;
+
+/// Whether kernels take their specialised paths for native, contiguous data (loops the
+/// compiler vectorizes: contiguous sums, min/max, row-by-row axis sums, direct
+/// elementwise loops). `MMNPY_KERNEL_PATHS=generic` turns them off, so the test suite can
+/// check that the generic paths give the same results (read once per process).
+pub fn fast_paths() -> bool {
+    static FAST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FAST.get_or_init(|| std::env::var_os("MMNPY_KERNEL_PATHS").is_none_or(|v| v != "generic"))
+}

@@ -8,6 +8,7 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 static POOL: Mutex<Option<Arc<ThreadPool>>> = Mutex::new(None);
@@ -47,6 +48,48 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     match current() {
         Some(p) => p.install(f),
         None => f(),
+    }
+}
+
+/// Runs `f` on the pool when `parallel`, else on the calling thread: a small input
+/// spares the handoff to the pool and back (~10-40 µs of wake-ups, more than the work).
+/// Code that splits work checks [`on_pool`] (or uses [`for_each`], [`chunks_mut`]) so
+/// that an inline run stays sequential instead of waking rayon's global pool.
+pub fn install_if<R: Send>(parallel: bool, f: impl FnOnce() -> R + Send) -> R {
+    if parallel {
+        install(f)
+    } else {
+        f()
+    }
+}
+
+/// Whether the calling thread is a pool thread (kernels split work only there).
+pub fn on_pool() -> bool {
+    rayon::current_thread_index().is_some()
+}
+
+/// `f(state, i)` for every `i` in `0..n`: in parallel on the pool (each thread's state
+/// from `init`), in order on the calling thread elsewhere.
+pub fn for_each<S, I, F>(n: usize, init: I, f: F)
+where
+    I: Fn() -> S + Sync + Send,
+    F: Fn(&mut S, usize) + Sync + Send,
+{
+    if on_pool() {
+        (0..n).into_par_iter().for_each_init(init, f);
+    } else if n > 0 {
+        let mut s = init();
+        (0..n).for_each(|i| f(&mut s, i));
+    }
+}
+
+/// `f(k, chunk)` for the `size`-element chunks of `v`, stopping at the first error: in
+/// parallel on the pool, in order on the calling thread elsewhere.
+pub fn chunks_mut<T: Send, E: Send>(v: &mut [T], size: usize, f: impl Fn(usize, &mut [T]) -> Result<(), E> + Sync + Send) -> Result<(), E> {
+    if on_pool() {
+        v.par_chunks_mut(size).enumerate().try_for_each(|(k, c)| f(k, c))
+    } else {
+        v.chunks_mut(size).enumerate().try_for_each(|(k, c)| f(k, c))
     }
 }
 

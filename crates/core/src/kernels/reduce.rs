@@ -601,6 +601,14 @@ fn sum_pieces<T: Elem, A: Acc>(src: &Source, w: &KOrder, pieces: &[(usize, usize
             let base = w.addr(lo) as isize;
             let run = |a: usize, b: usize| run_span(base, stride, isz, a, b);
             let rel = behind.as_ref().map(|behind| Release { behind, grain: grain(stride, isz), span: &run });
+            if !swap && stride == size_of::<T>() as isize && size_of::<T>() == isz && super::fast_paths() {
+                // Contiguous native elements: a constant stride and no byte swap let the
+                // compiler load each leaf's eight lanes as vectors (lane j still adds the
+                // elements NumPy's r[j] adds, in the same order: the same result).
+                // SAFETY: as `load`: element i of the run lies in the checked view.
+                let at = |i: usize| val(unsafe { T::load((base as *const u8).add(i * size_of::<T>()), false) });
+                return pairwise_rel(0, len, &at, rel.as_ref());
+            }
             pairwise_rel(0, len, &|i| load((base + i as isize * stride) as usize), rel.as_ref())
         } else {
             let rel = behind.as_ref().map(|behind| Release { behind, grain: grain(stride, isz), span: &span });
@@ -915,7 +923,7 @@ fn dispatch(src: &Source, op: Op, out: DType, n: usize) -> Result<Value> {
             }
             let max = matches!(op, Op::Max | Op::ArgMax);
             let isz = src.dtype.itemsize();
-            if matches!(op, Op::Min | Op::Max) && !src.swap() && src.aligned() && src.layout.is_c_contiguous(isz) {
+            if matches!(op, Op::Min | Op::Max) && !src.swap() && src.aligned() && src.layout.is_c_contiguous(isz) && super::fast_paths() {
                 // SAFETY (both arms): a C-contiguous, checked, aligned, native view of `n` elements.
                 let p = unsafe { src.map.as_ptr().add(src.layout.offset) };
                 match src.dtype {
@@ -1344,7 +1352,7 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, mean
     // axis, each output is one call of the reduction loop (pairwise sums); else NumPy adds
     // whole rows into the output, one element of each run at a time.
     let inner = (0..l.shape.len()).filter(|&a| l.shape[a] > 1).min_by_key(|&a| l.strides[a].unsigned_abs()).is_none_or(|a| a == axis);
-    if !inner && dtype.is_none() && shape.len() == 1 && n > 0 && src.aligned() && !src.swap() && strides[0] == src.dtype.itemsize() as isize {
+    if !inner && dtype.is_none() && shape.len() == 1 && n > 0 && src.aligned() && !src.swap() && strides[0] == src.dtype.itemsize() as isize && super::fast_paths() {
         let fast = match (op, src.dtype) {
             (Op::Sum, DType::Float64) => Some(rows_fold::<f64>(src, n, step, offsets[0], m, |a, x| a + x, vec![0.0; m], 0)),
             (Op::Sum, DType::Float32) => Some(rows_fold::<f32>(src, n, step, offsets[0], m, |a, x| a + x, vec![0.0; m], 0)),
@@ -1366,10 +1374,10 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, mean
     let window = if src.release && inner { (GRAIN * pool::threads() / run_bytes).max(1) } else { m.max(1) };
     let base = src.map.as_ptr() as isize;
     let behind = (src.release && inner).then(|| Behind::new(src.map));
-    pool::install(|| {
+    pool::install_if(l.size() >= PAR_MIN || src.release, || {
         for (w, dsts) in bytes.chunks_mut(window * isz.max(1)).enumerate() {
             let first = w * window;
-            dsts.par_chunks_mut(isz.max(1)).enumerate().try_for_each(|(j, dst)| {
+            pool::chunks_mut(dsts, isz.max(1), |j, dst| {
                 let k = first + j;
                 let run = Layout { shape: vec![n], strides: vec![step], offset: offsets[k] };
                 let s = Source { layout: &run, release: src.release && inner, ..*src };
@@ -1418,10 +1426,10 @@ fn rows_fold<T: Elem + Copy + Send + Sync + ToBytes>(
     from: usize,
 ) -> Vec<u8> {
     let base = src.map.as_ptr() as isize + first as isize;
-    pool::install(|| {
+    pool::install_if(n * m >= PAR_MIN || src.release, || {
         let block_len = out_block(m);
         by_bands(src, n, m * std::mem::size_of::<T>(), first, step, |r0, rn| {
-            acc.par_chunks_mut(block_len).enumerate().for_each(|(b, block)| {
+            let _ = pool::chunks_mut(&mut acc, block_len, |b, block| {
                 // SAFETY: the view was checked; elements (i, b*block_len ..) of every row are in it.
                 let len = block.len();
                 let row = |i: usize| unsafe { std::slice::from_raw_parts(((base + i as isize * step) as *const T).add(b * block_len), len) };
@@ -1438,6 +1446,7 @@ fn rows_fold<T: Elem + Copy + Send + Sync + ToBytes>(
                         *a = f(*a, x);
                     }
                 }
+                Ok::<(), std::convert::Infallible>(())
             });
         });
     });
