@@ -10,10 +10,12 @@ mod array;
 mod buffers;
 mod compute;
 mod convert;
-mod npz;
-mod sparse;
 mod everyday;
+mod npz;
+mod parallel;
+mod sparse;
 
 pub use array::*;
 pub use npz::*;
+pub use parallel::*;
 pub use sparse::*;
