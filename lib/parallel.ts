@@ -94,7 +94,7 @@ function inputMode(m: unknown): 'r' | 'r+' | 'c' {
   }
 }
 
-function modulePath(module: PathLike): string {
+function modulePath(module: PathLike | URL): string {
   let p: string;
   if (module instanceof URL) {
     if (module.protocol !== 'file:') throw invalidArg(`module must be a file URL or path, got ${module.href}`);
@@ -350,7 +350,8 @@ interface Call {
   readonly total: number;
   readonly results: unknown[];
   readonly where: string;
-  readonly stack: string;
+  /** Where the call was made (its stack is only formatted when a task fails). */
+  readonly site: Error;
   readonly sender: Sender;
   readonly onProgress: ((done: number, total: number) => void) | undefined;
   readonly resolve: (v: unknown[]) => void;
@@ -391,7 +392,7 @@ function taskError(info: WorkerErrorInfo, index: number, call: Call): Error {
   if (info.code !== undefined) extra.code = info.code;
   if (info.errno !== undefined) extra.errno = info.errno;
   extra.taskIndex = index;
-  e.stack = `${info.stack ?? `${info.name}: ${info.message}`}\n    at task ${index} of ${call.where} (in a worker)\n${call.stack}`;
+  e.stack = `${info.stack ?? `${info.name}: ${info.message}`}\n    at task ${index} of ${call.where} (in a worker)\n${(call.site.stack ?? '').split('\n').slice(1).join('\n')}`;
   return e;
 }
 
@@ -419,6 +420,7 @@ export class Parallel implements AsyncDisposable {
   private readonly hooked = new WeakSet<TinypoolWorker>();
   private readonly errored = new WeakSet<TinypoolWorker>();
   private lastExit = '';
+  private readonly modules = new Map<string, string>();
 
   constructor(options?: ParallelOptions) {
     if (options !== undefined && (options === null || typeof options !== 'object')) throw typeError('Parallel options must be an object');
@@ -446,19 +448,19 @@ export class Parallel implements AsyncDisposable {
 
   /** Runs `exportName(...args)` of `module` in a worker; resolves to its result. */
   async run(module: PathLike | URL, exportName: string, args: readonly unknown[]): Promise<unknown> {
-    const [r] = await this.submit(module, exportName, [args], undefined, 'Parallel.run', new Error().stack);
+    const [r] = await this.submit(module, exportName, [args], undefined, 'Parallel.run', new Error());
     return r;
   }
 
   /** Runs `exportName(...argsList[i])` for every i; resolves to the results in order. */
   map(module: PathLike | URL, exportName: string, argsList: readonly (readonly unknown[])[], options?: MapOptions): Promise<unknown[]> {
-    return this.submit(module, exportName, argsList, options, 'Parallel.map', new Error().stack);
+    return this.submit(module, exportName, argsList, options, 'Parallel.map', new Error());
   }
 
-  private async submit(module: PathLike | URL, exportName: string, argsList: readonly (readonly unknown[])[], options: MapOptions | undefined, where: string, stack: string | undefined): Promise<unknown[]> {
+  private async submit(module: PathLike | URL, exportName: string, argsList: readonly (readonly unknown[])[], options: MapOptions | undefined, where: string, site: Error): Promise<unknown[]> {
     if (this.closing) throw new MmnpyError('ERR_MMNPY_CLOSED', 'the pool is closed');
     if (this.signal?.aborted) throw abortError(this.signal);
-    const file = modulePath(module);
+    const file = this.modulePath(module);
     if (typeof exportName !== 'string' || exportName === '') throw typeError('exportName must be the name of an exported function');
     if (!Array.isArray(argsList)) throw typeError('argsList must be an array of argument arrays');
     if (where === 'Parallel.run' && !Array.isArray(argsList[0])) throw typeError('args must be the array of arguments of the call: run(module, name, [a, 0, 500])');
@@ -487,7 +489,7 @@ export class Parallel implements AsyncDisposable {
         total: messages.length,
         results: new Array<unknown>(messages.length),
         where: `${where} (${exportName} in ${file})`,
-        stack: (stack ?? '').split('\n').slice(1).join('\n'),
+        site,
         sender,
         onProgress,
         resolve,
@@ -502,6 +504,16 @@ export class Parallel implements AsyncDisposable {
       messages.forEach((message, index) => this.queue.push({ call, index, message }));
       pool.then(() => this.pump(), (e: unknown) => this.settle(call, e));
     });
+  }
+
+  /** The module's absolute path, checked to exist once per pool. */
+  private modulePath(module: PathLike | URL): string {
+    const key = typeof module === 'string' ? module : module instanceof URL ? module.href : undefined;
+    const known = key === undefined ? undefined : this.modules.get(key);
+    if (known !== undefined) return known;
+    const p = modulePath(module);
+    if (key !== undefined) this.modules.set(key, p);
+    return p;
   }
 
   private pool(): Promise<Tinypool> {
