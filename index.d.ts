@@ -855,7 +855,11 @@ export declare function isnan(a: Comparable, options?: OutOptions): NdArray;
 /** `np.isfinite(a)`. */
 export declare function isfinite(a: Comparable, options?: OutOptions): NdArray;
 
-/** Where `Parallel` runs tasks: `worker_threads` of this process, or child processes (isolated from native crashes and from this heap). */
+/**
+ * Where `Parallel` runs tasks: `worker_threads` of this process (sharing its kernel thread pool), or child
+ * processes, isolated from native crashes and from this heap, whose kernel pools get CPUs / `nJobs` threads
+ * each (`MMNPY_THREADS`, unless set), as joblib limits its workers' inner threads.
+ */
 export type ParallelBackend = 'threads' | 'processes';
 
 /** Options of `new Parallel`. */

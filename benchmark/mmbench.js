@@ -6,7 +6,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'workers', 'numpy', 'npz', 'sparse'];
+const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'workers', 'parallel', 'numpy', 'npz', 'sparse'];
 // With a data set larger than half the RAM: what runs by default, and what may run at all
 // (the others keep the whole set in memory, or copy or write all of it).
 const OUT_OF_CORE = ['open', 'small', 'budget'];
@@ -501,7 +501,7 @@ async function main() {
         results.push({
           id: r.id, scenario: n, name: r.name, unit: r.unit, baseline: r.baseline ?? null,
           samples, median: quantile(samples, 0.5), p95: quantile(samples, 0.95),
-          rss: r.rss ?? null, compare: r.compare, note: r.note ?? null, error: r.error ?? null, extra: r.extra ?? null,
+          rss: r.rss ?? null, memit: r.memit ?? null, compare: r.compare, note: r.note ?? null, error: r.error ?? null, extra: r.extra ?? null,
         });
         if (r.error) errors.push({ scenario: n, message: `${r.id}: ${r.error}` });
       }

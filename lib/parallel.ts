@@ -55,6 +55,7 @@ type TinypoolModule = {
     minThreads: number;
     maxThreads: number;
     serialization: 'advanced';
+    env?: Record<string, string>;
   }) => Tinypool;
 };
 
@@ -80,6 +81,18 @@ function workerCount(nJobs: unknown): number {
   }
   // joblib: a negative n means cpus + 1 + n.
   return nJobs > 0 ? nJobs : Math.max(1, cpus + 1 + nJobs);
+}
+
+/**
+ * The environment of worker processes: each one's kernel pool gets its share of the CPUs
+ * (`MMNPY_THREADS`, unless set), as joblib limits the inner threads of its workers; threads
+ * share the process's one pool anyway.
+ */
+function childEnv(workers: number): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  env.MMNPY_THREADS ??= String(Math.max(1, Math.floor(os.availableParallelism() / workers)));
+  return env;
 }
 
 function inputMode(m: unknown): 'r' | 'r+' | 'c' {
@@ -529,6 +542,7 @@ export class Parallel implements AsyncDisposable {
           maxThreads: this.nJobs,
           // Child processes: bigint, TypedArrays, Map... survive the channel (JSON would not).
           serialization: 'advanced',
+          ...(this.backend === 'processes' ? { env: childEnv(this.nJobs) } : {}),
         });
         // Errors of workers with no task are reported here instead of being thrown.
         p.on('error', () => undefined);
