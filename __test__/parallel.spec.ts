@@ -392,3 +392,23 @@ test.serial('calls are checked', async (t) => {
   await pool.close()
   await t.throwsAsync(pool.run(WORK, 'pid', []), { code: 'ERR_MMNPY_CLOSED' })
 })
+
+for (const how of ['exit', 'SIGTERM', 'SIGINT', 'gc'] as const) {
+  test.serial(`the temporary folder is removed when the process ${how === 'gc' ? 'collects the pool' : how === 'exit' ? 'exits' : `gets ${how}`} without close()`, async (t) => {
+    const temp = tmpDir(t)
+    const script = path.join(__dirname, 'helpers', 'parallel-lifecycle.js')
+    const r = await new Promise<{ out: string; code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      const c = spawn(process.execPath, ['--expose-gc', script, temp, how], { stdio: ['ignore', 'pipe', 'inherit'] })
+      let out = ''
+      c.stdout.on('data', (d) => (out += d))
+      c.on('close', (code, signal) => resolve({ out, code, signal }))
+    })
+    const [folder, verdict] = r.out.trim().split('\n')
+    t.true(folder!.startsWith(path.join(temp, 'mmnpy-')), r.out)
+    if (how === 'gc') t.is(verdict, 'removed')
+    if (how === 'SIGTERM' || how === 'SIGINT') t.is(r.signal, how)
+    else t.is(r.code, 0)
+    t.false(fs.existsSync(folder!))
+    t.deepEqual(mmnpyFolders(temp), [])
+  })
+}

@@ -409,7 +409,44 @@ function taskError(info: WorkerErrorInfo, index: number, call: Call): Error {
   return e;
 }
 
-let registryForGc: FinalizationRegistry<{ temp: TempFolders; pool: Promise<Tinypool> | undefined }> | undefined;
+/**
+ * Loads tinypool (an ES module: with a real import(), which TypeScript's CommonJS output would
+ * turn into `require`) and starts the workers. A module function on purpose: the listeners it
+ * leaves on tinypool must not hold the `Parallel` (see `watch`).
+ */
+function startTinypool(backend: ParallelBackend, workers: number): Promise<Tinypool> {
+  const load = new Function('s', 'return import(s)') as (s: string) => Promise<TinypoolModule>;
+  return load('tinypool').then(({ Tinypool: TP }) => {
+    const p = new TP({
+      filename: WORKER_FILE,
+      runtime: backend === 'threads' ? 'worker_threads' : 'child_process',
+      minThreads: workers,
+      maxThreads: workers,
+      // Child processes: bigint, TypedArrays, Map... survive the channel (JSON would not).
+      serialization: 'advanced',
+      ...(backend === 'processes' ? { env: childEnv(workers) } : {}),
+    });
+    // Errors of workers with no task are reported here instead of being thrown.
+    p.on('error', ignore);
+    return p;
+  });
+}
+
+function ignore(): void {}
+
+/** What the garbage-collection cleanup of a pool needs (never the pool itself). */
+interface GcState {
+  temp: TempFolders;
+  pool: Promise<Tinypool> | undefined;
+  watch: { closing: boolean };
+}
+
+/** Cleans up after pools collected without close(). Made here: a closure made in the constructor would hold its pool. */
+const registryForGc = new FinalizationRegistry<GcState>((s) => {
+  s.watch.closing = true;
+  s.temp.removeAll();
+  void s.pool?.then((p) => p.destroy()).catch(ignore);
+});
 
 /**
  * A pool of workers that run exports of a module over arrays shared by mapping.
@@ -423,16 +460,18 @@ export class Parallel implements AsyncDisposable {
   readonly tempFolder: string | undefined;
   private readonly signal: AbortSignal | undefined;
   private readonly temp: TempFolders;
-  private readonly gcState: { temp: TempFolders; pool: Promise<Tinypool> | undefined };
+  private readonly gcState: GcState;
   private tinypool: Promise<Tinypool> | undefined;
   private readonly queue: Job[] = [];
   private readonly calls = new Set<Call>();
   private inFlight = 0;
-  private closing = false;
   private closed: Promise<void> | undefined;
-  private readonly hooked = new WeakSet<TinypoolWorker>();
-  private readonly errored = new WeakSet<TinypoolWorker>();
-  private lastExit = '';
+  /**
+   * What the workers' exit listeners share with the pool. Not the pool itself: the listeners live
+   * as long as tinypool, which the garbage-collection cleanup holds, so they must not keep the
+   * pool reachable.
+   */
+  private readonly watch = { closing: false, lastExit: '', hooked: new WeakSet<TinypoolWorker>(), errored: new WeakSet<TinypoolWorker>() };
   private readonly modules = new Map<string, string>();
 
   constructor(options?: ParallelOptions) {
@@ -451,11 +490,7 @@ export class Parallel implements AsyncDisposable {
     this.signal?.addEventListener('abort', () => this.abortAll(), { once: true });
     this.temp = new TempFolders(o.tempFolder);
     removeDeadFolders([o.tempFolder, process.env.MMNPY_TEMP_FOLDER, SHM, os.tmpdir()].filter((b): b is string => typeof b === 'string' && b !== ''));
-    this.gcState = { temp: this.temp, pool: undefined };
-    registryForGc ??= new FinalizationRegistry((s) => {
-      s.temp.removeAll();
-      void s.pool?.then((p) => p.destroy()).catch(() => undefined);
-    });
+    this.gcState = { temp: this.temp, pool: undefined, watch: this.watch };
     registryForGc.register(this, this.gcState, this);
   }
 
@@ -471,7 +506,7 @@ export class Parallel implements AsyncDisposable {
   }
 
   private async submit(module: PathLike | URL, exportName: string, argsList: readonly (readonly unknown[])[], options: MapOptions | undefined, where: string, site: Error): Promise<unknown[]> {
-    if (this.closing) throw new MmnpyError('ERR_MMNPY_CLOSED', 'the pool is closed');
+    if (this.watch.closing) throw new MmnpyError('ERR_MMNPY_CLOSED', 'the pool is closed');
     if (this.signal?.aborted) throw abortError(this.signal);
     const file = this.modulePath(module);
     if (typeof exportName !== 'string' || exportName === '') throw typeError('exportName must be the name of an exported function');
@@ -531,23 +566,7 @@ export class Parallel implements AsyncDisposable {
 
   private pool(): Promise<Tinypool> {
     if (this.tinypool === undefined) {
-      // tinypool is an ES module: loaded with a real import() (TypeScript's CommonJS output
-      // would turn `import()` into `require`).
-      const load = new Function('s', 'return import(s)') as (s: string) => Promise<TinypoolModule>;
-      this.tinypool = load('tinypool').then(({ Tinypool: TP }) => {
-        const p = new TP({
-          filename: WORKER_FILE,
-          runtime: this.backend === 'threads' ? 'worker_threads' : 'child_process',
-          minThreads: this.nJobs,
-          maxThreads: this.nJobs,
-          // Child processes: bigint, TypedArrays, Map... survive the channel (JSON would not).
-          serialization: 'advanced',
-          ...(this.backend === 'processes' ? { env: childEnv(this.nJobs) } : {}),
-        });
-        // Errors of workers with no task are reported here instead of being thrown.
-        p.on('error', () => undefined);
-        return p;
-      });
+      this.tinypool = startTinypool(this.backend, this.nJobs);
       this.gcState.pool = this.tinypool;
     }
     return this.tinypool;
@@ -555,15 +574,18 @@ export class Parallel implements AsyncDisposable {
 
   /** Watches each worker's exit: tinypool does not notice a thread that calls process.exit(). */
   private hookWorkers(p: Tinypool): void {
+    const watch = this.watch;
+    const threads = this.backend === 'threads';
     for (const w of p.threads) {
-      if (this.hooked.has(w)) continue;
-      this.hooked.add(w);
-      w.on('error', () => this.errored.add(w));
+      if (watch.hooked.has(w)) continue;
+      watch.hooked.add(w);
+      w.on('error', () => watch.errored.add(w));
       w.once('exit', (code: number | null, sig?: NodeJS.Signals | null) => {
-        this.lastExit = sig ? `was killed by ${sig}` : `exited with code ${code}`;
-        if (this.closing || this.errored.has(w) || this.backend !== 'threads') return;
+        watch.lastExit = sig ? `was killed by ${sig}` : `exited with code ${code}`;
+        // Child processes: tinypool reports their exit itself (before this listener runs).
+        if (watch.closing || watch.errored.has(w) || !threads) return;
         // tinypool rejects the worker's tasks on 'error' and replaces the worker.
-        w.emit('error', new WorkerDied(this.lastExit));
+        w.emit('error', new WorkerDied(watch.lastExit));
       });
     }
   }
@@ -572,7 +594,7 @@ export class Parallel implements AsyncDisposable {
     const p = this.tinypool;
     if (p === undefined) return;
     void p.then((tp) => {
-      while (this.inFlight < this.nJobs && this.queue.length > 0 && !this.closing) {
+      while (this.inFlight < this.nJobs && this.queue.length > 0 && !this.watch.closing) {
         const job = this.queue.shift()!;
         if (job.call.settled) continue;
         this.inFlight++;
@@ -605,13 +627,13 @@ export class Parallel implements AsyncDisposable {
     } else if (answer !== undefined) {
       this.settle(call, taskError((answer as { error: WorkerErrorInfo }).error, job.index, call));
     } else {
-      const detail = failure instanceof WorkerDied ? failure.detail : this.lastExit || String((failure as Error)?.message ?? failure);
-      const closed = this.closing;
+      const detail = failure instanceof WorkerDied ? failure.detail : this.watch.lastExit || String((failure as Error)?.message ?? failure);
+      const closed = this.watch.closing;
       const e = closed
         ? new MmnpyError('ERR_MMNPY_CLOSED', `the pool was closed while task ${job.index} of ${call.where} ran`)
         : new MmnpyError('ERR_MMNPY_WORKER_DIED', `a worker ${detail} while running task ${job.index} of ${call.where}; the tasks not started were cancelled`);
       (e as MmnpyError & { taskIndex: number }).taskIndex = job.index;
-      this.lastExit = '';
+      this.watch.lastExit = '';
       this.settle(call, e);
     }
     this.pump();
@@ -636,8 +658,8 @@ export class Parallel implements AsyncDisposable {
   /** Cancels the tasks not started, stops the workers, removes the temporary files. Idempotent. */
   close(): Promise<void> {
     if (this.closed !== undefined) return this.closed;
-    this.closing = true;
-    registryForGc?.unregister(this);
+    this.watch.closing = true;
+    registryForGc.unregister(this);
     const calls = [...this.calls];
     this.closed = (async () => {
       const tp = this.tinypool;

@@ -200,9 +200,8 @@ export class Receiver {
 
   private array(w: MappedWire | CopyWire): NdArray {
     let base: NdArray;
-    let view: NdArray;
     if (w[TAG] === 'copy') {
-      base = wrap(native(() => binding.fromBytes(w.bytes, spelling(w.dtype, w.byteOrder), w.shape, false, false)), false);
+      base = fromCopy(w);
       this.taskArrays.push(base);
       return base;
     }
@@ -210,19 +209,13 @@ export class Receiver {
       base = wrap(native(() => binding.adoptShared(w.handle!, false)), false);
       this.taskArrays.push(base);
     } else if (w.mode === 'c') {
-      base = this.open(w);
+      base = openRegion(w);
       this.taskArrays.push(base);
     } else {
       base = this.cached(w);
     }
-    view = new NdArray(base._s, w.shape, w.strides, w.offset);
     if (w.hint !== undefined) base._s.readOnlyHint = w.hint;
-    return view;
-  }
-
-  private open(w: MappedWire): NdArray {
-    const itemsize = dtypeInfo(w.dtype).itemsize;
-    return memmap(w.file, { dtype: spelling(w.dtype, w.byteOrder), mode: w.mode, offset: w.fileOffset, shape: [w.byteLength / itemsize] });
+    return new NdArray(base._s, w.shape, w.strides, w.offset);
   }
 
   /** The cached mapping of `w`'s file region, mapped again when the file changed. */
@@ -238,7 +231,7 @@ export class Receiver {
       return hit.base;
     }
     if (hit !== undefined) this.drop(key, hit);
-    const base = this.open(w);
+    const base = openRegion(w);
     this.cache.set(key, { base, stamp: st.stamp, used: ++this.clock });
     if (this.cache.size > this.capacity) {
       let oldest: [string, CacheEntry] | undefined;
@@ -289,9 +282,18 @@ function stat(file: string, mode: string | null): { identity: string | null; sta
 /** Decodes a received value into arrays the caller owns (the main thread's results). */
 export function decodeOwned(value: unknown): unknown {
   return decode(value, (w) => {
-    if (w[TAG] === 'copy') return wrap(native(() => binding.fromBytes(w.bytes, spelling(w.dtype, w.byteOrder), w.shape, false, false)), false);
-    const itemsize = dtypeInfo(w.dtype).itemsize;
-    const base = memmap(w.file, { dtype: spelling(w.dtype, w.byteOrder), mode: w.mode, offset: w.fileOffset, shape: [w.byteLength / itemsize] });
-    return new NdArray(base._s, w.shape, w.strides, w.offset);
+    if (w[TAG] === 'copy') return fromCopy(w);
+    return new NdArray(openRegion(w)._s, w.shape, w.strides, w.offset);
   });
+}
+
+/** The whole mapped region a description names (raw, whatever the file's format), mapped again. */
+function openRegion(w: MappedWire): NdArray {
+  const itemsize = dtypeInfo(w.dtype).itemsize;
+  return memmap(w.file, { dtype: spelling(w.dtype, w.byteOrder), mode: w.mode, offset: w.fileOffset, shape: [w.byteLength / itemsize] });
+}
+
+/** An in-memory array holding a copy's bytes. */
+function fromCopy(w: CopyWire): NdArray {
+  return wrap(native(() => binding.fromBytes(w.bytes, spelling(w.dtype, w.byteOrder), w.shape, false, false)), false);
 }
