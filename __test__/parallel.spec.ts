@@ -412,3 +412,14 @@ for (const how of ['exit', 'SIGTERM', 'SIGINT', 'gc'] as const) {
     t.deepEqual(mmnpyFolders(temp), [])
   })
 }
+
+test.serial("mmapMode 'c' and 'r+' for auto-memmapped inputs: workers may write, the main thread's array is untouched", async (t) => {
+  const temp = tmpDir(t)
+  const big = zeros([MB / 4])
+  for (const [backend, mmapMode] of [['threads', 'c'], ['processes', 'c'], ['threads', 'r+']] as const) {
+    await using pool = new Parallel({ nJobs: 1, backend, mmapMode, tempFolder: temp })
+    t.is(await pool.run(WORK, 'tryWrite', [big]), 'written', `${backend} ${mmapMode}`)
+    t.is(big.get(0), 0)
+  }
+  t.deepEqual(mmnpyFolders(temp), [])
+})
