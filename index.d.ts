@@ -854,3 +854,139 @@ export declare function greaterEqual(a: NdArray | Scalar, b: NdArray | Scalar, o
 export declare function isnan(a: Comparable, options?: OutOptions): NdArray;
 /** `np.isfinite(a)`. */
 export declare function isfinite(a: Comparable, options?: OutOptions): NdArray;
+
+/**
+ * Where `Parallel` runs tasks: `worker_threads` of this process (sharing its kernel thread pool), or child
+ * processes, isolated from native crashes and from this heap, whose kernel pools get CPUs / `nJobs` threads
+ * each (`MMNPY_THREADS`, unless set), as joblib limits its workers' inner threads.
+ */
+export type ParallelBackend = 'threads' | 'processes';
+
+/** Options of `new Parallel`. */
+export interface ParallelOptions {
+  /** Workers: a positive count, or negative like joblib (`-1`: one per CPU, `-2`: all but one). Default -1. */
+  nJobs?: number;
+  /** `'threads'` (default) or `'processes'`. */
+  backend?: ParallelBackend;
+  /**
+   * In-memory (or `'c'`) arrays larger than this are written once per call to a temporary `.npy` that the
+   * workers map with `mmapMode`; smaller ones are copied. Bytes, or `'1M'`-style (K, M, G: 1024-based);
+   * `null` copies every such array. Default `'1M'` (1,048,576 bytes).
+   */
+  maxNbytes?: number | string | null;
+  /** Mode of the auto-memmapped temporary files in the workers: `'r'` (default), `'r+'` or `'c'`; never `'w+'`. */
+  mmapMode?: 'r' | 'r+' | 'c' | 'readonly' | 'readwrite' | 'copyonwrite';
+  /**
+   * Folder of the temporary files (created if missing). Default: `MMNPY_TEMP_FOLDER`, else `/dev/shm` when it
+   * has room for the data (plus a margin, within free memory), else `os.tmpdir()`. The pool's files go in a
+   * sub-folder `mmnpy-<pid>-<random>`, removed on `close()`, on garbage collection, on exit and on
+   * SIGINT/SIGTERM; a new pool removes those of dead processes.
+   */
+  tempFolder?: string;
+  /** Aborting it cancels the tasks not started of every call (they reject with an `AbortError`); later calls reject at once. */
+  signal?: AbortSignal;
+}
+
+/** Options of `Parallel.map`. */
+export interface MapOptions {
+  /** Called on the main thread after each task succeeds, with how many have and how many there are. */
+  onProgress?: (done: number, total: number) => void;
+  /** Aborting it cancels this call's tasks not started; the call rejects with an `AbortError`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * `joblib.Parallel` for Node: a pool of workers that call an export of a module, with `NdArray` arguments and
+ * results shared by mapping, never copied. A file-backed array (`'r'`, `'r+'`, `'w+'`) crosses as a description
+ * of its mapping and is mapped again on the other side (threads share the very mapping through a process-wide
+ * handle; the memory is unmapped when the last thread using it lets go); arguments are walked through arrays,
+ * plain objects, Maps and Sets. Read-only inputs stay read-only in workers: a write fails with the mode-`'r'`
+ * error and a hint. A writable output made with `openNpy(path, { mode: 'w+', ... })` reaches workers as `'r+'`
+ * (its blocks reserved first, so a full disk is an error, not SIGBUS); the main thread sees their writes once the
+ * task settles. In-memory arrays over `maxNbytes` are auto-memmapped (see `ParallelOptions`).
+ * The first failing task rejects the call with the worker's error (its name, message, `code` and stack, plus
+ * `taskIndex`) and cancels the call's tasks not started; a worker that dies (`process.exit`, a native crash
+ * with `'processes'`) rejects with `ERR_MMNPY_WORKER_DIED` and is replaced. Arrays a task receives are valid
+ * during the task (those received by handle or copied are closed after it).
+ * @example
+ * ```ts
+ * // work.js: exports.rowSums = (a, out, start, stop) => { for (let i = start; i < stop; i++) out.set(i, a.slice(i).sum()) }
+ * const a = loadNpy('big.npy', { mmapMode: 'r' });
+ * const out = openNpy('sums.npy', { mode: 'w+', shape: [a.shape[0]] });
+ * await using pool = new Parallel({ nJobs: 2 });
+ * await pool.map(new URL('./work.js', import.meta.url), 'rowSums', [[a, out, 0, 500], [a, out, 500, 1000]],
+ *   { onProgress: (done, total) => console.log(`${done}/${total}`) });
+ * console.log(out.get(0));
+ * ```
+ */
+export declare class Parallel implements AsyncDisposable {
+  constructor(options?: ParallelOptions);
+  /** The number of workers. */
+  readonly nJobs: number;
+  readonly backend: ParallelBackend;
+  /** The auto-memmapping threshold in bytes, or `null` (off). */
+  readonly maxNbytes: number | null;
+  readonly mmapMode: 'r' | 'r+' | 'c';
+  /** The `tempFolder` option as given. */
+  readonly tempFolder: string | undefined;
+  /** Calls `exportName(...args)` of `module` (a path or file URL; CommonJS or ES module) in a worker. @example const s = await pool.run(new URL('./work.js', import.meta.url), 'total', [a]) */
+  run(module: PathLike | URL, exportName: string, args: readonly unknown[]): Promise<unknown>;
+  /** Calls `exportName(...argsList[i])` for every `i`, at most `nJobs` at a time; resolves to the results in order. @example const parts = await pool.map(file, 'rowStats', [[a, 0, 500], [a, 500, 1000]]) */
+  map(module: PathLike | URL, exportName: string, argsList: readonly (readonly unknown[])[], options?: MapOptions): Promise<unknown[]>;
+  /** Cancels the tasks not started (their calls reject with `ERR_MMNPY_CLOSED`), stops the workers (running tasks too) and removes the temporary files. Idempotent. */
+  close(): Promise<void>;
+  /** `await using pool = new Parallel()` closes at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Resident memory in bytes. */
+export interface ResidentMemory {
+  /** The resident set now. */
+  rss: number;
+  /** Its peak (Linux `VmHWM`: since the process started or the last `memit`). */
+  peak: number;
+  /** Anonymous memory (heaps, copies): `RssAnon`. */
+  anon: number;
+  /** Pages of mapped files, shared with the page cache: `RssFile`. */
+  file: number;
+  /** Shared memory (tmpfs such as `/dev/shm`, shared anonymous mappings): `RssShmem`. */
+  shmem: number;
+}
+
+/** What `memit` measured, in bytes (and seconds). */
+export interface MemitResult<T> {
+  /** What `fn` returned. */
+  result: T;
+  /** The peak resident set during the call (exact on Linux: `VmHWM` reset before it). */
+  peak: number;
+  /** `peak` minus the resident set before the call (`%memit`'s "increment"). */
+  increment: number;
+  /** How much anonymous memory grew at its peak during the call (copies, heaps). */
+  anon: number;
+  /** How much mapped file pages grew at their peak (a zero-copy pass over a mapped file shows here). */
+  file: number;
+  /** How much shared memory grew at its peak (tmpfs files such as `/dev/shm`). */
+  shmem: number;
+  /** Wall time of the call. */
+  seconds: number;
+  /** The resident memory before the call. */
+  before: ResidentMemory;
+}
+
+/**
+ * Like memory_profiler's `%memit`, told apart by kind: runs `fn` once and returns its result with the peak
+ * resident memory during the call, its increment, and how much of it was anonymous memory, mapped file pages
+ * or shared memory. Linux: the peak is exact (`/proc/self/clear_refs` resets `VmHWM`, which also resets what
+ * `process.resourceUsage().maxRSS` reports); the split is sampled every millisecond by a native thread.
+ * Elsewhere: the resident set before and after, all counted as `anon`.
+ * @example
+ * ```ts
+ * const m = memit(() => loadNpy('big.npy', { mmapMode: 'r' }).sum());
+ * console.log(m.result, m.increment, m.file, m.anon);   // the pass shows as file pages, not copies
+ * ```
+ */
+export declare function memit<T>(fn: () => T): MemitResult<T>;
+/** `memit` of an async function: measures until its Promise settles. @example const m = await memitAsync(() => a.sumAsync()) */
+export declare function memitAsync<T>(fn: () => T | Promise<T>): Promise<MemitResult<Awaited<T>>>;
+/** This process's resident memory now, by kind (Linux `/proc/self/status`; elsewhere the resident set as `anon`). @example residentMemory().anon */
+export declare function residentMemory(): ResidentMemory;

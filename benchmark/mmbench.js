@@ -6,7 +6,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'workers', 'numpy', 'npz', 'sparse'];
+const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'workers', 'parallel', 'numpy', 'npz', 'sparse'];
 // With a data set larger than half the RAM: what runs by default, and what may run at all
 // (the others keep the whole set in memory, or copy or write all of it).
 const OUT_OF_CORE = ['open', 'small', 'budget'];
@@ -47,7 +47,8 @@ Options:
 
 Figures: GB = 10^9 bytes. Each figure is the median and p95 of the measured runs.
 "peak RSS" is the peak RssAnon + RssFile (/proc/self/status) while the figure was
-measured (n/a off Linux). Ratios divide mmnpy's median by a baseline's, measured in
+measured (n/a off Linux); --json also gives memit's fields over all runs of a figure
+done in this process (peak, increment, and its anon/file/shmem split). Ratios divide mmnpy's median by a baseline's, measured in
 the same run (for latencies, the baseline's by mmnpy's): above 1x mmnpy is faster.
 
 --json prints one object, described by the JSON Schema benchmark/mmbench.schema.json:
@@ -59,6 +60,7 @@ the same run (for latencies, the baseline's by mmnpy's): above 1x mmnpy is faste
                 baseline: null|"fs.readSync"|"fs.readFile"|"numpy"|"ceiling"|"other",
                 samples: [number], median, p95 (null when skipped),
                 rss: { anon, file } bytes | null,
+                memit: { peak, increment, anon, file, shmem } bytes | null,
                 comparisons: [{ against, kind, ratio }], note, error, extra }] }
 
 Exit codes: 0 done, 1 a scenario failed, 2 bad arguments or file, 130 interrupted.`;
@@ -533,7 +535,7 @@ async function main() {
         results.push({
           id: r.id, scenario: n, name: r.name, unit: r.unit, baseline: r.baseline ?? null,
           samples, median: quantile(samples, 0.5), p95: quantile(samples, 0.95),
-          rss: r.rss ?? null, compare: r.compare, note: r.note ?? null, error: r.error ?? null, extra: r.extra ?? null,
+          rss: r.rss ?? null, memit: r.memit ?? null, compare: r.compare, note: r.note ?? null, error: r.error ?? null, extra: r.extra ?? null,
         });
         if (r.error) errors.push({ scenario: n, message: `${r.id}: ${r.error}` });
       }

@@ -85,18 +85,25 @@ const rss = {
 async function measure(ctx, label, fn, { runs = ctx.runs, warmup = 1, before = null } = {}) {
   rss.reset();
   const seconds = [];
-  for (let i = -warmup; i < runs; i++) {
-    ctx.progress(`${label} ${i < 0 ? 'warm-up' : `${i + 1}/${runs}`}`);
-    if (before && i >= 0) before(i);
-    const t0 = now();
-    let r = fn(i);
-    if (r && typeof r.then === 'function') r = await r;
-    const t = r && typeof r === 'object' && typeof r.seconds === 'number' ? r.seconds : now() - t0;
-    rss.sample();
-    if (i >= 0) seconds.push(t);
-    await yieldToLoop();
-  }
-  return { seconds, rss: rss.take() };
+  const m = await mm.memitAsync(async () => {
+    for (let i = -warmup; i < runs; i++) {
+      ctx.progress(`${label} ${i < 0 ? 'warm-up' : `${i + 1}/${runs}`}`);
+      if (before && i >= 0) before(i);
+      const t0 = now();
+      let r = fn(i);
+      if (r && typeof r.then === 'function') r = await r;
+      const t = r && typeof r === 'object' && typeof r.seconds === 'number' ? r.seconds : now() - t0;
+      rss.sample();
+      if (i >= 0) seconds.push(t);
+      await yieldToLoop();
+    }
+  });
+  return { seconds, rss: rss.take(), memit: memitOf(m) };
+}
+
+/** The fields of a `memit` result a row reports (bytes): the peak during the runs, its increment, and its split by kind. */
+function memitOf(m) {
+  return { peak: m.peak, increment: m.increment, anon: m.anon, file: m.file, shmem: m.shmem };
 }
 
 const gbps = (bytes, seconds) => seconds.map((t) => bytes / t / 1e9);
@@ -230,15 +237,15 @@ const scenarios = {
     }, { warmup: 0 });
     const note = `native probe: read = the data file's own mapping, faulted in; memcpy = ${(size / MiB).toFixed(0)} MiB of memory`;
     return [
-      { id: 'ceiling.read', name: `ceiling: native read, ${threads} threads`, unit: 'GB/s', samples: read, baseline: 'ceiling', rss: m.rss, note, extra: { threads, bytes: size } },
-      { id: 'ceiling.memcpy', name: 'ceiling: native memcpy, 1 thread', unit: 'GB/s', samples: memcpy, baseline: 'other', rss: m.rss, note },
+      { id: 'ceiling.read', name: `ceiling: native read, ${threads} threads`, unit: 'GB/s', samples: read, baseline: 'ceiling', rss: m.rss, memit: m.memit, note, extra: { threads, bytes: size } },
+      { id: 'ceiling.memcpy', name: 'ceiling: native memcpy, 1 thread', unit: 'GB/s', samples: memcpy, baseline: 'other', rss: m.rss, memit: m.memit, note },
     ];
   },
 
   /** Time to map a file and parse its header. */
   async open(ctx) {
     const m = await measure(ctx, 'open', () => mm.loadNpy(ctx.file, { mmapMode: 'r' }).close(), { runs: ctx.runs * 20, warmup: 5 });
-    return [{ id: 'open', name: "open: loadNpy(p, 'r') + close()", unit: 's', samples: m.seconds, compare: ['numpy.open'], rss: m.rss }];
+    return [{ id: 'open', name: "open: loadNpy(p, 'r') + close()", unit: 's', samples: m.seconds, compare: ['numpy.open'], rss: m.rss, memit: m.memit }];
   },
 
   /**
@@ -278,7 +285,7 @@ print(json.dumps({'small': [t(per(f), own=True) for f in fs]}))`, ['-', ctx.runs
         return { seconds: (now() - t0) / calls };
       });
       const npId = `numpy.small${suffix}`;
-      rows.push({ id: `small${suffix}`, name: `${what}, per call`, unit: 's', samples: ours.seconds, compare: [npId], rss: ours.rss });
+      rows.push({ id: `small${suffix}`, name: `${what}, per call`, unit: 's', samples: ours.seconds, compare: [npId], rss: ours.rss, memit: ours.memit });
       rows.push(np.error ? skipped(npId, `NumPy: ${CALLS[k][3]}, per call`, 's', np.error)
         : { id: npId, name: `NumPy: ${CALLS[k][3]}, per call`, unit: 's', samples: np.small[k], baseline: 'numpy', rss: null });
     }
@@ -297,8 +304,8 @@ print(json.dumps({'small': [t(per(f), own=True) for f in fs]}))`, ['-', ctx.runs
     const got = await measure(ctx, 'get', () => { let s = 0; for (let i = 0; i < n; i++) s += v.get(i); sink += s; });
     a.close();
     return [
-      { id: 'get', name: 'get(i) loop over a 1-D view', unit: 'elem/s', samples: got.seconds.map((t) => n / t), compare: ['get.typed'], rss: got.rss, note: `${n} elements`, extra: { elements: n, sink: Number.isFinite(sink) } },
-      { id: 'get.typed', name: 'TypedArray loop, same memory', unit: 'elem/s', samples: typed.seconds.map((t) => n / t), baseline: 'other', rss: typed.rss },
+      { id: 'get', name: 'get(i) loop over a 1-D view', unit: 'elem/s', samples: got.seconds.map((t) => n / t), compare: ['get.typed'], rss: got.rss, memit: got.memit, note: `${n} elements`, extra: { elements: n, sink: Number.isFinite(sink) } },
+      { id: 'get.typed', name: 'TypedArray loop, same memory', unit: 'elem/s', samples: typed.seconds.map((t) => n / t), baseline: 'other', rss: typed.rss, memit: typed.memit },
     ];
   },
 
@@ -330,8 +337,8 @@ print(json.dumps({'small': [t(per(f), own=True) for f in fs]}))`, ['-', ctx.runs
     }, { warmup: 0 });
     ctx.gc();
     const rows = [
-      { id: 'firstPass', name: 'first pass, fresh mapping (JS loop)', unit: 'GB/s', samples: gbps(ctx.bytes, ours.seconds), compare: PASS, rss: ours.rss },
-      { id: 'fs.readSync', name: 'fs.readSync 64 MiB + JS loop', unit: 'GB/s', samples: gbps(ctx.bytes, readSync.seconds), baseline: 'fs.readSync', rss: readSync.rss },
+      { id: 'firstPass', name: 'first pass, fresh mapping (JS loop)', unit: 'GB/s', samples: gbps(ctx.bytes, ours.seconds), compare: PASS, rss: ours.rss, memit: ours.memit },
+      { id: 'fs.readSync', name: 'fs.readSync 64 MiB + JS loop', unit: 'GB/s', samples: gbps(ctx.bytes, readSync.seconds), baseline: 'fs.readSync', rss: readSync.rss, memit: readSync.memit },
     ];
     const fileSize = fs.statSync(ctx.file).size;
     if (fileSize >= 2 ** 31) {
@@ -350,7 +357,7 @@ print(json.dumps({'small': [t(per(f), own=True) for f in fs]}))`, ['-', ctx.runs
         return { seconds, s };
       }, { warmup: 0 });
       ctx.gc();
-      rows.push({ id: 'fs.readFile', name: 'fs.readFileSync + JS loop', unit: 'GB/s', samples: gbps(ctx.bytes, readFile.seconds), baseline: 'fs.readFile', rss: readFile.rss });
+      rows.push({ id: 'fs.readFile', name: 'fs.readFileSync + JS loop', unit: 'GB/s', samples: gbps(ctx.bytes, readFile.seconds), baseline: 'fs.readFile', rss: readFile.rss, memit: readFile.memit });
     }
     return rows;
   },
@@ -360,7 +367,7 @@ print(json.dumps({'small': [t(per(f), own=True) for f in fs]}))`, ['-', ctx.runs
     const { a, flat } = openFlat(ctx.file);
     const m = await measure(ctx, 'steady', () => sumChunks(flat));
     a.close();
-    return [{ id: 'steady', name: 'steady state, one mapping (JS loop)', unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: PASS, rss: m.rss }];
+    return [{ id: 'steady', name: 'steady state, one mapping (JS loop)', unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: PASS, rss: m.rss, memit: m.memit }];
   },
 
   /** Rust `sum()` over a fresh mapping each run (file in page cache), then over one mapping (steady). */
@@ -380,8 +387,8 @@ print(json.dumps({'small': [t(per(f), own=True) for f in fs]}))`, ['-', ctx.runs
     const steady = await measure(ctx, 'sum steady', () => a.sum(), { before: () => probe.push(binding.machineCeiling(1 << 20, 1, ctx.file).read / 1e9) });
     a.close();
     return [
-      { id: 'sum.first', name: 'sum(), fresh mapping', unit: 'GB/s', samples: gbps(ctx.bytes, first.seconds), compare: [...PASS, 'numpy.first'], rss: first.rss },
-      { id: 'sum.steady', name: 'sum(), steady state', unit: 'GB/s', samples: gbps(ctx.bytes, steady.seconds), compare: ['fs.readSync', 'fs.readFile', 'sum.ceiling', 'numpy.steady', 'ceiling.read'], rss: steady.rss },
+      { id: 'sum.first', name: 'sum(), fresh mapping', unit: 'GB/s', samples: gbps(ctx.bytes, first.seconds), compare: [...PASS, 'numpy.first'], rss: first.rss, memit: first.memit },
+      { id: 'sum.steady', name: 'sum(), steady state', unit: 'GB/s', samples: gbps(ctx.bytes, steady.seconds), compare: ['fs.readSync', 'fs.readFile', 'sum.ceiling', 'numpy.steady', 'ceiling.read'], rss: steady.rss, memit: steady.memit },
       { id: 'sum.ceiling', name: 'ceiling: native read, before each steady run', unit: 'GB/s', samples: probe, baseline: 'ceiling', rss: null, note: 'the ceiling probe over the data file, run right before each steady sum()' },
     ];
   },
@@ -393,8 +400,8 @@ print(json.dumps({'small': [t(per(f), own=True) for f in fs]}))`, ['-', ctx.runs
     const plain = await measure(ctx, 'mean+std', () => { a.mean(); a.std(); });
     a.close();
     return [
-      { id: 'meanStd', name: 'mean() + std({ mean })', unit: 'GB/s', samples: gbps(ctx.bytes, given.seconds), compare: ['numpy.meanStd', 'numpy.meanStdGiven', 'ceiling.read'], rss: given.rss },
-      { id: 'meanStd.plain', name: 'mean() + std()', unit: 'GB/s', samples: gbps(ctx.bytes, plain.seconds), compare: ['numpy.meanStd', 'ceiling.read'], rss: plain.rss },
+      { id: 'meanStd', name: 'mean() + std({ mean })', unit: 'GB/s', samples: gbps(ctx.bytes, given.seconds), compare: ['numpy.meanStd', 'numpy.meanStdGiven', 'ceiling.read'], rss: given.rss, memit: given.memit },
+      { id: 'meanStd.plain', name: 'mean() + std()', unit: 'GB/s', samples: gbps(ctx.bytes, plain.seconds), compare: ['numpy.meanStd', 'ceiling.read'], rss: plain.rss, memit: plain.memit },
     ];
   },
 
@@ -425,7 +432,7 @@ print(json.dumps({'small': [t(per(f), own=True) for f in fs]}))`, ['-', ctx.runs
     const tol = ctx.dtype === 'float32' ? 1e-3 : 1e-9;
     const okValues = check && Math.abs(check.mean) < tol && Math.abs(check.std - 1) < tol;
     const rows = [{
-      id: 'cow', name, unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: ['cow.numpy', 'ceiling.memcpy'], rss: m.rss,
+      id: 'cow', name, unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: ['cow.numpy', 'ceiling.memcpy'], rss: m.rss, memit: m.memit,
       note: 'a.sub(a.mean(), { out: a }); a.div(a.std(), { out: a }); ' + (before === after ? 'file unchanged (sha256 verified)' : 'FILE CHANGED: copy-on-write leaked into the file')
         + (okValues ? '' : `; result not normalized (mean ${check?.mean}, std ${check?.std})`),
       extra: { sha256: after, unchanged: before === after, mean: check?.mean ?? null, std: check?.std ?? null },
@@ -459,8 +466,8 @@ print(json.dumps({'cow': t(run, own=True)}))`, [ctx.file, ctx.runs]);
     const elems = (s) => s.map((t) => (per * rows) / t);
     const shape = `${rows}x${cols} ${ctx.dtype} matrix view, C order, column stride ${cols * ctx.itemsize} B; ${per} columns per run`;
     const out = [
-      { id: 'column.sum', name: 'column: m.slice(null, j).sum()', unit: 'elem/s', samples: elems(sums.seconds), compare: ['column.numpy.sum'], rss: sums.rss, note: shape },
-      { id: 'column.copy', name: 'column: m.slice(null, j).toTypedArray()', unit: 'elem/s', samples: elems(copies.seconds), compare: ['column.numpy.copy'], rss: copies.rss },
+      { id: 'column.sum', name: 'column: m.slice(null, j).sum()', unit: 'elem/s', samples: elems(sums.seconds), compare: ['column.numpy.sum'], rss: sums.rss, memit: sums.memit, note: shape },
+      { id: 'column.copy', name: 'column: m.slice(null, j).toTypedArray()', unit: 'elem/s', samples: elems(copies.seconds), compare: ['column.numpy.copy'], rss: copies.rss, memit: copies.memit },
     ];
     const picks = Array.from({ length: ctx.runs + 1 }, (_, i) => pick(i - 1));
     const np = await python(ctx, `${PY_TIMER}
@@ -548,10 +555,10 @@ print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.s
     }, { warmup: 0 });
     const note = (v) => (Number.isFinite(v) ? `peak RSS growth ${(v / MiB).toFixed(0)} MiB for ${(ctx.bytes / MiB).toFixed(0)} MiB of data` : 'RSS not measurable here (n/a)');
     return [{
-      id: 'budget', name: 'sum() by 32 MiB blocks, release: true', unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: PASS, rss: m.rss,
+      id: 'budget', name: 'sum() by 32 MiB blocks, release: true', unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: PASS, rss: m.rss, memit: m.memit,
       note: note(worst), extra: { peakGrowth: Number.isFinite(worst) ? worst : null },
     }, {
-      id: 'budget.stream', name: 'sum({ release: true }), fresh mapping', unit: 'GB/s', samples: gbps(ctx.bytes, streamed.seconds), compare: [...PASS, 'sum.first'], rss: streamed.rss,
+      id: 'budget.stream', name: 'sum({ release: true }), fresh mapping', unit: 'GB/s', samples: gbps(ctx.bytes, streamed.seconds), compare: [...PASS, 'sum.first'], rss: streamed.rss, memit: streamed.memit,
       note: note(peak), extra: { peakGrowth: Number.isFinite(peak) ? peak : null },
     }];
   },
@@ -570,7 +577,7 @@ print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.s
       a.close();
     }, { warmup: 0 });
     fs.rmSync(out, { force: true });
-    return [{ id: 'write', name, unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: ['ceiling.memcpy'], rss: m.rss }];
+    return [{ id: 'write', name, unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds), compare: ['ceiling.memcpy'], rss: m.rss, memit: m.memit }];
   },
 
   /**
@@ -637,9 +644,9 @@ print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.s
     }
     note = `posix_fadvise(DONTNEED) via ${ctx.python} before each run: ${note}`;
     return [
-      { id: 'cold', name, unit: 'GB/s', samples: coldS, compare: ['cold.read', 'cold.cached'], rss: cold.rss, note, extra: { evictionEffective: effective, cachedDropped: measurable ? dropped : null, deviceReadBytes: fromDevice || null } },
-      { id: 'cold.read', name: 'plain read() in 16 MiB blocks, cold', unit: 'GB/s', samples: gbps(fileSize, plain.seconds), baseline: 'other', rss: plain.rss },
-      { id: 'cold.cached', name: 'same pass, file cached', unit: 'GB/s', samples: cachedS, baseline: 'other', rss: cached.rss },
+      { id: 'cold', name, unit: 'GB/s', samples: coldS, compare: ['cold.read', 'cold.cached'], rss: cold.rss, memit: cold.memit, note, extra: { evictionEffective: effective, cachedDropped: measurable ? dropped : null, deviceReadBytes: fromDevice || null } },
+      { id: 'cold.read', name: 'plain read() in 16 MiB blocks, cold', unit: 'GB/s', samples: gbps(fileSize, plain.seconds), baseline: 'other', rss: plain.rss, memit: plain.memit },
+      { id: 'cold.cached', name: 'same pass, file cached', unit: 'GB/s', samples: cachedS, baseline: 'other', rss: cached.rss, memit: cached.memit },
     ];
   },
 
@@ -671,7 +678,7 @@ print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.s
             out.push({ ...skipped(id, name, 'GB/s', `child process failed: ${(r.stderr || String(r.error)).trim().split('\n').pop()}`), error: 'child process failed' });
             continue;
           }
-          out.push({ id, name, unit: 'GB/s', samples: gbps(ctx.bytes, res.seconds), compare: [`everyday.numpy.${op}`, 'ceiling.memcpy'], rss: res.rss, note: `pool of ${res.threads} thread${res.threads === 1 ? '' : 's'} (child process); GB/s of the data file`, extra: { threads: res.threads } });
+          out.push({ id, name, unit: 'GB/s', samples: gbps(ctx.bytes, res.seconds), compare: [`everyday.numpy.${op}`, 'ceiling.memcpy'], rss: res.rss, memit: res.memit, note: `pool of ${res.threads} thread${res.threads === 1 ? '' : 's'} (child process); GB/s of the data file`, extra: { threads: res.threads } });
         }
         const np = await python(ctx, `${PY_TIMER}
 a = np.load(sys.argv[1], mmap_mode='r'); w = np.load(sys.argv[3], mmap_mode='r+')
@@ -774,7 +781,7 @@ print(json.dumps({k: t(f) for k, f in ops.items()}))`, [file, ctx.runs, cols]);
       if (k === 1) one = median(samples);
       const notes = [`pool of ${res.threads} thread${res.threads === 1 ? '' : 's'} (child process)`];
       if (one && k !== 1) notes.push(`${(median(samples) / one).toFixed(2)}x one thread`);
-      out.push({ id, name, unit: 'GB/s', samples, compare: ['ceiling.read', 'numpy.steady'], rss: res.rss, note: notes.join('; '), extra: { threads: k, poolThreads: res.threads } });
+      out.push({ id, name, unit: 'GB/s', samples, compare: ['ceiling.read', 'numpy.steady'], rss: res.rss, memit: res.memit, note: notes.join('; '), extra: { threads: k, poolThreads: res.threads } });
     }
     return out;
   },
@@ -800,11 +807,93 @@ print(json.dumps({k: t(f) for k, f in ops.items()}))`, [file, ctx.runs, cols]);
       const agg = gbps(ctx.bytes * W, m.seconds);
       return [{
         id: 'workers', name: `${W} worker_threads, sum() each (total)`, unit: 'GB/s', samples: agg,
-        compare: ['ceiling.read', 'sum.steady'], rss: m.rss, note: 'each worker maps the file itself; the kernel pool is shared; GB/s of all workers together', extra: { workers: W },
+        compare: ['ceiling.read', 'sum.steady'], rss: m.rss, memit: m.memit, note: 'each worker maps the file itself; the kernel pool is shared; GB/s of all workers together', extra: { workers: W },
       }];
     } finally {
       await Promise.all(ws.map((w) => w.terminate()));
     }
+  },
+
+  /**
+   * `Parallel`: 2 workers summing disjoint halves of the data file (threads: one mapping shared
+   * through a process-wide handle; processes: each worker maps the file once, cached), against the
+   * ceiling probe run right before each pass and `joblib.Parallel(n_jobs=2)` doing the same over
+   * `np.load(mmap_mode='r')` in a python3 child; the round trip of a tiny task; and each worker
+   * process's RssAnon after summing the whole file and after summing an eighth of it.
+   */
+  async parallel(ctx) {
+    const binding = require('../binding.js');
+    const work = path.join(__dirname, 'parallel-work.js');
+    const { a, flat } = openFlat(ctx.file);
+    const n = flat.size;
+    const halves = (m) => [[flat, 0, Math.floor(m / 2)], [flat, Math.floor(m / 2), m]];
+    const rows = [];
+    const probe = [];
+    try {
+      for (const backend of ['threads', 'processes']) {
+        const pool = new mm.Parallel({ nJobs: 2, backend });
+        try {
+          let parts = [];
+          const m = await measure(ctx, `parallel ${backend}`, async () => {
+            parts = await pool.map(work, 'rangeSum', halves(n));
+          }, { before: backend === 'threads' ? () => probe.push(binding.machineCeiling(1 << 20, 1, ctx.file).read / 1e9) : null });
+          const workers = parts.map((p) => ({ pid: p.pid, anon: p.memory.anon, file: p.memory.file }));
+          const extra = { workers: 2, backend, perWorker: workers };
+          if (backend === 'processes') {
+            // The workers' anonymous memory does not grow with the data: sum an eighth, compare.
+            const eighth = await pool.map(work, 'rangeSum', halves(Math.floor(n / 8)));
+            extra.anonSumWhole = workers.reduce((x, w) => x + w.anon, 0);
+            extra.anonSumEighth = eighth.reduce((x, p) => x + p.memory.anon, 0);
+          }
+          const rowRss = backend === 'processes' ? { anon: workers.reduce((x, w) => x + w.anon, 0), file: workers.reduce((x, w) => x + w.file, 0) } : m.rss;
+          rows.push({
+            id: `parallel.${backend}`, name: `Parallel(nJobs: 2, ${backend}): sum of halves`, unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds),
+            compare: ['parallel.ceiling', 'parallel.joblib', 'sum.steady'], rss: rowRss, memit: m.memit, extra,
+            note: backend === 'threads' ? 'one mapping shared by handle; each worker sum() runs on the kernel pool' : 'each worker process maps the file once (cached); rss = the workers\' RssAnon/RssFile summed',
+          });
+          // Round trip of a tiny task (one at a time).
+          const N = 2000;
+          const rt = await measure(ctx, `parallel ${backend} round trip`, async () => {
+            const t0 = now();
+            for (let i = 0; i < N; i++) await pool.run(work, 'noop', []);
+            return { seconds: (now() - t0) / N };
+          });
+          rows.push({ id: `parallel.roundtrip.${backend}`, name: `Parallel ${backend}: tiny task round trip`, unit: 's', samples: rt.seconds, rss: rt.rss, memit: rt.memit, compare: backend === 'threads' ? ['parallel.roundtrip.tinypool'] : undefined, note: `${N} sequential run() calls of a no-op export, mean per call` });
+        } finally {
+          await pool.close();
+        }
+      }
+      // The same round trip through tinypool alone (the pool library Parallel runs on).
+      const { Tinypool } = await new Function('s', 'return import(s)')('tinypool');
+      const bare = new Tinypool({ filename: work, minThreads: 1, maxThreads: 1 });
+      try {
+        const N = 2000;
+        const rt = await measure(ctx, 'tinypool round trip', async () => {
+          const t0 = now();
+          for (let i = 0; i < N; i++) await bare.run(null, { name: 'noop' });
+          return { seconds: (now() - t0) / N };
+        });
+        rows.push({ id: 'parallel.roundtrip.tinypool', name: 'tinypool alone (threads): tiny task round trip', unit: 's', samples: rt.seconds, baseline: 'other', rss: rt.rss, memit: rt.memit, note: `${N} sequential runs of the same no-op through tinypool without Parallel (what the pool library costs)` });
+      } finally {
+        await bare.destroy();
+      }
+      rows.push({ id: 'parallel.ceiling', name: 'ceiling: native read, before each Parallel pass', unit: 'GB/s', samples: probe, baseline: 'ceiling', rss: null, note: 'the ceiling probe over the data file, run right before each threads pass' });
+    } finally {
+      a.close();
+    }
+    const r = await python(ctx, `${PY_TIMER}
+from joblib import Parallel, delayed, __version__ as jv
+a = np.load(sys.argv[1], mmap_mode='r').reshape(-1, order='A')
+n = a.shape[0]
+def part(a, s, e):
+    return float(a[s:e].sum())
+with Parallel(n_jobs=2) as p:
+    secs = t(lambda: p(delayed(part)(a, s, e) for s, e in ((0, n // 2), (n // 2, n))))
+print(json.dumps({'version': jv, 'secs': secs}))`, [ctx.file, ctx.runs]);
+    rows.push(r.error
+      ? skipped('parallel.joblib', 'joblib.Parallel(n_jobs=2): sum of halves', 'GB/s', r.error)
+      : { id: 'parallel.joblib', name: 'joblib.Parallel(n_jobs=2): sum of halves', unit: 'GB/s', samples: gbps(ctx.bytes, r.secs), baseline: 'numpy', rss: null, note: `joblib ${r.version} (loky), np.load(mmap_mode='r'), python3 child (RSS not measured)`, extra: { version: r.version } });
+    return rows;
   },
 
   /** NumPy on the same file, in the same run: open, sum (fresh mapping / steady), mean + std. */
@@ -864,13 +953,13 @@ print(json.dumps({'open': opened, 'inflate': inflate, 'deflate': deflate}))`, [c
     const threads = require('../binding.js').kernelThreads();
     const gb = ctx.bytes;
     const rows = [
-      { id: 'npz.open', name: "npz: loadNpz(p, 'r') + get('x') + close()", unit: 's', samples: open.seconds, compare: ['npz.numpy.open'], rss: open.rss, note: `stored archive of ${(sizes.stored / 1e9).toFixed(2)} GB, one member` },
-      { id: 'npz.sum', name: 'npz: sum() over the mapped stored member', unit: 'GB/s', samples: gbps(gb, sum.seconds), compare: ['npz.sum.npy'], rss: sum.rss },
+      { id: 'npz.open', name: "npz: loadNpz(p, 'r') + get('x') + close()", unit: 's', samples: open.seconds, compare: ['npz.numpy.open'], rss: open.rss, memit: open.memit, note: `stored archive of ${(sizes.stored / 1e9).toFixed(2)} GB, one member` },
+      { id: 'npz.sum', name: 'npz: sum() over the mapped stored member', unit: 'GB/s', samples: gbps(gb, sum.seconds), compare: ['npz.sum.npy'], rss: sum.rss, memit: sum.memit },
       { id: 'npz.sum.npy', name: 'sum() over the same data as a .npy (interleaved)', unit: 'GB/s', samples: gbps(gb, viaNpy), baseline: 'other', rss: null },
       inflate
-        ? { id: 'npz.inflate', name: "npz: loadNpz(numpy's savez_compressed).get('x')", unit: 'GB/s', samples: gbps(gb, inflate.seconds), compare: ['npz.numpy.inflate'], rss: inflate.rss, note: `GB of array data per second; archive ${sizes.numpy} bytes` }
+        ? { id: 'npz.inflate', name: "npz: loadNpz(numpy's savez_compressed).get('x')", unit: 'GB/s', samples: gbps(gb, inflate.seconds), compare: ['npz.numpy.inflate'], rss: inflate.rss, memit: inflate.memit, note: `GB of array data per second; archive ${sizes.numpy} bytes` }
         : skipped('npz.inflate', "npz: loadNpz(numpy's savez_compressed).get('x')", 'GB/s', 'needs the archive NumPy writes'),
-      { id: 'npz.deflate', name: 'npz: saveNpz({ compress: true }), one member', unit: 'GB/s', samples: gbps(gb, deflate.seconds), compare: ['npz.numpy.deflate'], rss: deflate.rss, note: `${threads} threads; archive ${sizes.ours} bytes (NumPy's ${sizes.numpy})` },
+      { id: 'npz.deflate', name: 'npz: saveNpz({ compress: true }), one member', unit: 'GB/s', samples: gbps(gb, deflate.seconds), compare: ['npz.numpy.deflate'], rss: deflate.rss, memit: deflate.memit, note: `${threads} threads; archive ${sizes.ours} bytes (NumPy's ${sizes.numpy})` },
     ];
     if (np.error) {
       for (const id of ['npz.numpy.open', 'npz.numpy.inflate', 'npz.numpy.deflate']) rows.push(skipped(id, `NumPy: ${id}`, id.endsWith('open') ? 's' : 'GB/s', np.error));
@@ -961,11 +1050,11 @@ print(json.dumps(out))`, [ctx.file, ctx.runs, files.banded, files.random]).catch
     const threads = binding.kernelThreads();
     const fileGB = (fs.statSync(files.banded).size / 1e9).toFixed(2);
     rows.push(
-      { id: 'sparse.banded', name: 'sparse: CSR f64 A.dot(x), banded', unit: 'GB/s', samples: gbps(gbOf('banded'), ours.banded.seconds), compare: ['sparse.scipy.banded', 'sparse.ceiling'], rss: ours.banded.rss, note: `${n}x${n}, 11 diagonals, ${nnzOf.banded} nonzeros, int32 indices, mapped (GB/s = 12 bytes per nonzero); ${threads} threads` },
-      { id: 'sparse.random', name: 'sparse: CSR f64 A.dot(x), random columns', unit: 'GB/s', samples: gbps(gbOf('random'), ours.random.seconds), compare: ['sparse.scipy.random', 'sparse.ceiling'], rss: ours.random.rss, note: `${n}x${n}, 11 nonzeros per row at uniform random columns (x: ${(n * 8 / 2 ** 20).toFixed(0)} MiB, gathers dominate)` },
+      { id: 'sparse.banded', name: 'sparse: CSR f64 A.dot(x), banded', unit: 'GB/s', samples: gbps(gbOf('banded'), ours.banded.seconds), compare: ['sparse.scipy.banded', 'sparse.ceiling'], rss: ours.banded.rss, memit: ours.banded.memit, note: `${n}x${n}, 11 diagonals, ${nnzOf.banded} nonzeros, int32 indices, mapped (GB/s = 12 bytes per nonzero); ${threads} threads` },
+      { id: 'sparse.random', name: 'sparse: CSR f64 A.dot(x), random columns', unit: 'GB/s', samples: gbps(gbOf('random'), ours.random.seconds), compare: ['sparse.scipy.random', 'sparse.ceiling'], rss: ours.random.rss, memit: ours.random.memit, note: `${n}x${n}, 11 nonzeros per row at uniform random columns (x: ${(n * 8 / 2 ** 20).toFixed(0)} MiB, gathers dominate)` },
       { id: 'sparse.ceiling', name: 'bandwidth probe: all threads reading the banded file\'s mapping', unit: 'GB/s', samples: probe, baseline: 'ceiling', rss: null, note: 'native probe, run right before each banded product' },
-      { id: 'sparse.open', name: "sparse: loadSparse(p, { mmapMode: 'r' }) + close()", unit: 's', samples: open.seconds, compare: ['sparse.scipy.open'], rss: open.rss, note: `stored file of ${fileGB} GB: O(1) in the nonzeros` },
-      { id: 'sparse.stream', name: 'sparse: A.dot(x, { release: true }), fresh mapping', unit: 'GB/s', samples: gbps(gbOf('banded'), stream.seconds), compare: ['sparse.banded'], rss: stream.rss, note: peak === null ? 'no VmHWM here' : `peak RSS growth ${(peak / 2 ** 20).toFixed(0)} MiB for a ${fileGB} GB file (x and y: ${(2 * n * 8 / 2 ** 20).toFixed(0)} MiB)`, extra: { peakGrowth: peak } },
+      { id: 'sparse.open', name: "sparse: loadSparse(p, { mmapMode: 'r' }) + close()", unit: 's', samples: open.seconds, compare: ['sparse.scipy.open'], rss: open.rss, memit: open.memit, note: `stored file of ${fileGB} GB: O(1) in the nonzeros` },
+      { id: 'sparse.stream', name: 'sparse: A.dot(x, { release: true }), fresh mapping', unit: 'GB/s', samples: gbps(gbOf('banded'), stream.seconds), compare: ['sparse.banded'], rss: stream.rss, memit: stream.memit, note: peak === null ? 'no VmHWM here' : `peak RSS growth ${(peak / 2 ** 20).toFixed(0)} MiB for a ${fileGB} GB file (x and y: ${(2 * n * 8 / 2 ** 20).toFixed(0)} MiB)`, extra: { peakGrowth: peak } },
     );
     if (np.error) {
       for (const [id, unit] of [['sparse.scipy.banded', 'GB/s'], ['sparse.scipy.random', 'GB/s'], ['sparse.scipy.open', 's']]) rows.push(skipped(id, `SciPy: ${id}`, unit, np.error));

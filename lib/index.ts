@@ -6,3 +6,5 @@ export { NpzFile, loadNpz, saveNpz } from './npz';
 export { SparseMatrix, loadSparse, saveSparse, csr, csc, coo } from './sparse';
 export { zeros, empty, ones, onesAsync, full, fullAsync, arange, arangeAsync, linspace, linspaceAsync } from './construct';
 export { arrayEqual, arrayEqualAsync, allclose, allcloseAsync, isclose, iscloseAsync, equal, notEqual, less, lessEqual, greater, greaterEqual, isnan, isfinite } from './compare';
+export { Parallel } from './parallel';
+export { memit, memitAsync, residentMemory } from './memit';

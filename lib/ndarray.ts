@@ -146,7 +146,7 @@ export class NdArray {
   /** Sets one element: `a.set(i, j, value)`. Throws on mode `'r'`, out-of-range values and non-integers for integer dtypes. */
   set(...args: [...index: Index[], value: Scalar | [number, number]]): void {
     this.check();
-    if (!this._s.writeable) throw new MmnpyError('ERR_MMNPY_READONLY', `assignment destination is read-only (${this.filename ?? 'array'} is open in mode 'r')`);
+    if (!this._s.writeable) throw this._s.readOnlyError();
     if (args.length === 0) throw typeError('set(...index, value) needs a value');
     const value = args[args.length - 1];
     const off = this.byteOffset(args.slice(0, -1) as Index[], 'set');
@@ -425,7 +425,7 @@ export class NdArray {
   /** Checked arguments of `assign`: a call of the native kernel, sync or async. */
   private assignPlan(src: unknown, options: AssignOptions | undefined): (async: boolean) => void | Promise<void> {
     this.check();
-    if (!this._s.writeable) throw new MmnpyError('ERR_MMNPY_READONLY', `assignment destination is read-only (${this.filename ?? 'array'} is open in mode 'r')`);
+    if (!this._s.writeable) throw this._s.readOnlyError();
     if (options !== undefined && (options === null || typeof options !== 'object')) throw typeError('assign options must be an object');
     const release = options?.release ?? false;
     if (typeof release !== 'boolean') throw typeError(`release must be a boolean, got ${typeof release}`);

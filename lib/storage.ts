@@ -46,6 +46,8 @@ export class Storage {
    */
   readonly copied: boolean;
   closed = false;
+  /** Appended to the read-only error: set on the arrays a `Parallel` worker receives read-only. */
+  readOnlyHint: string | undefined = undefined;
   /** Window 0, the only one of arrays up to the buffer limit: read without a lookup. */
   /** @internal */ w0: (TypedArray & DataView) | undefined = undefined;
   private readonly buffers: (ArrayBuffer | undefined)[] = [];
@@ -109,7 +111,7 @@ export class Storage {
   /** Writes the element at byte offset `off` of the mapping (value already checked by `check`). */
   write(off: number, value: unknown): void {
     if (this.closed) throw closedError();
-    if (!this.writeable) throw new MmnpyError('ERR_MMNPY_READONLY', 'assignment destination is read-only');
+    if (!this.writeable) throw this.readOnlyError();
     const k = Math.floor(off / this.windowBytes);
     const w = this.windows[k] ?? this.load(k);
     const local = off - k * this.windowBytes;
@@ -118,6 +120,12 @@ export class Storage {
       const bytes = new Uint8Array(w.buffer, w.byteOffset + local, this.dt.itemsize);
       native(() => this.native.writeBytes(off, bytes));
     }
+  }
+
+  /** The error of a write into a mode-'r' array. */
+  readOnlyError(): MmnpyError {
+    const hint = this.readOnlyHint === undefined ? '' : `; ${this.readOnlyHint}`;
+    return new MmnpyError('ERR_MMNPY_READONLY', `assignment destination is read-only (${this.info.filename ?? 'array'} is open in mode 'r')${hint}`);
   }
 
   flush(): void {

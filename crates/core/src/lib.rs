@@ -9,6 +9,8 @@
 //! - [`zip`]: the zip container (specified in its module doc), read and written.
 //! - [`npz`]: `.npz` archives of `.npy` members on top of [`zip`].
 //! - [`sparse`]: `scipy.sparse` matrices (`save_npz` files, specified in its module doc) on top of [`npz`].
+//! - [`shared`]: process-wide handles to mappings, for the threads of one process.
+//! - [`memstat`]: resident memory by kind and its peak (`memit`).
 //! - [`error`]: error kinds with stable codes.
 
 pub mod dtype;
@@ -17,8 +19,10 @@ pub mod fuzz;
 pub mod header;
 pub mod kernels;
 pub mod mapping;
+pub mod memstat;
 pub mod npy;
 pub mod npz;
+pub mod shared;
 pub mod sparse;
 pub mod view;
 pub mod zip;

@@ -317,6 +317,12 @@ impl Mapping {
         Ok(())
     }
 
+    /// The mapped file's (device, inode), where the platform says: another process
+    /// opening the same path can check that it still names this file.
+    pub fn file_identity(&self) -> Option<(u64, u64)> {
+        self.file.map(|(dev, ino, _)| (dev, ino))
+    }
+
     fn map_file_region(file: &File, path: &Path, offset: u64, len: usize, mode: Mode) -> Result<Self> {
         let mut opts = MmapOptions::new();
         opts.offset(offset).len(len);

@@ -480,25 +480,111 @@ pub fn save_bytes(path: &Path, spec: &NewArray, bytes: &[u8], version: Option<(u
 /// `np.save` of a view: C order, or Fortran order when the view is Fortran- and
 /// not C-contiguous (as NumPy decides); the byte order is kept.
 pub fn save_view(path: &Path, map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder, version: Option<(u8, u8)>, durable: bool) -> Result<()> {
+    let (head, fortran) = view_header(map, layout, dtype, byte_order, version)?;
+    write_atomic(path, durable, |w| {
+        w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
+        write_view(w, map, layout, dtype.itemsize(), fortran)
+    })
+}
+
+/// The `.npy` header of a view as [`save_view`] writes it, and whether the data go in
+/// Fortran order.
+fn view_header(map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder, version: Option<(u8, u8)>) -> Result<(Vec<u8>, bool)> {
     let itemsize = dtype.itemsize();
     layout.check(itemsize, map.len())?;
     let fortran = layout.is_f_contiguous(itemsize) && !layout.is_c_contiguous(itemsize);
     let h = Header { dtype, byte_order: dtype.order(byte_order), fortran_order: fortran, shape: layout.shape.iter().map(|&d| d as u64).collect() };
-    let head = h.to_bytes(version)?;
-    write_atomic(path, durable, |w| {
-        w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
-        let mut emit = |off: usize, len: usize| {
-            // SAFETY: `layout.check` proved every element lies inside the mapping.
-            let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr().add(off), len) };
-            w.write_all(bytes).map_err(|e| Error::io("cannot write", &e))
-        };
-        if fortran {
-            // Fortran-contiguous: memory order is the file order, one block.
-            emit(layout.offset, layout.size() * itemsize)
-        } else {
-            layout.for_each_run(itemsize, emit)
+    Ok((h.to_bytes(version)?, fortran))
+}
+
+/// Writes the elements of a view (checked by [`view_header`]) in file order.
+fn write_view(w: &mut impl Write, map: &Mapping, layout: &Layout, itemsize: usize, fortran: bool) -> Result<()> {
+    let mut emit = |off: usize, len: usize| {
+        // SAFETY: `layout.check` proved every element lies inside the mapping.
+        let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr().add(off), len) };
+        w.write_all(bytes).map_err(|e| Error::io("cannot write", &e))
+    };
+    if fortran {
+        // Fortran-contiguous: memory order is the file order, one block.
+        emit(layout.offset, layout.size() * itemsize)
+    } else {
+        layout.for_each_run(itemsize, emit)
+    }
+}
+
+/// Reserves the blocks of bytes `offset..offset+len` of `file` (`posix_fallocate`),
+/// so that writing them later, through a mapping too, cannot run out of space. A
+/// sparse file on a full tmpfs kills the process that writes it through a mapping
+/// (`SIGBUS`); this fails with `ENOSPC` instead. Elsewhere than Linux the file is
+/// only extended.
+pub fn preallocate(file: &File, offset: u64, len: u64) -> Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let (off, n) = (i64::try_from(offset), i64::try_from(len));
+        let (Ok(off), Ok(n)) = (off, n) else { return err(ErrorKind::BadShape, "file size overflows 64 bits") };
+        // SAFETY: plain syscall on an open descriptor; it returns the error number.
+        let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), off, n) };
+        if rc != 0 {
+            let e = std::io::Error::from_raw_os_error(rc);
+            return Err(Error::io(&format!("cannot reserve {len} bytes on disk"), &e));
         }
-    })
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let end = offset.checked_add(len).ok_or_else(|| Error::new(ErrorKind::BadShape, "file size overflows 64 bits"))?;
+        let now = file.metadata().map_err(|e| Error::io("cannot stat the file", &e))?.len();
+        if now < end {
+            file.set_len(end).map_err(|e| Error::io("cannot size the file", &e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Reserves the blocks behind bytes `offset..offset+len` of the file at `path` (see
+/// [`preallocate`]), for a sparse output file about to be written through mappings.
+pub fn preallocate_path(path: &Path, offset: u64, len: u64) -> Result<()> {
+    let file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io("cannot open", &e).at(path))?;
+    preallocate(&file, offset, len).map_err(|e| e.at(path))
+}
+
+/// `np.save` of a view into a new file at `path` (which must not exist), its whole
+/// size reserved first with [`preallocate`]: no space is an error before any byte of
+/// data is written, and the file can then be mapped and written without `SIGBUS`. On
+/// error the file is removed. For temporary files that only this process names (the
+/// parallel workers' inputs), so not atomic.
+pub fn save_view_preallocated(path: &Path, map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder) -> Result<()> {
+    let (head, fortran) = view_header(map, layout, dtype, byte_order, None)?;
+    let data = (layout.size() as u64).checked_mul(dtype.itemsize() as u64).ok_or_else(|| Error::new(ErrorKind::BadShape, "array size overflows 64 bits"))?;
+    let file = open_new(path)?;
+    let result = (|| {
+        preallocate(&file, 0, head.len() as u64 + data)?;
+        let mut w = BufWriter::with_capacity(1 << 20, &file);
+        w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
+        write_view(&mut w, map, layout, dtype.itemsize(), fortran)?;
+        w.flush().map_err(|e| Error::io("cannot write", &e))
+    })();
+    if result.is_err() {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+    }
+    result.map_err(|e| e.at(path))
+}
+
+/// Creates `path`, which must not exist, readable and writable by its owner only.
+fn open_new(path: &Path) -> Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path).map_err(|e| Error::io("cannot create", &e).at(path))
 }
 
 impl Array {

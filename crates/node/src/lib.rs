@@ -11,9 +11,11 @@ mod buffers;
 mod compute;
 mod convert;
 mod npz;
+mod parallel;
 mod sparse;
 mod everyday;
 
 pub use array::*;
 pub use npz::*;
+pub use parallel::*;
 pub use sparse::*;

@@ -1,0 +1,106 @@
+'use strict'
+// Task functions that parallel.spec.ts runs in `Parallel` workers (threads and child processes).
+// Loaded by path from the workers; mmnpy from the built package root.
+const fs = require('node:fs')
+const { NdArray, residentMemory, memit } = require('../../index.js')
+
+/** Appends `i` to `log` (one line per task start), so a test can see which tasks started. */
+function started(log, i) {
+  if (log) fs.appendFileSync(log, `${i}\n`)
+}
+
+/** Waits until `file` exists, polling (the test creates it when it wants the task to go on). */
+async function gate(file, deadlineMs = 60_000) {
+  const end = Date.now() + deadlineMs
+  while (!fs.existsSync(file)) {
+    if (Date.now() > end) throw new Error(`gate ${file} never opened`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+exports.rowSum = (a, start, stop) => a.slice([start, stop]).sum()
+
+exports.total = (a) => a.sum()
+
+/** What arrived, walked: each NdArray described by its dtype, shape, mode, file and sum. */
+exports.describe = (value) => {
+  const walk = (v) => {
+    if (v instanceof NdArray) return { dtype: v.dtype, byteOrder: v.byteOrder, shape: [...v.shape], mode: v.mode, filename: v.filename, sum: Number(v.sum()), first: v.size > 0 ? Number(v.get(...v.shape.map(() => 0))) : null }
+    if (Array.isArray(v)) return v.map(walk)
+    if (v instanceof Map) return { map: [...v].map(([k, x]) => [k, walk(x)]) }
+    if (v instanceof Set) return { set: [...v].map(walk) }
+    if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+    return v
+  }
+  return walk(value)
+}
+
+/** Returns what it got (arrays come back as arrays). */
+exports.echo = (value) => value
+
+/** out[start:stop] = 2 * a[start:stop] */
+exports.double = (a, out, start, stop) => {
+  out.slice([start, stop]).assign(a.slice([start, stop]).mul(2))
+  return stop - start
+}
+
+exports.tryWrite = (a) => {
+  a.set(...a.shape.map(() => 0), 1)
+  return 'written'
+}
+
+/** Throws a TypeError with a code at task `bad`; logs every start. */
+exports.failAt = (i, bad, log) => {
+  started(log, i)
+  if (i === bad) {
+    const e = new TypeError(`task ${i} refuses`)
+    e.code = 'E_TEST_REFUSED'
+    throw e
+  }
+  return i
+}
+
+exports.exit = (code) => process.exit(code)
+exports.abort = () => process.abort()
+
+/** Logs its start; task 0 waits for the gate. */
+exports.gated = async (i, log, gateFile) => {
+  started(log, i)
+  if (i === 0) await gate(gateFile)
+  return i
+}
+
+/** Sums `a` after the gate opens (the test closes its own array meanwhile). */
+exports.sumAfterGate = async (a, gateFile) => {
+  await gate(gateFile)
+  return a.sum()
+}
+
+/** Closes what it received, then answers. */
+exports.closeIt = (a) => {
+  a.close()
+  return a.closed
+}
+
+/** This worker's resident memory by kind. */
+exports.memory = () => residentMemory()
+
+/** Sums every element (touching all pages) and reports the worker's resident memory while the view is held. */
+exports.sumAndMemory = (a) => {
+  const sum = a.sum()
+  return { sum, memory: residentMemory() }
+}
+
+/** memit of a whole pass inside the worker. */
+exports.memitSum = (a) => {
+  const m = memit(() => a.sum())
+  return { sum: m.result, anon: m.anon, file: m.file, increment: m.increment }
+}
+
+/** How many mappings of `file` this process has (lines of /proc/self/maps). */
+exports.mappingsOf = (a, file) => {
+  a.sum()
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes(file)).length
+}
+
+exports.pid = () => process.pid

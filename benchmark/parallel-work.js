@@ -1,0 +1,9 @@
+'use strict';
+// Task functions of mmbench's `parallel` scenario, run in `Parallel` workers.
+const mm = require('..');
+
+/** Sums elements start..stop of a 1-D view; reports this worker's pid and resident memory. */
+exports.rangeSum = (a, start, stop) => ({ sum: a.slice([start, stop]).sum(), pid: process.pid, memory: mm.residentMemory() });
+
+/** The tiny task of the round-trip figure. */
+exports.noop = () => 0;
