@@ -163,28 +163,28 @@ enum Region {
 /// the work of a call on it.
 pub const HEAP_MAX: usize = 256 << 10;
 
-/// Zeroed, 16-byte aligned heap memory, owned through a raw pointer (it is written
-/// through raw pointers only, like every mapping).
+/// Zeroed, 64-byte aligned heap memory (a cache line, as a mapping's start is),
+/// owned through a raw pointer: it is written through raw pointers only, like every
+/// mapping.
 struct HeapBlock {
-    ptr: NonNull<u128>,
-    words: usize,
+    ptr: NonNull<u8>,
+    layout: std::alloc::Layout,
 }
 
 impl HeapBlock {
     fn zeroed(len: usize) -> HeapBlock {
-        let words = len.div_ceil(16).max(1);
-        let b: Box<[u128]> = vec![0u128; words].into_boxed_slice();
-        // SAFETY: Box::into_raw never returns null.
-        let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(b) as *mut u128) };
-        HeapBlock { ptr, words }
+        let layout = std::alloc::Layout::from_size_align(len.max(1).next_multiple_of(64), 64).expect("a small size with a power-of-two alignment");
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        let Some(ptr) = NonNull::new(ptr) else { std::alloc::handle_alloc_error(layout) };
+        HeapBlock { ptr, layout }
     }
 }
 
 impl Drop for HeapBlock {
     fn drop(&mut self) {
-        // SAFETY: `ptr` came from `Box::into_raw` of a boxed slice of `words` elements, and
-        // is freed only here.
-        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.words)) });
+        // SAFETY: `ptr` came from `alloc_zeroed` with this layout and is freed only here.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) };
     }
 }
 

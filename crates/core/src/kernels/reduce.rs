@@ -1367,6 +1367,19 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, mean
             return Ok(Reduced { dtype: out, shape, bytes });
         }
     }
+    // Sums along the inner, contiguous axis of native float data: each output NumPy's
+    // pairwise sum of its run, straight over memory (no per-output view or walk), as the
+    // general path below computes it (0 + the one piece's pairwise sum).
+    if inner && op == Op::Sum && dtype.is_none() && means.is_none() && !src.release && src.aligned() && !src.swap() && step == src.dtype.itemsize() as isize && super::fast_paths() {
+        let fast = match src.dtype {
+            DType::Float64 => Some(rows_pairwise::<f64>(src, n, &offsets, l.size())),
+            DType::Float32 => Some(rows_pairwise::<f32>(src, n, &offsets, l.size())),
+            _ => None,
+        };
+        if let Some(bytes) = fast {
+            return Ok(Reduced { dtype: out, shape, bytes });
+        }
+    }
     // Streaming mode: outputs in windows of about GRAIN bytes per thread, each window's
     // runs released after it; row by row every output spans the whole view, released at
     // the end.
@@ -1400,6 +1413,26 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, mean
         release_view(src);
     }
     Ok(Reduced { dtype: out, shape, bytes })
+}
+
+/// Pairwise sums of contiguous native runs of `n` elements at byte `offsets` (one per
+/// output), as native bytes; in parallel when `size` (all elements) is large.
+fn rows_pairwise<T: Elem + Acc + ToBytes>(src: &Source, n: usize, offsets: &[usize], size: usize) -> Vec<u8> {
+    let mut sums = vec![T::ZERO; offsets.len()];
+    let base = src.map.as_ptr() as usize;
+    pool::install_if(size >= PAR_MIN, || {
+        pool::chunks_mut(&mut sums, 64, |c, block| {
+            for (k, s) in block.iter_mut().enumerate() {
+                let run = base + offsets[c * 64 + k];
+                // SAFETY: the checked view holds `n` contiguous elements from each output's offset.
+                let at = |i: usize| unsafe { T::load((run + i * size_of::<T>()) as *const u8, false) };
+                *s = T::ZERO.add(pairwise(0, n, &at));
+            }
+            Ok::<(), std::convert::Infallible>(())
+        })
+    })
+    .unwrap_or_else(|e| match e {});
+    sums.iter().flat_map(|v| v.to_bytes()).collect()
 }
 
 /// Outputs per block in the row-by-row fast paths: one block per thread (long
