@@ -6,3 +6,4 @@ export { NpzFile, loadNpz, saveNpz } from './npz';
 export { SparseMatrix, loadSparse, saveSparse, csr, csc, coo } from './sparse';
 export { zeros, empty, ones, onesAsync, full, fullAsync, arange, arangeAsync, linspace, linspaceAsync } from './construct';
 export { arrayEqual, arrayEqualAsync, allclose, allcloseAsync, isclose, iscloseAsync, equal, notEqual, less, lessEqual, greater, greaterEqual, isnan, isfinite } from './compare';
+export { where, whereAsync, concatenate, concatenateAsync, stack, stackAsync } from './select';

@@ -10,9 +10,10 @@ mod array;
 mod buffers;
 mod compute;
 mod convert;
-mod npz;
-mod sparse;
 mod everyday;
+mod npz;
+mod select;
+mod sparse;
 
 pub use array::*;
 pub use npz::*;
