@@ -252,7 +252,7 @@ test("where(cond, x, y): all 14x14 dtype pairs broadcast (NumPy's result type), 
   const m = array([1, 2, 3, 4])
   where([true, false, true, false], m.slice('::-1'), m, { out: m })
   t.deepEqual(m.toArray(), [4n, 2n, 2n, 4n])
-  t.throws(() => where(inp('W'), inp('X_int8')), { code: 'ERR_MMNPY_INVALID_ARG' } as never)
+  t.throws(() => (where as (...a: unknown[]) => unknown)(inp('W'), inp('X_int8')), { code: 'ERR_MMNPY_INVALID_ARG' } as never)
   t.throws(() => where(inp('W'), inp('X_int8'), inp('Y_int8').T), { code: 'ERR_MMNPY_INVALID_ARG', message: /could not be broadcast/ } as never)
 })
 
