@@ -4,6 +4,7 @@
 // strided and negative-step views) and computes every expected result; a second one reads back
 // the files mmnpy filled.
 import test from 'ava'
+import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -341,4 +342,19 @@ test('a mask over a mapped file against a[a > t]: in memory, into a w+ file with
   t.is(shaOf(L.take(array(new Int32Array(Array.from({ length: Math.ceil(3_000_000 / 7) }, (_, i) => 2_999_999 - 7 * i))))), e.take.sha)
   t.is(shaOf(L.reshape(3000, 1000).greater(2).argwhere()), e.argwhere.sha)
   for (const a of [L, mask, L2, wrong]) a.close()
+})
+
+const linux = process.platform === 'linux'
+;(linux ? test : test.skip)("streaming: a mask over a 384 MiB mapped file selects into a 'w+' file with a bounded peak RSS (without release: the files resident)", (t) => {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'helpers', 'select-stream-child.js'), tmp], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 })
+  const line = out.split('\n').find((l) => l.startsWith('MMNPY-SELECT-STREAM '))
+  t.truthy(line, out)
+  const { threads, cases: r } = JSON.parse(line!.slice('MMNPY-SELECT-STREAM '.length)) as { threads: number; cases: Record<'kept' | 'released', { sum: number; peak: number; count: number }> }
+  const MiB = 2 ** 20
+  // Three views (mask, array, out), each with a window of 8 MiB per thread in flight and one released behind.
+  const budget = 48 * MiB * (threads + 1)
+  t.true(r.kept.peak > 384 * MiB, `without release the peak grows by ${(r.kept.peak / MiB).toFixed(0)} MiB`)
+  t.true(r.released.peak < budget, `with release the peak grows by ${(r.released.peak / MiB).toFixed(0)} MiB (budget ${budget / MiB})`)
+  t.is(r.released.sum, r.kept.sum, 'every selected value written')
+  t.true(r.kept.count > 0)
 })
