@@ -122,7 +122,8 @@ function layouts(d: DT): [string, NdArray][] {
   return [['C', inp(`A_${d}`)], ['C >', inp(`Abe_${d}`)], ['F', inp(`AT_${d}`).T], ['F >', inp(`ATbe_${d}`).T]]
 }
 
-test('a[mask] and compress over every dtype x byte order x order x view, like NumPy (any mask dtype: NaN true, -0.0 false)', async (t) => {
+/** Collects differences from NumPy's results. */
+function checker() {
   const failures: string[] = []
   let n = 0
   const check = (what: string, got: NdArray, exp: Enc) => {
@@ -130,6 +131,11 @@ test('a[mask] and compress over every dtype x byte order x order x view, like Nu
     const f = differs(got, exp)
     if (f) failures.push(`${what}: ${f}`)
   }
+  return { failures, check, count: () => n }
+}
+
+test('a[mask] and compress over every dtype x byte order x order x view, like NumPy (any mask dtype: NaN true, -0.0 false)', async (t) => {
+  const { failures, check, count } = checker()
   for (const d of DTYPES) {
     const e = E.sel[d]
     for (const [k, a] of layouts(d)) {
@@ -142,7 +148,7 @@ test('a[mask] and compress over every dtype x byte order x order x view, like Nu
       if (k === 'C >' && a.itemsize > 1 && a.compress(inp('M')).byteOrder !== '>') failures.push(`${d}: a[mask] keeps the byte order in NumPy`)
     }
   }
-  noFailures(t, failures, n, 'selections')
+  noFailures(t, failures, count(), 'selections')
   t.deepEqual(array([1, 2, 3]).compress([true, false, true]).toArray(), [1n, 3n], 'nested-array mask')
   t.throws(() => inp('A_float64').compress(inp('M1').slice(':3')), { code: 'ERR_MMNPY_INVALID_ARG', message: /boolean index did not match indexed array along axis 0; size of axis is 4 but size of corresponding boolean axis is 3/ } as never)
   t.throws(() => inp('A_float64').compress(inp('C1').reshape(1, 6), { axis: 0 }), { code: 'ERR_MMNPY_INVALID_ARG', message: /1-d/ } as never)
@@ -152,13 +158,7 @@ test('a[mask] and compress over every dtype x byte order x order x view, like Nu
 })
 
 test('take: flattened, along an axis, negative indices, wrap and clip, 2-D indices, every dtype and layout', async (t) => {
-  const failures: string[] = []
-  let n = 0
-  const check = (what: string, got: NdArray, exp: Enc) => {
-    n++
-    const f = differs(got, exp)
-    if (f) failures.push(`${what}: ${f}`)
-  }
+  const { failures, check, count } = checker()
   for (const d of DTYPES) {
     const e = E.sel[d]
     for (const [k, a] of layouts(d)) {
@@ -169,7 +169,7 @@ test('take: flattened, along an axis, negative indices, wrap and clip, 2-D indic
       check(`${d} ${k} clip`, a.take(inp('I3'), { axis: -1, mode: 'clip' }), e.clip)
     }
   }
-  noFailures(t, failures, n, 'takes')
+  noFailures(t, failures, count(), 'takes')
   const a = inp('A_float64')
   t.is(a.take(-1).ndim, 0, 'one index: a 0-d result')
   t.is(a.take(7).get(), a.get(1, 1))

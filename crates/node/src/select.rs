@@ -3,6 +3,7 @@
 //! shape of `everyday.rs` for the sync and `...Async` forms.
 
 use mmnpy_core::kernels::join;
+use mmnpy_core::kernels::r#where;
 use mmnpy_core::kernels::select::{self, TakeMode, Target};
 use mmnpy_core::npy::{self, NewArray};
 use mmnpy_core::ByteOrder;
@@ -174,7 +175,7 @@ pub struct WhereViews {
 fn where_work(cond: &NativeArray, x: &NativeArray, y: &NativeArray, out: &NativeArray, v: WhereViews) -> Result<Work, String> {
     writable(out)?;
     let (c, x, y, o) = (OwnedView::of(cond, &v.cond)?, OwnedView::of(x, &v.x)?, OwnedView::of(y, &v.y)?, OwnedView::of(out, &v.out)?);
-    Ok(Work::new(false, move || select::select(&c.source(), &x.source(), &y.source(), &o.dest()).map(|_| Done::Unit)))
+    Ok(Work::new(false, move || r#where::select(&c.source(), &x.source(), &y.source(), &o.dest()).map(|_| Done::Unit)))
 }
 
 /// `out = where(cond, x, y)`.

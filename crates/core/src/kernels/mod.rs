@@ -19,3 +19,4 @@ pub mod select;
 pub mod spconv;
 pub mod spmv;
 pub mod stream;
+pub mod r#where;

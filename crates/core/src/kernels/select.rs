@@ -1,7 +1,7 @@
 //! Selection, NumPy's rules: `a[mask]` (boolean indexing: the elements, or sub-arrays,
 //! where the mask is true, in C order; `compress` along an axis is `take` of the mask's
-//! `nonzero`), `take` (with `mode` 'raise', 'wrap', 'clip'), `nonzero`, `argwhere`, and
-//! the three-argument `where` (an element of `x` where `cond` holds, else of `y`).
+//! `nonzero`), `take` (with `mode` 'raise', 'wrap', 'clip'), `nonzero`, `argwhere`. The
+//! three-argument `where` is in `where.rs`.
 //!
 //! A selection's size is known only after reading the mask, so it runs in two passes:
 //! the mask's flat index range is cut into chunks, the true elements of every chunk are
@@ -17,10 +17,9 @@
 use rayon::prelude::*;
 
 use super::assign::{assign, move_run};
-use super::elem::C;
-use super::elementwise::{check_dest, compute_kind, hazardous, prepare_write, promote, store_row, swap_of, Dest, Load, K};
+use super::elementwise::{check_dest, prepare_write, swap_of, Dest, Load};
 use super::flat::Flat;
-use super::nest::{walk, Nest, Operand, PAR_MIN};
+use super::nest::PAR_MIN;
 use super::pool;
 use super::reduce::Source;
 use super::stream::{Behind, GRAIN};
@@ -33,7 +32,7 @@ use crate::view::Layout;
 /// Elements (of the array) one work item covers in a pass.
 const CHUNK: usize = 1 << 16;
 /// Elements handled per block (buffers on the stack or per thread).
-const BLOCK: usize = 1024;
+pub(crate) const BLOCK: usize = 1024;
 
 /// Where a selection goes: a new in-memory array, or a given view.
 pub enum Target<'a> {
@@ -52,7 +51,7 @@ pub enum TakeMode {
     Clip,
 }
 
-fn base(s: &Source) -> isize {
+pub(crate) fn base(s: &Source) -> isize {
     s.map.as_ptr() as isize + s.layout.offset as isize
 }
 
@@ -137,10 +136,10 @@ unsafe fn truth_run(dtype: DType, swap: bool, p: *const u8, stride: isize, out: 
 
 /// A view read for its truth: `op` of a [`Flat`].
 #[derive(Clone, Copy)]
-struct Mask {
-    dtype: DType,
-    swap: bool,
-    stride: isize,
+pub(crate) struct Mask {
+    pub dtype: DType,
+    pub swap: bool,
+    pub stride: isize,
 }
 
 impl Mask {
@@ -152,7 +151,7 @@ impl Mask {
     ///
     /// # Safety
     /// The run must be readable.
-    unsafe fn blocks(&self, p: isize, n: usize, mut f: impl FnMut(usize, &[u8])) {
+    pub(crate) unsafe fn blocks(&self, p: isize, n: usize, mut f: impl FnMut(usize, &[u8])) {
         let mut t = [0u8; BLOCK];
         let mut lo = 0;
         while lo < n {
@@ -713,92 +712,6 @@ pub fn take(a: &Source, idx: &Source, axis: Option<usize>, mode: TakeMode, targe
     Ok(made)
 }
 
-// ----------------------------------------------------------------------------- where
-
-/// NumPy's `where(cond, x, y)` into `out`: `x` where `cond` is true, else `y` (all of `out`'s
-/// shape, broadcast by the caller), computed in `promote(x, y)` and stored as `out`'s dtype.
-pub fn select(cond: &Source, x: &Source, y: &Source, out: &Dest) -> Result<()> {
-    let shape = &out.layout.shape;
-    check_dest(out, shape)?;
-    for s in [cond, x, y] {
-        if &s.layout.shape != shape {
-            return err(ErrorKind::InvalidArgument, "operands could not be broadcast together");
-        }
-        s.layout.check(s.dtype.itemsize(), s.map.len())?;
-    }
-    if [cond, x, y].iter().any(|s| hazardous(s, out)) {
-        let tl = Layout::contiguous(shape, out.dtype.itemsize(), false);
-        let tmp = Mapping::anonymous(tl.size() * out.dtype.itemsize())?;
-        let t = Dest { map: &tmp, layout: &tl, dtype: out.dtype, order: out.order, release: false };
-        select(cond, x, y, &t)?;
-        return assign(&Source { map: &tmp, layout: &tl, dtype: out.dtype, order: out.order, release: false }, out);
-    }
-    prepare_write(out);
-    let ops: Vec<Operand> = [out, cond, x, y].iter().map(|s| Operand { base: base(s), strides: &s.layout.strides }).collect();
-    let nest = Nest::new(shape, &ops);
-    let st = [nest.inner[0], nest.inner[1], nest.inner[2], nest.inner[3]];
-    let cm = Mask { dtype: cond.dtype, swap: swap_of(cond.dtype, cond.order), stride: st[1] };
-    let same = x.dtype == out.dtype
-        && y.dtype == out.dtype
-        && swap_of(x.dtype, x.order) == swap_of(out.dtype, out.order)
-        && swap_of(y.dtype, y.order) == swap_of(out.dtype, out.order);
-    if same {
-        let isz = out.dtype.itemsize();
-        walk(
-            &nest,
-            &[],
-            || (),
-            |_, p| {
-                // SAFETY: layouts were checked against their mappings; `out` is writable.
-                unsafe {
-                    cm.blocks(p.addrs[1], p.n, |lo, t| {
-                        for (i, &keep) in t.iter().enumerate() {
-                            let i = (lo + i) as isize;
-                            let s = if keep != 0 { p.addrs[2] + i * st[2] } else { p.addrs[3] + i * st[3] };
-                            std::ptr::copy_nonoverlapping(s as *const u8, (p.addrs[0] + i * st[0]) as *mut u8, isz);
-                        }
-                    })
-                }
-            },
-        );
-        return Ok(());
-    }
-    fn go<A: Load>(nest: &Nest, st: [isize; 4], cm: Mask, x: &Source, y: &Source, out: &Dest) {
-        let (xs, ys, os) = (swap_of(x.dtype, x.order), swap_of(y.dtype, y.order), swap_of(out.dtype, out.order));
-        walk(
-            nest,
-            &[],
-            || (vec![A::default(); BLOCK], vec![A::default(); BLOCK]),
-            |(xa, ya), p| {
-                // SAFETY: layouts were checked against their mappings; `out` is writable.
-                unsafe {
-                    cm.blocks(p.addrs[1], p.n, |lo, t| {
-                        let k = t.len();
-                        let at = |op: usize| p.addrs[op] + lo as isize * st[op];
-                        A::load(x.dtype, at(2) as *const u8, st[2], xs, &mut xa[..k]);
-                        A::load(y.dtype, at(3) as *const u8, st[3], ys, &mut ya[..k]);
-                        for i in 0..k {
-                            if t[i] == 0 {
-                                xa[i] = ya[i];
-                            }
-                        }
-                        store_row(out.dtype, at(0) as *mut u8, st[0], os, &xa[..k]);
-                    })
-                }
-            },
-        );
-    }
-    match compute_kind(promote(x.dtype, y.dtype)) {
-        K::I => go::<i64>(&nest, st, cm, x, y, out),
-        K::U => go::<u64>(&nest, st, cm, x, y, out),
-        K::F32 => go::<f32>(&nest, st, cm, x, y, out),
-        K::F64 => go::<f64>(&nest, st, cm, x, y, out),
-        K::C32 => go::<C<f32>>(&nest, st, cm, x, y, out),
-        K::C64 => go::<C<f64>>(&nest, st, cm, x, y, out),
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -872,21 +785,5 @@ mod tests {
         assert_eq!((r.shape.clone(), f64s(&r)), (vec![2, 3], vec![2.0, 1.0, 2.0, 5.0, 4.0, 5.0]));
         let r = take(&a_, &i_, Some(0), TakeMode::Clip, Target::New).unwrap().unwrap();
         assert_eq!((r.shape.clone(), f64s(&r)), (vec![3, 3], vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 1.0, 2.0]));
-    }
-
-    #[test]
-    fn where_selects_and_promotes() {
-        let c = Mapping::from_bytes(&[1, 0, 1]).unwrap();
-        let cl = Layout::contiguous(&[3], 1, false);
-        let x = Mapping::from_bytes(&[1i8, 2, 3].iter().flat_map(|v| v.to_ne_bytes()).collect::<Vec<_>>()).unwrap();
-        let xl = Layout::contiguous(&[3], 1, false);
-        let y = Mapping::from_bytes(&2.5f32.to_ne_bytes()).unwrap();
-        let yl = Layout { shape: vec![3], strides: vec![0], offset: 0 };
-        let o = Mapping::anonymous(12).unwrap();
-        let ol = Layout::contiguous(&[3], 4, false);
-        let out = Dest { map: &o, layout: &ol, dtype: DType::Float32, order: ByteOrder::NATIVE, release: false };
-        select(&src(&c, &cl, DType::Bool), &src(&x, &xl, DType::Int8), &src(&y, &yl, DType::Float32), &out).unwrap();
-        let got: Vec<f32> = o.read_bytes(0, 12).unwrap().chunks(4).map(|b| f32::from_ne_bytes(b.try_into().unwrap())).collect();
-        assert_eq!(got, [1.0, 2.5, 3.0]);
     }
 }
