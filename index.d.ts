@@ -243,6 +243,36 @@ export interface AxisOptions {
   axis?: number | null;
 }
 
+/** Options of `compress` (`a[mask]`). */
+export interface CompressOptions extends OutOptions {
+  /** Select along this axis with a 1-D mask (NumPy's `compress(mask, a, axis)`); omitted: `a[mask]`, the mask of `a`'s leading axes. */
+  axis?: number | null;
+  /**
+   * Streaming mode: release the pages of the mask, the array and `out` behind the two passes, so a mask over a
+   * file larger than RAM selects into an `openNpy('w+')` `out` with a bounded resident set. Ignored with `axis`.
+   */
+  release?: boolean;
+}
+
+/** Options of `take`. */
+export interface TakeOptions extends OutOptions {
+  /** Take along this axis; omitted or null: from the flattened array (the result has the indices' shape). */
+  axis?: number | null;
+  /** Indices outside `[-n, n)`: `'raise'` (default: `ERR_MMNPY_OUT_OF_RANGE`), `'wrap'` (modulo n) or `'clip'` (to `[0, n-1]`; negative indices become 0). */
+  mode?: 'raise' | 'wrap' | 'clip';
+}
+
+/** What `take` takes as indices: an integer (or bool) array, nested arrays, a TypedArray, or one index. */
+export type IndexSource = NdArray | NestedArray | TypedArray | number | bigint;
+
+/** Options of `concatenate` and `stack`. */
+export interface JoinOptions extends OutOptions {
+  /** The axis to join along (default 0; negative counts from the end); `null` flattens every array first (`concatenate` only). */
+  axis?: number | null;
+  /** Streaming mode: release the pages of the sources and `out` behind the copy, for files larger than RAM. */
+  release?: boolean;
+}
+
 /** What `any`/`all` return: a bool `NdArray` along an axis, else a boolean. */
 export type Truth<O> = O extends { axis: number } ? NdArray : boolean;
 
@@ -489,6 +519,34 @@ export declare class NdArray {
   all<O extends AxisOptions = AxisOptions>(options?: O): Truth<O>;
   anyAsync<O extends AxisOptions = AxisOptions>(options?: O): Promise<Truth<O>>;
   allAsync<O extends AxisOptions = AxisOptions>(options?: O): Promise<Truth<O>>;
+  /**
+   * `a[mask]`, NumPy's boolean indexing: the elements (or, for a mask of fewer axes, the sub-arrays) of `a` where
+   * `mask` is true, in C order; a mask of `a`'s shape gives a 1-D array. Any dtype as mask (true: non-zero, NaN
+   * included). The result keeps `a`'s dtype and byte order; a mask may be a mapped `bool` file. Two parallel passes
+   * (count, then fill), so with `out` (of shape `(count, ...)`, any dtype: values cast as `astype`) and
+   * `{ release: true }` a mask over a file larger than RAM selects with bounded memory. With `{ axis }` it is
+   * NumPy's `compress(mask, a, axis)` (a 1-D mask along that axis).
+   * @example const pos = a.compress(a.greater(0))                 // a[a > 0]
+   * @example rows.compress(keep, { axis: 0 })                     // np.compress(keep, rows, axis=0)
+   * @example a.compress(m, { out: openNpy('sel.npy', { mode: 'w+', dtype: a.dtype, shape: [count] }), release: true })
+   */
+  compress(mask: Comparable, options?: CompressOptions): NdArray;
+  compressAsync(mask: Comparable, options?: CompressOptions): Promise<NdArray>;
+  /**
+   * NumPy's `take(a, indices, axis, mode)`: elements (along `axis`: sub-arrays) at `indices`, negative indices
+   * counting from the end; out-of-range indices throw `ERR_MMNPY_OUT_OF_RANGE` (`RangeError`) unless `mode` is
+   * `'wrap'` or `'clip'`. Keeps `a`'s dtype and byte order; into `out` when given.
+   * @example a.take([0, -1])                                      // first and last of the flattened array
+   * @example m.take(new Int32Array([2, 0]), { axis: 1 })           // columns 2 and 0
+   */
+  take(indices: IndexSource, options?: TakeOptions): NdArray;
+  takeAsync(indices: IndexSource, options?: TakeOptions): Promise<NdArray>;
+  /** NumPy's `nonzero()`: one int64 array per axis with the indices of the non-zero elements (C order); 0-d arrays throw, as in NumPy 2. @example const [rows, cols] = m.greater(0).nonzero() */
+  nonzero(): NdArray[];
+  nonzeroAsync(): Promise<NdArray[]>;
+  /** NumPy's `argwhere()`: the indices of the non-zero elements as one `(count, ndim)` int64 array. @example a.isnan().argwhere() */
+  argwhere(): NdArray;
+  argwhereAsync(): Promise<NdArray>;
   /** Sets every element to `value` (checked like `set`). */
   fill(value: Scalar | [number, number]): void;
   fillAsync(value: Scalar | [number, number]): Promise<void>;
@@ -990,3 +1048,31 @@ export declare function memit<T>(fn: () => T): MemitResult<T>;
 export declare function memitAsync<T>(fn: () => T | Promise<T>): Promise<MemitResult<Awaited<T>>>;
 /** This process's resident memory now, by kind (Linux `/proc/self/status`; elsewhere the resident set as `anon`). @example residentMemory().anon */
 export declare function residentMemory(): ResidentMemory;
+ * NumPy's `where(cond, x, y)`: `x` where `cond` is true (non-zero), else `y`, broadcast together, in NumPy's result
+ * type (a scalar takes NumPy 2's weak type next to an array, and must fit it: `RangeError` otherwise, where NumPy
+ * would wrap); into `out` when given. With `cond` alone it is `nonzero(cond)`.
+ * @example const clipped = where(a.less(0), 0, a)             // np.where(a < 0, 0, a)
+ * @example const [i] = where(a.isnan())                       // indices of the NaNs
+ */
+export declare function where(cond: Comparable): NdArray[];
+export declare function where(cond: Comparable, x: Comparable, y: Comparable, options?: OutOptions): NdArray;
+export declare function whereAsync(cond: Comparable): Promise<NdArray[]>;
+export declare function whereAsync(cond: Comparable, x: Comparable, y: Comparable, options?: OutOptions): Promise<NdArray>;
+
+/**
+ * NumPy's `concatenate(arrays, axis=0)`: the arrays joined along an existing axis, in NumPy's `result_type` (a new
+ * in-memory array), or written into `out` (cast under NumPy's `'same_kind'` rule; e.g. an `openNpy('w+')` array of the
+ * total shape, filled file by file without holding any input in memory; `{ release: true }` releases pages behind).
+ * Shapes that do not fit throw NumPy's messages (`ERR_MMNPY_INVALID_ARG`).
+ * @example concatenate([a, b])                                                       // rows of a, then of b
+ * @example concatenate(parts, { axis: 0, out: openNpy('all.npy', { mode: 'w+', dtype: 'float32', shape: [total, 8] }) })
+ */
+export declare function concatenate(arrays: Iterable<Comparable>, options?: JoinOptions): NdArray;
+export declare function concatenateAsync(arrays: Iterable<Comparable>, options?: JoinOptions): Promise<NdArray>;
+
+/**
+ * NumPy's `stack(arrays, axis=0)`: arrays of one shape joined along a new axis (into `out` when given).
+ * @example stack([x, y], { axis: 1 })                          // shape (n, 2)
+ */
+export declare function stack(arrays: Iterable<Comparable>, options?: JoinOptions): NdArray;
+export declare function stackAsync(arrays: Iterable<Comparable>, options?: JoinOptions): Promise<NdArray>;

@@ -5,4 +5,5 @@ export const { NdArray, MmnpyError, loadNpy, openNpy, memmap, fromFile, saveNpy,
 export const { zeros, empty, ones, onesAsync, full, fullAsync, arange, arangeAsync, linspace, linspaceAsync } = mmnpy;
 export const { arrayEqual, arrayEqualAsync, allclose, allcloseAsync, isclose, iscloseAsync, equal, notEqual, less, lessEqual, greater, greaterEqual, isnan, isfinite } = mmnpy;
 export const { Parallel, memit, memitAsync, residentMemory } = mmnpy;
+export const { where, whereAsync, concatenate, concatenateAsync, stack, stackAsync } = mmnpy;
 export default mmnpy;

@@ -31,7 +31,7 @@ test('a tiny run prints the table of every scenario and removes its data set', a
   t.regex(r.stdout, /^mmbench: 0\.008 GB float64 \[1048576\] temporary data set in .*mmbench-/m)
   t.regex(r.stdout, /GB = 10\^9 bytes/)
   t.regex(r.stdout, /^scenario\s+median\s+p95\s+peak RSS anon\+file\s+vs readSync\s+vs readFile\s+vs NumPy\s+vs ceiling$/m)
-  for (const row of ['open: loadNpy', 'first pass, fresh mapping', 'sum\\(\\), steady state', 'copy-on-write normalize', 'column: m\\.slice\\(null, j\\)\\.sum\\(\\)', 'cold pass', 'sum\\(\\) steady, MMNPY_THREADS=1', 'sum\\(\\) float64, one thread', 'sum\\(\\{ axis: 0 \\}\\) of \\[\\d+, \\d+\\] float32, all cores', 'assign: w\\.assign\\(a\\)', '\\d+ worker_threads']) {
+  for (const row of ['open: loadNpy', 'first pass, fresh mapping', 'sum\\(\\), steady state', 'copy-on-write normalize', 'column: m\\.slice\\(null, j\\)\\.sum\\(\\)', 'cold pass', 'sum\\(\\) steady, MMNPY_THREADS=1', 'sum\\(\\) float64, one thread', 'sum\\(\\{ axis: 0 \\}\\) of \\[\\d+, \\d+\\] float32, all cores', 'assign: w\\.assign\\(a\\)', 'compress: a\\.compress\\(m\\)', '\\d+ worker_threads']) {
     t.regex(r.stdout, new RegExp(`^${row}.*\\d`, 'm'), row)
   }
   t.regex(r.stdout, /^sum\(\), steady state\s+[\d.]+ GB\/s\s+[\d.]+ GB\/s\s+(\d+ \+ \d+ MiB|n\/a)\s+[\d.]+x/m)
@@ -57,7 +57,7 @@ test('--json prints one document that validates against benchmark/mmbench.schema
   t.deepEqual(doc.scenarios, ALL)
   t.deepEqual(doc.errors, [])
   const ids = new Set<string>(doc.results.map((x: { id: string }) => x.id))
-  for (const id of ['ceiling.read', 'open', 'firstPass', 'fs.readSync', 'fs.readFile', 'sum.steady', 'cow', 'column.sum', 'column.copy', 'everyday.assign.one', 'everyday.numpy.assign', 'threads.1', 'threads.2', 'kernels.float64.sum.one', 'kernels.float32.argmax.all', 'kernels.numpy.float64.sumAxisLast', 'workers', 'parallel.threads', 'parallel.processes', 'parallel.roundtrip.threads', 'cold', 'write', 'numpy.steady', 'npz.open', 'npz.sum', 'npz.deflate']) t.true(ids.has(id), id)
+  for (const id of ['ceiling.read', 'open', 'firstPass', 'fs.readSync', 'fs.readFile', 'sum.steady', 'cow', 'column.sum', 'column.copy', 'everyday.assign.one', 'everyday.numpy.assign', 'everyday.compress.one', 'everyday.numpy.compress', 'threads.1', 'threads.2', 'kernels.float64.sum.one', 'kernels.float32.argmax.all', 'kernels.numpy.float64.sumAxisLast', 'workers', 'parallel.threads', 'parallel.processes', 'parallel.roundtrip.threads', 'cold', 'write', 'numpy.steady', 'npz.open', 'npz.sum', 'npz.deflate']) t.true(ids.has(id), id)
   for (const x of doc.results) {
     for (const c of x.comparisons) t.true(ids.has(c.against), `${x.id} compares with ${c.against}`)
     if (x.samples.length) t.true(x.median > 0, x.id)

@@ -653,19 +653,33 @@ print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.s
   /**
    * Everyday NumPy over the whole data file, on one kernel thread and on all cores (one child process
    * each, MMNPY_THREADS is per process), against NumPy in the same run: `w.assign(a)` (`w[...] = a`)
-   * into a 'w+' file of the data's shape.
+   * into a 'w+' file of the data's shape; `a.compress(m)` (`a[m]`) with `m` a mapped bool file, half true at random.
    */
   async everyday(ctx) {
-    const OPS = [['assign', "assign: w.assign(a), 'w+' file", "w[...] = a, 'w+' file", 'w[...] = a']];
+    const OPS = [
+      ['assign', "assign: w.assign(a), 'w+' file", "w[...] = a, 'w+' file", 'w[...] = a', 'everyday.npy'],
+      ['compress', 'compress: a.compress(m), m a mapped random bool file', 'a[m], m a mapped random bool file', 'a[w]', 'everyday-mask.npy'],
+    ];
     if (!ctx.scratch) return OPS.map(([op, what]) => skipped(`everyday.${op}`, what, 'GB/s', 'skipped with --file (needs a scratch file)'));
-    const scratch = path.join(ctx.scratch, 'everyday.npy');
     const { a } = openFlat(ctx.file);
-    mm.openNpy(scratch, { mode: 'w+', dtype: a.dtype, shape: [...a.shape] }).close();
+    mm.openNpy(path.join(ctx.scratch, OPS[0][4]), { mode: 'w+', dtype: a.dtype, shape: [...a.shape] }).close();
+    // A mask of the data's length, half true at random (xorshift32, fixed seed): no pattern for branches to learn.
+    const m = mm.openNpy(path.join(ctx.scratch, OPS[1][4]), { mode: 'w+', dtype: 'bool', shape: [a.size] });
+    let x = 2463534242;
+    for (const c of m.chunks({ rows: 1 << 24 })) {
+      const d = c.data;
+      for (let i = 0; i < d.length; i++) {
+        x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+        d[i] = x & 1;
+      }
+    }
+    m.close();
     a.close();
     const out = [];
     const counts = [...new Set([1, ctx.cpus])];
     try {
-      for (const [op, what, npWhat, npCode] of OPS) {
+      for (const [op, what, npWhat, npCode, file] of OPS) {
+        const scratch = path.join(ctx.scratch, file);
         for (const k of counts) {
           ctx.progress(`everyday: ${op}, ${k} thread${k === 1 ? '' : 's'}`);
           const r = await ctx.run(process.execPath, [path.join(__dirname, 'everyday-child.js'), op, ctx.file, scratch, String(ctx.runs)], { env: { ...process.env, MMNPY_THREADS: String(k) } });
@@ -689,7 +703,7 @@ print(json.dumps({'s': t(run)}))`, [ctx.file, ctx.runs, scratch]);
           : { id: `everyday.numpy.${op}`, name: `NumPy: ${npWhat}`, unit: 'GB/s', samples: gbps(ctx.bytes, np.s), baseline: 'numpy', rss: null });
       }
     } finally {
-      fs.rmSync(scratch, { force: true });
+      for (const op of OPS) fs.rmSync(path.join(ctx.scratch, op[4]), { force: true });
     }
     return out;
   },

@@ -12,7 +12,7 @@ export type { CloseOptions, IsCloseOptions, ArrayEqualOptions, OutOptions, Compa
 import type { CloseOptions, IsCloseOptions, ArrayEqualOptions, OutOptions, Comparable } from '../index';
 
 /** An operand as NumPy's `asarray` sees it. */
-function asArray(x: Comparable): NdArray {
+export function asArray(x: Comparable): NdArray {
   if (x instanceof NdArray) {
     if (x.closed) throw closedError();
     return x;

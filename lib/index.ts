@@ -8,3 +8,4 @@ export { zeros, empty, ones, onesAsync, full, fullAsync, arange, arangeAsync, li
 export { arrayEqual, arrayEqualAsync, allclose, allcloseAsync, isclose, iscloseAsync, equal, notEqual, less, lessEqual, greater, greaterEqual, isnan, isfinite } from './compare';
 export { Parallel } from './parallel';
 export { memit, memitAsync, residentMemory } from './memit';
+export { where, whereAsync, concatenate, concatenateAsync, stack, stackAsync } from './select';

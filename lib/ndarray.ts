@@ -10,9 +10,10 @@ import { checkValue, MAX_BUFFER_BYTES, READ_ONLY_DATA_LIMIT, Scalar, Storage } f
 import { encode, flatten } from './nested';
 import { setitemStrides, setitemValue, toScalarIn } from './setitem';
 import { weakScalar } from './weak';
+import { compressOf, nonzeroOf, takeOf } from './select';
 
 export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, DotOptions, AssignSource, AssignOptions, AxisOptions, Truth } from '../index';
-import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex, DotOptions, AssignSource, AssignOptions, AxisOptions, Truth } from '../index';
+import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex, DotOptions, AssignSource, AssignOptions, AxisOptions, Truth, Comparable, CompressOptions, IndexSource, TakeOptions } from '../index';
 
 const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
 
@@ -483,6 +484,19 @@ export class NdArray {
   all<O extends AxisOptions = AxisOptions>(options?: O): Truth<O> { return this.anyAll(true, options, false) as Truth<O>; }
   anyAsync<O extends AxisOptions = AxisOptions>(options?: O): Promise<Truth<O>> { return settle(() => this.anyAll(false, options, true) as Promise<Truth<O>>); }
   allAsync<O extends AxisOptions = AxisOptions>(options?: O): Promise<Truth<O>> { return settle(() => this.anyAll(true, options, true) as Promise<Truth<O>>); }
+
+  /** `a[mask]` (NumPy boolean indexing, 1-D for a mask of `a`'s shape); with `axis`, NumPy's `compress` along it. See select.ts. */
+  compress(mask: Comparable, options?: CompressOptions): NdArray { this.check(); return compressOf(this, mask, options, false) as NdArray; }
+  compressAsync(mask: Comparable, options?: CompressOptions): Promise<NdArray> { return settle(() => (this.check(), compressOf(this, mask, options, true) as Promise<NdArray>)); }
+  /** NumPy's `take`: `{ axis, mode: 'raise' | 'wrap' | 'clip', out }`. */
+  take(indices: IndexSource, options?: TakeOptions): NdArray { this.check(); return takeOf(this, indices, options, false) as NdArray; }
+  takeAsync(indices: IndexSource, options?: TakeOptions): Promise<NdArray> { return settle(() => (this.check(), takeOf(this, indices, options, true) as Promise<NdArray>)); }
+  /** NumPy's `nonzero`: the indices of the true (non-zero) elements, one int64 array per axis. */
+  nonzero(): NdArray[] { return nonzeroOf(this, false, false) as NdArray[]; }
+  nonzeroAsync(): Promise<NdArray[]> { return settle(() => nonzeroOf(this, true, false) as Promise<NdArray[]>); }
+  /** NumPy's `argwhere`: the indices of the true elements as a `(count, ndim)` int64 array. */
+  argwhere(): NdArray { return (nonzeroOf(this, false, true) as NdArray[])[0]!; }
+  argwhereAsync(): Promise<NdArray> { return settle(() => (nonzeroOf(this, true, true) as Promise<NdArray[]>).then((r) => r[0]!)); }
 
   private compare(op: string, other: NdArray | Scalar, options: OutOptions | undefined, async: boolean): NdArray | Promise<NdArray> {
     this.check();

@@ -68,7 +68,7 @@ pub struct Work {
 }
 
 impl Work {
-    fn new(allow_copy: bool, job: impl FnOnce() -> mmnpy_core::Result<Done> + Send + 'static) -> Work {
+    pub(crate) fn new(allow_copy: bool, job: impl FnOnce() -> mmnpy_core::Result<Done> + Send + 'static) -> Work {
         Work { job: Some(Box::new(job)), allow_copy }
     }
 
@@ -89,12 +89,12 @@ impl Work {
     }
 
     /// Runs on the calling thread.
-    fn now(mut self, env: &Env) -> Result<DoneJs, String> {
+    pub(crate) fn now(mut self, env: &Env) -> Result<DoneJs, String> {
         let d = self.run().or_js()?;
         Work::to_js(env, d, self.allow_copy)
     }
 
-    fn later(self) -> AsyncTask<Work> {
+    pub(crate) fn later(self) -> AsyncTask<Work> {
         AsyncTask::new(self)
     }
 }

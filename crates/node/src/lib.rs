@@ -10,10 +10,11 @@ mod array;
 mod buffers;
 mod compute;
 mod convert;
+mod everyday;
 mod npz;
 mod parallel;
+mod select;
 mod sparse;
-mod everyday;
 
 pub use array::*;
 pub use npz::*;

@@ -116,6 +116,47 @@ pub fn assign_value(dst: &Dest, value: Value) -> Result<()> {
     assign(&Source { map: &one, layout: &spread, dtype, order: ByteOrder::NATIVE, release: false }, dst)
 }
 
+/// Moves `n` elements from `s` (`sd` in byte order `so`, byte stride `ss`) to `d` (`dd` in
+/// `dor`, stride `ds`), converting as `assign` does: a byte copy for the same dtype, else
+/// through the exact computation type of the cast. For kernels that gather elements.
+///
+/// # Safety
+/// As [`copy_piece`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn move_run(sd: DType, so: ByteOrder, s: *const u8, ss: isize, dd: DType, dor: ByteOrder, d: *mut u8, ds: isize, n: usize) {
+    let (sswap, dswap) = (swap_of(sd, so), swap_of(dd, dor));
+    if sd == dd {
+        let isz = dd.itemsize();
+        let part = if dd.kind() == 'c' { isz / 2 } else { isz };
+        // SAFETY: forwarded from the caller.
+        unsafe { copy_piece(d, ds, s, ss, n, isz, part, sswap != dswap && part > 1) };
+        return;
+    }
+    macro_rules! convert {
+        ($a:ty) => {{
+            let mut buf = [<$a>::default(); 256];
+            let mut lo = 0;
+            while lo < n {
+                let k = buf.len().min(n - lo);
+                // SAFETY: forwarded from the caller.
+                unsafe {
+                    <$a>::load(sd, s.offset(lo as isize * ss), ss, sswap, &mut buf[..k]);
+                    store_row(dd, d.offset(lo as isize * ds), ds, dswap, &buf[..k]);
+                }
+                lo += k;
+            }
+        }};
+    }
+    match compute_kind(cast_kind(sd, dd)) {
+        K::I => convert!(i64),
+        K::U => convert!(u64),
+        K::F32 => convert!(f32),
+        K::F64 => convert!(f64),
+        K::C32 => convert!(C<f32>),
+        K::C64 => convert!(C<f64>),
+    }
+}
+
 /// Copies `n` elements of `isz` bytes, reversing each `part`-byte part when `flip`.
 ///
 /// # Safety

@@ -1,21 +1,25 @@
-//! Compute kernels over mapped memory: element access, reductions, parallel
+//! Compute kernels over mapped memory: element access, reductions, selection and joins, parallel
 //! deflate, and the thread pool they run on.
 
-pub mod deflate;
 pub mod assign;
 pub mod close;
 pub mod compare;
 pub mod construct;
+pub mod deflate;
 pub mod dot;
 pub mod elem;
 pub mod elementwise;
+pub(crate) mod flat;
+pub mod join;
 pub(crate) mod nest;
 pub mod pool;
 pub mod probe;
 pub mod reduce;
+pub mod select;
 pub mod spconv;
 pub mod spmv;
 pub mod stream;
+pub mod r#where;
 
 /// Whether kernels take their specialised paths for native, contiguous data (loops the
 /// compiler vectorizes: contiguous sums, min/max, row-by-row axis sums, direct
