@@ -1048,6 +1048,8 @@ export declare function memit<T>(fn: () => T): MemitResult<T>;
 export declare function memitAsync<T>(fn: () => T | Promise<T>): Promise<MemitResult<Awaited<T>>>;
 /** This process's resident memory now, by kind (Linux `/proc/self/status`; elsewhere the resident set as `anon`). @example residentMemory().anon */
 export declare function residentMemory(): ResidentMemory;
+
+/**
  * NumPy's `where(cond, x, y)`: `x` where `cond` is true (non-zero), else `y`, broadcast together, in NumPy's result
  * type (a scalar takes NumPy 2's weak type next to an array, and must fit it: `RangeError` otherwise, where NumPy
  * would wrap); into `out` when given. With `cond` alone it is `nonzero(cond)`.

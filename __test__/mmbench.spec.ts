@@ -107,10 +107,10 @@ test('--html writes a self-contained report with an SVG chart', async (t) => {
   const ticks = [...page.matchAll(/text-anchor="middle" fill="#666">([\d.]+)</g)].map((m) => Number(m[1]))
   t.true(ticks.length >= 3, String(ticks))
   t.is(ticks[0], 0)
-  const step = ticks[1] - ticks[0]
+  const step = ticks[1]! - ticks[0]!
   const mant = step / 10 ** Math.floor(Math.log10(step))
   t.true([1, 2, 2.5, 5].some((m) => Math.abs(mant - m) < 1e-9), `tick step ${step}`)
-  for (let i = 1; i < ticks.length; i++) t.true(Math.abs(ticks[i] - ticks[i - 1] - step) < 1e-9, String(ticks))
+  for (let i = 1; i < ticks.length; i++) t.true(Math.abs(ticks[i]! - ticks[i - 1]! - step) < 1e-9, String(ticks))
   t.notRegex(page, /https?:\/\//)
   t.notRegex(page, /<(script|link|img|iframe)\b/i)
   t.notRegex(page, /\bsrc=/)

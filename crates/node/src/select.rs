@@ -164,7 +164,7 @@ impl NativeArray {
 }
 
 /// The operands of `where(cond, x, y)`, each with its view broadcast to `out`'s shape.
-#[napi(object)]
+#[napi(object, object_to_js = false)]
 pub struct WhereViews {
     pub cond: ViewArg,
     pub x: ViewArg,
@@ -197,7 +197,7 @@ pub fn result_type(dtypes: Vec<String>) -> Result<String, String> {
 }
 
 /// The arguments of `concatenate` past the arrays.
-#[napi(object)]
+#[napi(object, object_to_js = false)]
 pub struct JoinArgs {
     pub axis: u32,
     pub views: Vec<ViewArg>,
