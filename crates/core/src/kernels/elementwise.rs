@@ -694,15 +694,21 @@ fn run_binary<A: Load>(op: BinOp, a: &Source, b: &Operand, out: &Dest, round: Op
         _ => None,
     };
     if let (None, true, true, Some(b_step)) = (round, contiguous(a.dtype, aswap, inner(a.layout)), contiguous(out.dtype, oswap, inner(out.layout)), b_step) {
-        pool::for_each(offs[0].len() * segs, || (), |_, item| {
-            let (r, seg) = (item / segs, item % segs);
-            let lo = seg * SEGMENT;
-            let n = len.min(lo + SEGMENT) - lo;
-            let at = |base: usize, off: isize, step: usize| (base as isize + off) as *mut A as usize + lo * step * size_of::<A>();
-            // SAFETY: every layout was checked against its mapping; the segment's elements lie
-            // in each operand's row (b's step is 0 when broadcast along the row).
-            unsafe { direct(op, at(abase, offs[0][r], 1) as *const A, at(bbase, offs[1][r], b_step) as *const A, b_step, at(obase, offs[2][r], 1) as *mut A, n) };
-        });
+        pool::for_each(
+            offs[0].len() * segs,
+            || (),
+            |_, item| {
+                let (r, seg) = (item / segs, item % segs);
+                let lo = seg * SEGMENT;
+                let n = len.min(lo + SEGMENT) - lo;
+                let at = |base: usize, off: isize, step: usize| (base as isize + off) as *mut A as usize + lo * step * size_of::<A>();
+                // SAFETY: every layout was checked against its mapping; the segment's elements lie
+                // in each operand's row (b's step is 0 when broadcast along the row).
+                unsafe {
+                    direct(op, at(abase, offs[0][r], 1) as *const A, at(bbase, offs[1][r], b_step) as *const A, b_step, at(obase, offs[2][r], 1) as *mut A, n)
+                };
+            },
+        );
         return;
     }
     // Buffers once per rayon job, not per row (rows may be short and many).
@@ -744,10 +750,15 @@ fn run_binary<A: Load>(op: BinOp, a: &Source, b: &Operand, out: &Dest, round: Op
 /// types too).
 fn native_dtype<A: 'static>() -> Option<DType> {
     let t = std::any::TypeId::of::<A>();
-    [(std::any::TypeId::of::<f64>(), DType::Float64), (std::any::TypeId::of::<f32>(), DType::Float32), (std::any::TypeId::of::<i64>(), DType::Int64), (std::any::TypeId::of::<u64>(), DType::UInt64)]
-        .into_iter()
-        .find(|&(id, _)| id == t)
-        .map(|(_, d)| d)
+    [
+        (std::any::TypeId::of::<f64>(), DType::Float64),
+        (std::any::TypeId::of::<f32>(), DType::Float32),
+        (std::any::TypeId::of::<i64>(), DType::Int64),
+        (std::any::TypeId::of::<u64>(), DType::UInt64),
+    ]
+    .into_iter()
+    .find(|&(id, _)| id == t)
+    .map(|(_, d)| d)
 }
 
 /// `o[i] = a[i] op b[i * b_step]` for `i < n` (`b_step` 0 or 1), one loop per operation

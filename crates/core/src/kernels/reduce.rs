@@ -1352,7 +1352,15 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, mean
     // axis, each output is one call of the reduction loop (pairwise sums); else NumPy adds
     // whole rows into the output, one element of each run at a time.
     let inner = (0..l.shape.len()).filter(|&a| l.shape[a] > 1).min_by_key(|&a| l.strides[a].unsigned_abs()).is_none_or(|a| a == axis);
-    if !inner && dtype.is_none() && shape.len() == 1 && n > 0 && src.aligned() && !src.swap() && strides[0] == src.dtype.itemsize() as isize && super::fast_paths() {
+    if !inner
+        && dtype.is_none()
+        && shape.len() == 1
+        && n > 0
+        && src.aligned()
+        && !src.swap()
+        && strides[0] == src.dtype.itemsize() as isize
+        && super::fast_paths()
+    {
         let fast = match (op, src.dtype) {
             (Op::Sum, DType::Float64) => Some(rows_fold::<f64>(src, n, step, offsets[0], m, |a, x| a + x, vec![0.0; m], 0)),
             (Op::Sum, DType::Float32) => Some(rows_fold::<f32>(src, n, step, offsets[0], m, |a, x| a + x, vec![0.0; m], 0)),
@@ -1370,7 +1378,16 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, mean
     // Sums along the inner, contiguous axis of native float data: each output NumPy's
     // pairwise sum of its run, straight over memory (no per-output view or walk), as the
     // general path below computes it (0 + the one piece's pairwise sum).
-    if inner && op == Op::Sum && dtype.is_none() && means.is_none() && !src.release && src.aligned() && !src.swap() && step == src.dtype.itemsize() as isize && super::fast_paths() {
+    if inner
+        && op == Op::Sum
+        && dtype.is_none()
+        && means.is_none()
+        && !src.release
+        && src.aligned()
+        && !src.swap()
+        && step == src.dtype.itemsize() as isize
+        && super::fast_paths()
+    {
         let fast = match src.dtype {
             DType::Float64 => Some(rows_pairwise::<f64>(src, n, &offsets, l.size())),
             DType::Float32 => Some(rows_pairwise::<f32>(src, n, &offsets, l.size())),
