@@ -268,7 +268,7 @@ function svgChart(rows) {
   const height = top + bars * (barH + gap) + groups.length * groupGap + 22;
   const x = (v) => labelW + (v / max) * plotW;
   const parts = [`<svg role="img" aria-label="median GB/s per figure, each beside its baselines" width="${labelW + plotW + 150}" height="${height}" viewBox="0 0 ${labelW + plotW + 150} ${height}" font-family="system-ui, sans-serif" font-size="12">`];
-  parts.push(`<text x="${labelW}" y="14" fill="#444">median GB/s (GB = 10^9 bytes); whisker: p95; blue: mmnpy, grey: its baselines (same run), with mmnpy's ratio</text>`);
+  parts.push(`<text x="8" y="14" fill="#444">median GB/s (GB = 10^9 bytes); whisker: p95; blue: mmnpy, grey: its baselines (same run), each with mmnpy's ratio to it (red below 1x)</text>`);
   for (let v = 0; v <= max + step / 1e6; v += step) {
     const gx = x(v);
     parts.push(`<line x1="${gx.toFixed(1)}" y1="${top - 6}" x2="${gx.toFixed(1)}" y2="${height - 18}" stroke="#ddd"/>`);
