@@ -10,9 +10,9 @@ mod array;
 mod buffers;
 mod compute;
 mod convert;
+mod everyday;
 mod npz;
 mod sparse;
-mod everyday;
 
 pub use array::*;
 pub use npz::*;

@@ -1,11 +1,11 @@
 //! Compute kernels over mapped memory: element access, reductions, parallel
 //! deflate, and the thread pool they run on.
 
-pub mod deflate;
 pub mod assign;
 pub mod close;
 pub mod compare;
 pub mod construct;
+pub mod deflate;
 pub mod dot;
 pub mod elem;
 pub mod elementwise;
