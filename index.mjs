@@ -4,4 +4,5 @@ import mmnpy from './index.js';
 export const { NdArray, MmnpyError, loadNpy, openNpy, memmap, fromFile, saveNpy, array, NpzFile, loadNpz, saveNpz, SparseMatrix, loadSparse, saveSparse, csr, csc, coo } = mmnpy;
 export const { zeros, empty, ones, onesAsync, full, fullAsync, arange, arangeAsync, linspace, linspaceAsync } = mmnpy;
 export const { arrayEqual, arrayEqualAsync, allclose, allcloseAsync, isclose, iscloseAsync, equal, notEqual, less, lessEqual, greater, greaterEqual, isnan, isfinite } = mmnpy;
+export const { load, dump } = mmnpy;
 export default mmnpy;

@@ -10,10 +10,12 @@ mod array;
 mod buffers;
 mod compute;
 mod convert;
+mod joblib;
 mod everyday;
 mod npz;
 mod sparse;
 
 pub use array::*;
+pub use joblib::*;
 pub use npz::*;
 pub use sparse::*;
