@@ -354,6 +354,8 @@ test('dump: Python joblib.load(mmap_mode="r") gets the same structure, numpy.mem
     set: new Set([1, 'a', 2.5]),
     shared: [shared, shared],
     nested: [[[[]]], {}],
+    long: Array.from({ length: 2500 }, (_, i) => i * 3),
+    wide: Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`k${i}`, i])),
     ['__proto__']: 'a key',
     arrays,
   }
@@ -371,7 +373,7 @@ test('dump: Python joblib.load(mmap_mode="r") gets the same structure, numpy.mem
     const v = py.value as { t: 'object'; v: [Tagged, Tagged][] }
     const got = new Map(v.v.map(([k, x]) => [(k as { v: string }).v, x]))
     t.is(diff(got.get('arrays')!, arrays, 'arrays', 'values', true), null)
-    for (const k of ['ints', 'floats', 'text', 'bytes', 'none', 'flags', 'intKeys', 'set', 'shared', 'nested', '__proto__'] as const) {
+    for (const k of ['ints', 'floats', 'text', 'bytes', 'none', 'flags', 'intKeys', 'set', 'shared', 'nested', 'long', 'wide', '__proto__'] as const) {
       t.is(diff(got.get(k)!, (value as Record<string, unknown>)[k], k, 'values', true), null, k)
     }
     t.is(diff(got.get('typed')!, array(new Float32Array([1, 2.5])), 'typed', 'values'), null)
