@@ -3,7 +3,7 @@
 
 use mmnpy_core::joblib::{self, Dumper};
 use mmnpy_core::pickle::flat::{self, flatten};
-use mmnpy_core::pickle::{Arena, Event, Machine, Node, NoObjects, Source, Val, Writer};
+use mmnpy_core::pickle::{Arena, Event, Machine, NoObjects, Node, Source, Val, Writer};
 use mmnpy_core::view::Layout;
 use mmnpy_core::{ByteOrder, DType, ErrorKind, Mapping, Mode};
 

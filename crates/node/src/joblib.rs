@@ -70,7 +70,11 @@ pub fn load_joblib(path: String, mode: Option<String>, allow_copy: bool) -> Resu
     let Loaded { mut arena, compression, protocol, .. } = loaded;
     let mut all: Vec<Option<Array>> = std::mem::take(&mut arena.arrays).into_iter().map(Some).collect();
     // In the order of the ARRAY steps; arrays the value does not reach are dropped (unmapped) here.
-    let arrays = flat.arrays.iter().map(|&i| all.get_mut(i).and_then(Option::take).ok_or_else(|| invalid("an array is referenced twice"))).collect::<Result<Vec<_>, _>>()?;
+    let arrays = flat
+        .arrays
+        .iter()
+        .map(|&i| all.get_mut(i).and_then(Option::take).ok_or_else(|| invalid("an array is referenced twice")))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(NativeJoblib { flat, arrays: RefCell::new(Some(arrays)), allow_copy, compression: compression.map(|c| c.name().to_string()), protocol: protocol as u32 })
 }
 

@@ -10,8 +10,8 @@ mod array;
 mod buffers;
 mod compute;
 mod convert;
-mod joblib;
 mod everyday;
+mod joblib;
 mod npz;
 mod sparse;
 

@@ -50,12 +50,14 @@ impl Compression {
                     "a file of joblib < 0.10 (its arrays live in companion files), which mmnpy does not read: load it with Python's joblib and dump it again",
                 )),
                 [] => return Err(Error::new(ErrorKind::Truncated, "the file is empty: not a joblib file")),
-                [b, ..] => return Err(Error::new(
-                    ErrorKind::BadPickle,
-                    format!(
+                [b, ..] => {
+                    return Err(Error::new(
+                        ErrorKind::BadPickle,
+                        format!(
                         "not a joblib file: it starts with 0x{b:02x}, neither a pickle (0x80) nor a compressor joblib writes (zlib, gzip, bz2, xz, lzma, lz4)"
                     ),
-                )),
+                    ))
+                }
             };
         Ok(Some(c))
     }

@@ -305,7 +305,10 @@ impl<'a, 'b, B: Build> Machine<'a, 'b, B> {
                 0x95 => {
                     let n = u64::from_le_bytes(self.src.array("FRAME")?);
                     if n > self.src.left() {
-                        return Err(Error::new(ErrorKind::Truncated, format!("a frame of {n} bytes at byte {at} runs past the end of the pickle ({} bytes are left at most)", self.src.left())));
+                        return Err(Error::new(
+                            ErrorKind::Truncated,
+                            format!("a frame of {n} bytes at byte {at} runs past the end of the pickle ({} bytes are left at most)", self.src.left()),
+                        ));
                     }
                 }
                 b'.' => {
