@@ -419,6 +419,25 @@ test('dump refuses what Python has no value for, naming where, and leaves the ol
   t.is(sha256(f), before)
 })
 
+test('dump { durable: true } syncs and renames; a mapped array is dumped from its mapping', (t) => {
+  const dir = tmpDir(t)
+  const src = openNpy(path.join(dir, 'big.npy'), { mode: 'w+', dtype: 'float32', shape: [1024, 256] })
+  src.fill(0.5)
+  src.set(1023, 255, 7)
+  const f = path.join(dir, 'durable.joblib')
+  dump({ src, view: src.slice('::-3, 1') }, f, { durable: true })
+  const v = load<{ src: NdArray; view: NdArray }>(f, { mmapMode: 'r' })
+  t.is(v.src.get(1023, 255), 7)
+  t.deepEqual(v.view.shape, [342])
+  t.is(v.view.get(0), 0.5)
+  t.is(v.src.offset % 64, 0)
+  t.is(v.view.offset % 64, 0)
+  v.src.close()
+  v.view.close()
+  src.close()
+  t.deepEqual(fs.readdirSync(dir).sort(), ['big.npy', 'durable.joblib'])
+})
+
 test('load errors are MmnpyErrors naming the file', (t) => {
   const e = t.throws(() => load(path.join(GENERATED, 'does-not-exist.joblib')))
   t.true(e instanceof MmnpyError)
