@@ -181,10 +181,6 @@ fn sniff(file: &mut File, path: &Path) -> Result<Option<Compression>> {
     Compression::detect(&head[..n]).map_err(|e| e.at(path))
 }
 
-fn in_file(e: Error, path: &Path) -> Error {
-    e.at(path)
-}
-
 /// `joblib.load(path, mmap_mode=mode)`.
 pub fn load(path: &Path, mode: Option<Mode>) -> Result<Loaded> {
     let mode = mode.map(|m| if m == Mode::Write { Mode::ReadWrite } else { m });
@@ -198,7 +194,7 @@ pub fn load(path: &Path, mode: Option<Mode>) -> Result<Loaded> {
     };
     let mut reader = ArrayReader { mode, file: map_from, path: Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())) };
     let machine = Machine::new(src, &mut reader);
-    run(machine, compression).map_err(|e| in_file(e, path))
+    run(machine, compression).map_err(|e| e.at(path))
 }
 
 /// A joblib file given as bytes, read into memory (no mapping).
