@@ -306,7 +306,9 @@ export type Reduced<O> = O extends { axis: number } ? NdArray : Scalar;
  * `ERR_MMNPY_BAD_HEADER`, `ERR_MMNPY_BAD_SHAPE`, `ERR_MMNPY_UNSUPPORTED_DTYPE`, `ERR_MMNPY_TRUNCATED`,
  * `ERR_MMNPY_IO`, `ERR_MMNPY_INVALID_ARG`, `ERR_MMNPY_CLOSED`, `ERR_MMNPY_READONLY`,
  * `ERR_MMNPY_NOT_CONTIGUOUS`, `ERR_MMNPY_TOO_LARGE`, `ERR_MMNPY_BYTE_ORDER`, `ERR_MMNPY_MISALIGNED`,
- * `ERR_MMNPY_NO_EXTERNAL_BUFFERS`, `ERR_MMNPY_BAD_SPARSE` (a sparse matrix whose parts disagree), `ERR_MMNPY_NO_MEMORY` (a mapping the kernel will not reserve, e.g. `'c'` under
+ * `ERR_MMNPY_NO_EXTERNAL_BUFFERS`, `ERR_MMNPY_BAD_SPARSE` (a sparse matrix whose parts disagree),
+ * `ERR_MMNPY_BAD_PICKLE` (a malformed joblib file or pickle stream), `ERR_MMNPY_UNSAFE_PICKLE` (a pickle naming a
+ * global outside mmnpy's whitelist), `ERR_MMNPY_UNSUPPORTED_COMPRESSION`, `ERR_MMNPY_NO_MEMORY` (a mapping the kernel will not reserve, e.g. `'c'` under
  * strict overcommit accounting; the message says what to do). The message names the file and the problem.
  * Indices out of range throw `RangeError` (code `ERR_MMNPY_OUT_OF_RANGE`) instead.
  */
@@ -686,6 +688,79 @@ export declare function saveNpz(
   arrays: Record<string, NdArray | ArrayBufferView | NestedArray> | Map<string, NdArray | ArrayBufferView | NestedArray>,
   options?: SaveNpzOptions,
 ): void;
+
+/**
+ * A value in a joblib file, as `load` returns it and `dump` takes it. Python `dict` ↔ plain object (a `Map`
+ * when a key is not a str); `list` and `tuple` → `Array` (arrays dump as lists; as a `Map` key or `Set`
+ * element, as tuples); `set`/`frozenset` ↔ `Set`; `str` ↔ `string`; `int` ↔ `number` (`bigint` beyond
+ * ±2^53; a `number` with a fraction, `-0`, `NaN` or ±`Infinity` dumps as `float`); `float` → `number`;
+ * `bool` ↔ `boolean`; `None` ↔ `null`; `bytes`/`bytearray` ↔ `Uint8Array` (also `ArrayBuffer`, `DataView`
+ * and `Buffer`); `complex` → `{ re, im }`; NumPy scalars → `number`/`bigint`/`boolean`/`{ re, im }` as the
+ * int/float/bool/complex they hold; `numpy.dtype` → its string (`'<f8'`); `numpy.ndarray` ↔ `NdArray`
+ * (other TypedArrays dump as 1-D arrays). Objects referenced twice stay one object, cycles included.
+ */
+export type JoblibValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | Complex
+  | NdArray
+  | JoblibValue[]
+  | { [key: string]: JoblibValue }
+  | Map<JoblibValue, JoblibValue>
+  | Set<JoblibValue>;
+
+/** Options of `load`. */
+export interface JoblibLoadOptions extends RuntimeOptions {
+  /**
+   * Map every array of an uncompressed file in this mode (`np.memmap` in Python): `'r'`, `'c'`, `'r+'`
+   * (writes reach the file); `'w+'` acts as `'r+'` (as joblib: the file is never truncated). Arrays of a
+   * compressed file are read into memory whatever the mode (joblib does the same). Without a mode, arrays
+   * are read into memory in this machine's byte order (joblib's `ensure_native_byte_order`).
+   */
+  mmapMode?: MmapModeInput | null;
+}
+
+/** Options of `dump`. */
+export interface DumpOptions {
+  /**
+   * `true` (level 3, joblib's default) or a zlib level 1..9, compressed in parallel into one zlib stream
+   * that `joblib.load` reads; `0`/`false` (default): uncompressed, arrays mappable by `joblib.load(mmap_mode=)`.
+   */
+  compress?: boolean | number;
+  /** `fsync` the file and its folder before returning (see `SaveOptions.durable`). */
+  durable?: boolean;
+}
+
+/**
+ * Like `joblib.load(path, mmap_mode=...)`: reads what Python's `joblib.dump` wrote (pickle protocols 2 to 5;
+ * with or without joblib's alignment padding; uncompressed or zlib/gzip/bz2/xz/lzma/lz4-compressed) or what
+ * `dump` wrote. With `mmapMode`, each array of an uncompressed file is an `NdArray` mapped zero-copy at its
+ * offset in the file, in its byte and memory order. The pickle is interpreted by a restricted machine that
+ * never runs code: a global outside NumPy arrays, dtypes and scalars, builtin containers and joblib's array
+ * wrapper (a pandas DataFrame, a scikit-learn model, `os.system`) is `ERR_MMNPY_UNSAFE_PICKLE` naming it; a
+ * malformed stream is `ERR_MMNPY_BAD_PICKLE` or `ERR_MMNPY_TRUNCATED`; structured and datetime arrays are
+ * `ERR_MMNPY_UNSUPPORTED_DTYPE` naming the dtype.
+ * @example
+ * ```ts
+ * const model = load<{ weights: NdArray; names: string[] }>('model.joblib', { mmapMode: 'r' });
+ * console.log(model.names, model.weights.shape, model.weights.mean());
+ * ```
+ */
+export declare function load<T = JoblibValue>(path: PathLike, options?: JoblibLoadOptions): T;
+
+/**
+ * Like `joblib.dump(value, path, compress=...)`: writes `value` (see `JoblibValue`) atomically, so that
+ * Python's `joblib.load(path, mmap_mode='r')` returns the same structure with `numpy.memmap` arrays and no
+ * warning. Array data start on 64-byte boundaries; a mapped `NdArray` is streamed from its mapping.
+ * Values JavaScript has but Python has not (`undefined`, functions, class instances, `Date`) are refused
+ * with a `TypeError` naming where they are.
+ * @example dump({ weights: w, names: ['a', 'b'], epoch: 3 }, 'model.joblib')
+ */
+export declare function dump(value: unknown, path: PathLike, options?: DumpOptions): void;
 
 /** The sparse layouts mmnpy keeps: compressed rows, compressed columns, coordinates. */
 export type SparseFormat = 'csr' | 'csc' | 'coo';

@@ -6,4 +6,5 @@ export const { zeros, empty, ones, onesAsync, full, fullAsync, arange, arangeAsy
 export const { arrayEqual, arrayEqualAsync, allclose, allcloseAsync, isclose, iscloseAsync, equal, notEqual, less, lessEqual, greater, greaterEqual, isnan, isfinite } = mmnpy;
 export const { Parallel, memit, memitAsync, residentMemory } = mmnpy;
 export const { where, whereAsync, concatenate, concatenateAsync, stack, stackAsync } = mmnpy;
+export const { load, dump } = mmnpy;
 export default mmnpy;

@@ -6,14 +6,14 @@ import * as impl from '../lib/index';
 import * as pkg from '../index';
 
 // saveNpy takes the implementation's NdArray (with its internals), so it is checked through instanceConforms.
-const conforms: Pick<typeof Api, 'loadNpy' | 'openNpy' | 'memmap' | 'fromFile' | 'array'> = impl;
+const conforms: Pick<typeof Api, 'loadNpy' | 'openNpy' | 'memmap' | 'fromFile' | 'array' | 'load' | 'dump'> = impl;
 const npzConforms = (z: impl.NpzFile): Api.NpzFile => z;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const dtypesMatch: Same<Api.DType, import('../lib/dtype').DType> = true;
 const instanceConforms = (a: impl.NdArray): Api.NdArray => a;
 
 test('the package exports every documented function and class', (t) => {
-  for (const name of ['loadNpy', 'openNpy', 'memmap', 'fromFile', 'saveNpy', 'array', 'NdArray', 'MmnpyError', 'loadNpz', 'saveNpz', 'NpzFile'] as const) {
+  for (const name of ['loadNpy', 'openNpy', 'memmap', 'fromFile', 'saveNpy', 'array', 'NdArray', 'MmnpyError', 'loadNpz', 'saveNpz', 'NpzFile', 'load', 'dump'] as const) {
     t.is(typeof (pkg as Record<string, unknown>)[name], 'function', name);
   }
   t.truthy(conforms && dtypesMatch && instanceConforms);

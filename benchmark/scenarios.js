@@ -12,7 +12,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const { Worker } = require('node:worker_threads');
 const mm = require('..');
 
@@ -985,6 +985,84 @@ print(json.dumps({'open': opened, 'inflate': inflate, 'deflate': deflate}))`, [c
       );
     }
     for (const f of [stored, ours, theirs]) fs.rmSync(f, { force: true });
+    return rows;
+  },
+
+  /**
+   * joblib files: the data set as four arrays (quarters of it) plus a little metadata.
+   * `load(p, { mmapMode: 'r' })` against `joblib.load(p, mmap_mode='r')` (both O(opcodes): four
+   * mappings); `dump` against `joblib.dump` (both bounded by the write into the page cache; `sync`
+   * before each run on both sides, so no run pays for the previous one's dirty pages); compressed `dump` and
+   * `load` (zlib level 3, joblib's `compress=3`) of at most 256 MiB of it against joblib's.
+   */
+  async joblib(ctx) {
+    const names = ['joblib.load', 'joblib.dump', 'joblib.cdump', 'joblib.cload'];
+    if (!ctx.scratch) return names.map((id) => skipped(id, id, id === 'joblib.load' ? 's' : 'GB/s', 'skipped with --file (read-only)'));
+    const ours = path.join(ctx.scratch, 'ours.joblib');
+    const theirs = path.join(ctx.scratch, 'joblib.joblib');
+    const oursZ = path.join(ctx.scratch, 'ours.joblib.z');
+    const theirsZ = path.join(ctx.scratch, 'joblib.joblib.z');
+    const src = mm.loadNpy(ctx.file, { mmapMode: 'r' });
+    const flatSrc = src.ndim === 1 ? src : src.reshape(src.size);
+    const n = flatSrc.size;
+    const q = Math.floor(n / 4);
+    const cn = Math.min(q, Math.floor((64 * MiB) / src.itemsize));
+    const meta = { name: 'mmbench', epoch: 3, tags: ['a', 'b'], scale: 0.5 };
+    const value = { a: flatSrc.slice([0, q]), b: flatSrc.slice([q, 2 * q]), c: flatSrc.slice([2 * q, 3 * q]), d: flatSrc.slice([3 * q, n]), meta };
+    const cvalue = { a: flatSrc.slice([0, cn]), b: flatSrc.slice([q, q + cn]), c: flatSrc.slice([2 * q, 2 * q + cn]), d: flatSrc.slice([3 * q, 3 * q + cn]), meta };
+    const gb = ctx.bytes;
+    const cgb = 4 * cn * src.itemsize;
+    const runs = Math.max(1, Math.min(ctx.runs, 3));
+    const np = await python(ctx, `${PY_TIMER}
+import joblib
+src, theirs, theirs_z, q, cn = sys.argv[1], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+a = np.load(src, mmap_mode='r').reshape(-1)
+n = len(a)
+meta = {'name': 'mmbench', 'epoch': 3, 'tags': ['a', 'b'], 'scale': 0.5}
+value = {'a': a[:q], 'b': a[q:2 * q], 'c': a[2 * q:3 * q], 'd': a[3 * q:], 'meta': meta}
+cvalue = {'a': a[:cn], 'b': a[q:q + cn], 'c': a[2 * q:2 * q + cn], 'd': a[3 * q:3 * q + cn], 'meta': meta}
+import os
+def dump_synced():
+    os.sync()  # no dirty pages of an earlier run throttle this one (as before mmnpy's runs)
+    s = time.perf_counter(); joblib.dump(value, theirs); return time.perf_counter() - s
+dump = t(dump_synced, warm=0, n=runs, own=True)
+load = t(lambda: joblib.load(theirs, mmap_mode='r'), n=runs * 20)
+cdump = t(lambda: joblib.dump(cvalue, theirs_z, compress=3), warm=0, n=${runs})
+cload = t(lambda: joblib.load(theirs_z), n=${runs})
+print(json.dumps({'dump': dump, 'load': load, 'cdump': cdump, 'cload': cload, 'version': joblib.__version__}))`, [ctx.file, ctx.runs, theirs, theirsZ, q, cn]);
+    const closeAll = (v) => { for (const k of ['a', 'b', 'c', 'd']) v[k].close(); };
+    const sync = () => spawnSync('sync');
+    const dump = await measure(ctx, 'joblib: dump', () => mm.dump(value, ours), { warmup: 0, before: sync });
+    const load = await measure(ctx, 'joblib: load mapped', () => closeAll(mm.load(ours, { mmapMode: 'r' })), { runs: ctx.runs * 20, warmup: 5 });
+    const cdump = await measure(ctx, 'joblib: dump compressed', () => mm.dump(cvalue, oursZ, { compress: 3 }), { runs, warmup: 0 });
+    const cload = await measure(ctx, 'joblib: load compressed', () => { closeAll(mm.load(oursZ)); ctx.gc(); }, { runs, warmup: 1 });
+    // Python's files load here too (mapped where joblib maps them).
+    let readsTheirs = 'joblib not installed';
+    if (fs.existsSync(theirs)) {
+      const v = mm.load(theirs, { mmapMode: 'r' });
+      readsTheirs = v.d.shape[0] === n - 3 * q && v.a.offset % 16 === 0 ? 'reads joblib.dump\'s file mapped' : 'MISREAD joblib.dump\'s file';
+      closeAll(v);
+    }
+    src.close();
+    const size = (f) => (fs.existsSync(f) ? fs.statSync(f).size : null);
+    const threads = require('../binding.js').kernelThreads();
+    const rows = [
+      { id: 'joblib.load', name: "joblib: load(p, { mmapMode: 'r' }), 4 arrays", unit: 's', samples: load.seconds, compare: ['joblib.py.load'], rss: load.rss, note: `${(gb / 1e9).toFixed(2)} GB of arrays; ${readsTheirs}` },
+      { id: 'joblib.dump', name: 'joblib: dump(4 mapped arrays)', unit: 'GB/s', samples: gbps(gb, dump.seconds), compare: ['joblib.py.dump'], rss: dump.rss, note: `file ${size(ours)} bytes` },
+      { id: 'joblib.cdump', name: 'joblib: dump(..., { compress: 3 })', unit: 'GB/s', samples: gbps(cgb, cdump.seconds), compare: ['joblib.py.cdump'], rss: cdump.rss, note: `${(cgb / 1e9).toFixed(3)} GB of arrays, ${threads} threads; ${size(oursZ)} bytes (joblib's ${size(theirsZ)})` },
+      { id: 'joblib.cload', name: 'joblib: load(compressed)', unit: 'GB/s', samples: gbps(cgb, cload.seconds), compare: ['joblib.py.cload'], rss: cload.rss, note: 'zlib, into memory' },
+    ];
+    if (np.error) {
+      for (const id of ['joblib.py.load', 'joblib.py.dump', 'joblib.py.cdump', 'joblib.py.cload']) rows.push(skipped(id, `joblib: ${id}`, id.endsWith('.load') ? 's' : 'GB/s', np.error));
+    } else {
+      rows.push(
+        { id: 'joblib.py.load', name: "Python: joblib.load(p, mmap_mode='r')", unit: 's', samples: np.load, baseline: 'numpy', rss: null, note: `joblib ${np.version}` },
+        { id: 'joblib.py.dump', name: 'Python: joblib.dump (the same 4 arrays)', unit: 'GB/s', samples: gbps(gb, np.dump), baseline: 'numpy', rss: null },
+        { id: 'joblib.py.cdump', name: 'Python: joblib.dump(compress=3)', unit: 'GB/s', samples: gbps(cgb, np.cdump), baseline: 'numpy', rss: null },
+        { id: 'joblib.py.cload', name: 'Python: joblib.load(compressed)', unit: 'GB/s', samples: gbps(cgb, np.cload), baseline: 'numpy', rss: null },
+      );
+    }
+    for (const f of [ours, theirs, oursZ, theirsZ]) fs.rmSync(f, { force: true });
     return rows;
   },
 

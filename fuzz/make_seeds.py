@@ -48,6 +48,28 @@ def npz_seeds():
         write('npz', f'{name}_positional.npz', buf.getvalue())
 
 
+def pickle_seeds():
+    import collections
+    import pickle
+
+    import joblib
+    value = {'a': np.arange(6, dtype='<f8').reshape(2, 3), 'b': np.asfortranarray(np.ones((2, 2), dtype='>i4')),
+             'c': [1, 2 ** 70, 'x', b'y', None, True, 1.5, 2 + 3j, (1, 2), {3: 'i'}, {1}, frozenset([2])],
+             's': np.float32(2.5), 'od': collections.OrderedDict(k=1), 'z': np.zeros((0, 2))}
+    for proto in (2, 3, 4, 5):
+        b = io.BytesIO()
+        joblib.dump(value, b, protocol=proto)
+        write('pickle', f'joblib_p{proto}.joblib', b.getvalue())
+    for comp in ('zlib', 'gzip'):
+        b = io.BytesIO()
+        joblib.dump(value, b, compress=(comp, 1))
+        write('pickle', f'joblib_{comp}.joblib', b.getvalue())
+    write('pickle', 'plain_p2.pkl', pickle.dumps(value['c'], protocol=2))
+    write('pickle', 'ndarray_p2.pkl', pickle.dumps(np.arange(3, dtype='>i2'), protocol=2))
+    write('pickle', 'ndarray_p5.pkl', pickle.dumps(np.arange(3, dtype='<u4'), protocol=5))
+
+
 if __name__ == '__main__':
     npy_seeds()
     npz_seeds()
+    pickle_seeds()

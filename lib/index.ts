@@ -3,6 +3,7 @@ export { NdArray } from './ndarray';
 export { loadNpy, openNpy, memmap, fromFile, saveNpy, array } from './io';
 export { MmnpyError } from './errors';
 export { NpzFile, loadNpz, saveNpz } from './npz';
+export { load, dump } from './joblib';
 export { SparseMatrix, loadSparse, saveSparse, csr, csc, coo } from './sparse';
 export { zeros, empty, ones, onesAsync, full, fullAsync, arange, arangeAsync, linspace, linspaceAsync } from './construct';
 export { arrayEqual, arrayEqualAsync, allclose, allcloseAsync, isclose, iscloseAsync, equal, notEqual, less, lessEqual, greater, greaterEqual, isnan, isfinite } from './compare';

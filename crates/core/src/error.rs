@@ -52,6 +52,15 @@ pub enum ErrorKind {
     /// A sparse matrix's parts disagree: `indptr` not starting at 0, decreasing or not
     /// ending at the number of stored values, an index out of range, lengths that differ.
     BadSparse,
+    /// A pickle stream (a joblib file) is malformed: an unknown or misplaced opcode, a
+    /// length past the end, a memo reference out of range, a limit of the restricted
+    /// machine exceeded (stack, memo, objects).
+    BadPickle,
+    /// A pickle names a global (class or function) outside mmnpy's whitelist: loading it
+    /// would run code (`os.system`, a pandas DataFrame, a scikit-learn model, ...).
+    UnsafePickle,
+    /// A compressed file whose compressor mmnpy does not read.
+    UnsupportedCompression,
 }
 
 impl ErrorKind {
@@ -77,6 +86,9 @@ impl ErrorKind {
             ErrorKind::UnsupportedMode => "ERR_MMNPY_UNSUPPORTED_MODE",
             ErrorKind::NotFound => "ERR_MMNPY_NOT_FOUND",
             ErrorKind::BadSparse => "ERR_MMNPY_BAD_SPARSE",
+            ErrorKind::BadPickle => "ERR_MMNPY_BAD_PICKLE",
+            ErrorKind::UnsafePickle => "ERR_MMNPY_UNSAFE_PICKLE",
+            ErrorKind::UnsupportedCompression => "ERR_MMNPY_UNSUPPORTED_COMPRESSION",
         }
     }
 }

@@ -53,3 +53,36 @@ pub fn npz(data: &[u8]) {
         let _ = std::fs::remove_file(p);
     });
 }
+
+/// The restricted pickle machine and joblib's array wrapper (uncompressed and
+/// compressed streams, read into memory), and the same bytes as a file mapped in `'r'`.
+pub fn pickle(data: &[u8]) {
+    use std::io::Write;
+    let check = |loaded: &crate::joblib::Loaded| {
+        for a in &loaded.arena.arrays {
+            let expect = a.shape.iter().product::<usize>() * a.dtype.itemsize();
+            assert_eq!(a.mapping.len(), expect, "an array maps {} bytes for {expect}", a.mapping.len());
+            if expect > 0 {
+                let _ = a.mapping.read_bytes(expect - 1, 1).expect("last byte");
+            }
+        }
+        // What loads flattens, or is refused cleanly; every step has its payload.
+        if let Ok(f) = loaded.flatten() {
+            assert_eq!(f.arrays.iter().filter(|&&i| i >= loaded.arena.arrays.len()).count(), 0, "a step names a missing array");
+        }
+    };
+    if let Ok(loaded) = crate::joblib::load_bytes(data) {
+        check(&loaded);
+    }
+    thread_local! {
+        static FILE: std::path::PathBuf = std::env::temp_dir().join(format!("mmnpy-fuzz-{}-{:?}.joblib", std::process::id(), std::thread::current().id()));
+    }
+    FILE.with(|p| {
+        if std::fs::File::create(p).and_then(|mut f| f.write_all(data)).is_ok() {
+            if let Ok(loaded) = crate::joblib::load(p, Some(Mode::ReadOnly)) {
+                check(&loaded);
+            }
+        }
+        let _ = std::fs::remove_file(p);
+    });
+}

@@ -8,6 +8,8 @@
 //! - [`npy`]: opening, creating, loading and saving files.
 //! - [`zip`]: the zip container (specified in its module doc), read and written.
 //! - [`npz`]: `.npz` archives of `.npy` members on top of [`zip`].
+//! - [`pickle`]: Python's pickle format (specified in its module doc), read by a restricted machine that runs no code.
+//! - [`joblib`]: joblib files (`joblib.dump` / `joblib.load`) on top of [`pickle`], arrays mapped in place.
 //! - [`sparse`]: `scipy.sparse` matrices (`save_npz` files, specified in its module doc) on top of [`npz`].
 //! - [`shared`]: process-wide handles to mappings, for the threads of one process.
 //! - [`memstat`]: resident memory by kind and its peak (`memit`).
@@ -17,11 +19,13 @@ pub mod dtype;
 pub mod error;
 pub mod fuzz;
 pub mod header;
+pub mod joblib;
 pub mod kernels;
 pub mod mapping;
 pub mod memstat;
 pub mod npy;
 pub mod npz;
+pub mod pickle;
 pub mod shared;
 pub mod sparse;
 pub mod view;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 type Check = fn(&[u8]);
 
-const TARGETS: &[(&str, Check)] = &[("npy_header", mmnpy_core::fuzz::npy_header), ("npz", mmnpy_core::fuzz::npz)];
+const TARGETS: &[(&str, Check)] = &[("npy_header", mmnpy_core::fuzz::npy_header), ("npz", mmnpy_core::fuzz::npz), ("pickle", mmnpy_core::fuzz::pickle)];
 
 fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect()).unwrap_or_default();
@@ -36,5 +36,17 @@ fn seeds_are_accepted_files() {
     for p in inputs(&dir) {
         let data = std::fs::read(&p).unwrap();
         assert!(mmnpy_core::npy::inspect(&data).is_ok(), "{} is not a valid .npy", p.display());
+    }
+}
+
+#[test]
+fn pickle_seeds_are_joblib_files_that_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/pickle");
+    let seeds = inputs(&dir);
+    assert!(seeds.len() >= 5);
+    for p in seeds {
+        let data = std::fs::read(&p).unwrap();
+        let loaded = mmnpy_core::joblib::load_bytes(&data).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        loaded.flatten().unwrap();
     }
 }

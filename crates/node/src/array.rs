@@ -216,7 +216,15 @@ pub fn from_bytes(env: Env, bytes: &[u8], dtype: String, shape: Vec<f64>, fortra
 
 /// `np.save` of raw element bytes, atomically.
 #[napi]
-pub fn save_bytes(path: String, bytes: &[u8], dtype: String, shape: Vec<f64>, fortran_order: bool, version: Option<Vec<u32>>, durable: Option<bool>) -> Result<(), String> {
+pub fn save_bytes(
+    path: String,
+    bytes: &[u8],
+    dtype: String,
+    shape: Vec<f64>,
+    fortran_order: bool,
+    version: Option<Vec<u32>>,
+    durable: Option<bool>,
+) -> Result<(), String> {
     let spec = convert::new_array(&dtype, &shape, fortran_order)?;
     npy::save_bytes(&self::path(&path)?, &spec, bytes, convert::version(version)?, durable == Some(true)).or_js()
 }

@@ -11,12 +11,14 @@ mod buffers;
 mod compute;
 mod convert;
 mod everyday;
+mod joblib;
 mod npz;
 mod parallel;
 mod select;
 mod sparse;
 
 pub use array::*;
+pub use joblib::*;
 pub use npz::*;
 pub use parallel::*;
 pub use sparse::*;

@@ -1,6 +1,6 @@
-//! Deflate (RFC 1951) and CRC-32 for zip members: our small interface over
-//! `flate2` (with the pure-Rust `zlib-rs` backend) and `crc32fast`, so that no other
-//! module names those crates.
+//! Deflate (RFC 1951), CRC-32 and Adler-32 for zip members and zlib streams: our small
+//! interface over `flate2` (with the pure-Rust `zlib-rs` backend), `zlib-rs` and
+//! `crc32fast`, so that no other module names those crates.
 //!
 //! Parallel compression of one stream, as pigz does it: the input is cut into
 //! chunks of [`CHUNK`] bytes, each compressed by its own compressor on the kernel
@@ -24,6 +24,11 @@ use crate::kernels::pool;
 pub const CHUNK: usize = 1 << 20;
 /// Deflate's window: how far back a match may reach, and the dictionary size.
 pub const WINDOW: usize = 32 << 10;
+
+/// The Adler-32 (zlib's checksum) of `bytes`, continued from `adler` (1 at the start).
+pub fn adler32_update(adler: u32, bytes: &[u8]) -> u32 {
+    zlib_rs::adler32::adler32(adler, bytes)
+}
 
 /// The CRC-32 (zip's, ISO-HDLC) of `bytes`, continued from `crc`.
 pub fn crc32_update(crc: u32, bytes: &[u8]) -> u32 {
