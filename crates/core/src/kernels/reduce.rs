@@ -68,7 +68,7 @@ fn stream_map<R: Send>(
     span: impl Fn(usize, usize) -> (usize, usize),
     f: impl Fn(usize, usize) -> R + Sync + Send,
 ) -> Vec<R> {
-    if rayon::current_thread_index().is_none() {
+    if !pool::on_pool() {
         // Outside the pool (small inputs run inline, see `reduce_all`): no rayon call.
         return pieces.iter().map(|&(lo, n)| f(lo, n)).collect();
     }
