@@ -2,7 +2,7 @@
 import { inspect } from 'node:util';
 import { ByteOrder, DType, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray } from './dtype';
 import { closedError, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
-import type { BinaryArgs, ReduceExtra, ScalarIn, ScalarOut, NativeArray, ViewArg } from '../binding';
+import type { BinaryArgs, ReduceMean, ScalarIn, NativeArray, ViewArg } from '../binding';
 import * as binding from '../binding';
 import { broadcastShapes, broadcastStrides } from './broadcast';
 import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
@@ -36,8 +36,27 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
-/** Result dtypes of array-array operations, by `op dtype dtype` (a pure function of the three). */
-const RESULT_DTYPES = new Map<string, string>();
+/** A reduction's checked options, as the binding takes them. */
+interface ReduceCall {
+  axis: number | null;
+  dtype: string | undefined;
+  ddof: number;
+  release: boolean;
+  mean: ReduceMean | undefined;
+}
+
+/** Result dtypes of array-array operations, by op, then dtype, then dtype (a pure function of the three). */
+const RESULT_DTYPES = new Map<string, Map<string, Map<string, string>>>();
+
+function resultDtype(op: string, a: string, b: string): string {
+  let byA = RESULT_DTYPES.get(op);
+  if (byA === undefined) RESULT_DTYPES.set(op, (byA = new Map()));
+  let byB = byA.get(a);
+  if (byB === undefined) byA.set(a, (byB = new Map()));
+  let r = byB.get(b);
+  if (r === undefined) byB.set(b, (r = native(() => binding.binaryResultDtype(op, a, b, undefined))));
+  return r;
+}
 
 export class NdArray {
   /** @internal */ readonly _s: Storage;
@@ -54,10 +73,11 @@ export class NdArray {
   private _packed: Float64Array | undefined;
 
   /** @internal */
-  constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number) {
+  constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number, owned = false) {
     this._s = storage;
-    this.shape = Object.freeze(shape.slice());
-    this.strides = Object.freeze(strides.slice());
+    // `owned`: the caller made these arrays for this view alone (no copy needed).
+    this.shape = Object.freeze(owned ? (shape as number[]) : shape.slice());
+    this.strides = Object.freeze(owned ? (strides as number[]) : strides.slice());
     this._offset = offset;
     const div = storage.dt.itemsize / storage.dt.lanes;
     this._fast = shape.length === 1 && storage.direct && storage.windowBytes >= storage.byteLength;
@@ -159,10 +179,12 @@ export class NdArray {
     this.check();
     let parsed: (SliceSpec | '...')[];
     if (specs.length === 1 && typeof specs[0] === 'string') parsed = parseSliceString(specs[0]);
-    else if (specs.some((s) => typeof s === 'string')) throw typeError("a slice string must be the only argument: a.slice('1:, ::2')");
-    else parsed = specs as SliceSpec[];
-    const v = applySlices({ shape: [...this.shape], strides: [...this.strides], offset: this._offset }, parsed);
-    return new NdArray(this._s, v.shape, v.strides, v.offset);
+    else {
+      for (let i = 0; i < specs.length; i++) if (typeof specs[i] === 'string') throw typeError("a slice string must be the only argument: a.slice('1:, ::2')");
+      parsed = specs as SliceSpec[];
+    }
+    const v = applySlices({ shape: this.shape, strides: this.strides, offset: this._offset }, parsed);
+    return new NdArray(this._s, v.shape, v.strides, v.offset, true);
   }
 
   /** Permutes the axes (reverses them when none are given), as a view. */
@@ -384,7 +406,7 @@ export class NdArray {
     if (typeof release !== 'boolean') throw typeError(`release must be a boolean, got ${typeof release}`);
     return release;
   }
-  private dotResult(r: ScalarOut | NativeArray): Scalar | NdArray {
+  private dotResult(r: NativeScalar | NativeArray): Scalar | NdArray {
     if (r instanceof binding.NativeArray) return NdArray._whole(new Storage(r, this._s.copied));
     return toScalar(r, 'dot', this.dtype, undefined);
   }
@@ -573,20 +595,19 @@ export class NdArray {
     let run: () => void | Promise<void>;
     if (other instanceof NdArray) {
       if (other.closed) throw closedError();
-      const shape = broadcastShapes(this.shape, other.shape);
-      const key = `${op} ${this.dtype} ${other.dtype}`;
-      let compute = RESULT_DTYPES.get(key);
-      if (compute === undefined) {
-        compute = native(() => binding.binaryResultDtype(op, this.dtype, other.dtype, undefined));
-        RESULT_DTYPES.set(key, compute);
-      }
+      const same = sameShape(this.shape, other.shape);
+      const shape = same ? (this.shape as number[]) : broadcastShapes(this.shape, other.shape);
+      const compute = resultDtype(op, this.dtype, other.dtype);
       result = this.outFor(options, compute, shape);
       const out = result;
       // Operands of the result's shape pass their own (cached) packed views.
-      const a = sameShape(this.shape, shape) ? this.viewArg() : this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape);
-      const b = sameShape(other.shape, shape) ? other.viewArg() : other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
-      const args = [op, a, other._s.native, b, undefined, out._s.native, out.viewArg(), compute] as const;
-      run = async ? () => nativeAsync(() => this._s.native.binaryAsync(...args)) : () => native(() => this._s.native.binary(...args));
+      const a = same || sameShape(this.shape, shape) ? this.viewArg() : this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape);
+      const b = same || sameShape(other.shape, shape) ? other.viewArg() : other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
+      const n = this._s.native;
+      const bn = other._s.native;
+      const on = out._s.native;
+      const o = out.viewArg();
+      run = async ? () => nativeAsync(() => n.binaryAsync(op, a, bn, b, undefined, on, o, compute)) : () => native(() => n.binary(op, a, bn, b, undefined, on, o, compute));
     } else {
       const s = scalarOperand(other, this.dtype, op);
       const compute = native(() => binding.binaryResultDtype(op, this.dtype, undefined, s));
@@ -613,27 +634,27 @@ export class NdArray {
     return result;
   }
 
-  /** Checked arguments of a reduction: [axis or null, dtype, the rest]. */
-  private reduceArgs(op: string, options: VarOptions | undefined): [number | null, string | undefined, ReduceExtra] {
+  /** Checked arguments of a reduction. */
+  private reduceArgs(op: string, options: VarOptions | undefined): ReduceCall {
     this.check();
-    const o = options ?? {};
-    if (typeof o !== 'object') throw typeError('reduction options must be an object');
-    const axis = o.axis === undefined || o.axis === null ? null : axisIndex(o.axis, this.ndim);
-    const ddof = o.ddof ?? 0;
+    if (options === undefined) return { axis: null, dtype: undefined, ddof: 0, release: false, mean: undefined };
+    if (options === null || typeof options !== 'object') throw typeError('reduction options must be an object');
+    const axis = options.axis === undefined || options.axis === null ? null : axisIndex(options.axis, this.ndim);
+    const ddof = options.ddof ?? 0;
     if (typeof ddof !== 'number' || !Number.isFinite(ddof)) throw invalidArg(`ddof must be a finite number, got ${String(ddof)}`);
-    const release = o.release ?? false;
+    const release = options.release ?? false;
     if (typeof release !== 'boolean') throw typeError(`release must be a boolean, got ${typeof release}`);
-    const extra: ReduceExtra = { ddof, release, meanComplex: false };
-    if (o.mean !== undefined) {
+    let mean: ReduceMean | undefined;
+    if (options.mean !== undefined) {
       if (op !== 'var' && op !== 'std') throw invalidArg(`${op} takes no mean`);
-      Object.assign(extra, this.givenMean(o.mean, axis));
+      mean = this.givenMean(options.mean, axis);
     }
-    return [axis, o.dtype, extra];
+    return { axis, dtype: options.dtype, ddof, release, mean };
   }
 
   /** A mean given to var/std (NumPy 2's `mean=`) as (re, im) pairs for the binding. */
-  private givenMean(mean: unknown, axis: number | null): Pick<ReduceExtra, 'mean' | 'meanDtype' | 'meanComplex'> {
-    if (typeof mean === 'number') return { mean: [mean, 0], meanComplex: false };
+  private givenMean(mean: unknown, axis: number | null): ReduceMean {
+    if (typeof mean === 'number') return { values: [mean, 0], complex: false };
     if (mean instanceof NdArray) {
       mean.check();
       const reduced = axis === null ? [] : this.shape.filter((_, i) => i !== axis);
@@ -646,31 +667,30 @@ export class NdArray {
       const complex = mean.dtype.startsWith('complex');
       const values = mean.astype(complex ? 'complex128' : 'float64').toTypedArray() as Float64Array;
       const pairs = complex ? Array.from(values) : Array.from(values, (v) => [v, 0]).flat();
-      return { mean: pairs, meanDtype: mean.dtype, meanComplex: complex };
+      return { values: pairs, dtype: mean.dtype, complex };
     }
     if (mean !== null && typeof mean === 'object' && typeof (mean as Complex).re === 'number' && typeof (mean as Complex).im === 'number') {
-      return { mean: [(mean as Complex).re, (mean as Complex).im], meanComplex: true };
+      return { values: [(mean as Complex).re, (mean as Complex).im], complex: true };
     }
     throw typeError(`mean must be a number, { re, im } or an NdArray, got ${typeof mean}`);
   }
 
   private reduce(op: string, options: VarOptions | undefined): Scalar | NdArray {
-    const [axis, dtype, extra] = this.reduceArgs(op, options);
+    const c = this.reduceArgs(op, options);
     const n = this._s.native;
-    const shape = [...this.shape];
-    const strides = [...this.strides];
-    if (axis === null) return toScalar(native(() => n.reduceAll(op, shape, strides, this._offset, dtype, extra)), op, this.dtype, dtype);
-    return NdArray._whole(new Storage(native(() => n.reduceAxis(op, shape, strides, this._offset, axis, dtype, extra)), this._s.copied));
+    if (c.axis === null) return toScalar(native(() => n.reduceAll(op, this.viewArg(), c.dtype, c.ddof, c.release, c.mean)), op, this.dtype, c.dtype);
+    const axis = c.axis;
+    return NdArray._whole(new Storage(native(() => n.reduceAxis(op, this.viewArg(), axis, c.dtype, c.ddof, c.release, c.mean)), this._s.copied));
   }
 
   private async reduceAsync(op: string, options: VarOptions | undefined): Promise<Scalar | NdArray> {
-    const [axis, dtype, extra] = this.reduceArgs(op, options);
+    const c = this.reduceArgs(op, options);
     const n = this._s.native;
-    const shape = [...this.shape];
-    const strides = [...this.strides];
-    if (axis === null) return toScalar(await nativeAsync(() => n.reduceAllAsync(op, shape, strides, this._offset, dtype, extra)), op, this.dtype, dtype);
+    const view = this.viewArg();
+    if (c.axis === null) return toScalar(await nativeAsync(() => n.reduceAllAsync(op, view, c.dtype, c.ddof, c.release, c.mean)), op, this.dtype, c.dtype);
+    const axis = c.axis;
     const copied = this._s.copied;
-    return NdArray._whole(new Storage(await nativeAsync(() => n.reduceAxisAsync(op, shape, strides, this._offset, axis, dtype, extra)), copied));
+    return NdArray._whole(new Storage(await nativeAsync(() => n.reduceAxisAsync(op, view, axis, c.dtype, c.ddof, c.release, c.mean)), copied));
   }
 
   /** Writes dirty pages to the file (msync). No-op in modes `'r'` and `'c'` and for in-memory arrays. */
@@ -696,20 +716,17 @@ export class NdArray {
   }
 }
 
+/** A scalar from the binding: float → number, bool → boolean, integer → bigint, complex → { re, im }. */
+export type NativeScalar = number | boolean | bigint | Complex;
+
 /** A native reduced scalar as the API returns it: bigint for 64-bit integer results, number otherwise. */
-export function toScalar(r: ScalarOut, op: string, dtype: DType, requested: string | undefined): Scalar {
-  switch (r.kind) {
-    case 'float': return r.value;
-    case 'bool': return r.value !== 0;
-    case 'complex': return { re: r.value, im: r.im };
-    default: {
-      const wide = op === 'dot' ? r.kind !== 'bool' && /^(int64|uint64)$/.test(dtype)
-        : op === 'sum' || op === 'prod'
-        ? requested === undefined || /^(int64|uint64|[<>=|]?[iu]8|[qQlL]|int|uint)$/.test(requested)
-        : (op === 'min' || op === 'max') && (dtype === 'int64' || dtype === 'uint64');
-      return wide ? BigInt(r.text) : Number(r.text);
-    }
-  }
+export function toScalar(r: NativeScalar, op: string, dtype: DType, requested: string | undefined): Scalar {
+  if (typeof r !== 'bigint') return r;
+  const wide = op === 'dot' ? dtype === 'int64' || dtype === 'uint64'
+    : op === 'sum' || op === 'prod'
+    ? requested === undefined || /^(int64|uint64|[<>=|]?[iu]8|[qQlL]|int|uint)$/.test(requested)
+    : (op === 'min' || op === 'max') && (dtype === 'int64' || dtype === 'uint64');
+  return wide ? r : Number(r);
 }
 
 /** A Promise-returning call whose synchronous errors (bad arguments, closed arrays) become rejections. */

@@ -6,7 +6,7 @@ export type Range = [start?: number | null, stop?: number | null, step?: number 
 /** A number drops the axis, `null` keeps it whole, a `Range` slices it. */
 export type SliceSpec = number | null | Range;
 
-export interface Strided { shape: number[]; strides: number[]; offset: number }
+export interface Strided { shape: readonly number[]; strides: readonly number[]; offset: number }
 
 function int(v: unknown, what: string): number {
   if (typeof v === 'bigint') v = Number(v);

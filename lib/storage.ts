@@ -5,7 +5,7 @@
  * native call; arrays larger than one ArrayBuffer simply have several windows.
  */
 import { constants as bufferConstants } from 'node:buffer';
-import type { NativeArray, ArrayInfo } from '../binding';
+import type { NativeArray } from '../binding';
 import { ByteOrder, DType, DTypeInfo, NATIVE_ORDER, TypedArray, dtypeInfo, halfToNumber, numberToHalf } from './dtype';
 import { closedError, MmnpyError, native, rangeError, typeError } from './errors';
 
@@ -25,6 +25,53 @@ let windowLimit = MAX_BUFFER_BYTES;
 /** For tests: pretend ArrayBuffers cannot exceed `bytes` (a multiple of 16), or restore the real limit. */
 export function setWindowLimitForTests(bytes?: number): void {
   windowLimit = bytes === undefined ? MAX_BUFFER_BYTES : bytes;
+}
+
+/** What an array is, from the binding (`infoInto`, read once per storage). */
+export interface ArrayInfo {
+  dtype: string;
+  byteOrder: string;
+  shape: number[];
+  fortranOrder: boolean;
+  /** `'r' | 'r+' | 'w+' | 'c'`, or null for in-memory arrays. */
+  mode: string | null;
+  filename: string | null;
+  fileOffset: number;
+  byteLength: number;
+  /** Address of the first byte modulo 64 (for alignment decisions). */
+  addressMod64: number;
+  version: number[] | null;
+  /** The memory is mapped read-only, so windows are copies. */
+  readOnlyMapping: boolean;
+}
+
+const MODES = [null, 'r', 'r+', 'w+', 'c'] as const;
+/** Filled by `infoInto` (see `info_into` in crates/node/src/array.rs): 11 fixed fields, then the shape. */
+let infoBuf = new Float64Array(11 + 32);
+
+function arrayInfo(n: NativeArray): ArrayInfo {
+  let dtype = n.infoInto(infoBuf);
+  const ndim = infoBuf[10]!;
+  if (11 + ndim > infoBuf.length) {
+    infoBuf = new Float64Array(11 + ndim);
+    dtype = n.infoInto(infoBuf);
+  }
+  const b = infoBuf;
+  const shape: number[] = new Array<number>(ndim);
+  for (let i = 0; i < ndim; i++) shape[i] = b[11 + i]!;
+  return {
+    dtype,
+    byteOrder: String.fromCharCode(b[0]!),
+    shape,
+    fortranOrder: b[1] === 1,
+    mode: MODES[b[2]!] ?? null,
+    filename: b[9] === 1 ? n.filename() : null,
+    fileOffset: b[3]!,
+    byteLength: b[4]!,
+    addressMod64: b[5]!,
+    version: b[6]! < 0 ? null : [b[6]!, b[7]!],
+    readOnlyMapping: b[8] === 1,
+  };
 }
 
 type Reader = (w: TypedArray & DataView, i: number) => Scalar;
@@ -60,7 +107,7 @@ export class Storage {
 
   constructor(nativeArray: NativeArray, copied: boolean) {
     this.native = nativeArray;
-    this.info = nativeArray.info();
+    this.info = arrayInfo(nativeArray);
     this.dt = dtypeInfo(this.info.dtype as DType);
     this.byteOrder = this.info.byteOrder as ByteOrder;
     this.byteLength = this.info.byteLength;

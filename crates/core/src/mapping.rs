@@ -165,26 +165,65 @@ pub const HEAP_MAX: usize = 256 << 10;
 
 /// Zeroed, 64-byte aligned heap memory (a cache line, as a mapping's start is),
 /// owned through a raw pointer: it is written through raw pointers only, like every
-/// mapping.
+/// mapping. Blocks come in power-of-two sizes and freed ones are kept for reuse in a
+/// small per-size cache ([`HeapCache`]), as NumPy keeps its small data buffers: the
+/// results of calls on small arrays are made and dropped at a high rate, and the
+/// allocator's aligned path (split chunks, consolidation, trimming and re-faulting the
+/// heap top) cost more than the call's work.
 struct HeapBlock {
     ptr: NonNull<u8>,
-    layout: std::alloc::Layout,
+    class: usize,
 }
 
+/// Cached free blocks per size class (64 B .. [`HEAP_MAX`], powers of two), at most
+/// [`HEAP_CACHE_BYTES`] bytes and [`HEAP_CACHE_BLOCKS`] blocks per class.
+struct HeapCache([std::sync::Mutex<Vec<usize>>; HEAP_CLASSES]);
+
+const HEAP_CLASSES: usize = (HEAP_MAX.trailing_zeros() - 6 + 1) as usize;
+const HEAP_CACHE_BYTES: usize = 1 << 20;
+const HEAP_CACHE_BLOCKS: usize = 32;
+
+static HEAP_CACHE: HeapCache = HeapCache([const { std::sync::Mutex::new(Vec::new()) }; HEAP_CLASSES]);
+
 impl HeapBlock {
+    /// The size class (index) of a block of at least `len` bytes.
+    fn class(len: usize) -> usize {
+        (len.max(64).next_power_of_two().trailing_zeros() - 6) as usize
+    }
+
+    fn layout(class: usize) -> std::alloc::Layout {
+        std::alloc::Layout::from_size_align(64 << class, 64).expect("a small size with a power-of-two alignment")
+    }
+
     fn zeroed(len: usize) -> HeapBlock {
-        let layout = std::alloc::Layout::from_size_align(len.max(1).next_multiple_of(64), 64).expect("a small size with a power-of-two alignment");
+        let class = Self::class(len);
+        let cached = HEAP_CACHE.0.get(class).and_then(|c| c.lock().map(|mut v| v.pop()).unwrap_or(None));
+        if let Some(p) = cached {
+            let ptr = NonNull::new(p as *mut u8).expect("cached blocks are non-null");
+            // SAFETY: a cached block is `64 << class >= len` bytes this cache owns (it was
+            // taken off the list above, so nothing else refers to it).
+            unsafe { ptr.as_ptr().write_bytes(0, len) };
+            return HeapBlock { ptr, class };
+        }
+        let layout = Self::layout(class);
         // SAFETY: the layout has a non-zero size.
         let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
         let Some(ptr) = NonNull::new(ptr) else { std::alloc::handle_alloc_error(layout) };
-        HeapBlock { ptr, layout }
+        HeapBlock { ptr, class }
     }
 }
 
 impl Drop for HeapBlock {
     fn drop(&mut self) {
-        // SAFETY: `ptr` came from `alloc_zeroed` with this layout and is freed only here.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) };
+        let keep = (HEAP_CACHE_BYTES >> 6 >> self.class).clamp(1, HEAP_CACHE_BLOCKS);
+        if let Some(Ok(mut list)) = HEAP_CACHE.0.get(self.class).map(|c| c.lock()) {
+            if list.len() < keep {
+                list.push(self.ptr.as_ptr() as usize);
+                return;
+            }
+        }
+        // SAFETY: `ptr` came from `alloc_zeroed` with this class's layout and is freed only here.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.class)) };
     }
 }
 
@@ -582,6 +621,25 @@ fn cow_refused(len: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reused_heap_blocks_come_back_zeroed_and_64_byte_aligned() {
+        // Dirty every size class, drop (into the cache), and take again.
+        for round in 0..3 {
+            let maps: Vec<Mapping> =
+                (0..HEAP_CLASSES).flat_map(|c| [(64usize << c) - 1, 64 << c]).filter(|&n| n < HEAP_MAX).map(|n| Mapping::anonymous(n).unwrap()).collect();
+            for m in &maps {
+                assert_eq!(m.as_ptr() as usize % 64, 0);
+                assert!(m.read_bytes(0, m.len()).unwrap().iter().all(|&b| b == 0), "round {round}: {} bytes not zeroed", m.len());
+                m.write_bytes(0, &vec![0xA5; m.len()]).unwrap();
+            }
+        }
+        // More blocks than a class keeps: the rest go back to the allocator.
+        let many: Vec<Mapping> = (0..3 * HEAP_CACHE_BLOCKS).map(|_| Mapping::anonymous(100).unwrap()).collect();
+        drop(many);
+        let cached = HEAP_CACHE.0[HeapBlock::class(100)].lock().unwrap().len();
+        assert!(cached <= HEAP_CACHE_BLOCKS, "{cached} blocks cached");
+    }
 
     #[test]
     fn fill_writes_every_byte_and_returns_the_writer_result() {

@@ -34,25 +34,35 @@ impl TypeName for RawValue {
     }
 }
 
-/// What JavaScript needs to know about an array once, at creation.
-#[napi(object)]
-pub struct ArrayInfo {
-    pub dtype: String,
-    pub byte_order: String,
-    pub shape: Vec<f64>,
-    pub fortran_order: bool,
-    /// `'r' | 'r+' | 'w+' | 'c'`, or null for in-memory arrays.
-    pub mode: Option<String>,
-    pub filename: Option<String>,
-    pub file_offset: f64,
-    pub byte_length: f64,
-    /// Address of the first byte modulo 64 (for alignment decisions).
-    pub address_mod64: u32,
-    pub version: Option<Vec<u32>>,
-    /// The memory is mapped read-only ('r' under strict overcommit accounting), so
-    /// `window()` hands out copies: a stray write must never reach read-only pages.
-    pub read_only_mapping: bool,
+/// A Float64Array JavaScript passes for [`NativeArray::info_into`] to fill, read
+/// through its raw memory (no copy, no object created).
+pub struct InfoBuf(*mut f64, usize);
+
+impl TypeName for InfoBuf {
+    fn type_name() -> &'static str {
+        "Float64Array"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
 }
+
+impl ValidateNapiValue for InfoBuf {}
+
+impl FromNapiValue for InfoBuf {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        let (mut ty, mut len, mut data, mut buffer, mut byte_offset) = (0, 0usize, std::ptr::null_mut(), std::ptr::null_mut(), 0usize);
+        // SAFETY: napi fills the out-parameters, or fails for a value that is no typed array.
+        let status = unsafe { sys::napi_get_typedarray_info(env, value, &mut ty, &mut len, &mut data, &mut buffer, &mut byte_offset) };
+        if status != sys::Status::napi_ok || ty != sys::TypedarrayType::float64_array || data.is_null() || len < INFO_FIXED {
+            return Err(napi::Error::new(napi::Status::InvalidArg, format!("infoInto needs a Float64Array of at least {INFO_FIXED} elements")));
+        }
+        Ok(InfoBuf(data as *mut f64, len))
+    }
+}
+
+/// Fixed fields of [`NativeArray::info_into`] before the shape.
+const INFO_FIXED: usize = 11;
 
 #[napi]
 pub struct NativeArray {
@@ -243,22 +253,53 @@ pub fn detach_array_buffer(env: Env, buffer: ArrayBuffer) {
 
 #[napi]
 impl NativeArray {
+    /// What JavaScript needs to know about the array, written into `into` (a
+    /// Float64Array JavaScript keeps for the purpose, see `lib/storage.ts`): byte order
+    /// (char code), Fortran order, mode (0 none, 1 'r', 2 'r+', 3 'w+', 4 'c'), offset in
+    /// the file, byte length, address modulo 64, format version (major, minor; -1 none),
+    /// read-only mapping, whether there is a file name, ndim, then the shape as far as
+    /// it fits. Returns the dtype name. Filling a kept buffer costs a fraction of making
+    /// an object (napi internalizes every property name on every call), and every result
+    /// of a call on a small array needs this once.
     #[napi]
-    pub fn info(&self) -> ArrayInfo {
+    pub fn info_into(&self, into: InfoBuf) -> String {
         let a = &self.info;
-        ArrayInfo {
-            dtype: a.dtype.name().to_string(),
-            byte_order: a.dtype.order(a.byte_order).symbol().to_string(),
-            shape: a.shape.iter().map(|&d| d as f64).collect(),
-            fortran_order: a.fortran_order,
-            mode: a.mode.map(|m| m.name().to_string()),
-            filename: a.path.as_ref().map(|p| p.display().to_string()),
-            file_offset: a.file_offset as f64,
-            byte_length: self.byte_length as f64,
-            address_mod64: self.address_mod64,
-            version: a.version.map(|(x, y)| vec![x as u32, y as u32]),
-            read_only_mapping: self.read_only_mapping,
+        let mode = a.mode.map_or(0.0, |m| match m.name() {
+            "r" => 1.0,
+            "r+" => 2.0,
+            "w+" => 3.0,
+            _ => 4.0,
+        });
+        let (major, minor) = a.version.map_or((-1.0, -1.0), |(x, y)| (x as f64, y as f64));
+        let order = a.dtype.order(a.byte_order).symbol() as u32 as f64;
+        let fixed = [
+            order,
+            a.fortran_order as u8 as f64,
+            mode,
+            a.file_offset as f64,
+            self.byte_length as f64,
+            self.address_mod64 as f64,
+            major,
+            minor,
+            self.read_only_mapping as u8 as f64,
+            a.path.is_some() as u8 as f64,
+            a.shape.len() as f64,
+        ];
+        // SAFETY: `into` is a live Float64Array of `into.1` elements (checked in
+        // `from_napi_value`, at least INFO_FIXED), written here on the JavaScript thread
+        // while nothing else runs.
+        let buf = unsafe { std::slice::from_raw_parts_mut(into.0, into.1) };
+        buf[..INFO_FIXED].copy_from_slice(&fixed);
+        for (b, &d) in buf[INFO_FIXED..].iter_mut().zip(&a.shape) {
+            *b = d as f64;
         }
+        a.dtype.name().to_string()
+    }
+
+    /// The file the array was read from, if any.
+    #[napi]
+    pub fn filename(&self) -> Option<String> {
+        self.info.path.as_ref().map(|p| p.display().to_string())
     }
 
     #[napi(getter)]

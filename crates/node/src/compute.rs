@@ -17,61 +17,71 @@ use napi_derive::napi;
 use crate::array::{layout, wrap, NativeArray};
 use crate::convert::{self, invalid, js_error, OrJs};
 
-/// A reduced scalar: `kind` is 'float', 'int', 'uint', 'bool' or 'complex';
-/// `text` holds integers exactly (decimal), `value`/`im` the numbers.
+/// A mean given to var/std (NumPy 2's `mean=`).
 #[napi(object)]
-pub struct ScalarOut {
-    pub kind: String,
-    pub value: f64,
-    pub im: f64,
-    pub text: String,
-}
-
-pub(crate) fn scalar(v: Value) -> ScalarOut {
-    let (kind, value, im, text) = match v {
-        Value::Bool(b) => ("bool", b as u8 as f64, 0.0, b.to_string()),
-        Value::Int(i) => ("int", i as f64, 0.0, i.to_string()),
-        Value::UInt(u) => ("uint", u as f64, 0.0, u.to_string()),
-        Value::Float(f) => ("float", f, 0.0, String::new()),
-        Value::Complex(r, i) => ("complex", r, i, String::new()),
-    };
-    ScalarOut { kind: kind.into(), value, im, text }
-}
-
-/// The options of a reduction past `axis` and `dtype`.
-#[napi(object)]
-pub struct ReduceExtra {
-    /// var/std: delta degrees of freedom.
-    pub ddof: f64,
-    /// Streaming mode: release pages behind the kernel.
-    pub release: bool,
-    /// var/std: the mean, given (NumPy 2's `mean=`), as (re, im) pairs: one pair for a
-    /// scalar, else one per output in C order.
-    pub mean: Option<Vec<f64>>,
+pub struct ReduceMean {
+    /// (re, im) pairs: one pair for a scalar, else one per output in C order.
+    pub values: Vec<f64>,
     /// The dtype of a mean given as an array; absent for a scalar.
-    pub mean_dtype: Option<String>,
+    pub dtype: Option<String>,
     /// Whether a scalar mean is complex.
-    pub mean_complex: bool,
+    pub complex: bool,
 }
 
-fn op(name: &str, input: DType, x: &ReduceExtra) -> Result<Op, String> {
-    let ddof = x.ddof;
+/// A reduced scalar for JavaScript: a float as a number, a bool as a boolean, an
+/// integer as a bigint (exact; the JS layer narrows it where NumPy gives a Python int
+/// that fits), a complex number as `{ re, im }`. Primitives, not an object: building
+/// an object with named properties was most of a small reduction's cost.
+pub struct ScalarRet(pub(crate) Value);
+
+impl ToNapiValue for ScalarRet {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY: `env` is the calling environment (napi-rs passes it on the JS thread).
+        unsafe {
+            match val.0 {
+                Value::Float(f) => f64::to_napi_value(env, f),
+                Value::Bool(b) => bool::to_napi_value(env, b),
+                Value::Int(i) => i64n::to_napi_value(env, i64n(i)),
+                Value::UInt(u) => BigInt::to_napi_value(env, BigInt::from(u)),
+                Value::Complex(re, im) => Complex::to_napi_value(env, Complex { re, im }),
+            }
+        }
+    }
+}
+
+impl TypeName for ScalarRet {
+    fn type_name() -> &'static str {
+        "number | boolean | bigint | Complex"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+/// A complex reduced value.
+#[napi(object)]
+pub struct Complex {
+    pub re: f64,
+    pub im: f64,
+}
+
+fn op(name: &str, input: DType, ddof: f64, given: Option<&ReduceMean>) -> Result<Op, String> {
     if !ddof.is_finite() {
         return Err(invalid(format!("ddof must be a finite number, got {ddof}")));
     }
-    let mean = match &x.mean {
+    let mean = match given {
         None => None,
         Some(_) if !matches!(name, "var" | "std") => return Err(invalid(format!("{name} takes no mean"))),
-        Some(v) if v.len() % 2 != 0 => return Err(invalid("mean needs (re, im) pairs")),
-        Some(v) => {
-            let md = match &x.mean_dtype {
+        Some(m) if m.values.len() % 2 != 0 => return Err(invalid("mean needs (re, im) pairs")),
+        Some(m) => {
+            let md = match &m.dtype {
                 Some(d) => Some(convert::dtype(d)?.0),
                 None => None,
             };
             Some(reduce::Given {
-                dev: reduce::given_dtype(input, md, x.mean_complex).or_js()?,
-                re: v.first().copied().unwrap_or(f64::NAN),
-                im: v.get(1).copied().unwrap_or(0.0),
+                dev: reduce::given_dtype(input, md, m.complex).or_js()?,
+                re: m.values.first().copied().unwrap_or(f64::NAN),
+                im: m.values.get(1).copied().unwrap_or(0.0),
             })
         }
     };
@@ -122,23 +132,24 @@ pub(crate) fn task_error(e: mmnpy_core::Error) -> napi::Error {
     napi::Error::new(Status::GenericFailure, format!("{}: {}", e.code(), e))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn job(
-    a: &NativeArray,
-    name: &str,
-    shape: &[f64],
-    strides: &[f64],
-    offset: f64,
+/// What every reduction call passes past the view: the reduction, `axis` (none for
+/// all elements), the requested dtype, ddof, streaming mode and a given mean.
+pub struct ReduceCall {
+    op: String,
     axis: Option<u32>,
     dtype: Option<String>,
-    x: &ReduceExtra,
-) -> Result<Job, String> {
-    let l = layout(shape, strides, offset)?;
-    let out = match dtype {
-        Some(d) => Some(convert::dtype(&d)?.0),
+    ddof: f64,
+    release: bool,
+    mean: Option<ReduceMean>,
+}
+
+fn job(a: &NativeArray, view: &ViewArg, c: &ReduceCall) -> Result<Job, String> {
+    let l = view.layout.clone();
+    let out = match &c.dtype {
+        Some(d) => Some(convert::dtype(d)?.0),
         None => None,
     };
-    let axis = axis.map(|x| x as usize);
+    let axis = c.axis.map(|x| x as usize);
     if let Some(x) = axis {
         if x >= l.shape.len() {
             return Err(js_error(mmnpy_core::Error::new(
@@ -147,7 +158,7 @@ fn job(
             )));
         }
     }
-    let pairs = x.mean.as_ref().map(|v| v.chunks_exact(2).map(|p| (p[0], p[1])).collect::<Vec<_>>());
+    let pairs = c.mean.as_ref().map(|m| m.values.chunks_exact(2).map(|p| (p[0], p[1])).collect::<Vec<_>>());
     let means = match (axis, pairs) {
         (None, Some(p)) if p.len() != 1 => return Err(invalid(format!("mean has {} values; a reduction of all elements takes one", p.len()))),
         // One per output: `reduce_axis` checks the count.
@@ -159,10 +170,10 @@ fn job(
         layout: l,
         dtype: a.info.dtype,
         order: a.info.byte_order,
-        op: op(name, a.info.dtype, x)?,
+        op: op(&c.op, a.info.dtype, c.ddof, c.mean.as_ref())?,
         out,
         axis,
-        release: x.release,
+        release: c.release,
         means,
     })
 }
@@ -176,14 +187,14 @@ pub struct ReduceAllTask(Job);
 
 impl Task for ReduceAllTask {
     type Output = Value;
-    type JsValue = ScalarOut;
+    type JsValue = ScalarRet;
 
     fn compute(&mut self) -> napi::Result<Value> {
         self.0.all().map_err(task_error)
     }
 
-    fn resolve(&mut self, _env: Env, output: Value) -> napi::Result<ScalarOut> {
-        Ok(scalar(output))
+    fn resolve(&mut self, _env: Env, output: Value) -> napi::Result<ScalarRet> {
+        Ok(ScalarRet(output))
     }
 }
 
@@ -205,19 +216,19 @@ impl Task for ReduceAxisTask {
 #[napi]
 impl NativeArray {
     /// Reduces a view to one value (`axis` omitted) on the calling thread.
-    #[napi]
+    #[napi(ts_return_type = "number | boolean | bigint | Complex")]
     #[allow(clippy::too_many_arguments)]
     pub fn reduce_all(
         &self,
         op: String,
-        shape: Vec<f64>,
-        strides: Vec<f64>,
-        offset: f64,
+        view: ViewArg,
         dtype: Option<String>,
-        extra: ReduceExtra,
-    ) -> Result<ScalarOut, String> {
-        let j = job(self, &op, &shape, &strides, offset, None, dtype, &extra)?;
-        Ok(scalar(j.all().or_js()?))
+        ddof: f64,
+        release: bool,
+        mean: Option<ReduceMean>,
+    ) -> Result<ScalarRet, String> {
+        let j = job(self, &view, &ReduceCall { op, axis: None, dtype, ddof, release, mean })?;
+        Ok(ScalarRet(j.all().or_js()?))
     }
 
     /// Reduces a view along `axis` into a new in-memory array.
@@ -227,31 +238,31 @@ impl NativeArray {
         &self,
         env: Env,
         op: String,
-        shape: Vec<f64>,
-        strides: Vec<f64>,
-        offset: f64,
+        view: ViewArg,
         axis: u32,
         dtype: Option<String>,
-        extra: ReduceExtra,
+        ddof: f64,
+        release: bool,
+        mean: Option<ReduceMean>,
     ) -> Result<NativeArray, String> {
-        let j = job(self, &op, &shape, &strides, offset, Some(axis), dtype, &extra)?;
+        let j = job(self, &view, &ReduceCall { op, axis: Some(axis), dtype, ddof, release, mean })?;
         let r = j.along().or_js()?;
         axis_array(&env, r, self.allow_copy)
     }
 
     /// `reduceAll` off the JavaScript thread.
-    #[napi(ts_return_type = "Promise<ScalarOut>")]
+    #[napi(ts_return_type = "Promise<number | boolean | bigint | Complex>")]
     #[allow(clippy::too_many_arguments)]
     pub fn reduce_all_async(
         &self,
         op: String,
-        shape: Vec<f64>,
-        strides: Vec<f64>,
-        offset: f64,
+        view: ViewArg,
         dtype: Option<String>,
-        extra: ReduceExtra,
+        ddof: f64,
+        release: bool,
+        mean: Option<ReduceMean>,
     ) -> Result<AsyncTask<ReduceAllTask>, String> {
-        Ok(AsyncTask::new(ReduceAllTask(job(self, &op, &shape, &strides, offset, None, dtype, &extra)?)))
+        Ok(AsyncTask::new(ReduceAllTask(job(self, &view, &ReduceCall { op, axis: None, dtype, ddof, release, mean })?)))
     }
 
     /// `reduceAxis` off the JavaScript thread.
@@ -260,14 +271,15 @@ impl NativeArray {
     pub fn reduce_axis_async(
         &self,
         op: String,
-        shape: Vec<f64>,
-        strides: Vec<f64>,
-        offset: f64,
+        view: ViewArg,
         axis: u32,
         dtype: Option<String>,
-        extra: ReduceExtra,
+        ddof: f64,
+        release: bool,
+        mean: Option<ReduceMean>,
     ) -> Result<AsyncTask<ReduceAxisTask>, String> {
-        Ok(AsyncTask::new(ReduceAxisTask(job(self, &op, &shape, &strides, offset, Some(axis), dtype, &extra)?, self.allow_copy)))
+        let j = job(self, &view, &ReduceCall { op, axis: Some(axis), dtype, ddof, release, mean })?;
+        Ok(AsyncTask::new(ReduceAxisTask(j, self.allow_copy)))
     }
 }
 
@@ -277,7 +289,8 @@ pub fn kernel_threads() -> u32 {
     mmnpy_core::kernels::pool::threads() as u32
 }
 
-/// A scalar operand from JavaScript (`kind` as in `ScalarOut`).
+/// A scalar operand from JavaScript: `kind` is 'float', 'int', 'uint', 'bool' or
+/// 'complex'; `text` holds integers exactly (decimal), `value`/`im` the numbers.
 #[napi(object)]
 pub struct ScalarIn {
     pub kind: String,
@@ -316,8 +329,8 @@ pub struct OwnedView {
 }
 
 impl OwnedView {
-    pub(crate) fn of(a: &NativeArray, v: &ViewArg) -> Result<OwnedView, String> {
-        Ok(OwnedView { map: a.holder.get().or_js()?, layout: layout(&v.shape, &v.strides, v.offset)?, dtype: a.info.dtype, order: a.info.byte_order })
+    pub(crate) fn of(a: &NativeArray, v: ViewArg) -> Result<OwnedView, String> {
+        Ok(OwnedView { map: a.holder.get().or_js()?, layout: v.layout, dtype: a.info.dtype, order: a.info.byte_order })
     }
     pub(crate) fn source(&self) -> Source<'_> {
         Source { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order, release: false }
@@ -334,20 +347,19 @@ impl OwnedView {
 /// one typed-array read instead of three property lookups and two array walks, which
 /// were most of the fixed cost of a call on a small array.
 pub struct ViewArg {
-    pub shape: Vec<f64>,
-    pub strides: Vec<f64>,
-    pub offset: f64,
+    /// The view, checked as every layout from JavaScript is (see `array::layout`).
+    pub layout: Layout,
 }
 
 impl ViewArg {
-    fn unpack(v: &[f64]) -> Option<ViewArg> {
+    fn unpack(v: &[f64]) -> Option<Result<ViewArg, String>> {
         let (&offset, rest) = v.split_first()?;
         let (&nd, rest) = rest.split_first()?;
         let nd = nd as usize;
         if nd as f64 != v[1] || rest.len() != 2 * nd {
             return None;
         }
-        Some(ViewArg { shape: rest[..nd].to_vec(), strides: rest[nd..].to_vec(), offset })
+        Some(layout(&rest[..nd], &rest[nd..], offset).map(|layout| ViewArg { layout }))
     }
 }
 
@@ -377,7 +389,10 @@ impl FromNapiValue for ViewArg {
         // SAFETY: a Float64Array of `len` elements at `data` (napi checked the type); it is read
         // here, on the JavaScript thread, before anything else runs.
         let v = unsafe { std::slice::from_raw_parts(data as *const f64, len) };
-        ViewArg::unpack(v).ok_or_else(|| napi::Error::new(napi::Status::InvalidArg, format!("malformed packed view of {len} numbers")))
+        match ViewArg::unpack(v) {
+            None => Err(napi::Error::new(napi::Status::InvalidArg, format!("malformed packed view of {len} numbers"))),
+            Some(r) => r.map_err(|e| napi::Error::new(napi::Status::InvalidArg, format!("{}: {}", e.status, e.reason))),
+        }
     }
 }
 
@@ -493,28 +508,28 @@ impl NativeArray {
     #[napi]
     pub fn cast_into(&self, a: ViewArg, out: &NativeArray, o: ViewArg) -> Result<(), String> {
         writable(out)?;
-        ElementwiseTask(Elementwise::Cast { a: OwnedView::of(self, &a)? }, OwnedView::of(out, &o)?).run().or_js()
+        ElementwiseTask(Elementwise::Cast { a: OwnedView::of(self, a)? }, OwnedView::of(out, o)?).run().or_js()
     }
 
     /// `cast_into` off the JavaScript thread.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn cast_into_async(&self, a: ViewArg, out: &NativeArray, o: ViewArg) -> Result<AsyncTask<ElementwiseTask>, String> {
         writable(out)?;
-        Ok(AsyncTask::new(ElementwiseTask(Elementwise::Cast { a: OwnedView::of(self, &a)? }, OwnedView::of(out, &o)?)))
+        Ok(AsyncTask::new(ElementwiseTask(Elementwise::Cast { a: OwnedView::of(self, a)? }, OwnedView::of(out, o)?)))
     }
 
     /// `self[view] = value`.
     #[napi]
     pub fn fill(&self, o: ViewArg, value: ScalarIn) -> Result<(), String> {
         writable(self)?;
-        ElementwiseTask(Elementwise::Fill { value: scalar_in(&value)? }, OwnedView::of(self, &o)?).run().or_js()
+        ElementwiseTask(Elementwise::Fill { value: scalar_in(&value)? }, OwnedView::of(self, o)?).run().or_js()
     }
 
     /// `fill` off the JavaScript thread.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn fill_async(&self, o: ViewArg, value: ScalarIn) -> Result<AsyncTask<ElementwiseTask>, String> {
         writable(self)?;
-        Ok(AsyncTask::new(ElementwiseTask(Elementwise::Fill { value: scalar_in(&value)? }, OwnedView::of(self, &o)?)))
+        Ok(AsyncTask::new(ElementwiseTask(Elementwise::Fill { value: scalar_in(&value)? }, OwnedView::of(self, o)?)))
     }
 }
 
@@ -533,7 +548,7 @@ impl NativeArray {
     ) -> Result<ElementwiseTask, String> {
         writable(out)?;
         let b = match (other, b) {
-            (Some(arr), Some(v)) => Some(OwnedView::of(arr, &v)?),
+            (Some(arr), Some(v)) => Some(OwnedView::of(arr, v)?),
             (None, None) => None,
             _ => return Err(invalid("another array needs its view")),
         };
@@ -542,8 +557,8 @@ impl NativeArray {
             return Err(invalid("binary needs another array or a scalar"));
         }
         Ok(ElementwiseTask(
-            Elementwise::Binary { op: bin_op(&op)?, a: OwnedView::of(self, &a)?, b, scalar, compute: convert::dtype(&compute)?.0 },
-            OwnedView::of(out, &o)?,
+            Elementwise::Binary { op: bin_op(&op)?, a: OwnedView::of(self, a)?, b, scalar, compute: convert::dtype(&compute)?.0 },
+            OwnedView::of(out, o)?,
         ))
     }
 }
@@ -560,7 +575,7 @@ impl DotTask {
 
 /// A `dot` result: `scalar` for vector·vector, else `array`.
 pub enum DotOut {
-    Scalar(ScalarOut),
+    Scalar(ScalarRet),
     Array(NativeArray),
 }
 
@@ -569,7 +584,7 @@ impl ToNapiValue for DotOut {
         // SAFETY: forwarded to napi-rs' own conversions with the same env.
         unsafe {
             match val {
-                DotOut::Scalar(s) => ScalarOut::to_napi_value(env, s),
+                DotOut::Scalar(s) => ScalarRet::to_napi_value(env, s),
                 DotOut::Array(a) => NativeArray::to_napi_value(env, a),
             }
         }
@@ -578,7 +593,7 @@ impl ToNapiValue for DotOut {
 
 impl TypeName for DotOut {
     fn type_name() -> &'static str {
-        "ScalarOut | NativeArray"
+        "number | boolean | bigint | Complex | NativeArray"
     }
     fn value_type() -> ValueType {
         ValueType::Object
@@ -587,7 +602,7 @@ impl TypeName for DotOut {
 
 fn dot_out(env: &Env, r: DotResult, allow_copy: bool) -> Result<DotOut, String> {
     Ok(match r {
-        DotResult::Scalar(v) => DotOut::Scalar(scalar(v)),
+        DotResult::Scalar(v) => DotOut::Scalar(ScalarRet(v)),
         DotResult::Array(a) => DotOut::Array(axis_array(env, a, allow_copy)?),
     })
 }
@@ -608,16 +623,16 @@ impl Task for DotTask {
 #[napi]
 impl NativeArray {
     /// `self · other` (1-D or 2-D views): a scalar for two vectors, else a new in-memory array.
-    #[napi(ts_return_type = "ScalarOut | NativeArray")]
+    #[napi(ts_return_type = "number | boolean | bigint | Complex | NativeArray")]
     pub fn dot(&self, env: Env, a: ViewArg, other: &NativeArray, b: ViewArg, release: bool) -> Result<DotOut, String> {
-        let t = DotTask(OwnedView::of(self, &a)?, OwnedView::of(other, &b)?, self.allow_copy, release);
+        let t = DotTask(OwnedView::of(self, a)?, OwnedView::of(other, b)?, self.allow_copy, release);
         dot_out(&env, t.run().or_js()?, self.allow_copy)
     }
 
     /// `dot` off the JavaScript thread.
-    #[napi(ts_return_type = "Promise<ScalarOut | NativeArray>")]
+    #[napi(ts_return_type = "Promise<number | boolean | bigint | Complex | NativeArray>")]
     pub fn dot_async(&self, a: ViewArg, other: &NativeArray, b: ViewArg, release: bool) -> Result<AsyncTask<DotTask>, String> {
-        Ok(AsyncTask::new(DotTask(OwnedView::of(self, &a)?, OwnedView::of(other, &b)?, self.allow_copy, release)))
+        Ok(AsyncTask::new(DotTask(OwnedView::of(self, a)?, OwnedView::of(other, b)?, self.allow_copy, release)))
     }
 }
 

@@ -115,7 +115,7 @@ impl Task for Work {
 impl NativeArray {
     fn assign_work(&self, o: ViewArg, src: &NativeArray, s: ViewArg, release: bool) -> Result<Work, String> {
         writable(self)?;
-        let (dst, src) = (OwnedView::of(self, &o)?, OwnedView::of(src, &s)?);
+        let (dst, src) = (OwnedView::of(self, o)?, OwnedView::of(src, s)?);
         Ok(Work::new(false, move || {
             let (mut d, mut s) = (dst.dest(), src.source());
             d.release = release;
@@ -126,7 +126,7 @@ impl NativeArray {
 
     fn assign_value_work(&self, o: ViewArg, value: ScalarIn, release: bool) -> Result<Work, String> {
         writable(self)?;
-        let dst = OwnedView::of(self, &o)?;
+        let dst = OwnedView::of(self, o)?;
         let v = scalar_in(&value)?;
         Ok(Work::new(false, move || {
             let mut d = dst.dest();
@@ -240,7 +240,7 @@ pub fn linspace_async(dtype: String, num: f64, start: f64, stop: f64, endpoint: 
 /// one-element array of the dtype NumPy's weak promotion gives it, broadcast to `shape`.
 fn operand(other: Option<&NativeArray>, b: Option<ViewArg>, scalar: Option<ScalarIn>, dtype: Option<String>, shape: &[usize]) -> Result<OwnedView, String> {
     match (other, b, scalar, dtype) {
-        (Some(arr), Some(v), None, None) => OwnedView::of(arr, &v),
+        (Some(arr), Some(v), None, None) => OwnedView::of(arr, v),
         (None, None, Some(s), Some(d)) => {
             let (dtype, _) = convert::dtype(&d)?;
             let one = npy::zeros(&NewArray { dtype, byte_order: ByteOrder::NATIVE, shape: vec![], fortran_order: false }).or_js()?;
@@ -282,9 +282,9 @@ pub struct BinaryArgs {
 impl NativeArray {
     fn binary_views(&self, other: Option<&NativeArray>, args: BinaryArgs, out: &NativeArray) -> Result<(OwnedView, OwnedView, OwnedView), String> {
         writable(out)?;
-        let a = OwnedView::of(self, &args.a)?;
+        let a = OwnedView::of(self, args.a)?;
         let b = operand(other, args.b, args.scalar, args.scalar_dtype, &a.layout.shape)?;
-        Ok((a, b, OwnedView::of(out, &args.o)?))
+        Ok((a, b, OwnedView::of(out, args.o)?))
     }
 
     fn compare_work(&self, op: String, other: Option<&NativeArray>, args: BinaryArgs, out: &NativeArray) -> Result<Work, String> {
@@ -300,12 +300,12 @@ impl NativeArray {
             "isfinite" => Test::IsFinite,
             other => return Err(invalid(format!("unknown test '{other}'"))),
         };
-        let (a, o) = (OwnedView::of(self, &a)?, OwnedView::of(out, &o)?);
+        let (a, o) = (OwnedView::of(self, a)?, OwnedView::of(out, o)?);
         Ok(Work::new(false, move || compare::test(t, &a.source(), &o.dest()).map(|_| Done::Unit)))
     }
 
     fn any_all_work(&self, all: bool, a: ViewArg, axis: Option<u32>) -> Result<Work, String> {
-        let a = OwnedView::of(self, &a)?;
+        let a = OwnedView::of(self, a)?;
         Ok(Work::new(self.allow_copy, move || match axis {
             None => compare::any_all(&a.source(), all).map(Done::Bool),
             Some(x) => compare::any_all_axis(&a.source(), x as usize, all).map(Done::Array),
@@ -313,18 +313,18 @@ impl NativeArray {
     }
 
     fn equal_work(&self, a: ViewArg, other: &NativeArray, b: ViewArg, equal_nan: bool) -> Result<Work, String> {
-        let (a, b) = (OwnedView::of(self, &a)?, OwnedView::of(other, &b)?);
+        let (a, b) = (OwnedView::of(self, a)?, OwnedView::of(other, b)?);
         Ok(Work::new(false, move || compare::array_equal(&a.source(), &b.source(), equal_nan).map(Done::Bool)))
     }
 
     /// `isclose` into `out` when given, else `allclose`.
     fn close_work(&self, a: ViewArg, other: &NativeArray, b: ViewArg, out: Option<&NativeArray>, o: Option<ViewArg>, tol: Tolerance) -> Result<Work, String> {
-        let (a, b) = (OwnedView::of(self, &a)?, OwnedView::of(other, &b)?);
+        let (a, b) = (OwnedView::of(self, a)?, OwnedView::of(other, b)?);
         let t = close::Tolerance { rtol: tol.rtol, atol: tol.atol, equal_nan: tol.equal_nan };
         Ok(match (out, o) {
             (Some(out), Some(o)) => {
                 writable(out)?;
-                let o = OwnedView::of(out, &o)?;
+                let o = OwnedView::of(out, o)?;
                 Work::new(false, move || close::isclose(&a.source(), &b.source(), &o.dest(), t).map(|_| Done::Unit))
             }
             _ => Work::new(false, move || close::allclose(&a.source(), &b.source(), t).map(Done::Bool)),

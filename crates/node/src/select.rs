@@ -21,7 +21,7 @@ fn out_view(out: Option<&NativeArray>, o: Option<ViewArg>) -> Result<Option<Owne
     match (out, o) {
         (Some(a), Some(v)) => {
             writable(a)?;
-            Ok(Some(OwnedView::of(a, &v)?))
+            Ok(Some(OwnedView::of(a, v)?))
         }
         (None, None) => Ok(None),
         _ => Err(invalid("out and its view come together")),
@@ -34,7 +34,7 @@ fn done(made: Option<npy::Array>) -> Done {
 
 impl NativeArray {
     fn compress_work(&self, a: ViewArg, mask: &NativeArray, m: ViewArg, out: Option<&NativeArray>, o: Option<ViewArg>, release: bool) -> Result<Work, String> {
-        let (a, m, o) = (OwnedView::of(self, &a)?, OwnedView::of(mask, &m)?, out_view(out, o)?);
+        let (a, m, o) = (OwnedView::of(self, a)?, OwnedView::of(mask, m)?, out_view(out, o)?);
         Ok(Work::new(self.allow_copy, move || {
             let (mut s, mut k) = (a.source(), m.source());
             s.release = release;
@@ -66,7 +66,7 @@ impl NativeArray {
             "clip" => TakeMode::Clip,
             other => return Err(invalid(format!("clipmode must be one of 'clip', 'raise', or 'wrap' (got '{other}')"))),
         };
-        let (a, i, o) = (OwnedView::of(self, &a)?, OwnedView::of(idx, &i)?, out_view(out, o)?);
+        let (a, i, o) = (OwnedView::of(self, a)?, OwnedView::of(idx, i)?, out_view(out, o)?);
         Ok(Work::new(self.allow_copy, move || {
             let d = o.as_ref().map(|o| o.dest());
             let target = d.as_ref().map_or(Target::New, Target::Out);
@@ -75,7 +75,7 @@ impl NativeArray {
     }
 
     fn nonzero_work(&self, a: ViewArg, argwhere: bool, release: bool) -> Result<Work, String> {
-        let a = OwnedView::of(self, &a)?;
+        let a = OwnedView::of(self, a)?;
         Ok(Work::new(self.allow_copy, move || {
             let mut s = a.source();
             s.release = release;
@@ -174,7 +174,7 @@ pub struct WhereViews {
 
 fn where_work(cond: &NativeArray, x: &NativeArray, y: &NativeArray, out: &NativeArray, v: WhereViews) -> Result<Work, String> {
     writable(out)?;
-    let (c, x, y, o) = (OwnedView::of(cond, &v.cond)?, OwnedView::of(x, &v.x)?, OwnedView::of(y, &v.y)?, OwnedView::of(out, &v.out)?);
+    let (c, x, y, o) = (OwnedView::of(cond, v.cond)?, OwnedView::of(x, v.x)?, OwnedView::of(y, v.y)?, OwnedView::of(out, v.out)?);
     Ok(Work::new(false, move || r#where::select(&c.source(), &x.source(), &y.source(), &o.dest()).map(|_| Done::Unit)))
 }
 
@@ -212,7 +212,7 @@ fn join_work(arrays: &[ClassInstance<NativeArray>], out: Option<&NativeArray>, a
     if arrays.len() != args.views.len() {
         return Err(invalid("one view per array"));
     }
-    let srcs = arrays.iter().zip(&args.views).map(|(a, v)| OwnedView::of(a, v)).collect::<Result<Vec<_>, _>>()?;
+    let srcs = arrays.iter().zip(args.views).map(|(a, v)| OwnedView::of(a, v)).collect::<Result<Vec<_>, _>>()?;
     let o = out_view(out, args.out_view)?;
     let (axis, release, fortran) = (args.axis as usize, args.release, args.fortran);
     Ok(Work::new(false, move || {

@@ -17,8 +17,8 @@ use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
 
-use crate::array::{layout, wrap, NativeArray};
-use crate::compute::{axis_array, scalar, task_error, writable, ScalarOut, ViewArg};
+use crate::array::{wrap, NativeArray};
+use crate::compute::{axis_array, task_error, writable, ScalarRet, ViewArg};
 use crate::convert::{self, invalid, js_error, OrJs};
 
 fn path(p: &str) -> Result<PathBuf, String> {
@@ -72,7 +72,7 @@ pub fn load_sparse(path: String, mode: Option<String>, allow_copy: bool) -> Resu
 /// (zero copy), else a copy of the view's elements.
 fn part(a: &NativeArray, v: &ViewArg, name: &str) -> Result<Array, String> {
     let map = a.holder.get().or_js()?;
-    let l = layout(&v.shape, &v.strides, v.offset)?;
+    let l = v.layout.clone();
     if l.shape.len() != 1 {
         return Err(js_error(Error::new(ErrorKind::BadSparse, format!("{name} must be 1-D, got shape {:?}", l.shape))));
     }
@@ -121,7 +121,7 @@ pub struct Owned {
 
 impl Owned {
     fn of(a: &NativeArray, v: &ViewArg) -> Result<Owned, String> {
-        Ok(Owned { map: a.holder.get().or_js()?, layout: layout(&v.shape, &v.strides, v.offset)?, array: a.info.clone() })
+        Ok(Owned { map: a.holder.get().or_js()?, layout: v.layout.clone(), array: a.info.clone() })
     }
     fn source(&self) -> Source<'_> {
         Source { map: &self.map, layout: &self.layout, dtype: self.array.dtype, order: self.array.byte_order, release: false }
@@ -159,7 +159,7 @@ impl Task for SparseDotTask {
 
 /// A sum: `scalar` without an axis, else `array`.
 pub enum SumOut {
-    Scalar(ScalarOut),
+    Scalar(ScalarRet),
     Array(NativeArray),
 }
 
@@ -168,7 +168,7 @@ impl ToNapiValue for SumOut {
         // SAFETY: forwarded to napi-rs' own conversions with the same env.
         unsafe {
             match val {
-                SumOut::Scalar(s) => ScalarOut::to_napi_value(env, s),
+                SumOut::Scalar(s) => ScalarRet::to_napi_value(env, s),
                 SumOut::Array(a) => NativeArray::to_napi_value(env, a),
             }
         }
@@ -177,7 +177,7 @@ impl ToNapiValue for SumOut {
 
 impl TypeName for SumOut {
     fn type_name() -> &'static str {
-        "ScalarOut | NativeArray"
+        "number | boolean | bigint | Complex | NativeArray"
     }
     fn value_type() -> ValueType {
         ValueType::Object
@@ -259,10 +259,10 @@ impl NativeSparse {
         Ok(NativeSparse::new(self.get()?.convert(f).or_js()?, self.allow_copy))
     }
 
-    #[napi(ts_return_type = "ScalarOut | NativeArray")]
+    #[napi(ts_return_type = "number | boolean | bigint | Complex | NativeArray")]
     pub fn sum(&self, env: Env, axis: Option<i32>) -> Result<SumOut, String> {
         Ok(match self.get()?.sum(axis.map(|a| a as isize)).or_js()? {
-            Summed::Scalar(v) => SumOut::Scalar(scalar(v)),
+            Summed::Scalar(v) => SumOut::Scalar(ScalarRet(v)),
             Summed::Array(r) => SumOut::Array(axis_array(&env, r, self.allow_copy)?),
         })
     }

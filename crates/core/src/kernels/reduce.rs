@@ -318,14 +318,16 @@ fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: 
             }
             i += LANES;
         }
-        let r = &r[..];
-        let mut res = if LANES == 8 { r[0].add(r[1]).add(r[2].add(r[3])).add(r[4].add(r[5]).add(r[6].add(r[7]))) } else { r[0].add(r[1]).add(r[2].add(r[3])) };
-        for k in end..n {
-            res = res.add(get(lo + k));
-        }
-        res
+        leaf_end(&r, lo, end, n, get)
     } else {
         let n2 = split(n, LANES);
+        if rel.is_none() && n2 <= LEAF && n - n2 <= LEAF {
+            // Two sibling leaves (each at least LANES long, as n > LEAF): their loops
+            // interleaved, so twice as many independent chains of additions hide the
+            // adds' latency; each leaf still adds its own elements in its own order.
+            let (a, b) = leaf_pair::<A, G, LANES>(lo, n2, lo + n2, n - n2, get);
+            return a.add(b);
+        }
         if n >= PAR_MIN {
             let (a, b) = rayon::join(|| pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel), || pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get, rel));
             a.add(b)
@@ -333,6 +335,54 @@ fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: 
             pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel).add(pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get, rel))
         }
     }
+}
+
+/// The end of a pairwise leaf: NumPy's fixed tree over the lanes, then the elements
+/// `end..n` past the last full group of lanes, one by one.
+#[inline(always)]
+fn leaf_end<A: Acc, G: Fn(usize) -> A, const LANES: usize>(r: &[A; LANES], lo: usize, end: usize, n: usize, get: &G) -> A {
+    let mut res = if LANES == 8 { r[0].add(r[1]).add(r[2].add(r[3])).add(r[4].add(r[5]).add(r[6].add(r[7]))) } else { r[0].add(r[1]).add(r[2].add(r[3])) };
+    for k in end..n {
+        res = res.add(get(lo + k));
+    }
+    res
+}
+
+/// Two pairwise leaves (`la..la + na`, `lb..lb + nb`, each of LANES to LEAF elements)
+/// in one interleaved loop: each leaf's sum exactly as the leaf branch of
+/// [`pairwise_n`] computes it.
+#[inline(always)]
+fn leaf_pair<A: Acc, G: Fn(usize) -> A, const LANES: usize>(la: usize, na: usize, lb: usize, nb: usize, get: &G) -> (A, A) {
+    let mut ra = [A::ZERO; LANES];
+    let mut rb = [A::ZERO; LANES];
+    for j in 0..LANES {
+        ra[j] = get(la + j);
+        rb[j] = get(lb + j);
+    }
+    let (ea, eb) = (na - na % LANES, nb - nb % LANES);
+    let mut i = LANES;
+    while i < ea.min(eb) {
+        for j in 0..LANES {
+            ra[j] = ra[j].add(get(la + i + j));
+            rb[j] = rb[j].add(get(lb + i + j));
+        }
+        i += LANES;
+    }
+    let mut k = i;
+    while k < ea {
+        for (j, rj) in ra.iter_mut().enumerate() {
+            *rj = rj.add(get(la + k + j));
+        }
+        k += LANES;
+    }
+    let mut k = i;
+    while k < eb {
+        for (j, rj) in rb.iter_mut().enumerate() {
+            *rj = rj.add(get(lb + k + j));
+        }
+        k += LANES;
+    }
+    (leaf_end(&ra, la, ea, na, get), leaf_end(&rb, lb, eb, nb, get))
 }
 
 /// [`pairwise`] over the elements `lo..lo + n` of a [`KOrder`] walk: the same tree, the
@@ -923,12 +973,15 @@ fn dispatch(src: &Source, op: Op, out: DType, n: usize) -> Result<Value> {
             }
             let max = matches!(op, Op::Max | Op::ArgMax);
             let isz = src.dtype.itemsize();
-            if matches!(op, Op::Min | Op::Max) && !src.swap() && src.aligned() && src.layout.is_c_contiguous(isz) && super::fast_paths() {
-                // SAFETY (both arms): a C-contiguous, checked, aligned, native view of `n` elements.
+            if !src.swap() && src.aligned() && src.layout.is_c_contiguous(isz) && super::fast_paths() {
+                // SAFETY (every arm): a C-contiguous, checked, aligned, native view of `n` elements.
                 let p = unsafe { src.map.as_ptr().add(src.layout.offset) };
-                match src.dtype {
-                    DType::Float64 => return Ok(Value::Float(fast_extreme_f64(src, p as *const f64, n, max))),
-                    DType::Float32 => return Ok(Value::Float(fast_extreme_f32(src, p as *const f32, n, max) as f64)),
+                let arg = matches!(op, Op::ArgMin | Op::ArgMax);
+                match (src.dtype, arg) {
+                    (DType::Float64, false) => return Ok(Value::Float(fast_extreme_f64(src, p as *const f64, n, max))),
+                    (DType::Float32, false) => return Ok(Value::Float(fast_extreme_f32(src, p as *const f32, n, max) as f64)),
+                    (DType::Float64, true) => return Ok(Value::Int(fast_arg_extreme_f64(src, p as *const f64, n, max) as i64)),
+                    (DType::Float32, true) => return Ok(Value::Int(fast_arg_extreme_f32(src, p as *const f32, n, max) as i64)),
                     _ => {}
                 }
             }
@@ -944,80 +997,94 @@ fn extreme_value<T: Ordered>(src: &Source, max: bool) -> (usize, Value) {
     (i, v.value())
 }
 
+/// Elements per block of the arg-extreme fast path: a block is scanned twice (its
+/// extreme, then the first element equal to it), the second time from L1.
+const ARG_BLOCK: usize = 2048;
+
 macro_rules! fast_extreme {
-    ($name:ident, $t:ty) => {
-        /// min/max of a contiguous native run: 16 lanes the compiler vectorizes, NaN
-        /// tracked apart (any NaN makes the result NaN, as NumPy).
+    ($block:ident, $name:ident, $arg:ident, $t:ty) => {
+        /// (extreme, any NaN) of a non-empty slice: 16 lanes the compiler vectorizes, NaN
+        /// tracked apart.
+        #[inline]
+        fn $block(xs: &[$t], max: bool) -> ($t, bool) {
+            let better = |x: $t, b: $t| if max { x > b } else { x < b };
+            let mut lanes = [xs[0]; 16];
+            let mut nan = false;
+            let mut it = xs.chunks_exact(16);
+            for c in &mut it {
+                for j in 0..16 {
+                    let x = c[j];
+                    nan |= x != x;
+                    lanes[j] = if better(x, lanes[j]) { x } else { lanes[j] };
+                }
+            }
+            let mut best = lanes[0];
+            for &x in lanes.iter().chain(it.remainder()) {
+                nan |= x != x;
+                best = if better(x, best) { x } else { best };
+            }
+            (best, nan)
+        }
+
+        /// min/max of a contiguous native run (any NaN makes the result NaN, as NumPy).
         fn $name(src: &Source, p: *const $t, n: usize, max: bool) -> $t {
             // SAFETY: the caller checked that `n` elements at `p` are mapped and aligned.
             let all = unsafe { std::slice::from_raw_parts(p, n) };
-            let piece = |xs: &[$t]| -> ($t, bool) {
-                let mut lanes = [xs[0]; 16];
-                let mut nan = false;
-                let mut it = xs.chunks_exact(16);
-                for c in &mut it {
-                    for j in 0..16 {
-                        let x = c[j];
-                        nan |= x != x;
-                        lanes[j] = if max {
-                            if x > lanes[j] {
-                                x
-                            } else {
-                                lanes[j]
-                            }
-                        } else if x < lanes[j] {
-                            x
-                        } else {
-                            lanes[j]
-                        };
+            let pieces: Vec<(usize, usize)> = (0..n).step_by(PAR_MIN).map(|lo| (lo, PAR_MIN.min(n - lo))).collect();
+            let isz = std::mem::size_of::<$t>();
+            let span = |lo: usize, m: usize| run_span(p as isize, isz as isize, isz, lo, m);
+            let parts: Vec<($t, bool)> = stream_map(src, &pieces, isz, span, |lo, m| $block(&all[lo..lo + m], max));
+            if parts.iter().any(|p| p.1) {
+                return <$t>::NAN;
+            }
+            let better = |x: $t, b: $t| if max { x > b } else { x < b };
+            parts.into_iter().map(|p| p.0).reduce(|a, b| if better(b, a) { b } else { a }).unwrap_or(<$t>::NAN)
+        }
+
+        /// argmin/argmax of a contiguous native run: NumPy's answer (the first NaN, else
+        /// the first element equal to the extreme), found block by block: a block's
+        /// extreme with the vectorized lanes, and only when it beats the extreme so far,
+        /// the first element of the block equal to it (or the block's first NaN).
+        fn $arg(src: &Source, p: *const $t, n: usize, max: bool) -> usize {
+            // SAFETY: the caller checked that `n` elements at `p` are mapped and aligned.
+            let all = unsafe { std::slice::from_raw_parts(p, n) };
+            let better = |x: $t, b: $t| if max { x > b } else { x < b };
+            // (index, value) of a piece: the first NaN, else the first extreme.
+            let piece = |lo: usize, m: usize| -> (usize, $t) {
+                let xs = &all[lo..lo + m];
+                let mut found: Option<(usize, $t)> = None;
+                for (b, block) in xs.chunks(ARG_BLOCK).enumerate() {
+                    let (v, nan) = $block(block, max);
+                    if nan {
+                        let i = block.iter().position(|x| x != x).unwrap_or(0);
+                        return (lo + b * ARG_BLOCK + i, <$t>::NAN);
+                    }
+                    if found.is_none_or(|(_, best)| better(v, best)) {
+                        let i = block.iter().position(|&x| x == v).unwrap_or(0);
+                        found = Some((lo + b * ARG_BLOCK + i, v));
                     }
                 }
-                let mut best = lanes[0];
-                for &x in lanes.iter().chain(it.remainder()) {
-                    nan |= x != x;
-                    best = if max {
-                        if x > best {
-                            x
-                        } else {
-                            best
-                        }
-                    } else if x < best {
-                        x
-                    } else {
-                        best
-                    };
-                }
-                (best, nan)
+                found.unwrap_or((lo, <$t>::NAN))
             };
             let pieces: Vec<(usize, usize)> = (0..n).step_by(PAR_MIN).map(|lo| (lo, PAR_MIN.min(n - lo))).collect();
             let isz = std::mem::size_of::<$t>();
             let span = |lo: usize, m: usize| run_span(p as isize, isz as isize, isz, lo, m);
-            let parts: Vec<($t, bool)> = stream_map(src, &pieces, isz, span, |lo, m| piece(&all[lo..lo + m]));
-            if parts.iter().any(|p| p.1) {
-                return <$t>::NAN;
+            let parts: Vec<(usize, $t)> = stream_map(src, &pieces, isz, span, piece);
+            let mut best = parts[0];
+            for (i, v) in parts {
+                if best.1 != best.1 {
+                    break;
+                }
+                if v != v || better(v, best.1) {
+                    best = (i, v);
+                }
             }
-            parts
-                .into_iter()
-                .map(|p| p.0)
-                .reduce(|a, b| {
-                    if max {
-                        if b > a {
-                            b
-                        } else {
-                            a
-                        }
-                    } else if b < a {
-                        b
-                    } else {
-                        a
-                    }
-                })
-                .unwrap_or(<$t>::NAN)
+            best.0
         }
     };
 }
-fast_extreme!(fast_extreme_f64, f64);
-fast_extreme!(fast_extreme_f32, f32);
+fast_extreme!(block_extreme_f64, fast_extreme_f64, fast_arg_extreme_f64, f64);
+fast_extreme!(block_extreme_f32, fast_extreme_f32, fast_arg_extreme_f32, f32);
 
 fn by_elem_input(src: &Source, op: Op, out: DType, n: usize) -> Result<Value> {
     match src.dtype {
@@ -1620,6 +1687,59 @@ mod tests {
     fn src_f64(values: &[f64]) -> (Mapping, Layout) {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
         (Mapping::from_bytes(&bytes).unwrap(), Layout::contiguous(&[values.len()], 8, false))
+    }
+
+    /// NumPy's argmin/argmax, written out plainly: the first NaN, else the first strictly better.
+    fn arg_reference(a: &[f64], max: bool) -> usize {
+        let mut at = 0;
+        for (i, &x) in a.iter().enumerate() {
+            if x.is_nan() {
+                return i;
+            }
+            if if max { x > a[at] } else { x < a[at] } {
+                at = i;
+            }
+        }
+        at
+    }
+
+    #[test]
+    fn vectorized_argmin_argmax_find_numpys_index() {
+        // A small generator: values from a few levels, so ties are common.
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for &n in &[1usize, 15, 16, 17, ARG_BLOCK - 1, ARG_BLOCK + 1, 3 * ARG_BLOCK + 5, PAR_MIN + 3, 2 * PAR_MIN + ARG_BLOCK] {
+            for case in 0..6 {
+                let mut a: Vec<f64> = (0..n).map(|_| [(-3.0), -0.0, 0.0, 1.5, 2.0][(next() % 5) as usize]).collect();
+                match case {
+                    1 => a[(next() as usize) % n] = f64::NAN,
+                    2 => {
+                        a[n - 1] = f64::NAN;
+                        a[(next() as usize) % n] = f64::NAN;
+                    }
+                    3 => a.iter_mut().for_each(|x| *x = if next() % 2 == 0 { 0.0 } else { -0.0 }),
+                    4 => a[n - 1] = 7.0,
+                    5 => a[0] = -9.0,
+                    _ => {}
+                }
+                let (map, layout) = src_f64(&a);
+                let src = Source { map: &map, layout: &layout, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
+                for max in [false, true] {
+                    let got = fast_arg_extreme_f64(&src, map.as_ptr() as *const f64, n, max);
+                    assert_eq!(got, arg_reference(&a, max), "n {n} case {case} max {max}");
+                    let bytes: Vec<u8> = a.iter().flat_map(|&v| (v as f32).to_ne_bytes()).collect();
+                    let m32 = Mapping::from_bytes(&bytes).unwrap();
+                    let l32 = Layout::contiguous(&[n], 4, false);
+                    let s32 = Source { map: &m32, layout: &l32, dtype: DType::Float32, order: ByteOrder::NATIVE, release: false };
+                    assert_eq!(fast_arg_extreme_f32(&s32, m32.as_ptr() as *const f32, n, max), arg_reference(&a, max), "f32 n {n} case {case}");
+                }
+            }
+        }
     }
 
     /// NumPy's pairwise tree, written out plainly, as the reference.
