@@ -124,6 +124,23 @@ pub fn parse_header(version: (u8, u8), bytes: &[u8]) -> Result<Header> {
     interpret(value)
 }
 
+/// A dtype written as a Python literal, NumPy's list or dict form
+/// (`"[('id', '<i4'), ('x', '<f8')]"`), or a dtype string: read like a header's
+/// `'descr'`, with the same limits.
+pub fn parse_descr_literal(text: &str) -> Result<Descr> {
+    let t = text.trim();
+    if !t.starts_with('[') && !t.starts_with('{') {
+        return Descr::parse(t);
+    }
+    let mut p = Parser::new(t);
+    let v = p.parse_value(0)?;
+    p.skip_ws();
+    if p.pos != t.len() {
+        return bad(format!("unexpected text after the dtype: {}", p.near()));
+    }
+    descr::from_header(&v)
+}
+
 /// A Python literal, as far as headers may contain one.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Value {

@@ -133,6 +133,7 @@ fn job(
     dtype: Option<String>,
     x: &ReduceExtra,
 ) -> Result<Job, String> {
+    a.kernel_dtype()?;
     let l = layout(shape, strides, offset)?;
     let out = match dtype {
         Some(d) => Some(convert::dtype(&d)?.0),
@@ -317,7 +318,7 @@ pub struct OwnedView {
 
 impl OwnedView {
     pub(crate) fn of(a: &NativeArray, v: &ViewArg) -> Result<OwnedView, String> {
-        Ok(OwnedView { map: a.holder.get().or_js()?, layout: layout(&v.shape, &v.strides, v.offset)?, dtype: a.info.dtype, order: a.info.byte_order })
+        Ok(OwnedView { map: a.holder.get().or_js()?, layout: layout(&v.shape, &v.strides, v.offset)?, dtype: a.kernel_dtype()?, order: a.info.byte_order })
     }
     pub(crate) fn source(&self) -> Source<'_> {
         Source { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order, release: false }
