@@ -38,7 +38,7 @@ export interface Complex { re: number; im: number }
 export type Scalar = number | bigint | boolean | Complex;
 
 /** Nested arrays, as `toArray()` returns them (a scalar for 0-d arrays). */
-export type NestedArray = Scalar | NestedArray[];
+export type NestedArray = Scalar | null | string | Uint8Array | Date | { [field: string]: unknown } | NestedArray[];
 
 /** The TypedArray classes `data` and `toTypedArray()` return. */
 export type TypedArray =
@@ -86,11 +86,49 @@ export interface LoadOptions extends RuntimeOptions {
   mmapMode?: MmapModeInput | null;
 }
 
+/**
+ * A record dtype as an object, like NumPy's dict form: `formats` entries are dtype strings, nested
+ * record specs, or `[format, shape]` for subarray fields. A list of `[name, format]` /
+ * `[name, format, shape]` entries (NumPy's list form) and NumPy's spelling as a string
+ * (`"[('id', '<i4'), ('x', '<f8')]"`) are accepted too.
+ * @example openNpy('t.npy', { mode: 'w+', shape: [3], dtype: { names: ['id', 'x'], formats: ['<i4', '<f8'], offsets: [0, 8], itemsize: 16 } })
+ */
+export interface RecordSpec {
+  names: readonly string[];
+  formats: readonly (string | RecordSpec | readonly [string | RecordSpec, readonly number[]])[];
+  offsets?: readonly number[];
+  itemsize?: number;
+}
+
+/** Any dtype input: a numeric spelling, `'datetime64[ns]'`/`'<M8[ns]'`, `'bytes5'`/`'S5'`, `'str6'`/`'<U6'`, or a record. */
+export type DTypeSpec = string | RecordSpec | readonly (readonly [string, string | RecordSpec] | readonly [string, string | RecordSpec, readonly number[]])[];
+
+/** The name of a datetime64 / timedelta64 dtype: `'datetime64[ns]'`, `'timedelta64[2s]'`, `'datetime64'` (no unit). */
+export type TimeDType = `datetime64${string}` | `timedelta64${string}`;
+/** `bytes<N>` (NumPy `S<N>`, N bytes), `str<N>` (`U<N>`, N characters), `void<N>`. */
+export type TextDType = `bytes${number}` | `str${number}` | `void${number}`;
+/** A record dtype, reported in NumPy's spelling: `"[('id', '<i4'), ('x', '<f8')]"`. */
+export type RecordDType = `[${string}`;
+
+/** One field of a record dtype, as `NdArray.fields` lists them. */
+export interface FieldInfo {
+  name: string;
+  /** The field's dtype name (`'float64'`, `'datetime64[ns]'`, `'str6'`, a nested record's spelling). */
+  dtype: string;
+  /** Byte offset inside the record. */
+  offset: number;
+  /** Subarray shape (`[]` for a scalar field). */
+  shape: number[];
+}
+
+/** A record element as `get` returns it: fields by name; subarray fields as nested arrays, nested records as objects. */
+export type RecordValue = { [field: string]: unknown };
+
 export interface OpenOptions extends RuntimeOptions {
   /** Default `'r+'`. `'w+'` creates (or replaces) the file. */
   mode?: MmapModeInput;
-  /** For `'w+'`: the dtype, default `'float64'`. */
-  dtype?: string;
+  /** For `'w+'`: the dtype, default `'float64'`; datetimes, strings and records too (see `DTypeSpec`). */
+  dtype?: DTypeSpec;
   /** For `'w+'`: the shape (required). */
   shape?: number | readonly number[];
   /** For `'w+'`: store in Fortran order. */
@@ -124,8 +162,8 @@ export interface FromFileOptions extends RuntimeOptions {
 export interface SaveOptions {
   /** `.npy` format version; default 1.0 (as NumPy chooses). */
   version?: [number, number];
-  /** For TypedArrays and nested arrays: the dtype to store (default: inferred). */
-  dtype?: string;
+  /** For TypedArrays and nested arrays: the dtype to store (default: inferred); datetimes, strings and records take nested values (see `DTypeSpec`). */
+  dtype?: DTypeSpec;
   /** For TypedArrays and nested arrays: the shape (default: inferred). */
   shape?: number | readonly number[];
   /**
@@ -138,7 +176,7 @@ export interface SaveOptions {
 }
 
 export interface ArrayOptions extends RuntimeOptions {
-  dtype?: string;
+  dtype?: DTypeSpec;
   shape?: number | readonly number[];
 }
 
@@ -309,7 +347,10 @@ export type Reduced<O> = O extends { axis: number } ? NdArray : Scalar;
  * `ERR_MMNPY_NO_EXTERNAL_BUFFERS`, `ERR_MMNPY_BAD_SPARSE` (a sparse matrix whose parts disagree),
  * `ERR_MMNPY_BAD_PICKLE` (a malformed joblib file or pickle stream), `ERR_MMNPY_UNSAFE_PICKLE` (a pickle naming a
  * global outside mmnpy's whitelist), `ERR_MMNPY_UNSUPPORTED_COMPRESSION`, `ERR_MMNPY_NO_MEMORY` (a mapping the kernel will not reserve, e.g. `'c'` under
- * strict overcommit accounting; the message says what to do). The message names the file and the problem.
+ * strict overcommit accounting; the message says what to do), `ERR_MMNPY_VALUE_TOO_LONG` (a string longer than its
+ * `bytes<N>`/`str<N>` dtype), `ERR_MMNPY_INVALID_STRING` (a `str` element that is not valid UTF-32, or a lone
+ * surrogate to store), `ERR_MMNPY_PRECISION` (a `Date` or ISO string a datetime unit cannot hold exactly, or the
+ * reverse). The message names the file and the problem.
  * Indices out of range throw `RangeError` (code `ERR_MMNPY_OUT_OF_RANGE`) instead.
  */
 export declare class MmnpyError extends Error {
@@ -323,10 +364,16 @@ export declare class MmnpyError extends Error {
  * An n-dimensional array over a mapped file or in-memory memory. Views (`slice`, `transpose`,
  * `reshape`, `chunks`) share the memory; nothing is copied unless a method says so.
  */
+/**
+ * What `get` returns for any dtype: a `Scalar` for numbers, `bigint` ticks or `null` (NaT) for
+ * datetimes, `Uint8Array` for `bytes<N>`/`void<N>`, `string` for `str<N>`, a `RecordValue` for records.
+ */
+export type ElementValue = Scalar | null | string | Uint8Array | RecordValue;
+
 export declare class NdArray {
   private constructor();
-  /** Canonical element type. */
-  readonly dtype: DType;
+  /** Canonical element type: a numeric `DType`, or a datetime, text or record dtype's name. */
+  readonly dtype: DType | TimeDType | TextDType | RecordDType;
   /** Byte order as stored (a `'>f8'` file stays big-endian; values read and written are still correct). */
   readonly byteOrder: ByteOrder;
   readonly shape: readonly number[];
@@ -351,16 +398,38 @@ export declare class NdArray {
 
   /**
    * One element; negative indices count from the end; out of range throws `RangeError`.
-   * @example a.get(0, -1)
+   * Datetimes give their ticks as a `bigint` (`null` for NaT); `bytes<N>` a `Uint8Array` and `str<N>` a
+   * `string`, trailing NULs removed as NumPy does (a `str` element that is not valid UTF-32 throws
+   * `ERR_MMNPY_INVALID_STRING` naming the index); records a plain object.
+   * @example a.get(0, -1)  rec.get(0)  // { id: 1, x: 2.5, pos: [[0, 1], [2, 3]] }
    */
-  get(...index: Index[]): Scalar;
+  get(...index: Index[]): ElementValue;
 
   /**
    * Sets one element: the value comes last. Throws on mode `'r'` ("assignment destination is read-only"),
    * for integers out of the dtype's range and for fractional values into integer dtypes (NumPy would truncate).
-   * @example a.set(0, -1, 3.5); c.set(2, { re: 1, im: -1 })
+   * Datetimes take a `bigint`, a `Date`, an ISO-8601 string or `null` (NaT), and throw `ERR_MMNPY_PRECISION`
+   * where the unit cannot hold the value exactly; strings longer than the dtype throw `ERR_MMNPY_VALUE_TOO_LONG`
+   * (NumPy truncates); a record takes an object with every field.
+   * @example a.set(0, -1, 3.5); c.set(2, { re: 1, im: -1 }); t.set(0, '2024-05-06T07:08:09.123456789'); rec.set(0, { id: 1, x: 2.5 })
    */
-  set(...args: [...index: Index[], value: Scalar | [number, number]]): void;
+  set(...args: [...index: Index[], value: ElementValue | Date | [number, number]]): void;
+
+  /** The fields of a record array in order, `{ name, dtype, offset, shape }`; `null` for other dtypes. */
+  readonly fields: FieldInfo[] | null;
+
+  /**
+   * One field of a record array as a zero-copy strided view: the compute kernels, `chunks()` and
+   * `get`/`set` work on it as on any view. A subarray field adds its axes after the array's.
+   * @example const x = rec.field('x'); x.mean(); rec.field('pos').get(0, 1, 1)
+   */
+  field(name: string): NdArray;
+
+  /** A datetime64 element as a `Date` (`null` for NaT); throws `ERR_MMNPY_PRECISION` where a Date cannot hold it exactly. */
+  dateAt(...index: Index[]): Date | null;
+
+  /** Every element of a datetime64 array as a `Date` (`null` for NaT), nested like `toArray()`; throws where one cannot be exact. */
+  toDates(): NestedArray;
 
   /**
    * NumPy basic indexing as a view, no copy. One spec per axis (missing trailing axes are kept whole),

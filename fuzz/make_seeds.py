@@ -34,6 +34,25 @@ def npy_seeds():
     write('npy_header', 'v2.npy', npy(np.arange(3.0), version=(2, 0)))
     write('npy_header', 'v3.npy', npy(np.arange(3.0), version=(3, 0)))
     write('npy_header', 'f4_3d.npy', npy(np.zeros((2, 1, 2), dtype='<f4')))
+    # Dtypes ETL files carry: datetimes, strings, records (list form, padding, nesting, subarrays).
+    etl = {
+        'M8_ns': np.array(['2024-01-02T03:04:05', 'NaT'], dtype='<M8[ns]'),
+        'm8_2s_be': np.array([1, -3], dtype='>m8[2s]'),
+        'M8_generic': np.zeros(2, dtype='M8'),
+        'S5': np.array([b'ab', b'abcde'], dtype='S5'),
+        'U6_le': np.array(['h\u00e9', 'x'], dtype='<U6'),
+        'U6_be': np.array(['h\u00e9', 'x'], dtype='>U6'),
+        'rec_packed': np.zeros(2, dtype=[('id', '<i4'), ('x', '<f8')]),
+        'rec_aligned': np.zeros(2, dtype=np.dtype([('a', 'i1'), ('b', '<i8')], align=True)),
+        'rec_nested': np.zeros(2, dtype=[('x', '>f4', (2, 3)), ('s', [('q', 'u1'), ('r', 'S3')]), ("it's", '<m8[25us]')]),
+        'rec_F': np.zeros((2, 3), dtype=[('x', '<f4')], order='F'),
+        'rec_utf8_names': np.zeros(1, dtype=[('\u00e9', 'i1'), ('\u4e2d', '<i8')]),
+    }
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for tag, a in etl.items():
+            write('npy_header', f'{tag}.npy', npy(a))
 
 
 def npz_seeds():

@@ -6,6 +6,27 @@ import { closedError, invalidArg, MmnpyError, native, typeError } from './errors
 import { MmapMode, NdArray, NestedArray } from './ndarray';
 import { Storage } from './storage';
 import { encode, flatten } from './nested';
+import { Descr, dtypeLiteral } from './records';
+
+/** A dtype spec that is not one of the numeric dtypes (datetime, string, record), as the addon's literal; else undefined. */
+export function extendedDtype(spec: unknown): string | undefined {
+  if (spec === undefined) return undefined;
+  const lit = dtypeLiteral(spec);
+  const d = JSON.parse(native(() => binding.describeDtype(lit))) as Descr;
+  return d.kind === 'num' ? undefined : lit;
+}
+
+/** An in-memory array of an extended dtype holding nested values (each checked like `set`). */
+function fromValues(data: unknown, lit: string, shapeOpt: number | readonly number[] | undefined, copy: boolean): NdArray {
+  const [flat, inferred] = Array.isArray(data) ? flatten(data) : [[data], []];
+  const shape = toShape(shapeOpt) ?? inferred;
+  if (shape.reduce((a, b) => a * b, 1) !== flat.length) throw invalidArg(`shape [${shape.join(', ')}] does not match ${flat.length} values`);
+  const a = wrap(native(() => binding.fromBytesDescr(undefined, lit, shape, false, copy)), copy);
+  const s = a._s;
+  const isz = s.dt.itemsize;
+  flat.forEach((v, i) => s.write(i * isz, s.check(v, ` at flat index ${i}`)));
+  return a;
+}
 
 export type { PathLike, LoadOptions, OpenOptions, MemmapOptions, FromFileOptions, SaveOptions, ArrayOptions, Order } from '../index';
 import type { PathLike, LoadOptions, OpenOptions, MemmapOptions, FromFileOptions, SaveOptions, ArrayOptions, Order } from '../index';
@@ -95,7 +116,9 @@ export function openNpy(path: PathLike, options?: OpenOptions): NdArray {
     if (shape === undefined) throw invalidArg(`${p}: shape must be given if mode == 'w+'`);
     requireExternalBuffers(p, copy);
     const version = toVersion(o.version);
-    return wrap(native(() => binding.createNpy(p, o.dtype ?? 'float64', shape, o.fortranOrder === true, version, copy)), copy);
+    const ext = extendedDtype(o.dtype);
+    if (ext !== undefined) return wrap(native(() => binding.createNpyDescr(p, ext, shape, o.fortranOrder === true, version, copy)), copy);
+    return wrap(native(() => binding.createNpy(p, (o.dtype as string | undefined) ?? 'float64', shape, o.fortranOrder === true, version, copy)), copy);
   }
   return wrap(native(() => binding.openNpy(p, mode, copy)), copy);
 }
@@ -192,14 +215,23 @@ export function saveNpy(path: PathLike, array: NdArray | ArrayBufferView | Neste
     native(() => a._s.native.save(p, [...a.shape], [...a.strides], a._offset, version, o.durable === true));
     return;
   }
-  const [bytes, dtype, shape] = toBytes(array, o.dtype, o.shape);
+  const ext = extendedDtype(o.dtype);
+  if (ext !== undefined) {
+    const a = fromValues(array, ext, o.shape, false);
+    native(() => a._s.native.save(p, [...a.shape], [...a.strides], a._offset, version, o.durable === true));
+    a.close();
+    return;
+  }
+  const [bytes, dtype, shape] = toBytes(array, o.dtype as string | undefined, o.shape);
   native(() => binding.saveBytes(p, bytes, dtype, shape, false, version, o.durable === true));
 }
 
 /** An in-memory `NdArray` from a TypedArray or nested arrays (like `np.array`). */
 export function array(data: ArrayBufferView | NestedArray, options?: ArrayOptions): NdArray {
   const o = opts(options, 'array');
-  const [bytes, dtype, shape] = toBytes(data, o.dtype, o.shape);
   const copy = o.allowCopy === true;
+  const ext = extendedDtype(o.dtype);
+  if (ext !== undefined) return fromValues(data, ext, o.shape, copy);
+  const [bytes, dtype, shape] = toBytes(data, o.dtype as string | undefined, o.shape);
   return wrap(native(() => binding.fromBytes(bytes, dtype, shape, false, copy)), copy);
 }

@@ -11,9 +11,11 @@ import { encode, flatten } from './nested';
 import { setitemStrides, setitemValue, toScalarIn } from './setitem';
 import { weakScalar } from './weak';
 import { compressOf, nonzeroOf, takeOf } from './select';
+import { fieldList, timeUnit } from './records';
+import { ticksToDate } from './datetime';
 
 export type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, DotOptions, AssignSource, AssignOptions, AxisOptions, Truth } from '../index';
-import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex, DotOptions, AssignSource, AssignOptions, AxisOptions, Truth, Comparable, CompressOptions, IndexSource, TakeOptions } from '../index';
+import type { MmapMode, Index, NestedArray, Flags, ChunkOptions, ReduceOptions, VarOptions, Reduced, OutOptions, Complex, DotOptions, AssignSource, AssignOptions, AxisOptions, Truth, Comparable, CompressOptions, IndexSource, TakeOptions, FieldInfo } from '../index';
 
 const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
 
@@ -161,7 +163,57 @@ export class NdArray {
 
   private getSlow(index: Index[]): Scalar {
     if (this._s.closed) throw closedError();
-    return this._s.read(this.byteOffset(index, 'get'));
+    const off = this.byteOffset(index, 'get');
+    return this._s.descr === undefined ? this._s.read(off) : this.readNamed(off, index);
+  }
+
+  /** Reads an element of a string or record array, naming its index when its text is not valid UTF-32. */
+  private readNamed(off: number, index: readonly Index[]): Scalar {
+    try {
+      return this._s.read(off);
+    } catch (e) {
+      if (e instanceof MmnpyError && e.code === 'ERR_MMNPY_INVALID_STRING') {
+        throw new MmnpyError(e.code, `${this.filename ?? 'array'}: element [${index.join(', ')}]: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+
+  /** The fields of a record array, in order (`null` for other dtypes). */
+  get fields(): FieldInfo[] | null {
+    const d = this._s.descr;
+    return d?.kind === 'record' ? fieldList(d) : null;
+  }
+
+  /**
+   * One field of a record array as a zero-copy strided view (`a.field('x').mean()`); a subarray
+   * field adds its axes after the array's. Nested records give record views.
+   */
+  field(name: string): NdArray {
+    this.check();
+    const d = this._s.descr;
+    if (d?.kind !== 'record') throw invalidArg(`field('${name}') needs a record array; this one is ${this.dtype}`);
+    const f = d.fields!.find((x) => x.name === name);
+    if (f === undefined) throw new MmnpyError('ERR_MMNPY_NOT_FOUND', `no field named '${name}' (the fields are ${d.fields!.map((x) => `'${x.name}'`).join(', ')})`);
+    const st = this._s.derive(`field:${name}`, this._s.fieldOffset + f.offset, () => this._s.native.fieldArray(name));
+    const sub = cStrides(f.shape, f.descr.itemsize);
+    return new NdArray(st, [...this.shape, ...f.shape], [...this.strides, ...sub], this._offset + f.offset);
+  }
+
+  /** A datetime64 element as a `Date` (null for NaT); throws where a Date cannot hold it exactly. */
+  dateAt(...index: Index[]): Date | null {
+    const d = this._s.descr;
+    if (d?.kind !== 'time') throw invalidArg(`dateAt needs a datetime64 array; this one is ${this.dtype}`);
+    return ticksToDate(this.getSlow(index) as bigint | null, timeUnit(d));
+  }
+
+  /** Every element of a datetime64 array as a `Date` (null for NaT), nested like `toArray()`; throws where a Date cannot hold one exactly. */
+  toDates(): NestedArray {
+    const d = this._s.descr;
+    if (d?.kind !== 'time') throw invalidArg(`toDates needs a datetime64 array; this one is ${this.dtype}`);
+    const t = timeUnit(d);
+    const conv = (x: unknown): unknown => (Array.isArray(x) ? x.map(conv) : ticksToDate(x as bigint | null, t));
+    return conv(this.toArray()) as NestedArray;
   }
 
   /** Sets one element: `a.set(i, j, value)`. Throws on mode `'r'`, out-of-range values and non-integers for integer dtypes. */
@@ -170,8 +222,9 @@ export class NdArray {
     if (!this._s.writeable) throw this._s.readOnlyError();
     if (args.length === 0) throw typeError('set(...index, value) needs a value');
     const value = args[args.length - 1];
-    const off = this.byteOffset(args.slice(0, -1) as Index[], 'set');
-    this._s.write(off, checkValue(this.dtype, value));
+    const index = args.slice(0, -1) as Index[];
+    const off = this.byteOffset(index, 'set');
+    this._s.write(off, this._s.descr === undefined ? checkValue(this.dtype, value) : this._s.check(value, ` at [${index.join(', ')}]`));
   }
 
   /** NumPy basic indexing, as a view: numbers drop an axis, `null` keeps it, `[start, stop, step]` slices; or one string `'1:, ::-2'`. */
@@ -239,6 +292,9 @@ export class NdArray {
     this.check();
     if (this._data !== undefined && this._data.byteLength > 0) return this._data;
     const s = this._s;
+    if (s.descr !== undefined && s.descr.kind !== 'time') {
+      throw new MmnpyError('ERR_MMNPY_UNSUPPORTED_DTYPE', `data has no TypedArray for dtype ${this.dtype}; use get() or toArray()${s.descr.kind === 'record' ? ', or field(name) for a numeric view of one field' : ''}`);
+    }
     const isz = this.itemsize;
     const c = isContiguous(this.shape, this.strides, isz, false);
     if (!c && !isContiguous(this.shape, this.strides, isz, true)) {
@@ -327,10 +383,15 @@ export class NdArray {
   /** Nested JavaScript arrays (a scalar for 0-d arrays), like NumPy's `tolist()`. */
   toArray(): NestedArray {
     this.check();
+    const named = this._s.descr !== undefined;
+    const at: number[] = [];
     const rec = (axis: number, off: number): NestedArray => {
-      if (axis === this.shape.length) return this._s.read(off);
+      if (axis === this.shape.length) return named ? this.readNamed(off, at) : this._s.read(off);
       const out: NestedArray[] = new Array(this.shape[axis]!);
-      for (let i = 0; i < out.length; i++) out[i] = rec(axis + 1, off + i * this.strides[axis]!);
+      for (let i = 0; i < out.length; i++) {
+        at[axis] = i;
+        out[i] = rec(axis + 1, off + i * this.strides[axis]!);
+      }
       return out;
     };
     return rec(0, this._offset);
@@ -414,11 +475,24 @@ export class NdArray {
   /** Sets every element to `value` (checked like `set`). */
   fill(value: Scalar | [number, number]): void {
     this.check();
+    if (this._s.descr !== undefined) {
+      // One checked element copied everywhere: works for every dtype (records, strings, datetimes).
+      const enc = this._s.check(value, '');
+      const isz = this.itemsize;
+      const walk = (axis: number, off: number): void => {
+        if (axis === this.ndim) return this._s.write(off, enc);
+        for (let i = 0; i < this.shape[axis]!; i++) walk(axis + 1, off + i * this.strides[axis]!);
+      };
+      if (!this._s.writeable) throw this._s.readOnlyError();
+      if (isz > 0) walk(0, this._offset);
+      return;
+    }
     native(() => this._s.native.fill(this.viewArg(), toScalarIn(checkValue(this.dtype, value), this.dtype)));
   }
   fillAsync(value: Scalar | [number, number]): Promise<void> {
     return settle(() => {
       this.check();
+      if (this._s.descr !== undefined) return Promise.resolve(this.fill(value));
       return nativeAsync(() => this._s.native.fillAsync(this.viewArg(), toScalarIn(checkValue(this.dtype, value), this.dtype)));
     });
   }
@@ -622,6 +696,13 @@ export class NdArray {
 
   private cast(dtype: string, options: OutOptions | undefined, async: boolean): NdArray | Promise<NdArray> {
     this.check();
+    const d = this._s.descr;
+    if (d?.kind === 'time' && options?.out === undefined && native(() => binding.parseDtype(dtype)).dtype === 'int64') {
+      // The ticks, as a view (NumPy copies; a view costs nothing and keeps the byte order).
+      const st = this._s.derive('ticks', this._s.fieldOffset, () => this._s.native.ticksArray());
+      const v = new NdArray(st, this.shape, this.strides, this._offset);
+      return async ? Promise.resolve(v) : v;
+    }
     if (options?.out instanceof NdArray) {
       // The values written are the conversion to `dtype`: an `out` of another dtype would silently convert again.
       const want = native(() => binding.parseDtype(dtype)).dtype;
@@ -675,7 +756,24 @@ export class NdArray {
     throw typeError(`mean must be a number, { re, im } or an NdArray, got ${typeof mean}`);
   }
 
+  /** Checked arguments of a datetime reduction (all elements only). */
+  private timeArgs(op: string, options: VarOptions | undefined): boolean {
+    if (this._s.descr?.kind !== 'time') return false;
+    this.check();
+    const o = options ?? {};
+    if ((o.axis !== undefined && o.axis !== null) || o.dtype !== undefined) {
+      throw new MmnpyError('ERR_MMNPY_UNSUPPORTED_DTYPE', `${op} of ${this.dtype} reduces all elements (no axis or dtype yet); reduce astype('int64') for ticks`);
+    }
+    return true;
+  }
+
+  private timeResult(op: string, r: string | null): Scalar {
+    if (op === 'argmin' || op === 'argmax') return Number(r);
+    return (r === null ? null : BigInt(r)) as Scalar;
+  }
+
   private reduce(op: string, options: VarOptions | undefined): Scalar | NdArray {
+    if (this.timeArgs(op, options)) return this.timeResult(op, native(() => this._s.native.reduceTime(op, [...this.shape], [...this.strides], this._offset)));
     const c = this.reduceArgs(op, options);
     const n = this._s.native;
     if (c.axis === null) return toScalar(native(() => n.reduceAll(op, this.viewArg(), c.dtype, c.ddof, c.release, c.mean)), op, this.dtype, c.dtype);
@@ -684,6 +782,7 @@ export class NdArray {
   }
 
   private async reduceAsync(op: string, options: VarOptions | undefined): Promise<Scalar | NdArray> {
+    if (this.timeArgs(op, options)) return this.timeResult(op, await nativeAsync(() => this._s.native.reduceTimeAsync(op, [...this.shape], [...this.strides], this._offset)));
     const c = this.reduceArgs(op, options);
     const n = this._s.native;
     const view = this.viewArg();

@@ -6,8 +6,10 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import type { NativeArray } from '../binding';
-import { ByteOrder, DType, DTypeInfo, NATIVE_ORDER, TypedArray, dtypeInfo, halfToNumber, numberToHalf } from './dtype';
+import { ByteOrder, DType, DTYPES, DTypeInfo, NATIVE_ORDER, TypedArray, dtypeInfo, halfToNumber, numberToHalf } from './dtype';
 import { closedError, MmnpyError, native, rangeError, typeError } from './errors';
+import { Descr, encodeElem, Encoded, readElem, timeUnit } from './records';
+import { NAT, toTicks } from './datetime';
 
 export type { Scalar, Complex } from '../index';
 import type { Scalar, Complex } from '../index';
@@ -46,6 +48,7 @@ export interface ArrayInfo {
 }
 
 const MODES = [null, 'r', 'r+', 'w+', 'c'] as const;
+const NUMERIC: ReadonlySet<string> = new Set(DTYPES);
 /** Filled by `infoInto` (see `info_into` in crates/node/src/array.rs): 11 fixed fields, then the shape. */
 let infoBuf = new Float64Array(11 + 32);
 
@@ -75,6 +78,13 @@ function arrayInfo(n: NativeArray): ArrayInfo {
 }
 
 type Reader = (w: TypedArray & DataView, i: number) => Scalar;
+
+/** How a storage derived from another (a record's field, datetime ticks) shares its memory. */
+export interface Derived {
+  parent: Storage;
+  /** Byte offset of this storage's element inside the root array's element. */
+  fieldOffset: number;
+}
 type Writer = (w: TypedArray & DataView, i: number, v: unknown) => void;
 
 export class Storage {
@@ -104,22 +114,64 @@ export class Storage {
   /** Bytes per window index: the TypedArray's element size, or 1 for DataViews. */
   private readonly div: number;
   private copiedWindows = 0;
+  /** The full dtype of datetimes, strings and records (undefined for the numeric dtypes). */
+  readonly descr: Descr | undefined;
+  /** Every storage over the same memory (the array, its fields' views, its ticks): closed together. */
+  readonly family: Storage[];
+  /** Bytes of the root array's element: windows hold whole root elements, so no element straddles two. */
+  readonly rowBytes: number;
+  /** Byte offset of this storage's element inside the root's element (0 for a root). */
+  readonly fieldOffset: number;
+  private readonly derived = new Map<string, Storage>();
 
-  constructor(nativeArray: NativeArray, copied: boolean) {
+  constructor(nativeArray: NativeArray, copied: boolean, from?: Derived) {
     this.native = nativeArray;
     this.info = arrayInfo(nativeArray);
-    this.dt = dtypeInfo(this.info.dtype as DType);
+    if (NUMERIC.has(this.info.dtype)) {
+      this.dt = dtypeInfo(this.info.dtype as DType);
+    } else {
+      const d = JSON.parse(nativeArray.descr()) as Descr;
+      this.descr = d;
+      const time = d.kind === 'time';
+      this.dt = { name: d.name as DType, itemsize: d.itemsize, ctor: time ? BigInt64Array : Uint8Array, lanes: 1, kind: time ? 'i' : 'u', alignment: d.alignment };
+    }
     this.byteOrder = this.info.byteOrder as ByteOrder;
     this.byteLength = this.info.byteLength;
     this.writeable = this.info.mode !== 'r';
     this.copied = copied || this.info.readOnlyMapping;
+    this.family = from?.parent.family ?? [];
+    this.family.push(this);
+    this.rowBytes = from?.parent.rowBytes ?? this.dt.itemsize;
+    this.fieldOffset = from?.fieldOffset ?? 0;
     const aligned = this.info.addressMod64 % this.dt.alignment === 0;
     const nativeOrder = this.byteOrder === '|' || this.byteOrder === NATIVE_ORDER;
-    this.direct = aligned && nativeOrder;
+    const unit = this.dt.itemsize / this.dt.lanes;
+    // TypedArray windows index whole elements: every element offset must be a multiple of the element size.
+    const onGrid = this.rowBytes % unit === 0 && this.fieldOffset % unit === 0;
+    this.direct = aligned && nativeOrder && onGrid && (this.descr === undefined || this.descr.kind === 'time');
     const limit = this.copied ? Math.min(windowLimit, COPY_WINDOW) : windowLimit;
-    this.windowBytes = this.byteLength <= limit ? Math.max(this.byteLength, 16) : Math.min(DEFAULT_WINDOW, limit);
-    this.div = this.direct ? this.dt.itemsize / this.dt.lanes : 1;
-    [this.reader, this.writer] = accessors(this.dt.name, this.direct, this.byteOrder !== '>');
+    const row = Math.max(this.rowBytes, 1);
+    this.windowBytes = this.byteLength <= limit ? Math.max(this.byteLength, 16) : Math.max(row, Math.floor(Math.min(DEFAULT_WINDOW, limit) / row) * row);
+    this.div = this.direct ? unit : 1;
+    [this.reader, this.writer] = this.descr === undefined ? accessors(this.dt.name, this.direct, this.byteOrder !== '>') : extendedAccessors(this.descr, this.direct);
+  }
+
+  /** The storage of a record's field (or of datetime ticks, `name` null), made once. */
+  derive(key: string, fieldOffset: number, make: () => NativeArray): Storage {
+    let s = this.derived.get(key);
+    if (s === undefined) {
+      s = new Storage(native(make), this.copied, { parent: this, fieldOffset });
+      this.derived.set(key, s);
+    }
+    return s;
+  }
+
+  /** Checks a value for `set` and converts it to what the writer stores. */
+  check(v: unknown, where = ''): unknown {
+    const d = this.descr;
+    if (d === undefined) return checkValue(this.dt.name, v);
+    if (d.kind === 'time') return toTicks(v, timeUnit(d));
+    return encodeElem(d, v, where);
   }
 
   private load(k: number): TypedArray & DataView {
@@ -181,6 +233,11 @@ export class Storage {
   }
 
   close(): void {
+    // One memory: closing any storage over it closes them all.
+    for (const s of this.family) s.closeOne();
+  }
+
+  private closeOne(): void {
     if (this.closed) return;
     this.closed = true;
     this.w0 = undefined;
@@ -240,6 +297,17 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.slice(0, 20))}`;
   return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+/** Reader and writer of datetimes (ticks; NaT reads as null), strings and records. */
+function extendedAccessors(d: Descr, direct: boolean): [Reader, Writer] {
+  type W = TypedArray & DataView;
+  if (d.kind === 'time') {
+    const le = d.order !== '>';
+    if (direct) return [(w: W, i) => { const t = w[i] as bigint; return t === NAT ? null as never : t; }, (w: W, i, v) => { w[i] = v as never; }];
+    return [(w, o) => { const t = w.getBigInt64(o, le); return t === NAT ? null as never : t; }, (w, o, v) => w.setBigInt64(o, v as bigint, le)];
+  }
+  return [(w, o) => readElem(d, w, o) as Scalar, (w, o, v) => (v as Encoded)(w, o)];
 }
 
 /** Element reader and writer for a dtype: TypedArray (direct) or DataView access. */

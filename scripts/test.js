@@ -49,6 +49,9 @@ async function main() {
   const npz = await run(python, ['__test__/fixtures/make_npz_fixtures.py', '__test__/fixtures/generated/npz']);
   if (npz.code !== 0) failed += 1;
 
+  const dtypes = await run(python, ['__test__/fixtures/make_dtype_fixtures.py', '__test__/fixtures/generated/dtypes']);
+  if (dtypes.code !== 0) failed += 1;
+
   const joblib = await run(python, ['__test__/fixtures/make_joblib_fixtures.py', '__test__/fixtures/generated/joblib']);
   if (joblib.code !== 0) {
     console.error(`mmnpy: generating joblib fixtures failed: is joblib installed for ${python}? (pip install joblib lz4)`);

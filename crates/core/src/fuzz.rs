@@ -40,7 +40,7 @@ pub fn npz(data: &[u8]) {
             let Ok(archive) = npz::open_npz(p, mode) else { continue };
             for key in archive.keys() {
                 if let Ok(a) = archive.get(&key) {
-                    let expect = a.shape.iter().product::<usize>() * a.dtype.itemsize();
+                    let expect = a.shape.iter().product::<usize>() * a.itemsize();
                     assert_eq!(a.mapping.len(), expect, "member '{key}' maps {} bytes for {expect}", a.mapping.len());
                     // Touch the first and last bytes: a mapped member must lie inside the file.
                     if expect > 0 {
@@ -60,7 +60,7 @@ pub fn pickle(data: &[u8]) {
     use std::io::Write;
     let check = |loaded: &crate::joblib::Loaded| {
         for a in &loaded.arena.arrays {
-            let expect = a.shape.iter().product::<usize>() * a.dtype.itemsize();
+            let expect = a.shape.iter().product::<usize>() * a.itemsize();
             assert_eq!(a.mapping.len(), expect, "an array maps {} bytes for {expect}", a.mapping.len());
             if expect > 0 {
                 let _ = a.mapping.read_bytes(expect - 1, 1).expect("last byte");

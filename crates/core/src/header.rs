@@ -12,8 +12,8 @@
 //! ...            data: prod(shape) elements of `descr`, C order unless fortran_order
 //! ```
 //!
-//! The dict has exactly three keys: `'descr'` (a dtype string such as `'<f8'`;
-//! a list of fields for structured dtypes, which mmnpy refuses), `'fortran_order'`
+//! The dict has exactly three keys: `'descr'` (a dtype string such as `'<f8'`,
+//! `'<M8[ns]'`, `'|S5'`, or a list of fields for records: see [`crate::descr`]), `'fortran_order'`
 //! (`True` or `False`) and `'shape'` (a tuple of non-negative ints). NumPy writes
 //! them sorted, each followed by `", "`, then `}`:
 //!
@@ -31,8 +31,11 @@
 //! NumPy reads the dict with `ast.literal_eval`. mmnpy never evaluates it: a
 //! strict tokenizer accepts only string, int, float, bool and `None` literals,
 //! tuples, lists and dicts, with a size limit ([`MAX_HEADER_LEN`]) and a nesting
-//! limit ([`MAX_DEPTH`]); anything else is [`ErrorKind::BadHeader`].
+//! limit ([`MAX_DEPTH`]); anything else is [`ErrorKind::BadHeader`]. Strings
+//! take Python's escapes `\\ \' \" \n \r \t \xNN \uNNNN \UNNNNNNNN` (field
+//! names are written with `repr`).
 
+use crate::descr::{self, Descr, MAX_ZERO_SIZE_ELEMENTS};
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{err, Error, ErrorKind, Result};
 
@@ -51,10 +54,14 @@ pub const PREAMBLE_MAX: usize = 12;
 /// What a `.npy` header says about the array.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// The numeric element the kernels see: the dtype itself, int64 ticks for
+    /// datetimes, `uint8` (`|`) for strings, void and records (see `descr`).
     pub dtype: DType,
     pub byte_order: ByteOrder,
     pub fortran_order: bool,
     pub shape: Vec<u64>,
+    /// The full dtype when it is not one of the fourteen numeric ones.
+    pub descr: Option<Descr>,
 }
 
 /// The magic, the version and the header length: what the first bytes tell.
@@ -117,9 +124,26 @@ pub fn parse_header(version: (u8, u8), bytes: &[u8]) -> Result<Header> {
     interpret(value)
 }
 
+/// A dtype written as a Python literal, NumPy's list or dict form
+/// (`"[('id', '<i4'), ('x', '<f8')]"`), or a dtype string: read like a header's
+/// `'descr'`, with the same limits.
+pub fn parse_descr_literal(text: &str) -> Result<Descr> {
+    let t = text.trim();
+    if !t.starts_with('[') && !t.starts_with('{') {
+        return Descr::parse(t);
+    }
+    let mut p = Parser::new(t);
+    let v = p.parse_value(0)?;
+    p.skip_ws();
+    if p.pos != t.len() {
+        return bad(format!("unexpected text after the dtype: {}", p.near()));
+    }
+    descr::from_header(&v)
+}
+
 /// A Python literal, as far as headers may contain one.
 #[derive(Debug, Clone, PartialEq)]
-enum Value {
+pub(crate) enum Value {
     Str(String),
     Int(i128),
     /// An integer literal beyond 128 bits: kept only to say so.
@@ -133,7 +157,7 @@ enum Value {
 }
 
 impl Value {
-    fn describe(&self) -> &'static str {
+    pub(crate) fn describe(&self) -> &'static str {
         match self {
             Value::Str(_) => "a string",
             Value::Int(_) | Value::HugeInt => "an int",
@@ -330,12 +354,31 @@ impl<'a> Parser<'a> {
                         '\'' => '\'',
                         '"' => '"',
                         'n' => '\n',
+                        'r' => '\r',
                         't' => '\t',
+                        'x' | 'u' | 'U' => self.parse_hex_escape(match e {
+                            'x' => 2,
+                            'u' => 4,
+                            _ => 8,
+                        })?,
                         _ => return bad(format!("unsupported escape '\\{e}' in header string")),
                     });
                 }
                 c => out.push(c),
             }
+        }
+    }
+
+    /// The code point of `\\xNN`, `\\uNNNN` or `\\UNNNNNNNN` (the digits follow the cursor).
+    fn parse_hex_escape(&mut self, digits: usize) -> Result<char> {
+        let hex = self.src[self.pos..].get(..digits).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let Some(hex) = hex else {
+            return bad(format!("malformed escape in header string: {}", self.near()));
+        };
+        self.pos += digits;
+        match u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
+            Some(c) => Ok(c),
+            None => bad(format!("escape \\U{hex} in header string is not a Unicode code point")),
         }
     }
 
@@ -425,14 +468,7 @@ fn interpret(value: Value) -> Result<Header> {
         return missing("shape");
     };
 
-    let (dtype, byte_order) = match descr {
-        Value::Str(s) => DType::parse(&s).map_err(|e| match e.kind() {
-            ErrorKind::InvalidArgument => Error::new(ErrorKind::UnsupportedDtype, "unsupported dtype ''"),
-            _ => e,
-        })?,
-        Value::List(_) => return err(ErrorKind::UnsupportedDtype, "unsupported dtype: structured (record) dtypes are not supported"),
-        other => return bad(format!("'descr' in header is {}, not a dtype string", other.describe())),
-    };
+    let descr = descr::from_header(&descr)?;
     let fortran_order = match fortran {
         Value::Bool(b) => b,
         other => return bad(format!("'fortran_order' in header is {}, not True or False", other.describe())),
@@ -454,7 +490,7 @@ fn interpret(value: Value) -> Result<Header> {
     if out.len() > 64 {
         return err(ErrorKind::BadShape, format!("shape has {} dimensions (NumPy allows at most 64)", out.len()));
     }
-    let h = Header { dtype, byte_order, fortran_order, shape: out };
+    let h = Header::with_descr(descr, fortran_order, out);
     h.nbytes()?;
     Ok(h)
 }
@@ -468,45 +504,87 @@ pub fn checked_size(shape: &[u64]) -> Result<u64> {
 }
 
 impl Header {
+    /// A header for any dtype: numeric ones keep `descr` empty, the others set
+    /// `dtype`/`byte_order` to their storage.
+    pub fn with_descr(descr: Descr, fortran_order: bool, shape: Vec<u64>) -> Header {
+        match descr {
+            Descr::Num { dtype, order } => Header { dtype, byte_order: dtype.order(order), fortran_order, shape, descr: None },
+            d => {
+                let (dtype, byte_order) = d.storage().unwrap_or((DType::UInt8, ByteOrder::NotApplicable));
+                Header { dtype, byte_order, fortran_order, shape, descr: Some(d) }
+            }
+        }
+    }
+
+    /// The full dtype, numeric or not.
+    pub fn full_descr(&self) -> Descr {
+        self.descr.clone().unwrap_or(Descr::numeric(self.dtype, self.byte_order))
+    }
+
+    /// Bytes per element.
+    pub fn itemsize(&self) -> usize {
+        self.descr.as_ref().map_or(self.dtype.itemsize(), |d| d.itemsize())
+    }
+
     pub fn size(&self) -> Result<u64> {
         checked_size(&self.shape)
     }
 
     /// Bytes of data the header describes, overflow-checked (and below 2^63).
+    /// Zero-size elements are refused beyond [`MAX_ZERO_SIZE_ELEMENTS`].
     pub fn nbytes(&self) -> Result<u64> {
-        let n = self.size()?.checked_mul(self.dtype.itemsize() as u64).filter(|&n| n <= i64::MAX as u64);
-        n.ok_or_else(|| {
-            Error::new(
+        let size = self.size()?;
+        let what = || self.descr.as_ref().map_or_else(|| self.dtype.name().to_string(), |d| d.to_numpy().unwrap_or_else(|_| "a record".into()));
+        if self.itemsize() == 0 && size > MAX_ZERO_SIZE_ELEMENTS {
+            return err(
                 ErrorKind::BadShape,
-                format!("shape {} of {} is too large: its size in bytes overflows 64 bits", shape_repr(&self.shape), self.dtype.name()),
-            )
+                format!(
+                    "shape {} of the zero-size dtype {} has {size} elements (mmnpy allows at most {MAX_ZERO_SIZE_ELEMENTS} elements that take no bytes)",
+                    shape_repr(&self.shape),
+                    what()
+                ),
+            );
+        }
+        let n = size.checked_mul(self.itemsize() as u64).filter(|&n| n <= i64::MAX as u64);
+        n.ok_or_else(|| {
+            Error::new(ErrorKind::BadShape, format!("shape {} of {} is too large: its size in bytes overflows 64 bits", shape_repr(&self.shape), what()))
         })
     }
 
     /// The dict text exactly as NumPy writes it, growth padding included.
-    fn dict_text(&self) -> String {
-        let mut s = format!(
-            "{{'descr': '{}', 'fortran_order': {}, 'shape': {}, }}",
-            self.dtype.descr(self.byte_order),
-            if self.fortran_order { "True" } else { "False" },
-            shape_repr(&self.shape)
-        );
+    fn dict_text(&self) -> Result<String> {
+        let descr = match &self.descr {
+            Some(d) => d.header_literal()?,
+            None => format!("'{}'", self.dtype.descr(self.byte_order)),
+        };
+        let mut s =
+            format!("{{'descr': {descr}, 'fortran_order': {}, 'shape': {}, }}", if self.fortran_order { "True" } else { "False" }, shape_repr(&self.shape));
         if !self.shape.is_empty() {
             let axis = if self.fortran_order { self.shape[self.shape.len() - 1] } else { self.shape[0] };
             let digits = axis.to_string().len();
             s.extend(std::iter::repeat_n(' ', GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
         }
-        s
+        Ok(s)
     }
 
     /// The whole preamble + header, as NumPy's `write_array_header` produces it.
     /// `version` `None` picks the version the way NumPy does.
     pub fn to_bytes(&self, version: Option<(u8, u8)>) -> Result<Vec<u8>> {
-        let text = self.dict_text();
+        let text = self.dict_text()?;
+        // Latin-1 for 1.0 and 2.0; NumPy moves to 3.0 (UTF-8) when that cannot encode it.
+        let latin1: Option<Vec<u8>> = text.chars().map(|c| u8::try_from(c as u32).ok()).collect();
         let version = match version {
             Some(v) => v,
+            None if latin1.is_none() => (3, 0),
             None if text.len() + 1 + 10 + ARRAY_ALIGN <= u16::MAX as usize => (1, 0),
             None => (2, 0),
+        };
+        let text = match (version.0, latin1) {
+            (3, _) => text.into_bytes(),
+            (_, Some(bytes)) => bytes,
+            (a, None) => {
+                return err(ErrorKind::InvalidArgument, format!("the header has characters Latin-1 cannot encode: .npy version {a}.0 cannot hold it (use 3.0)"))
+            }
         };
         let field = match version {
             (1, 0) => 2,
@@ -527,7 +605,7 @@ impl Header {
         } else {
             out.extend_from_slice(&(total as u32).to_le_bytes());
         }
-        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(&text);
         out.extend(std::iter::repeat_n(b' ', pad));
         out.push(b'\n');
         Ok(out)
@@ -548,7 +626,7 @@ mod tests {
     use super::*;
 
     fn hdr(dtype: DType, order: ByteOrder, fortran: bool, shape: &[u64]) -> Header {
-        Header { dtype, byte_order: dtype.order(order), fortran_order: fortran, shape: shape.to_vec() }
+        Header { dtype, byte_order: dtype.order(order), fortran_order: fortran, shape: shape.to_vec(), descr: None }
     }
 
     #[test]
@@ -600,8 +678,8 @@ mod tests {
             ("{'descr': '<f8', 'fortran_order': False, 'shape': (True,)}", ErrorKind::BadHeader, "bool"),
             ("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999999,)}", ErrorKind::BadShape, "too large"),
             ("{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 1099511627776)}", ErrorKind::BadShape, "overflow"),
-            ("{'descr': '<U10', 'fortran_order': False, 'shape': (1,)}", ErrorKind::UnsupportedDtype, "<U10"),
-            ("{'descr': [('a', '<i4')], 'fortran_order': False, 'shape': (1,)}", ErrorKind::UnsupportedDtype, "structured"),
+            ("{'descr': '<U0', 'fortran_order': False, 'shape': (1,)}", ErrorKind::UnsupportedDtype, "<U0"),
+            ("{'descr': '|O', 'fortran_order': False, 'shape': (1,)}", ErrorKind::UnsupportedDtype, "pickle"),
             ("{'descr': '<f8', 'fortran_order': False, 'shape': (1,)} junk", ErrorKind::BadHeader, "after"),
             ("{'descr': '<f8, 'fortran_order': False, 'shape': (1,)}", ErrorKind::BadHeader, "expected"),
             ("{'descr': f'<f8', 'fortran_order': False, 'shape': (1,)}", ErrorKind::BadHeader, "name"),

@@ -2,6 +2,7 @@
 //!
 //! - [`header`]: the `.npy` format (specified in its module doc), parsed strictly.
 //! - [`dtype`]: the element types and their NumPy spellings.
+//! - [`descr`]: the dtypes beyond numbers: datetimes, strings, records (header descr forms, limits).
 //! - [`mapping`]: memory mappings and the modes `r`, `r+`, `w+`, `c` (and how
 //!   mmnpy lives with mmap's unsafety).
 //! - [`view`]: strided views (shape, byte strides, offset), bounds-checked.
@@ -15,6 +16,7 @@
 //! - [`memstat`]: resident memory by kind and its peak (`memit`).
 //! - [`error`]: error kinds with stable codes.
 
+pub mod descr;
 pub mod dtype;
 pub mod error;
 pub mod fuzz;
@@ -31,6 +33,7 @@ pub mod sparse;
 pub mod view;
 pub mod zip;
 
+pub use descr::Descr;
 pub use dtype::{ByteOrder, DType};
 pub use error::{Error, ErrorKind, Result};
 pub use mapping::{Hint, Mapping, Mode};

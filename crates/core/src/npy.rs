@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::descr::Descr;
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::header::{self, Header, PREAMBLE_MAX};
@@ -29,16 +30,29 @@ pub struct Array {
     pub file_offset: u64,
     /// The `.npy` format version of the file, when it is one.
     pub version: Option<(u8, u8)>,
+    /// The full dtype when it is not numeric (datetimes, strings, records); `dtype`
+    /// and `byte_order` are then its storage (see [`Header::descr`]).
+    pub descr: Option<Descr>,
 }
 
 impl Array {
     /// The layout of the whole array over its mapping.
     pub fn layout(&self) -> Layout {
-        Layout::contiguous(&self.shape, self.dtype.itemsize(), self.fortran_order)
+        Layout::contiguous(&self.shape, self.itemsize(), self.fortran_order)
+    }
+
+    /// Bytes per element.
+    pub fn itemsize(&self) -> usize {
+        self.descr.as_ref().map_or(self.dtype.itemsize(), |d| d.itemsize())
+    }
+
+    /// The full dtype, numeric or not.
+    pub fn full_descr(&self) -> Descr {
+        self.descr.clone().unwrap_or(Descr::numeric(self.dtype, self.byte_order))
     }
 
     fn header(&self) -> Header {
-        Header { dtype: self.dtype, byte_order: self.byte_order, fortran_order: self.fortran_order, shape: self.shape.iter().map(|&d| d as u64).collect() }
+        Header::with_descr(self.full_descr(), self.fortran_order, self.shape.iter().map(|&d| d as u64).collect())
     }
 }
 
@@ -54,6 +68,7 @@ pub(crate) fn file_array(h: &Header, mapping: Mapping, mode: Option<Mode>, path:
         path: Some(absolute(path)),
         file_offset,
         version,
+        descr: h.descr.clone(),
     })
 }
 
@@ -116,7 +131,7 @@ fn read_header(file: &mut impl Read, file_len: u64) -> Result<(Header, u64, (u8,
             format!(
                 "file is too short: shape {} of {} needs {nbytes} data bytes after the header, the file has {available}",
                 header::shape_repr(&h.shape),
-                h.dtype.descr(h.byte_order)
+                h.full_descr().to_numpy().unwrap_or_else(|_| "a record".into())
             ),
         );
     }
@@ -193,6 +208,7 @@ impl NewArray {
             byte_order: self.dtype.order(self.byte_order),
             fortran_order: self.fortran_order,
             shape: self.shape.iter().map(|&d| d as u64).collect(),
+            descr: None,
         }
     }
 }
@@ -200,7 +216,11 @@ impl NewArray {
 /// `np.lib.format.open_memmap(path, mode='w+', ...)`: creates (or replaces) a `.npy`
 /// file of zeros, allocated sparsely, and maps it shared.
 pub fn create_npy(path: &Path, spec: &NewArray, version: Option<(u8, u8)>) -> Result<Array> {
-    let h = spec.header();
+    create_npy_with(path, spec.header(), version)
+}
+
+/// [`create_npy`] for any dtype: the header says what to create.
+pub fn create_npy_with(path: &Path, h: Header, version: Option<(u8, u8)>) -> Result<Array> {
     let nbytes = h.nbytes()?;
     let len = to_usize(nbytes, "data")?;
     let head = h.to_bytes(version)?;
@@ -292,6 +312,7 @@ pub fn from_file(path: &Path, dtype: DType, byte_order: ByteOrder, count: Option
         path: Some(absolute(path)),
         file_offset: offset,
         version: None,
+        descr: None,
     })
 }
 
@@ -310,6 +331,29 @@ pub fn zeros(spec: &NewArray) -> Result<Array> {
     in_memory(Mapping::anonymous(len)?, spec)
 }
 
+/// An in-memory array of any dtype holding a copy of `bytes` (zeros when `None`),
+/// in the dtype's byte order and C order (Fortran order when `h.fortran_order`).
+pub fn from_bytes_with(h: &Header, bytes: Option<&[u8]>) -> Result<Array> {
+    let nbytes = h.nbytes()?;
+    let mapping = match bytes {
+        Some(b) if b.len() as u64 != nbytes => return err(ErrorKind::InvalidArgument, format!("{} bytes given for an array of {nbytes} bytes", b.len())),
+        Some(b) => Mapping::from_bytes(b)?,
+        None => Mapping::anonymous(to_usize(nbytes, "data")?)?,
+    };
+    Ok(Array {
+        mapping: Arc::new(mapping),
+        dtype: h.dtype,
+        byte_order: h.byte_order,
+        shape: to_usize_shape(&h.shape)?,
+        fortran_order: h.fortran_order,
+        mode: None,
+        path: None,
+        file_offset: 0,
+        version: None,
+        descr: h.descr.clone(),
+    })
+}
+
 pub(crate) fn in_memory(mapping: Mapping, spec: &NewArray) -> Result<Array> {
     Ok(Array {
         mapping: Arc::new(mapping),
@@ -321,6 +365,7 @@ pub(crate) fn in_memory(mapping: Mapping, spec: &NewArray) -> Result<Array> {
         path: None,
         file_offset: 0,
         version: None,
+        descr: None,
     })
 }
 
@@ -480,20 +525,25 @@ pub fn save_bytes(path: &Path, spec: &NewArray, bytes: &[u8], version: Option<(u
 /// `np.save` of a view: C order, or Fortran order when the view is Fortran- and
 /// not C-contiguous (as NumPy decides); the byte order is kept.
 pub fn save_view(path: &Path, map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder, version: Option<(u8, u8)>, durable: bool) -> Result<()> {
-    let (head, fortran) = view_header(map, layout, dtype, byte_order, version)?;
+    save_view_as(path, map, layout, &Descr::numeric(dtype, byte_order), version, durable)
+}
+
+/// [`save_view`] for any dtype.
+pub fn save_view_as(path: &Path, map: &Mapping, layout: &Layout, descr: &Descr, version: Option<(u8, u8)>, durable: bool) -> Result<()> {
+    let (head, fortran) = view_header(map, layout, descr, version)?;
     write_atomic(path, durable, |w| {
         w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
-        write_view(w, map, layout, dtype.itemsize(), fortran)
+        write_view(w, map, layout, descr.itemsize(), fortran)
     })
 }
 
 /// The `.npy` header of a view as [`save_view`] writes it, and whether the data go in
 /// Fortran order.
-fn view_header(map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder, version: Option<(u8, u8)>) -> Result<(Vec<u8>, bool)> {
-    let itemsize = dtype.itemsize();
+fn view_header(map: &Mapping, layout: &Layout, descr: &Descr, version: Option<(u8, u8)>) -> Result<(Vec<u8>, bool)> {
+    let itemsize = descr.itemsize();
     layout.check(itemsize, map.len())?;
     let fortran = layout.is_f_contiguous(itemsize) && !layout.is_c_contiguous(itemsize);
-    let h = Header { dtype, byte_order: dtype.order(byte_order), fortran_order: fortran, shape: layout.shape.iter().map(|&d| d as u64).collect() };
+    let h = Header::with_descr(descr.clone(), fortran, layout.shape.iter().map(|&d| d as u64).collect());
     Ok((h.to_bytes(version)?, fortran))
 }
 
@@ -558,7 +608,7 @@ pub fn preallocate_path(path: &Path, offset: u64, len: u64) -> Result<()> {
 /// error the file is removed. For temporary files that only this process names (the
 /// parallel workers' inputs), so not atomic.
 pub fn save_view_preallocated(path: &Path, map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder) -> Result<()> {
-    let (head, fortran) = view_header(map, layout, dtype, byte_order, None)?;
+    let (head, fortran) = view_header(map, layout, &Descr::numeric(dtype, byte_order), None)?;
     let data = (layout.size() as u64).checked_mul(dtype.itemsize() as u64).ok_or_else(|| Error::new(ErrorKind::BadShape, "array size overflows 64 bits"))?;
     let file = open_new(path)?;
     let result = (|| {
@@ -590,7 +640,7 @@ fn open_new(path: &Path) -> Result<File> {
 impl Array {
     /// Saves the whole array like `np.save`.
     pub fn save(&self, path: &Path, version: Option<(u8, u8)>) -> Result<()> {
-        save_view(path, &self.mapping, &self.layout(), self.dtype, self.byte_order, version, false)
+        save_view_as(path, &self.mapping, &self.layout(), &self.full_descr(), version, false)
     }
 
     /// The header this array would get in a `.npy` file.

@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::descr::Descr;
 use crate::dtype::ByteOrder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::header::{self, Header, PREAMBLE_MAX};
@@ -239,10 +240,15 @@ impl NpzWriter {
     /// Adds `key.npy` holding a view: C order, or Fortran order when the view is
     /// Fortran- and not C-contiguous (as `np.save`); byte order kept.
     pub fn add_view(&mut self, key: &str, map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder, version: Option<(u8, u8)>) -> Result<()> {
-        let itemsize = dtype.itemsize();
+        self.add_view_as(key, map, layout, &Descr::numeric(dtype, byte_order), version)
+    }
+
+    /// [`NpzWriter::add_view`] for any dtype (datetimes, strings, records).
+    pub fn add_view_as(&mut self, key: &str, map: &Mapping, layout: &Layout, descr: &Descr, version: Option<(u8, u8)>) -> Result<()> {
+        let itemsize = descr.itemsize();
         layout.check(itemsize, map.len()).map_err(|e| e.at(&self.path))?;
         let fortran = layout.is_f_contiguous(itemsize) && !layout.is_c_contiguous(itemsize);
-        let h = Header { dtype, byte_order: dtype.order(byte_order), fortran_order: fortran, shape: layout.shape.iter().map(|&d| d as u64).collect() };
+        let h = Header::with_descr(descr.clone(), fortran, layout.shape.iter().map(|&d| d as u64).collect());
         let head = h.to_bytes(version)?;
         let size = head.len() as u64 + h.nbytes()?;
         let method = self.method;
@@ -270,6 +276,7 @@ impl NpzWriter {
             byte_order: spec.dtype.order(spec.byte_order),
             fortran_order: spec.fortran_order,
             shape: spec.shape.iter().map(|&d| d as u64).collect(),
+            descr: None,
         };
         if h.nbytes()? != bytes.len() as u64 {
             return Err(Error::new(ErrorKind::InvalidArgument, format!("{} bytes given for an array of {} bytes", bytes.len(), h.nbytes()?)).at(&self.path));

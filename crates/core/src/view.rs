@@ -128,6 +128,18 @@ pub fn swap_in_place(bytes: &mut [u8], dtype: DType) {
     }
 }
 
+/// Copies the raw bytes of a view's elements (of any dtype) into a new C-order buffer.
+pub fn gather_bytes(map: &Mapping, layout: &Layout, itemsize: usize) -> Result<Vec<u8>> {
+    layout.check(itemsize, map.len())?;
+    let mut out = Vec::with_capacity(layout.size() * itemsize);
+    layout.for_each_run(itemsize, |off, len| {
+        // SAFETY: `check` proved every element of the layout lies inside the mapping.
+        out.extend_from_slice(unsafe { std::slice::from_raw_parts(map.as_ptr().add(off), len) });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// Copies the elements of a view into a new C-order buffer, converting them to
 /// `target` byte order when it differs from `source`.
 pub fn gather(map: &Mapping, layout: &Layout, dtype: DType, source: ByteOrder, target: ByteOrder) -> Result<Vec<u8>> {

@@ -10,7 +10,7 @@ fn header_strategy() -> impl Strategy<Value = Header> {
     (0..ALL_DTYPES.len(), prop::bool::ANY, prop::bool::ANY, prop::collection::vec(0u64..100_000, 0..8))
         .prop_map(|(d, big, fortran, shape)| {
             let dtype = ALL_DTYPES[d];
-            Header { dtype, byte_order: dtype.order(if big { ByteOrder::Big } else { ByteOrder::Little }), fortran_order: fortran, shape }
+            Header { dtype, byte_order: dtype.order(if big { ByteOrder::Big } else { ByteOrder::Little }), fortran_order: fortran, shape, descr: None }
         })
         .prop_filter("size fits in 64 bits", |h| h.nbytes().is_ok())
 }
@@ -66,7 +66,7 @@ proptest! {
 fn growth_padding_matches_numpy_for_both_orders() {
     // np.save of shape (3, 4) float64 C: 21 - len('3') spaces after the dict;
     // Fortran order pads for the last axis: 21 - len('4').
-    let c = Header { dtype: mmnpy_core::DType::Float64, byte_order: ByteOrder::Little, fortran_order: false, shape: vec![3, 12345] };
+    let c = Header { dtype: mmnpy_core::DType::Float64, byte_order: ByteOrder::Little, fortran_order: false, shape: vec![3, 12345], descr: None };
     let text = String::from_utf8(c.to_bytes(None).unwrap()[10..].to_vec()).unwrap();
     let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 12345), }";
     assert!(text.starts_with(&format!("{dict}{}", " ".repeat(20))));

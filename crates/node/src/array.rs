@@ -271,7 +271,7 @@ impl NativeArray {
             _ => 4.0,
         });
         let (major, minor) = a.version.map_or((-1.0, -1.0), |(x, y)| (x as f64, y as f64));
-        let order = a.dtype.order(a.byte_order).symbol() as u32 as f64;
+        let order = a.descr.as_ref().map_or_else(|| a.dtype.order(a.byte_order), |d| d.order()).symbol() as u32 as f64;
         let fixed = [
             order,
             a.fortran_order as u8 as f64,
@@ -293,7 +293,7 @@ impl NativeArray {
         for (b, &d) in buf[INFO_FIXED..].iter_mut().zip(&a.shape) {
             *b = d as f64;
         }
-        a.dtype.name().to_string()
+        a.descr.as_ref().map_or_else(|| a.dtype.name().to_string(), |d| d.name().unwrap_or_default())
     }
 
     /// The file the array was read from, if any.
@@ -335,6 +335,36 @@ impl NativeArray {
         map.write_bytes(index(offset, "offset")?, bytes).or_js()
     }
 
+    /// Another array over the same memory (shared holder: closing either unmaps both),
+    /// typed as `info` says: a record's field, datetime ticks.
+    pub(crate) fn sibling(&self, info: Array) -> NativeArray {
+        NativeArray {
+            holder: self.holder.clone(),
+            info,
+            byte_length: self.byte_length,
+            address_mod64: self.address_mod64,
+            tracker: RefCell::new(Tracker::default()),
+            env: self.env,
+            allow_copy: self.allow_copy,
+            read_only_mapping: self.read_only_mapping,
+        }
+    }
+
+    /// The numeric dtype the kernels run on. Records, strings and datetimes have none:
+    /// their fields (`field(name)`) and ticks (`astype('int64')`) are numeric views.
+    pub(crate) fn kernel_dtype(&self) -> Result<mmnpy_core::DType, String> {
+        match &self.info.descr {
+            None => Ok(self.info.dtype),
+            Some(d) => Err(js_error(Error::new(
+                ErrorKind::UnsupportedDtype,
+                format!(
+                    "this operation is not defined for dtype {}; compute on a record's fields with field(name), on datetime ticks with astype('int64')",
+                    d.name().unwrap_or_default()
+                ),
+            ))),
+        }
+    }
+
     fn check_writeable(&self) -> Result<(), String> {
         match self.info.mode {
             Some(m) if !m.writeable() => Err(js_error(Error::new(ErrorKind::ReadOnly, "assignment destination is read-only"))),
@@ -349,6 +379,9 @@ impl NativeArray {
         let map = self.holder.get().or_js()?;
         let l = layout(&shape, &strides, offset)?;
         let target = if native { ByteOrder::NATIVE } else { self.info.byte_order };
+        if self.info.descr.as_ref().is_some_and(|d| d.storage().is_none()) {
+            self.kernel_dtype()?;
+        }
         let bytes = view::gather(&map, &l, self.info.dtype, self.info.byte_order, target).or_js()?;
         if bytes.len() != dest.len() {
             return Err(invalid(format!("destination has {} bytes, the view {}", dest.len(), bytes.len())));
@@ -364,6 +397,13 @@ impl NativeArray {
         let map = self.holder.get().or_js()?;
         let l = layout(&shape, &strides, offset)?;
         let a = &self.info;
+        if a.descr.is_some() {
+            // Raw element bytes, whatever the dtype: no byte swapping.
+            let d = a.full_descr();
+            let bytes = view::gather_bytes(&map, &l, d.itemsize()).or_js()?;
+            let h = mmnpy_core::header::Header::with_descr(d, false, l.shape.iter().map(|&n| n as u64).collect());
+            return wrap(&env, npy::from_bytes_with(&h, Some(&bytes)).or_js()?, self.allow_copy);
+        }
         let bytes = view::gather(&map, &l, a.dtype, a.byte_order, a.byte_order).or_js()?;
         let spec = mmnpy_core::NewArray { dtype: a.dtype, byte_order: a.byte_order, shape: l.shape.clone(), fortran_order: false };
         wrap(&env, npy::from_bytes(&bytes, &spec).or_js()?, self.allow_copy)
@@ -375,7 +415,7 @@ impl NativeArray {
         let map = self.holder.get().or_js()?;
         let l = layout(&shape, &strides, offset)?;
         let a = &self.info;
-        npy::save_view(&self::path(&path)?, &map, &l, a.dtype, a.byte_order, convert::version(version)?, durable == Some(true)).or_js()
+        npy::save_view_as(&self::path(&path)?, &map, &l, &a.full_descr(), convert::version(version)?, durable == Some(true)).or_js()
     }
 
     /// `madvise` over bytes `offset..offset+length`: 'sequential', 'willneed', 'populate' or 'release'.

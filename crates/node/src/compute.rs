@@ -144,6 +144,7 @@ pub struct ReduceCall {
 }
 
 fn job(a: &NativeArray, view: &ViewArg, c: &ReduceCall) -> Result<Job, String> {
+    a.kernel_dtype()?;
     let l = view.layout.clone();
     let out = match &c.dtype {
         Some(d) => Some(convert::dtype(d)?.0),
@@ -330,7 +331,7 @@ pub struct OwnedView {
 
 impl OwnedView {
     pub(crate) fn of(a: &NativeArray, v: ViewArg) -> Result<OwnedView, String> {
-        Ok(OwnedView { map: a.holder.get().or_js()?, layout: v.layout, dtype: a.info.dtype, order: a.info.byte_order })
+        Ok(OwnedView { map: a.holder.get().or_js()?, layout: v.layout, dtype: a.kernel_dtype()?, order: a.info.byte_order })
     }
     pub(crate) fn source(&self) -> Source<'_> {
         Source { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order, release: false }

@@ -10,6 +10,7 @@ mod array;
 mod buffers;
 mod compute;
 mod convert;
+mod dtypes;
 mod everyday;
 mod joblib;
 mod npz;
@@ -18,6 +19,7 @@ mod select;
 mod sparse;
 
 pub use array::*;
+pub use dtypes::*;
 pub use joblib::*;
 pub use npz::*;
 pub use parallel::*;

@@ -117,7 +117,7 @@ impl NativeNpzWriter {
         let l = layout(&shape, &strides, offset)?;
         let version = convert::version(version)?;
         let a = &array.info;
-        self.with(|w| w.add_view(&key, &map, &l, a.dtype, a.byte_order, version))
+        self.with(|w| w.add_view_as(&key, &map, &l, &a.full_descr(), version))
     }
 
     /// Adds `key.npy` holding raw element bytes (already in the dtype's byte order).

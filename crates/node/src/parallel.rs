@@ -50,6 +50,7 @@ impl NativeArray {
     /// first (`posix_fallocate`): `ENOSPC` is an error before any data is written.
     #[napi]
     pub fn save_preallocated(&self, path: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64) -> Result<(), String> {
+        self.kernel_dtype()?;
         let map = self.holder.get().or_js()?;
         let l = layout(&shape, &strides, offset)?;
         npy::save_view_preallocated(Path::new(&path), &map, &l, self.info.dtype, self.info.byte_order).or_js()

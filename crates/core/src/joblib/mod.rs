@@ -136,7 +136,7 @@ impl Build for ArrayReader<'_> {
             ));
         }
         let len = npy::to_usize(size, "array data")?;
-        let h = Header { dtype, byte_order: order, fortran_order: fortran, shape: shape.iter().map(|&d| d as u64).collect() };
+        let h = Header { dtype, byte_order: order, fortran_order: fortran, shape: shape.iter().map(|&d| d as u64).collect(), descr: None };
         let path = self.path.clone().unwrap_or_default();
         let array = match (self.mode, self.file, allow_mmap) {
             (Some(mode), Some(file), true) => {

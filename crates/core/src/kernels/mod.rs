@@ -5,6 +5,7 @@ pub mod assign;
 pub mod close;
 pub mod compare;
 pub mod construct;
+pub mod datetime;
 pub mod deflate;
 pub mod dot;
 pub mod elem;
