@@ -18,6 +18,7 @@
 pub mod dtype;
 pub mod error;
 pub mod fuzz;
+pub mod hdf5;
 pub mod header;
 pub mod joblib;
 pub mod kernels;
