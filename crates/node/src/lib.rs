@@ -11,6 +11,7 @@ mod buffers;
 mod compute;
 mod convert;
 mod everyday;
+mod h5;
 mod joblib;
 mod npz;
 mod parallel;
@@ -18,6 +19,7 @@ mod select;
 mod sparse;
 
 pub use array::*;
+pub use h5::*;
 pub use joblib::*;
 pub use npz::*;
 pub use parallel::*;

@@ -106,7 +106,8 @@ pub fn unshuffle(src: &[u8], size: usize) -> Vec<u8> {
     out
 }
 
-/// The inverse of [`unshuffle`].
+/// The inverse of [`unshuffle`] (what a writer applies).
+#[cfg(test)]
 pub fn shuffle(src: &[u8], size: usize) -> Vec<u8> {
     if size <= 1 || src.len() < size {
         return src.to_vec();

@@ -2,7 +2,7 @@
 //! fill value (0x05, old 0x04) messages.
 //!
 //! ```text
-//! layout, version 3 and 4: version (u8), class (u8):
+//! layout, versions 3 to 5: version (u8), class (u8):
 //!   0 compact     size (u16), the raw data
 //!   1 contiguous  address, size (length)
 //!   2 chunked v3  rank + 1 (u8), B-tree v1 address, chunk dims (rank + 1 x u32: the last
@@ -14,6 +14,8 @@
 //!                 2 implicit, 3 fixed array (page bits), 4 extensible array (5 x u8),
 //!                 5 B-tree v2 (node size u32, split %, merge %)
 //!   3 virtual     refused
+//! version 5 (HDF5 2.0) is version 4's wire format; it only fixes the width of filtered
+//!   chunk sizes in the chunk indexes, which are read from the entry and record sizes.
 //! versions 1 and 2 (pre-1.6 files): rank, class, reserved, address, dims (u32 each),
 //!   compact size and data.
 //! filter pipeline: version (1 or 2), count (u8), v1: 6 reserved bytes; per filter:
@@ -88,7 +90,7 @@ pub fn layout(c: &mut Cur, rank: usize) -> Result<Layout> {
                 k => Err(bad(format!("data layout class {k} is not one HDF5 defines"))),
             }
         }
-        3 | 4 => {
+        3..=5 => {
             let class = c.u8()?;
             match class {
                 0 => {
@@ -154,7 +156,7 @@ pub fn layout(c: &mut Cur, rank: usize) -> Result<Layout> {
                 k => Err(bad(format!("data layout class {k} is not one HDF5 defines"))),
             }
         }
-        v => Err(bad(format!("data layout message version {v} is not one HDF5 defines (1 to 4)"))),
+        v => Err(bad(format!("data layout message version {v} is not one HDF5 defines (1 to 5)"))),
     }
 }
 

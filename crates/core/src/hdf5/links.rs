@@ -61,7 +61,7 @@ pub fn links(src: &Source, header: &ObjectHeader) -> Result<Vec<(String, Link)>>
         let heap = c.addr()?;
         let names = c.addr()?;
         if let (Some(heap), Some(names)) = (heap, names) {
-            for record in super::dense::records(src, heap, names)? {
+            for record in super::dense::records(src, heap, names, super::dense::LINKS)? {
                 out.push(link_message(src, &record)?);
             }
         }
@@ -124,7 +124,7 @@ pub fn attributes(src: &Source, header: &ObjectHeader) -> Result<Vec<Attr>> {
         let heap = c.addr()?;
         let names = c.addr()?;
         if let (Some(heap), Some(names)) = (heap, names) {
-            for record in super::dense::records(src, heap, names)? {
+            for record in super::dense::records(src, heap, names, super::dense::ATTRIBUTES)? {
                 out.push(attrs::parse(src, &record)?);
             }
         }

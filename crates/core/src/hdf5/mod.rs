@@ -23,6 +23,7 @@
 
 mod attrs;
 mod btree1;
+mod btree2;
 mod chunks;
 mod dense;
 mod filters;
@@ -62,6 +63,8 @@ pub struct H5File {
     src: Source,
     root: u64,
     pub superblock_version: u8,
+    /// Where the superblock is (after a user block).
+    pub user_block: u64,
     chunk_cache: Mutex<HashMap<u64, Arc<Vec<ChunkEntry>>>>,
 }
 
@@ -159,7 +162,7 @@ impl H5File {
         let (file, len) = crate::npy::open_existing(path, false)?;
         let mut src = Source { file, len, path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()), offset_size: 8, length_size: 8, base: 0 };
         let sb = superblock::read(&mut src).map_err(|e| e.at(path))?;
-        let f = H5File { src, root: sb.root, superblock_version: sb.version, chunk_cache: Mutex::new(HashMap::new()) };
+        let f = H5File { src, root: sb.root, superblock_version: sb.version, user_block: sb.base, chunk_cache: Mutex::new(HashMap::new()) };
         // The root must be a readable group.
         f.object_at(sb.root, "/").and_then(|o| match o {
             Object::Group(_) => Ok(()),

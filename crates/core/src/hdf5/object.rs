@@ -25,7 +25,6 @@ pub const MAX_CHUNKS: usize = 4096;
 pub const MAX_MESSAGES: usize = 1 << 16;
 
 pub mod kind {
-    pub const NIL: u16 = 0x00;
     pub const DATASPACE: u16 = 0x01;
     pub const LINK_INFO: u16 = 0x02;
     pub const DATATYPE: u16 = 0x03;

@@ -29,9 +29,7 @@ pub const SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
 #[derive(Debug, Clone)]
 pub struct Superblock {
     pub version: u8,
-    pub offset_size: u8,
-    pub length_size: u8,
-    /// Absolute position of the superblock; addresses count from `base`.
+    /// Absolute position of the superblock (the user block's size); addresses count from it.
     pub base: u64,
     pub root: u64,
 }
@@ -107,5 +105,5 @@ pub fn read(src: &mut Source) -> Result<Superblock> {
     }
     src.checked(root, 1, "root group's object header")
         .map_err(|_| bad(format!("the root group's object header address {root:#x} lies past the end of the file")))?;
-    Ok(Superblock { version, offset_size: os, length_size: ls, base: found, root })
+    Ok(Superblock { version, base: found, root })
 }
