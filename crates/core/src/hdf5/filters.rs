@@ -67,6 +67,10 @@ pub fn decode(filters: &[Filter], mask: u32, raw: Vec<u8>, chunk_bytes: usize) -
 
 /// Inflates a zlib stream into exactly `want` bytes at most.
 pub fn inflate(src: &[u8], want: usize) -> Result<Vec<u8>> {
+    // Deflate expands at most 1032:1: a larger claim is refused before allocating it.
+    if want as u64 > src.len() as u64 * 1032 + 1024 {
+        return Err(bad(format!("a chunk of {} compressed bytes claims {want} bytes, more than deflate can encode (1032:1)", src.len())));
+    }
     let mut out = vec![0u8; want];
     let mut d = Decompress::new(true);
     let status = d.decompress(src, &mut out, FlushDecompress::Finish).map_err(|e| bad(format!("a chunk's deflate stream is corrupted: {e}")))?;
