@@ -113,7 +113,7 @@ pub fn hdf5(data: &[u8]) {
                                 assert_eq!(a.mapping.len(), expect, "a hyperslab of {:?} holds {} bytes", sel.count, a.mapping.len());
                             }
                             if let Ok(m) = f.mmap(&d, Mode::ReadOnly) {
-                                if m.mapping.len() > 0 {
+                                if !m.mapping.is_empty() {
                                     let _ = m.mapping.read_bytes(m.mapping.len() - 1, 1).expect("last byte");
                                 }
                             }

@@ -48,7 +48,7 @@ pub fn records(src: &Source, addr: u64, kind: u8) -> Result<Vec<Vec<u8>>> {
     c.skip(2)?;
     let root = c.addr()?;
     let root_n = c.u16()? as u64;
-    c.len()?;
+    c.length()?;
     verify_checksum(&h, c.at, "B-tree v2 header", addr)?;
     if rec == 0 || node_size < 10 + rec || node_size > super::io::MAX_META || depth > 32 {
         return Err(bad(format!("the B-tree v2 at {addr:#x} has node size {node_size}, record size {rec}, depth {depth}")));

@@ -92,7 +92,7 @@ fn fixed_array(src: &Source, ds: &Dataset, dims: &[u64], addr: u64) -> Result<Ve
     let client = c.u8()?;
     let esize = c.u8()? as u64;
     let page_bits = c.u8()? as u32;
-    let n = c.len()?;
+    let n = c.length()?;
     let block = c.addr()?;
     verify_checksum(&h, c.at, "fixed array header", addr)?;
     let max: Vec<u64> = ds.maxshape.iter().zip(&ds.shape).map(|(m, &s)| m.unwrap_or(s)).collect();
@@ -143,8 +143,8 @@ fn btree2_chunks(src: &Source, ds: &Dataset, dims: &[u64], addr: u64) -> Result<
             (chunk_bytes, 0)
         };
         let mut offset = Vec::with_capacity(rank);
-        for d in 0..rank {
-            offset.push(c.u64()?.checked_mul(dims[d]).ok_or_else(|| bad("a chunk offset overflows"))?);
+        for &d in dims {
+            offset.push(c.u64()?.checked_mul(d).ok_or_else(|| bad("a chunk offset overflows"))?);
         }
         if let Some(addr) = a {
             out.push(ChunkEntry { offset, size, mask, addr });
@@ -172,7 +172,7 @@ fn extensible_array(src: &Source, ds: &Dataset, dims: &[u64], addr: u64) -> Resu
     let page_bits = c.u8()? as u32;
     let mut stats = [0u64; 6];
     for s in &mut stats {
-        *s = c.len()?;
+        *s = c.length()?;
     }
     let iblock = c.addr()?;
     verify_checksum(&h, c.at, "extensible array header", addr)?;

@@ -62,16 +62,16 @@ impl Heap {
         let filters = c.u16()?;
         c.u8()?;
         let max_man = c.u32()? as u64;
-        c.len()?;
+        c.length()?;
         c.addr()?;
-        c.len()?;
+        c.length()?;
         c.addr()?;
         for _ in 0..8 {
-            c.len()?;
+            c.length()?;
         }
         let width = c.u16()? as u64;
-        let start = c.len()?;
-        let max_direct = c.len()?;
+        let start = c.length()?;
+        let max_direct = c.length()?;
         let heap_bits = c.u16()? as u64;
         c.u16()?;
         let root = c.addr()?;

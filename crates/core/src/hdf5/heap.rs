@@ -30,8 +30,8 @@ impl LocalHeap {
             return Err(bad(format!("local heap version {version} at {addr:#x}; HDF5 defines 0")));
         }
         c.skip(3)?;
-        let size = c.len()?;
-        c.len()?;
+        let size = c.length()?;
+        c.length()?;
         let data_addr = c.addr()?.ok_or_else(|| bad("a local heap without a data segment"))?;
         Ok(LocalHeap { data: src.meta(data_addr, size, "local heap data segment")? })
     }
@@ -57,14 +57,14 @@ pub fn global_object(src: &Source, addr: u64, index: u32) -> Result<Vec<u8>> {
         return Err(bad(format!("global heap version {version} at {addr:#x}; HDF5 defines 1")));
     }
     c.skip(3)?;
-    let size = c.len()?;
+    let size = c.length()?;
     let block = src.meta(addr, size, "global heap collection")?;
     let mut c = src.cur(&block, "global heap collection");
     c.skip(8 + src.length_size as usize)?;
     while c.remaining() >= 8 + src.length_size as usize {
         let idx = c.u16()?;
         c.skip(6)?;
-        let n = c.len()?;
+        let n = c.length()?;
         if idx == 0 {
             break;
         }

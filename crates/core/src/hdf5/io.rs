@@ -178,7 +178,7 @@ impl<'a> Cur<'a> {
     }
 
     /// A length field.
-    pub fn len(&mut self) -> Result<u64> {
+    pub fn length(&mut self) -> Result<u64> {
         self.uint(self.length_size as usize)
     }
 

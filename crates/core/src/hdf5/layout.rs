@@ -99,7 +99,7 @@ pub fn layout(c: &mut Cur, rank: usize) -> Result<Layout> {
                 }
                 1 => {
                     let addr = c.addr()?;
-                    let size = c.len()?;
+                    let size = c.length()?;
                     Ok(Layout::Contiguous { addr, size })
                 }
                 2 if version == 3 => {
@@ -129,7 +129,7 @@ pub fn layout(c: &mut Cur, rank: usize) -> Result<Layout> {
                     let kind = c.u8()?;
                     let index = match kind {
                         1 => {
-                            let filtered = if flags & 2 != 0 { Some((c.len()?, c.u32()?)) } else { None };
+                            let filtered = if flags & 2 != 0 { Some((c.length()?, c.u32()?)) } else { None };
                             ChunkIndex::SingleChunk { addr: c.addr()?, filtered }
                         }
                         2 => ChunkIndex::Implicit(c.addr()?),

@@ -84,7 +84,7 @@ fn push(out: &mut Vec<Message>, m: Message) -> Result<()> {
 fn continuation(src: &Source, m: &Message) -> Result<(u64, u64)> {
     let mut c = src.cur(&m.data, "continuation message");
     let at = c.addr()?.ok_or_else(|| bad("a continuation message with an undefined address"))?;
-    let len = c.len()?;
+    let len = c.length()?;
     Ok((at, len))
 }
 

@@ -34,6 +34,7 @@ impl Selection {
         Selection { start: vec![0; shape.len()], step: vec![1; shape.len()], count: shape.to_vec() }
     }
 
+    #[allow(clippy::needless_range_loop)] // one axis indexes four vectors
     fn check(&self, shape: &[u64]) -> Result<()> {
         let r = shape.len();
         if self.start.len() != r || self.step.len() != r || self.count.len() != r {
@@ -156,6 +157,7 @@ unsafe fn scatter(src: &[u8], dims: &[u64], origin: &[u64], sel: &Selection, out
 /// Bytes per band of contiguous rows decoded as one task.
 const BAND: u64 = 4 << 20;
 
+#[allow(clippy::needless_range_loop)] // one axis indexes the selection and the chunk shape
 pub(crate) fn read(f: &H5File, ds: &Dataset, sel: &Selection) -> Result<Array> {
     sel.check(&ds.shape)?;
     let itemsize = ds.itemsize();

@@ -274,12 +274,12 @@ pub fn dataspace(c: &mut Cur) -> Result<Space> {
     }
     let mut dims = Vec::with_capacity(rank);
     for _ in 0..rank {
-        dims.push(c.len()?);
+        dims.push(c.length()?);
     }
     let mut max = Vec::with_capacity(rank);
     for &d in &dims {
         if flags & 1 != 0 {
-            let m = c.len()?;
+            let m = c.length()?;
             let unlimited = m == u64::MAX || (c.length_size < 8 && m == (1u64 << (8 * c.length_size as u32)) - 1);
             max.push(if unlimited { None } else { Some(m) });
         } else {
