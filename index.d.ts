@@ -1222,3 +1222,134 @@ export declare function concatenateAsync(arrays: Iterable<Comparable>, options?:
  */
 export declare function stack(arrays: Iterable<Comparable>, options?: JoinOptions): NdArray;
 export declare function stackAsync(arrays: Iterable<Comparable>, options?: JoinOptions): Promise<NdArray>;
+
+/** h5py's file modes. Only `'r'` is implemented so far: the others throw `ERR_MMNPY_UNSUPPORTED_MODE`. */
+export type H5Mode = 'r' | 'r+' | 'w' | 'w-' | 'x' | 'a';
+
+/** Options of `openH5`. */
+export interface H5OpenOptions extends RuntimeOptions {
+  /** As h5py (default `'r'`). */
+  mode?: H5Mode;
+}
+
+/** Options of `Dataset.mmap`. */
+export interface H5MmapOptions {
+  /** `'r'` (default) or `'c'` (private copy-on-write pages). */
+  mode?: 'r' | 'c' | 'readonly' | 'copyonwrite';
+}
+
+/**
+ * An HDF5 attribute as h5py returns it: numeric scalars as `number` (`bigint` for 64-bit integers,
+ * `boolean` for bool, `{ re, im }` for complex), strings (fixed or variable length) as `string`, string
+ * arrays as `string[]` (flat, C order), numeric arrays as in-memory `NdArray`s, an empty attribute as `null`.
+ */
+export type H5AttrValue = number | bigint | boolean | Complex | string | string[] | NdArray | null;
+
+/**
+ * An HDF5 group (h5py's `Group`): members by name or `/` path, attributes, a walk over everything below.
+ * @example
+ * ```ts
+ * const g = f.get('experiment') as Group;
+ * for (const name of g.keys()) console.log(name, g.get(name));
+ * ```
+ */
+export declare class Group implements Iterable<string> {
+  /** Absolute name (`'/'` for the file). */
+  readonly name: string;
+  /** Member names, sorted as h5py lists them. @example f.keys() // ['a', 'b'] */
+  keys(): string[];
+  /**
+   * The group or dataset at `path`, relative to this group or absolute; soft links are followed. A missing
+   * member is `ERR_MMNPY_NOT_FOUND`; a dataset of a type mmnpy does not read (compound, strings) is
+   * `ERR_MMNPY_UNSUPPORTED_DTYPE` naming it.
+   * @example const d = f.get('group/temperature') as Dataset
+   */
+  get(path: string): Group | Dataset;
+  /** Whether `path` names an object. @example f.has('a/b') */
+  has(path: string): boolean;
+  /** The attributes, read now, by name. @example f.attrs.units // 'K' */
+  readonly attrs: Record<string, H5AttrValue>;
+  /**
+   * Calls `fn(name)` for every object below (names relative to this group; each object once, cycles of hard
+   * links included), as h5py's `visit`; returns the first value `fn` returns that is not `undefined`.
+   * @example f.visit((name) => { console.log(name); })
+   */
+  visit<T>(fn: (name: string) => T | undefined): T | undefined;
+  /** Member names, like `for name in group` in h5py. */
+  [Symbol.iterator](): IterableIterator<string>;
+}
+
+/**
+ * An open HDF5 file (h5py's `File`): the root group, and `close()`. Closing it closes every array taken
+ * from it: mapped datasets are unmapped and their views detached.
+ * @example
+ * ```ts
+ * using f = openH5('data.h5');
+ * const block = (f.get('temperature') as Dataset).read('1000:2000, ::2');
+ * ```
+ */
+export declare class H5File extends Group {
+  /** Absolute path of the file. */
+  readonly filename: string;
+  readonly mode: H5Mode;
+  /** Whether `close()` has been called. */
+  readonly closed: boolean;
+  /** Closes the file and every array taken from it. Idempotent. */
+  close(): void;
+  /** `using f = openH5(...)` closes at the end of the scope. */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * An HDF5 dataset (h5py's `Dataset`). `read` copies a hyperslab into memory, reading only the chunks it
+ * touches and decompressing them on all cores; `mmap` maps contiguous data zero-copy.
+ * @example const col = d.read(null, 3); const m = d.mmap()
+ */
+export declare class Dataset {
+  /** Absolute name. */
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Maximum shape; `null` entries are unlimited. */
+  readonly maxshape: readonly (number | null)[];
+  readonly dtype: DType;
+  /** Byte order on disk, kept in the arrays read. */
+  readonly byteOrder: '<' | '>' | '|';
+  readonly ndim: number;
+  readonly size: number;
+  /** Chunk shape, `null` when not chunked (h5py's `chunks`). */
+  readonly chunks: readonly number[] | null;
+  /** `'gzip'`, another filter's name (`'lzf'`: reading it throws `ERR_MMNPY_UNSUPPORTED_FILTER`), or `null`. */
+  readonly compression: string | null;
+  /** gzip's level, or `null`. */
+  readonly compressionOpts: number | null;
+  readonly shuffle: boolean;
+  readonly fletcher32: boolean;
+  /** How the data are stored. */
+  readonly layout: 'compact' | 'contiguous' | 'chunked';
+  /** The attributes, read now, by name. */
+  readonly attrs: Record<string, H5AttrValue>;
+  /**
+   * Like `ds[...]` in h5py: a hyperslab as an in-memory `NdArray`, with `NdArray.slice`'s specs (numbers drop
+   * an axis, `null` keeps it, `[start, stop, step]` with negative steps, or one string `'10:20, ::-2'`); no
+   * spec reads everything. Elements of chunks never written read as the fill value.
+   * @example const rows = d.read('100:200'); const col = d.read(null, 5)
+   */
+  read(...specs: (SliceSpec | string)[]): NdArray;
+  /** `read` off the JavaScript thread. @example const a = await d.readAsync(':, ::2') */
+  readAsync(...specs: (SliceSpec | string)[]): Promise<NdArray>;
+  /**
+   * A zero-copy `NdArray` over the file for a contiguous dataset whose data start at an offset its dtype
+   * can be aligned to; otherwise `ERR_MMNPY_NOT_MAPPABLE` saying why (chunked, filtered, compact, or
+   * unaligned: h5py does not align data unless the file was made with `alignment_interval`).
+   * @example const m = d.mmap({ mode: 'r' }); m.mean()
+   */
+  mmap(options?: H5MmapOptions): NdArray;
+}
+
+/**
+ * Like `h5py.File(path, 'r')`: opens an HDF5 file h5py (or any HDF5 writer) wrote, superblocks 0 to 3.
+ * Malformed files (truncated, bad signatures or checksums, addresses past the end, cyclic structures) are
+ * `ERR_MMNPY_BAD_HDF5` errors naming the file and the problem.
+ * @example const f = openH5('data.h5'); const t = (f.get('group/temperature') as Dataset).read()
+ */
+export declare function openH5(path: PathLike, options?: H5OpenOptions): H5File;

@@ -7,4 +7,5 @@ export const { arrayEqual, arrayEqualAsync, allclose, allcloseAsync, isclose, is
 export const { Parallel, memit, memitAsync, residentMemory } = mmnpy;
 export const { where, whereAsync, concatenate, concatenateAsync, stack, stackAsync } = mmnpy;
 export const { load, dump } = mmnpy;
+export const { H5File, Group, Dataset, openH5 } = mmnpy;
 export default mmnpy;

@@ -88,7 +88,29 @@ def pickle_seeds():
     write('pickle', 'ndarray_p5.pkl', pickle.dumps(np.arange(3, dtype='<u4'), protocol=5))
 
 
+def hdf5_seeds():
+    import tempfile
+
+    import h5py
+    with tempfile.TemporaryDirectory() as tmp:
+        for libver in ('earliest', 'latest'):
+            for kind in ('chunked', 'plain'):
+                path = os.path.join(tmp, f'{libver}_{kind}.h5')
+                with h5py.File(path, 'w', libver=libver) as f:
+                    g = f.create_group('g')
+                    g.attrs['s'] = 'text'
+                    g.attrs['n'] = np.arange(3, dtype='>i2')
+                    if kind == 'chunked':
+                        g.create_dataset('z', data=np.arange(24, dtype='<f4').reshape(4, 6), chunks=(2, 3), compression='gzip', shuffle=True, fletcher32=True)
+                        f.create_dataset('u', data=np.arange(10, dtype='<i8'), maxshape=(None,), chunks=(3,))
+                    else:
+                        g.create_dataset('c', data=np.arange(6, dtype='>f8').reshape(2, 3))
+                        f.create_dataset('s', data=np.int32(5))
+                write('hdf5', f'{libver}_{kind}.h5', open(path, 'rb').read())
+
+
 if __name__ == '__main__':
+    hdf5_seeds()
     npy_seeds()
     npz_seeds()
     pickle_seeds()

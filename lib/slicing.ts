@@ -75,7 +75,7 @@ export function applySlices(v: Strided, specsIn: (SliceSpec | '...')[]): Strided
 }
 
 /** Python's `PySlice_AdjustIndices`: (start, length, step). */
-function adjust(n: number, startIn?: number | null, stopIn?: number | null, stepIn?: number | null): [number, number, number] {
+export function adjust(n: number, startIn?: number | null, stopIn?: number | null, stepIn?: number | null): [number, number, number] {
   const step = stepIn === null || stepIn === undefined ? 1 : int(stepIn, 'slice step');
   if (step === 0) throw invalidArg('slice step cannot be zero');
   const lowest = step < 0 ? -1 : 0;

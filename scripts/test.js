@@ -64,6 +64,12 @@ async function main() {
     failed += 1;
   }
 
+  const h5 = await run(python, ['__test__/fixtures/make_h5_fixtures.py', '__test__/fixtures/generated/h5']);
+  if (h5.code !== 0) {
+    console.error(`mmnpy: generating HDF5 fixtures failed: is h5py installed for ${python}? (pip install h5py)`);
+    failed += 1;
+  }
+
   const cargo = await run('cargo', ['test', '--workspace', '--color', 'never']);
   passed += sum(/test result: \w+\. (\d+) passed/g, cargo.out);
   failed += sum(/test result: \w+\. \d+ passed; (\d+) failed/g, cargo.out);

@@ -61,6 +61,15 @@ pub enum ErrorKind {
     UnsafePickle,
     /// A compressed file whose compressor mmnpy does not read.
     UnsupportedCompression,
+    /// An HDF5 file is malformed: a bad signature or version, an address or size past
+    /// the end of the file, a cycle in its B-trees, object headers or groups, a chunk
+    /// that inflates past its size, a checksum that does not match.
+    BadHdf5,
+    /// An HDF5 dataset uses a filter mmnpy does not decode (lzf, szip, scale-offset, ...).
+    UnsupportedFilter,
+    /// A dataset cannot be mapped zero-copy (chunked, filtered, compact, or its data
+    /// offset does not suit its dtype); the message says why.
+    NotMappable,
 }
 
 impl ErrorKind {
@@ -89,6 +98,9 @@ impl ErrorKind {
             ErrorKind::BadPickle => "ERR_MMNPY_BAD_PICKLE",
             ErrorKind::UnsafePickle => "ERR_MMNPY_UNSAFE_PICKLE",
             ErrorKind::UnsupportedCompression => "ERR_MMNPY_UNSUPPORTED_COMPRESSION",
+            ErrorKind::BadHdf5 => "ERR_MMNPY_BAD_HDF5",
+            ErrorKind::UnsupportedFilter => "ERR_MMNPY_UNSUPPORTED_FILTER",
+            ErrorKind::NotMappable => "ERR_MMNPY_NOT_MAPPABLE",
         }
     }
 }

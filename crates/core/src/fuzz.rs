@@ -86,3 +86,47 @@ pub fn pickle(data: &[u8]) {
         let _ = std::fs::remove_file(p);
     });
 }
+
+/// The HDF5 reader: open, walk every group, read every attribute and a bounded hyperslab
+/// of every dataset (at most 64 indices per axis), on arbitrary bytes as a file.
+pub fn hdf5(data: &[u8]) {
+    use crate::hdf5::{H5File, Object, Selection};
+    use std::io::Write;
+    thread_local! {
+        static FILE: std::path::PathBuf = std::env::temp_dir().join(format!("mmnpy-fuzz-{}-{:?}.h5", std::process::id(), std::thread::current().id()));
+    }
+    FILE.with(|p| {
+        if std::fs::File::create(p).and_then(|mut f| f.write_all(data)).is_err() {
+            return;
+        }
+        if let Ok(f) = H5File::open(p) {
+            if let Ok(root) = f.root() {
+                let _ = f.attrs(&root.header, "/");
+                for name in f.visit(&root).unwrap_or_default() {
+                    match f.get(&name) {
+                        Ok(Object::Dataset(d)) => {
+                            let _ = f.attrs(&d.header, &name);
+                            let sel =
+                                Selection { start: vec![0; d.shape.len()], step: vec![1; d.shape.len()], count: d.shape.iter().map(|&n| n.min(64)).collect() };
+                            if let Ok(a) = f.read(&d, &sel) {
+                                let expect = sel.count.iter().product::<u64>() as usize * d.dtype.itemsize();
+                                assert_eq!(a.mapping.len(), expect, "a hyperslab of {:?} holds {} bytes", sel.count, a.mapping.len());
+                            }
+                            if let Ok(m) = f.mmap(&d, Mode::ReadOnly) {
+                                if !m.mapping.is_empty() {
+                                    let _ = m.mapping.read_bytes(m.mapping.len() - 1, 1).expect("last byte");
+                                }
+                            }
+                        }
+                        Ok(Object::Group(g)) => {
+                            let _ = f.attrs(&g.header, &name);
+                            let _ = f.keys(&g);
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
+        let _ = std::fs::remove_file(p);
+    });
+}

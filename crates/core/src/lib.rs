@@ -20,6 +20,7 @@ pub mod descr;
 pub mod dtype;
 pub mod error;
 pub mod fuzz;
+pub mod hdf5;
 pub mod header;
 pub mod joblib;
 pub mod kernels;

@@ -7,7 +7,8 @@ use std::path::Path;
 
 type Check = fn(&[u8]);
 
-const TARGETS: &[(&str, Check)] = &[("npy_header", mmnpy_core::fuzz::npy_header), ("npz", mmnpy_core::fuzz::npz), ("pickle", mmnpy_core::fuzz::pickle)];
+const TARGETS: &[(&str, Check)] =
+    &[("npy_header", mmnpy_core::fuzz::npy_header), ("npz", mmnpy_core::fuzz::npz), ("pickle", mmnpy_core::fuzz::pickle), ("hdf5", mmnpy_core::fuzz::hdf5)];
 
 fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect()).unwrap_or_default();
@@ -48,5 +49,17 @@ fn pickle_seeds_are_joblib_files_that_load() {
         let data = std::fs::read(&p).unwrap();
         let loaded = mmnpy_core::joblib::load_bytes(&data).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         loaded.flatten().unwrap();
+    }
+}
+
+#[test]
+fn hdf5_seeds_are_h5py_files_that_open() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/hdf5");
+    let seeds = inputs(&dir);
+    assert!(seeds.len() >= 4);
+    for p in seeds {
+        let f = mmnpy_core::hdf5::H5File::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let root = f.root().unwrap();
+        assert!(!f.visit(&root).unwrap().is_empty(), "{}", p.display());
     }
 }

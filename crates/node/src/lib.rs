@@ -12,6 +12,7 @@ mod compute;
 mod convert;
 mod dtypes;
 mod everyday;
+mod h5;
 mod joblib;
 mod npz;
 mod parallel;
@@ -20,6 +21,7 @@ mod sparse;
 
 pub use array::*;
 pub use dtypes::*;
+pub use h5::*;
 pub use joblib::*;
 pub use npz::*;
 pub use parallel::*;

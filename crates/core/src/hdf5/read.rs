@@ -1,0 +1,308 @@
+//! Reading a hyperslab of a dataset, and mapping a contiguous one.
+//!
+//! A selection is, per axis, a start, a positive step and a count (what `NdArray.slice`
+//! specs come down to once negative steps are turned around). The result is a new
+//! C-order array of the counts, in the dataset's byte order. Each block of the dataset
+//! (a chunk, or a band of rows of contiguous data) that holds a selected element is
+//! read and decoded once, on the kernel pool in parallel, and its selected elements are
+//! copied straight to their place in the result; blocks holding none are not read.
+//! Elements of chunks never written read as the fill value.
+
+use rayon::prelude::*;
+
+use super::btree1::{self, ChunkEntry};
+use super::filters;
+use super::io::{bad, Source};
+use super::layout::{ChunkIndex, Layout};
+use super::{Dataset, H5File};
+use crate::error::{Error, ErrorKind, Result};
+use crate::kernels::pool;
+use crate::mapping::{Mapping, Mode};
+use crate::npy::{self, Array, NewArray};
+
+/// Per axis: first index, step (>= 1), number of indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    pub start: Vec<u64>,
+    pub step: Vec<u64>,
+    pub count: Vec<u64>,
+}
+
+impl Selection {
+    /// Everything.
+    pub fn all(shape: &[u64]) -> Selection {
+        Selection { start: vec![0; shape.len()], step: vec![1; shape.len()], count: shape.to_vec() }
+    }
+
+    #[allow(clippy::needless_range_loop)] // one axis indexes four vectors
+    fn check(&self, shape: &[u64]) -> Result<()> {
+        let r = shape.len();
+        if self.start.len() != r || self.step.len() != r || self.count.len() != r {
+            return Err(Error::new(ErrorKind::InvalidArgument, format!("a selection of {} axes for a dataset of {r}", self.start.len())));
+        }
+        for d in 0..r {
+            if self.step[d] == 0 {
+                return Err(Error::new(ErrorKind::InvalidArgument, "a selection step of 0"));
+            }
+            if self.count[d] > 0 {
+                let last = (self.count[d] - 1).checked_mul(self.step[d]).and_then(|x| x.checked_add(self.start[d]));
+                if last.is_none_or(|l| l >= shape[d]) {
+                    return Err(Error::new(ErrorKind::OutOfRange, format!("the selection on axis {d} passes the dataset's length {}", shape[d])));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a block of `dims` at `origin` holds a selected element.
+    fn touches(&self, origin: &[u64], dims: &[u64]) -> bool {
+        (0..origin.len()).all(|d| first_in(self.start[d], self.step[d], self.count[d], origin[d], dims[d]).is_some())
+    }
+}
+
+/// The first selection index `i` with `start + i * step` in `[lo, lo + n)`.
+fn first_in(start: u64, step: u64, count: u64, lo: u64, n: u64) -> Option<u64> {
+    let i = if lo > start { (lo - start).div_ceil(step) } else { 0 };
+    let at = start.checked_add(i.checked_mul(step)?)?;
+    (i < count && at < lo.saturating_add(n)).then_some(i)
+}
+
+pub(crate) fn chunk_index(src: &Source, ds: &Dataset, dims: &[u64], index: &ChunkIndex) -> Result<Vec<ChunkEntry>> {
+    let rank = dims.len();
+    let mut entries = match index {
+        ChunkIndex::BTree1(None) => Vec::new(),
+        ChunkIndex::BTree1(Some(a)) => btree1::chunks(src, *a, rank)?,
+        other => super::chunks::entries(src, ds, dims, other)?,
+    };
+    for e in &entries {
+        for d in 0..rank {
+            if e.offset[d] % dims[d] != 0 {
+                return Err(bad(format!("a chunk at offset {:?} is not on the chunk grid {dims:?}", e.offset)));
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.offset.cmp(&b.offset));
+    if entries.windows(2).any(|w| w[0].offset == w[1].offset) {
+        return Err(bad("two chunks at the same offset"));
+    }
+    Ok(entries)
+}
+
+/// Copies the selected elements of one block (`src`, C order, `dims` elements at dataset
+/// position `origin`) to their place in the result at `out` (C order over `sel.count`).
+///
+/// # Safety
+/// `out` points to `prod(sel.count) * itemsize` writable bytes, and no other thread
+/// writes the elements this block selects.
+unsafe fn scatter(src: &[u8], dims: &[u64], origin: &[u64], sel: &Selection, out: *mut u8, itemsize: usize) -> Result<()> {
+    let r = dims.len();
+    let need = dims.iter().try_fold(itemsize as u64, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("a block size overflows"))?;
+    if (src.len() as u64) < need {
+        return Err(bad(format!("a block holds {} bytes, {need} expected", src.len())));
+    }
+    if r == 0 {
+        std::ptr::copy_nonoverlapping(src.as_ptr(), out, itemsize);
+        return Ok(());
+    }
+    // Per axis: (first source index, first result index, how many); sources step by `step`.
+    let mut runs = Vec::with_capacity(r);
+    for d in 0..r {
+        let Some(i0) = first_in(sel.start[d], sel.step[d], sel.count[d], origin[d], dims[d]) else { return Ok(()) };
+        let s0 = sel.start[d] + i0 * sel.step[d] - origin[d];
+        let room = (dims[d] - s0 - 1) / sel.step[d] + 1;
+        let n = room.min(sel.count[d] - i0);
+        runs.push((s0 as usize, i0 as usize, n as usize));
+    }
+    let mut sstride = vec![itemsize; r];
+    let mut dstride = vec![itemsize; r];
+    for d in (0..r - 1).rev() {
+        sstride[d] = sstride[d + 1] * dims[d + 1] as usize;
+        dstride[d] = dstride[d + 1] * sel.count[d + 1] as usize;
+    }
+    let step: Vec<usize> = sel.step.iter().map(|&s| s as usize).collect();
+    let last = r - 1;
+    let (ls0, ld0, ln) = runs[last];
+    let mut idx = vec![0usize; r];
+    loop {
+        let mut so = ls0 * sstride[last];
+        let mut doff = ld0 * dstride[last];
+        for d in 0..last {
+            so += (runs[d].0 + idx[d] * step[d]) * sstride[d];
+            doff += (runs[d].1 + idx[d]) * dstride[d];
+        }
+        if step[last] == 1 {
+            std::ptr::copy_nonoverlapping(src.as_ptr().add(so), out.add(doff), ln * itemsize);
+        } else {
+            let sstep = step[last] * itemsize;
+            for k in 0..ln {
+                std::ptr::copy_nonoverlapping(src.as_ptr().add(so + k * sstep), out.add(doff + k * itemsize), itemsize);
+            }
+        }
+        // Next index of the outer axes (odometer).
+        let mut d = last;
+        loop {
+            if d == 0 {
+                return Ok(());
+            }
+            d -= 1;
+            idx[d] += 1;
+            if idx[d] < runs[d].2 {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+}
+
+/// Bytes per band of contiguous rows decoded as one task.
+const BAND: u64 = 4 << 20;
+
+#[allow(clippy::needless_range_loop)] // one axis indexes the selection and the chunk shape
+pub(crate) fn read(f: &H5File, ds: &Dataset, sel: &Selection) -> Result<Array> {
+    sel.check(&ds.shape)?;
+    let itemsize = ds.itemsize();
+    let shape: Vec<usize> = sel.count.iter().map(|&c| usize::try_from(c).map_err(|_| bad("a selection larger than memory"))).collect::<Result<_>>()?;
+    let spec = NewArray { dtype: ds.dtype, byte_order: ds.byte_order, shape, fortran_order: false };
+    let out = npy::zeros(&spec)?;
+    let n_out = out.mapping.len();
+    if n_out == 0 {
+        return Ok(out);
+    }
+    let dst = out.mapping.as_ptr() as usize;
+    let fill_all = |fill: &Option<Vec<u8>>| {
+        if let Some(v) = fill {
+            // SAFETY: the result is `n_out` bytes of fresh memory only this thread holds.
+            let o = unsafe { std::slice::from_raw_parts_mut(dst as *mut u8, n_out) };
+            for e in o.chunks_exact_mut(itemsize) {
+                e.copy_from_slice(v);
+            }
+        }
+    };
+    let nbytes = ds.shape.iter().try_fold(itemsize as u64, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("the dataset's size overflows"))?;
+    let src = &f.src;
+    match &ds.layout {
+        Layout::Compact(bytes) => {
+            if (bytes.len() as u64) < nbytes {
+                return Err(bad(format!("the compact data hold {} bytes, the dataset {nbytes}", bytes.len())));
+            }
+            // SAFETY: `dst` is the fresh result, written by this thread only.
+            unsafe { scatter(bytes, &ds.shape, &vec![0; ds.shape.len()], sel, dst as *mut u8, itemsize)? };
+        }
+        Layout::Contiguous { addr: None, .. } => fill_all(&ds.fill),
+        Layout::Contiguous { addr: Some(addr), size } => {
+            if *size < nbytes {
+                return Err(bad(format!("the contiguous data hold {size} bytes, the dataset {nbytes}")));
+            }
+            let at = src.checked(*addr, nbytes, "contiguous data")?;
+            let map = Mapping::map_file(&src.file, &src.path, at, npy::to_usize(nbytes, "data")?, Mode::ReadOnly)?;
+            let data = if map.is_empty() {
+                &[][..]
+            } else {
+                // SAFETY: the mapping is `nbytes` readable bytes, alive for this function.
+                unsafe { std::slice::from_raw_parts(map.as_ptr(), map.len()) }
+            };
+            let rank = ds.shape.len();
+            if rank == 0 {
+                // SAFETY: as above.
+                unsafe { scatter(data, &[], &[], sel, dst as *mut u8, itemsize)? };
+            } else {
+                let row = (nbytes / ds.shape[0].max(1)).max(1);
+                let rows = (BAND / row).max(1);
+                let bands: Vec<u64> = (0..ds.shape[0].div_ceil(rows)).map(|b| b * rows).collect();
+                let work = |&r0: &u64| -> Result<()> {
+                    let r1 = (r0 + rows).min(ds.shape[0]);
+                    let mut dims = ds.shape.clone();
+                    dims[0] = r1 - r0;
+                    let mut origin = vec![0; rank];
+                    origin[0] = r0;
+                    if !sel.touches(&origin, &dims) {
+                        return Ok(());
+                    }
+                    let block = &data[(r0 * row) as usize..(r1 * row) as usize];
+                    // SAFETY: bands are disjoint rows, so each writes its own result elements.
+                    unsafe { scatter(block, &dims, &origin, sel, dst as *mut u8, itemsize) }
+                };
+                pool::install_if(bands.len() > 1, || bands.par_iter().try_for_each(work))?;
+            }
+        }
+        Layout::Chunked { dims, .. } => {
+            filters::check_supported(&ds.filters)?;
+            let entries = f.chunk_entries(ds)?;
+            let rank = dims.len();
+            let chunk_bytes = dims.iter().product::<u64>() as usize * itemsize;
+            let touched: Vec<&ChunkEntry> =
+                entries.iter().filter(|e| e.offset.iter().zip(&ds.shape).all(|(o, s)| o < s) && sel.touches(&e.offset, dims)).collect();
+            // Chunks never written read as the fill value.
+            let mut grid = 1u64;
+            for d in 0..rank {
+                let lo = sel.start[d] / dims[d];
+                let hi = (sel.start[d] + (sel.count[d] - 1) * sel.step[d]) / dims[d];
+                grid = grid.saturating_mul(hi - lo + 1);
+            }
+            if ds.fill.is_some() && (touched.len() as u64) < grid {
+                fill_all(&ds.fill);
+            }
+            let work = |e: &&ChunkEntry| -> Result<()> {
+                if e.size > src.len {
+                    return Err(bad(format!("a chunk claims {} bytes, more than the file holds", e.size)));
+                }
+                let raw = src.raw(e.addr, e.size, "chunk")?;
+                let data = if ds.filters.is_empty() {
+                    raw
+                } else {
+                    filters::decode(&ds.filters, e.mask, raw, chunk_bytes)
+                        .map_err(|err| Error::new(err.kind(), format!("chunk at {:?}: {}", e.offset, err.message())))?
+                };
+                // SAFETY: chunks are disjoint (deduplicated offsets on the chunk grid).
+                unsafe { scatter(&data, dims, &e.offset, sel, dst as *mut u8, itemsize) }
+            };
+            pool::install_if(touched.len() > 1, || touched.par_iter().try_for_each(work))?;
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn mmap(f: &H5File, ds: &Dataset, mode: Mode) -> Result<Array> {
+    if !matches!(mode, Mode::ReadOnly | Mode::CopyOnWrite) {
+        return Err(Error::new(ErrorKind::UnsupportedMode, format!("mode '{}': a dataset is mapped 'r' or 'c'", mode.name())));
+    }
+    let not = |why: String| Err(Error::new(ErrorKind::NotMappable, format!("cannot map the dataset: {why}; read() copies it into memory instead")));
+    let itemsize = ds.itemsize();
+    let nbytes = ds.shape.iter().try_fold(itemsize as u64, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("the dataset's size overflows"))?;
+    let (addr, size) = match &ds.layout {
+        Layout::Contiguous { addr: Some(a), size } => (*a, *size),
+        Layout::Contiguous { addr: None, .. } => return not("no storage is allocated for it yet (never written)".into()),
+        Layout::Compact(_) => return not("it is compact (its data live inside the object header)".into()),
+        Layout::Chunked { .. } if !ds.filters.is_empty() => {
+            let names: Vec<String> = ds.filters.iter().map(|f| super::layout::filter_name(f.id, &f.name)).collect();
+            return not(format!("it is chunked and filtered ({})", names.join(", ")));
+        }
+        Layout::Chunked { .. } => return not("it is chunked (its chunks are scattered through the file)".into()),
+    };
+    if size < nbytes {
+        return Err(bad(format!("the contiguous data hold {size} bytes, the dataset {nbytes}")));
+    }
+    let src = &f.src;
+    let at = src.checked(addr, nbytes, "contiguous data")?;
+    let align = ds.dtype.alignment() as u64;
+    if at % align != 0 {
+        return not(format!(
+            "its data start at byte {at}, not a multiple of {align} as {} needs (h5py does not align data by default; files mmnpy writes align it at 64 bytes)",
+            ds.dtype.name()
+        ));
+    }
+    let map = Mapping::map_file(&src.file, &src.path, at, npy::to_usize(nbytes, "data")?, mode)?;
+    let shape = ds.shape.iter().map(|&d| d as usize).collect();
+    Ok(Array {
+        mapping: std::sync::Arc::new(map),
+        dtype: ds.dtype,
+        byte_order: ds.byte_order,
+        shape,
+        fortran_order: false,
+        mode: Some(mode),
+        path: Some(src.path.clone()),
+        file_offset: at,
+        version: None,
+        descr: None,
+    })
+}
