@@ -106,6 +106,44 @@ function memitOf(m) {
   return { peak: m.peak, increment: m.increment, anon: m.anon, file: m.file, shmem: m.shmem };
 }
 
+/**
+ * The memory of `Parallel` workers summing an eighth and then the whole data file, each on a
+ * fresh pool over a fresh mapping (so every page read is new to the mapping): the anonymous
+ * memory the pass added does not grow with the data, the file pages do. Threads share this
+ * process: `memit` around the call measures them together. Worker processes measure their own
+ * sum with `memit` and report their RssAnon after it; the figures are summed over workers.
+ */
+async function parallelMemory(ctx, backend, work, halves) {
+  const out = {};
+  for (const [label, part] of [['Eighth', 8], ['Whole', 1]]) {
+    ctx.progress(`parallel ${backend} memory: ${label.toLowerCase()}`);
+    const { a, flat } = openFlat(ctx.file);
+    const pool = new mm.Parallel({ nJobs: 2, backend });
+    try {
+      const m = Math.floor(flat.size / part);
+      // Both workers started first: their isolates' heaps are not the pass's.
+      await pool.map(work, 'noop', [[], []]);
+      if (backend === 'threads') {
+        const r = await mm.memitAsync(() => pool.map(work, 'rangeSum', halves(flat, m)));
+        out[`anonGrowth${label}`] = r.anon;
+        out[`fileGrowth${label}`] = r.file;
+        out[`anonSum${label}`] = r.result[0].memory.anon;
+        out[`perWorker${label}`] = r.result.map((p) => ({ anon: p.memory.anon, file: p.memory.file }));
+      } else {
+        const parts = await pool.map(work, 'rangeSumMemit', halves(flat, m));
+        out[`anonGrowth${label}`] = parts.reduce((x, p) => x + p.memit.anon, 0);
+        out[`fileGrowth${label}`] = parts.reduce((x, p) => x + p.memit.file, 0);
+        out[`anonSum${label}`] = parts.reduce((x, p) => x + p.memory.anon, 0);
+        out[`perWorker${label}`] = parts.map((p) => ({ pid: p.pid, anon: p.memory.anon, file: p.memory.file, memit: p.memit }));
+      }
+    } finally {
+      await pool.close();
+      a.close();
+    }
+  }
+  return out;
+}
+
 const gbps = (bytes, seconds) => seconds.map((t) => bytes / t / 1e9);
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -830,66 +868,83 @@ print(json.dumps({k: t(f) for k, f in ops.items()}))`, [file, ctx.runs, cols]);
 
   /**
    * `Parallel`: 2 workers summing disjoint halves of the data file (threads: one mapping shared
-   * through a process-wide handle; processes: each worker maps the file once, cached), against the
-   * ceiling probe run right before each pass and `joblib.Parallel(n_jobs=2)` doing the same over
-   * `np.load(mmap_mode='r')` in a python3 child; the round trip of a tiny task; and each worker
-   * process's RssAnon after summing the whole file and after summing an eighth of it.
+   * through a process-wide handle, each worker running its kernels on its own thread; processes:
+   * each worker maps the file once, cached), against the ceiling probe run right before each pass
+   * and `joblib.Parallel(n_jobs=2)` doing the same over `np.load(mmap_mode='r')` in a python3
+   * child; the round trip of a tiny task (against tinypool alone and a bare worker_threads echo);
+   * and the workers' memory on fresh pools after summing an eighth and the whole file.
    */
   async parallel(ctx) {
     const binding = require('../binding.js');
     const work = path.join(__dirname, 'parallel-work.js');
     const { a, flat } = openFlat(ctx.file);
     const n = flat.size;
-    const halves = (m) => [[flat, 0, Math.floor(m / 2)], [flat, Math.floor(m / 2), m]];
+    const halves = (v, m) => [[v, 0, Math.floor(m / 2)], [v, Math.floor(m / 2), m]];
     const rows = [];
     const probe = [];
+    const N = 2000;
     try {
       for (const backend of ['threads', 'processes']) {
         const pool = new mm.Parallel({ nJobs: 2, backend });
+        let row;
         try {
           let parts = [];
           const m = await measure(ctx, `parallel ${backend}`, async () => {
-            parts = await pool.map(work, 'rangeSum', halves(n));
+            parts = await pool.map(work, 'rangeSum', halves(flat, n));
           }, { before: backend === 'threads' ? () => probe.push(binding.machineCeiling(1 << 20, 1, ctx.file).read / 1e9) : null });
           const workers = parts.map((p) => ({ pid: p.pid, anon: p.memory.anon, file: p.memory.file }));
-          const extra = { workers: 2, backend, perWorker: workers };
-          if (backend === 'processes') {
-            // The workers' anonymous memory does not grow with the data: sum an eighth, compare.
-            const eighth = await pool.map(work, 'rangeSum', halves(Math.floor(n / 8)));
-            extra.anonSumWhole = workers.reduce((x, w) => x + w.anon, 0);
-            extra.anonSumEighth = eighth.reduce((x, p) => x + p.memory.anon, 0);
-          }
           const rowRss = backend === 'processes' ? { anon: workers.reduce((x, w) => x + w.anon, 0), file: workers.reduce((x, w) => x + w.file, 0) } : m.rss;
-          rows.push({
+          row = {
             id: `parallel.${backend}`, name: `Parallel(nJobs: 2, ${backend}): sum of halves`, unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds),
-            compare: ['parallel.ceiling', 'parallel.joblib', 'sum.steady'], rss: rowRss, memit: m.memit, extra,
-            note: backend === 'threads' ? 'one mapping shared by handle; each worker sum() runs on the kernel pool' : 'each worker process maps the file once (cached); rss = the workers\' RssAnon/RssFile summed',
-          });
+            compare: ['parallel.ceiling', 'parallel.joblib', 'sum.steady'], rss: rowRss, memit: m.memit, extra: { workers: 2, backend, perWorker: workers },
+            note: backend === 'threads' ? 'one mapping shared by handle; 2 workers = 2 cores, so each runs its sum() on its own thread' : 'each worker process maps the file once (cached), MMNPY_THREADS=1; rss = the workers\' RssAnon/RssFile summed',
+          };
+          rows.push(row);
           // Round trip of a tiny task (one at a time).
-          const N = 2000;
           const rt = await measure(ctx, `parallel ${backend} round trip`, async () => {
             const t0 = now();
             for (let i = 0; i < N; i++) await pool.run(work, 'noop', []);
             return { seconds: (now() - t0) / N };
           });
-          rows.push({ id: `parallel.roundtrip.${backend}`, name: `Parallel ${backend}: tiny task round trip`, unit: 's', samples: rt.seconds, rss: rt.rss, memit: rt.memit, compare: backend === 'threads' ? ['parallel.roundtrip.tinypool'] : undefined, note: `${N} sequential run() calls of a no-op export, mean per call` });
+          rows.push({ id: `parallel.roundtrip.${backend}`, name: `Parallel ${backend}: tiny task round trip`, unit: 's', samples: rt.seconds, rss: rt.rss, memit: rt.memit, compare: backend === 'threads' ? ['parallel.roundtrip.tinypool', 'parallel.roundtrip.postMessage'] : undefined, note: `${N} sequential run() calls of a no-op export, mean per call` });
         } finally {
           await pool.close();
         }
+        const mem = await parallelMemory(ctx, backend, work, halves);
+        Object.assign(row.extra, mem);
+        const MB = (x) => (x / 1e6).toFixed(1);
+        row.note += `; fresh pools, an eighth / the whole file: workers' anon growth ${MB(mem.anonGrowthEighth)} / ${MB(mem.anonGrowthWhole)} MB, file pages ${MB(mem.fileGrowthEighth)} / ${MB(mem.fileGrowthWhole)} MB`;
       }
-      // The same round trip through tinypool alone (the pool library Parallel runs on).
+      // The same round trip through tinypool alone (the pool library the processes backend runs on).
       const { Tinypool } = await new Function('s', 'return import(s)')('tinypool');
       const bare = new Tinypool({ filename: work, minThreads: 1, maxThreads: 1 });
       try {
-        const N = 2000;
         const rt = await measure(ctx, 'tinypool round trip', async () => {
           const t0 = now();
           for (let i = 0; i < N; i++) await bare.run(null, { name: 'noop' });
           return { seconds: (now() - t0) / N };
         });
-        rows.push({ id: 'parallel.roundtrip.tinypool', name: 'tinypool alone (threads): tiny task round trip', unit: 's', samples: rt.seconds, baseline: 'other', rss: rt.rss, memit: rt.memit, note: `${N} sequential runs of the same no-op through tinypool without Parallel (what the pool library costs)` });
+        rows.push({ id: 'parallel.roundtrip.tinypool', name: 'tinypool alone (threads): tiny task round trip', unit: 's', samples: rt.seconds, baseline: 'other', rss: rt.rss, memit: rt.memit, note: `${N} sequential runs of the same no-op through tinypool without Parallel` });
       } finally {
         await bare.destroy();
+      }
+      // The floor: a bare worker thread echoing a message of the same shape.
+      const echo = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage({ id: m.id, ok: true, value: 0 }))", { eval: true });
+      try {
+        let pending = null;
+        echo.on('message', (m) => pending(m));
+        const once = (id) => new Promise((resolve) => {
+          pending = resolve;
+          echo.postMessage({ id, module: work, exportName: 'noop', args: [] });
+        });
+        const rt = await measure(ctx, 'postMessage round trip', async () => {
+          const t0 = now();
+          for (let i = 0; i < N; i++) await once(i);
+          return { seconds: (now() - t0) / N };
+        });
+        rows.push({ id: 'parallel.roundtrip.postMessage', name: 'bare worker_threads postMessage echo: round trip', unit: 's', samples: rt.seconds, baseline: 'other', rss: rt.rss, memit: rt.memit, note: `${N} sequential postMessage round trips to a worker thread that answers at once (the floor of any thread pool)` });
+      } finally {
+        await echo.terminate();
       }
       rows.push({ id: 'parallel.ceiling', name: 'ceiling: native read, before each Parallel pass', unit: 'GB/s', samples: probe, baseline: 'ceiling', rss: null, note: 'the ceiling probe over the data file, run right before each threads pass' });
     } finally {
