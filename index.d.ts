@@ -989,10 +989,9 @@ export declare function isnan(a: Comparable, options?: OutOptions): NdArray;
 export declare function isfinite(a: Comparable, options?: OutOptions): NdArray;
 
 /**
- * Where `Parallel` runs tasks: `worker_threads` of this process (sharing its kernel thread pool; with a worker
- * per CPU or more, each runs its kernels on its own thread instead), or child processes, isolated from native
- * crashes and from this heap, whose kernel pools get CPUs / `nJobs` threads each (`MMNPY_THREADS`, unless
- * set): as joblib limits its workers' inner threads.
+ * Where `Parallel` runs tasks: `worker_threads` of this process (sharing its kernel thread pool), or child
+ * processes, isolated from native crashes and from this heap, whose kernel pools get CPUs / `nJobs` threads
+ * each (`MMNPY_THREADS`, unless set), as joblib limits its workers' inner threads.
  */
 export type ParallelBackend = 'threads' | 'processes';
 

@@ -868,7 +868,7 @@ print(json.dumps({k: t(f) for k, f in ops.items()}))`, [file, ctx.runs, cols]);
 
   /**
    * `Parallel`: 2 workers summing disjoint halves of the data file (threads: one mapping shared
-   * through a process-wide handle, each worker running its kernels on its own thread; processes:
+   * through a process-wide handle, the workers' kernels on the process's pool; processes:
    * each worker maps the file once, cached), against the ceiling probe run right before each pass
    * and `joblib.Parallel(n_jobs=2)` doing the same over `np.load(mmap_mode='r')` in a python3
    * child; the round trip of a tiny task (against tinypool alone and a bare worker_threads echo);
@@ -897,7 +897,7 @@ print(json.dumps({k: t(f) for k, f in ops.items()}))`, [file, ctx.runs, cols]);
           row = {
             id: `parallel.${backend}`, name: `Parallel(nJobs: 2, ${backend}): sum of halves`, unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds),
             compare: ['parallel.ceiling', 'parallel.joblib', 'sum.steady'], rss: rowRss, memit: m.memit, extra: { workers: 2, backend, perWorker: workers },
-            note: backend === 'threads' ? 'one mapping shared by handle; 2 workers = 2 cores, so each runs its sum() on its own thread' : 'each worker process maps the file once (cached), MMNPY_THREADS=1; rss = the workers\' RssAnon/RssFile summed',
+            note: backend === 'threads' ? 'one mapping shared by handle; each worker sum() runs on the kernel pool' : 'each worker process maps the file once (cached), MMNPY_THREADS=1; rss = the workers\' RssAnon/RssFile summed',
           };
           rows.push(row);
           // Round trip of a tiny task (one at a time).

@@ -14,7 +14,6 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import * as binding from '../binding';
 import { Receiver, encodeResult } from './transfer';
 
 /** What the main thread sends per task. */
@@ -186,9 +185,4 @@ function serveThreads(port: NonNullable<typeof parentPort>): void {
   });
 }
 
-const data = workerData as { mmnpyParallel?: unknown; inlineKernels?: unknown } | null;
-if (!isMainThread && parentPort !== null && data?.mmnpyParallel === true) {
-  // A worker per core: this thread runs its own kernels instead of sharing the process's pool.
-  if (data.inlineKernels === true) binding.runKernelsHere();
-  serveThreads(parentPort);
-}
+if (!isMainThread && parentPort !== null && (workerData as { mmnpyParallel?: unknown } | null)?.mmnpyParallel === true) serveThreads(parentPort);

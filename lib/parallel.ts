@@ -470,9 +470,6 @@ class ThreadRunner implements Runner {
   private readonly live = new Set<ThreadSlot>();
   private nextId = 1;
 
-  /** `inlineKernels`: each worker runs its kernels on its own thread (one worker per core or more). */
-  constructor(private readonly inlineKernels: boolean) {}
-
   run(message: TaskMessage, done: Done): void {
     const slot = this.idle.pop() ?? this.spawn();
     const framed: ThreadTaskMessage = { id: this.nextId++, module: message.module, exportName: message.exportName, args: message.args };
@@ -490,7 +487,7 @@ class ThreadRunner implements Runner {
   }
 
   private spawn(): ThreadSlot {
-    const worker = new Worker(WORKER_FILE, { workerData: { ...THREAD_DATA, inlineKernels: this.inlineKernels } });
+    const worker = new Worker(WORKER_FILE, { workerData: THREAD_DATA });
     const slot: ThreadSlot = { worker, id: 0, done: undefined, uncaught: undefined };
     const { idle, live } = this;
     worker.unref();
@@ -730,9 +727,11 @@ export class Parallel implements AsyncDisposable {
   private start(): Runner | Promise<Runner> {
     if (this.runner !== undefined) return this.runner;
     if (this.backend === 'threads') {
-      // One worker per core or more: each worker runs its kernels on its own thread, as joblib
-      // limits its workers' inner threads (the processes get MMNPY_THREADS the same way).
-      this.runner = new ThreadRunner(this.nJobs >= os.availableParallelism());
+      // The workers' kernels share the process's pool: a worker waits while the pool's threads
+      // run its kernel, and the pool balances all workers' kernels over the cores by work
+      // stealing, so one descheduled worker does not hold up a pass (BENCHMARKS.md: measured
+      // against each worker running its kernels on its own thread).
+      this.runner = new ThreadRunner();
       this.gcState.runner = this.runner;
       return this.runner;
     }

@@ -80,13 +80,6 @@ pub fn shared_live_count() -> u32 {
     shared::live_count() as u32
 }
 
-/// From now on, kernels called on this thread run on it alone instead of the shared
-/// kernel pool (a `Parallel` worker thread, one per core); false where impossible.
-#[napi]
-pub fn run_kernels_here() -> bool {
-    mmnpy_core::kernels::pool::run_here()
-}
-
 /// Reserves the blocks behind bytes `offset..offset+length` of a file (`posix_fallocate`).
 #[napi]
 pub fn preallocate_file(path: String, offset: f64, length: f64) -> Result<(), String> {

@@ -4,13 +4,7 @@
 //! Node binding calls [`shutdown`] when the last environment using the addon is
 //! torn down, which stops the threads and waits for them to exit. A kernel
 //! started afterwards simply builds a new pool.
-//!
-//! A thread may instead run its kernels itself ([`run_here`]): `Parallel`'s worker
-//! threads do when there is a worker per core, so that two workers each summing their
-//! half do not hand both halves to the same cores' pool (as joblib limits the inner
-//! threads of its workers, and as worker processes get `MMNPY_THREADS`).
 
-use std::cell::OnceCell;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -48,44 +42,9 @@ fn current() -> Option<Arc<ThreadPool>> {
     p.clone()
 }
 
-thread_local! {
-    /// This thread's own pool of one thread, itself ([`run_here`]).
-    static HERE: OnceCell<ThreadPool> = const { OnceCell::new() };
-}
-
-/// From now on, kernels called on this thread run on it alone: a pool of one thread
-/// that is the calling thread itself (rayon's `use_current_thread`), so a kernel starts
-/// without a handoff and splits nothing. For threads that live as long as their work
-/// (rayon keeps the small registry of such a pool until the process ends). Returns
-/// false where the pool cannot be made (this thread already belongs to a pool).
-pub fn run_here() -> bool {
-    HERE.with(|h| {
-        if h.get().is_some() {
-            return true;
-        }
-        if rayon::current_thread_index().is_some() {
-            return false;
-        }
-        match ThreadPoolBuilder::new().num_threads(1).use_current_thread().build() {
-            Ok(p) => h.set(p).is_ok(),
-            Err(_) => false,
-        }
-    })
-}
-
-/// Whether this thread runs its kernels itself ([`run_here`]).
-pub fn runs_here() -> bool {
-    HERE.with(|h| h.get().is_some())
-}
-
 /// Runs `f` on the pool (its `rayon::join`s and parallel iterators use it). The
-/// pool stays alive until `f` returns, even if [`shutdown`] runs meanwhile. On a
-/// thread that runs its kernels itself ([`run_here`]), `f` runs here.
+/// pool stays alive until `f` returns, even if [`shutdown`] runs meanwhile.
 pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if runs_here() {
-        // This thread is the one thread of its own pool: rayon runs `f` in place.
-        return HERE.with(|h| h.get().expect("checked above").install(f));
-    }
     match current() {
         Some(p) => p.install(f),
         None => f(),
@@ -134,11 +93,8 @@ pub fn chunks_mut<T: Send, E: Send>(v: &mut [T], size: usize, f: impl Fn(usize, 
     }
 }
 
-/// Threads the kernels use (on this thread: 1 after [`run_here`]).
+/// Threads the kernels use.
 pub fn threads() -> usize {
-    if runs_here() {
-        return 1;
-    }
     current().map(|p| p.current_num_threads()).unwrap_or(1)
 }
 
@@ -150,37 +106,4 @@ pub fn shutdown(timeout: Duration) -> bool {
     let guard = lock(alive);
     let (guard, _) = cv.wait_timeout_while(guard, timeout, |n| *n > 0).unwrap_or_else(|p| p.into_inner());
     *guard == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn run_here_runs_kernels_on_the_calling_thread_alone() {
-        let v: Vec<u64> = (0..1_000_000).collect();
-        let expected: u64 = install(|| v.par_iter().sum());
-        let v2 = v.clone();
-        let (here, threads, index, same_thread, sum) = std::thread::spawn(move || {
-            let me = std::thread::current().id();
-            let here = run_here() && run_here();
-            let (index, ran_on) = install(|| (rayon::current_thread_index(), std::thread::current().id()));
-            let sum: u64 = install(|| v2.par_iter().sum());
-            (here, threads(), index, ran_on == me, sum)
-        })
-        .join()
-        .unwrap();
-        assert!(here);
-        assert_eq!(threads, 1);
-        assert_eq!(index, Some(0));
-        assert!(same_thread);
-        assert_eq!(sum, expected);
-        // Other threads keep the shared pool.
-        assert!(!runs_here());
-    }
-
-    #[test]
-    fn run_here_refuses_on_a_pool_thread() {
-        assert!(!install(run_here));
-    }
 }
