@@ -88,7 +88,10 @@ async function measure(ctx, label, fn, { runs = ctx.runs, warmup = 1, before = n
   const m = await mm.memitAsync(async () => {
     for (let i = -warmup; i < runs; i++) {
       ctx.progress(`${label} ${i < 0 ? 'warm-up' : `${i + 1}/${runs}`}`);
-      if (before && i >= 0) before(i);
+      if (before && i >= 0) {
+        const b = before(i);
+        if (b && typeof b.then === 'function') await b;
+      }
       const t0 = now();
       let r = fn(i);
       if (r && typeof r.then === 'function') r = await r;
@@ -252,6 +255,70 @@ def t(fn, warm=1, n=None, own=False):
         out.append(float(r) if own else e)
     return out
 `;
+
+/**
+ * A python3 child that keeps `joblib.Parallel(n_jobs=2)` open over `np.load(file, mmap_mode='r')`
+ * and sums the two halves each time `pass()` is called (timed in Python), so that its passes
+ * interleave with mmnpy's in the same run: on a shared machine the load changes by the second,
+ * and passes measured minutes apart do not compare.
+ */
+function joblibHalves(ctx) {
+  if (!ctx.numpy) return { error: 'skipped (--no-numpy)' };
+  const code = `import sys, time, json
+import numpy as np
+from joblib import Parallel, delayed, __version__ as jv
+a = np.load(sys.argv[1], mmap_mode='r').reshape(-1, order='A')
+n = a.shape[0]
+def part(a, s, e):
+    return float(a[s:e].sum())
+with Parallel(n_jobs=2) as p:
+    run = lambda: p(delayed(part)(a, s, e) for s, e in ((0, n // 2), (n // 2, n)))
+    run()
+    print(json.dumps({'version': jv}), flush=True)
+    for line in sys.stdin:
+        s = time.perf_counter(); run(); e = time.perf_counter() - s
+        print(json.dumps({'secs': e}), flush=True)
+`;
+  const child = spawn(ctx.python, ['-c', code, ctx.file], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let buf = '';
+  let stderr = '';
+  const waiting = [];
+  const fail = (why) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(why));
+  };
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let k;
+    while ((k = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, k);
+      buf = buf.slice(k + 1);
+      const w = waiting.shift();
+      try {
+        w?.resolve(JSON.parse(line));
+      } catch {
+        w?.reject(new Error(`joblib child printed ${line}`));
+      }
+    }
+  });
+  child.stderr.on('data', (d) => (stderr += d));
+  child.on('error', (e) => fail(`${ctx.python} not available (${e.code ?? e.message})`));
+  child.on('exit', () => fail(/No module named .?(numpy|joblib)/.test(stderr) ? `NumPy/joblib not installed for ${ctx.python}` : `joblib child failed: ${stderr.trim().split('\n').pop()}`));
+  const next = () => new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+  const ready = next();
+  return {
+    ready,
+    /** One timed pass (seconds). */
+    pass: () => {
+      const r = next();
+      child.stdin.write('go\n');
+      return r.then((x) => x.secs);
+    },
+    close: () => {
+      child.stdin.end();
+      return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
+    },
+  };
+}
 
 /** A row that did not run, with the reason. */
 const skipped = (id, name, unit, note) => ({ id, name, unit, samples: [], note, rss: null });
@@ -883,6 +950,19 @@ print(json.dumps({k: t(f) for k, f in ops.items()}))`, [file, ctx.runs, cols]);
     const rows = [];
     const probe = [];
     const N = 2000;
+    // joblib's passes interleave with the threads passes: joblib, ceiling probe, threads, ...
+    const jl = joblibHalves(ctx);
+    let jlError = jl.error ?? null;
+    let jlVersion = null;
+    const jlSecs = [];
+    if (jlError === null) {
+      ctx.progress('parallel: starting joblib');
+      jlVersion = await jl.ready.then((x) => x.version, (e) => ((jlError = e.message), null));
+    }
+    const beforeThreads = async () => {
+      if (jlError === null) jlSecs.push(await jl.pass().catch((e) => ((jlError = e.message), null)));
+      probe.push(binding.machineCeiling(1 << 20, 1, ctx.file).read / 1e9);
+    };
     try {
       for (const backend of ['threads', 'processes']) {
         const pool = new mm.Parallel({ nJobs: 2, backend });
@@ -891,7 +971,7 @@ print(json.dumps({k: t(f) for k, f in ops.items()}))`, [file, ctx.runs, cols]);
           let parts = [];
           const m = await measure(ctx, `parallel ${backend}`, async () => {
             parts = await pool.map(work, 'rangeSum', halves(flat, n));
-          }, { before: backend === 'threads' ? () => probe.push(binding.machineCeiling(1 << 20, 1, ctx.file).read / 1e9) : null });
+          }, { before: backend === 'threads' ? beforeThreads : null });
           const workers = parts.map((p) => ({ pid: p.pid, anon: p.memory.anon, file: p.memory.file }));
           const rowRss = backend === 'processes' ? { anon: workers.reduce((x, w) => x + w.anon, 0), file: workers.reduce((x, w) => x + w.file, 0) } : m.rss;
           row = {
@@ -946,22 +1026,14 @@ print(json.dumps({k: t(f) for k, f in ops.items()}))`, [file, ctx.runs, cols]);
       } finally {
         await echo.terminate();
       }
-      rows.push({ id: 'parallel.ceiling', name: 'ceiling: native read, before each Parallel pass', unit: 'GB/s', samples: probe, baseline: 'ceiling', rss: null, note: 'the ceiling probe over the data file, run right before each threads pass' });
+      rows.push({ id: 'parallel.ceiling', name: 'ceiling: native read, before each Parallel pass', unit: 'GB/s', samples: probe, baseline: 'ceiling', rss: null, note: 'the ceiling probe over the data file, run right before each threads pass (and right after a joblib pass)' });
     } finally {
       a.close();
+      if (!jl.error) await jl.close();
     }
-    const r = await python(ctx, `${PY_TIMER}
-from joblib import Parallel, delayed, __version__ as jv
-a = np.load(sys.argv[1], mmap_mode='r').reshape(-1, order='A')
-n = a.shape[0]
-def part(a, s, e):
-    return float(a[s:e].sum())
-with Parallel(n_jobs=2) as p:
-    secs = t(lambda: p(delayed(part)(a, s, e) for s, e in ((0, n // 2), (n // 2, n))))
-print(json.dumps({'version': jv, 'secs': secs}))`, [ctx.file, ctx.runs]);
-    rows.push(r.error
-      ? skipped('parallel.joblib', 'joblib.Parallel(n_jobs=2): sum of halves', 'GB/s', r.error)
-      : { id: 'parallel.joblib', name: 'joblib.Parallel(n_jobs=2): sum of halves', unit: 'GB/s', samples: gbps(ctx.bytes, r.secs), baseline: 'numpy', rss: null, note: `joblib ${r.version} (loky), np.load(mmap_mode='r'), python3 child (RSS not measured)`, extra: { version: r.version } });
+    rows.push(jlError !== null
+      ? skipped('parallel.joblib', 'joblib.Parallel(n_jobs=2): sum of halves', 'GB/s', jlError)
+      : { id: 'parallel.joblib', name: 'joblib.Parallel(n_jobs=2): sum of halves', unit: 'GB/s', samples: gbps(ctx.bytes, jlSecs), baseline: 'numpy', rss: null, note: `joblib ${jlVersion} (loky), np.load(mmap_mode='r'), python3 child kept open; one pass right before each ceiling probe and threads pass (RSS not measured)`, extra: { version: jlVersion } });
     return rows;
   },
 
