@@ -43,7 +43,6 @@ export interface WorkerErrorInfo {
   errno: string | undefined;
 }
 
-
 const receiver = new Receiver();
 // Cached files removed or replaced meanwhile (a finished call's temporary files) are unmapped
 // between tasks too, so an idle worker does not keep their pages.
