@@ -196,6 +196,46 @@ for (const backend of BACKENDS) {
   })
 }
 
+for (const backend of BACKENDS) {
+  test.serial(`${backend}: an argument that cannot cross rejects with a clear TypeError; the task module is imported once per worker`, async (t) => {
+    await using pool = new Parallel({ nJobs: 1, backend })
+    const e = await t.throwsAsync(pool.run(WORK, 'echo', [() => 1]), { instanceOf: TypeError, code: 'ERR_MMNPY_INVALID_ARG' })
+    t.regex(e!.message, /^the arguments of task 0 of Parallel\.run \(echo in .*\) cannot be sent to a worker: .*could not be cloned/)
+    for (let i = 0; i < 20; i++) t.is(await pool.run(WORK, 'loads', []), 1)
+  })
+}
+
+test.serial('threads: a task error carries the frames of the async function awaiting the call', async (t) => {
+  await using pool = new Parallel({ nJobs: 1, backend: 'threads' })
+  async function callerOfTheFailingTask(): Promise<unknown> {
+    return await pool.run(WORK, 'failAt', [0, 0, null])
+  }
+  const e = await t.throwsAsync(callerOfTheFailingTask(), { instanceOf: TypeError, message: 'task 0 refuses' })
+  t.true(e!.stack!.includes('task 0 of Parallel.run (failAt in'), e!.stack)
+  t.true(e!.stack!.includes('callerOfTheFailingTask'), e!.stack)
+})
+
+test.serial('threads: an uncaught error in a worker rejects its task with the error named; a result that cannot cross rejects clearly', async (t) => {
+  await using pool = new Parallel({ nJobs: 1, backend: 'threads' })
+  const e = await t.throwsAsync(pool.run(WORK, 'lateThrow', []), { instanceOf: MmnpyError, code: 'ERR_MMNPY_WORKER_DIED' })
+  t.regex(e!.message, /a worker threw an uncaught RangeError: late failure while running task 0 of Parallel\.run/)
+  await t.throwsAsync(pool.run(WORK, 'returnFunction', []), { name: 'DataCloneError', message: /the task's result cannot be sent to the main thread/ })
+  t.is(await pool.run(WORK, 'failAt', [3, -1, null]), 3)
+})
+
+test.serial('threads: workers run their kernels on the shared pool, with the same results as the main thread', async (t) => {
+  const dir = tmpDir(t)
+  const file = path.join(dir, 'big.npy')
+  // Over the size where kernels split work, values whose sum depends on the order of additions.
+  saveNpy(file, Float64Array.from({ length: 3_000_001 }, (_, i) => Math.sin(i) * 1e6 + 1 / (i + 1)))
+  const a = loadNpy(file, { mmapMode: 'r' })
+  const main = require('../binding.js').kernelThreads() as number
+  await using pool = new Parallel({ nJobs: os.availableParallelism(), backend: 'threads' })
+  const got = await pool.map(WORK, 'kernelThreads', [[a], [a.slice('::3')]])
+  t.deepEqual(got, [{ threads: main, sum: a.sum() }, { threads: main, sum: a.slice('::3').sum() }])
+  a.close()
+})
+
 test.serial('processes: a worker killed by a native abort rejects instead of hanging', async (t) => {
   await using pool = new Parallel({ nJobs: 1, backend: 'processes' })
   const e = await t.throwsAsync(pool.run(WORK, 'abort', []), { code: 'ERR_MMNPY_WORKER_DIED' })

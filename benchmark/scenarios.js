@@ -88,7 +88,10 @@ async function measure(ctx, label, fn, { runs = ctx.runs, warmup = 1, before = n
   const m = await mm.memitAsync(async () => {
     for (let i = -warmup; i < runs; i++) {
       ctx.progress(`${label} ${i < 0 ? 'warm-up' : `${i + 1}/${runs}`}`);
-      if (before && i >= 0) before(i);
+      if (before && i >= 0) {
+        const b = before(i);
+        if (b && typeof b.then === 'function') await b;
+      }
       const t0 = now();
       let r = fn(i);
       if (r && typeof r.then === 'function') r = await r;
@@ -104,6 +107,44 @@ async function measure(ctx, label, fn, { runs = ctx.runs, warmup = 1, before = n
 /** The fields of a `memit` result a row reports (bytes): the peak during the runs, its increment, and its split by kind. */
 function memitOf(m) {
   return { peak: m.peak, increment: m.increment, anon: m.anon, file: m.file, shmem: m.shmem };
+}
+
+/**
+ * The memory of `Parallel` workers summing an eighth and then the whole data file, each on a
+ * fresh pool over a fresh mapping (so every page read is new to the mapping): the anonymous
+ * memory the pass added does not grow with the data, the file pages do. Threads share this
+ * process: `memit` around the call measures them together. Worker processes measure their own
+ * sum with `memit` and report their RssAnon after it; the figures are summed over workers.
+ */
+async function parallelMemory(ctx, backend, work, halves) {
+  const out = {};
+  for (const [label, part] of [['Eighth', 8], ['Whole', 1]]) {
+    ctx.progress(`parallel ${backend} memory: ${label.toLowerCase()}`);
+    const { a, flat } = openFlat(ctx.file);
+    const pool = new mm.Parallel({ nJobs: 2, backend });
+    try {
+      const m = Math.floor(flat.size / part);
+      // Both workers started first: their isolates' heaps are not the pass's.
+      await pool.map(work, 'noop', [[], []]);
+      if (backend === 'threads') {
+        const r = await mm.memitAsync(() => pool.map(work, 'rangeSum', halves(flat, m)));
+        out[`anonGrowth${label}`] = r.anon;
+        out[`fileGrowth${label}`] = r.file;
+        out[`anonSum${label}`] = r.result[0].memory.anon;
+        out[`perWorker${label}`] = r.result.map((p) => ({ anon: p.memory.anon, file: p.memory.file }));
+      } else {
+        const parts = await pool.map(work, 'rangeSumMemit', halves(flat, m));
+        out[`anonGrowth${label}`] = parts.reduce((x, p) => x + p.memit.anon, 0);
+        out[`fileGrowth${label}`] = parts.reduce((x, p) => x + p.memit.file, 0);
+        out[`anonSum${label}`] = parts.reduce((x, p) => x + p.memory.anon, 0);
+        out[`perWorker${label}`] = parts.map((p) => ({ pid: p.pid, anon: p.memory.anon, file: p.memory.file, memit: p.memit }));
+      }
+    } finally {
+      await pool.close();
+      a.close();
+    }
+  }
+  return out;
 }
 
 const gbps = (bytes, seconds) => seconds.map((t) => bytes / t / 1e9);
@@ -214,6 +255,70 @@ def t(fn, warm=1, n=None, own=False):
         out.append(float(r) if own else e)
     return out
 `;
+
+/**
+ * A python3 child that keeps `joblib.Parallel(n_jobs=2)` open over `np.load(file, mmap_mode='r')`
+ * and sums the two halves each time `pass()` is called (timed in Python), so that its passes
+ * interleave with mmnpy's in the same run: on a shared machine the load changes by the second,
+ * and passes measured minutes apart do not compare.
+ */
+function joblibHalves(ctx) {
+  if (!ctx.numpy) return { error: 'skipped (--no-numpy)' };
+  const code = `import sys, time, json
+import numpy as np
+from joblib import Parallel, delayed, __version__ as jv
+a = np.load(sys.argv[1], mmap_mode='r').reshape(-1, order='A')
+n = a.shape[0]
+def part(a, s, e):
+    return float(a[s:e].sum())
+with Parallel(n_jobs=2) as p:
+    run = lambda: p(delayed(part)(a, s, e) for s, e in ((0, n // 2), (n // 2, n)))
+    run()
+    print(json.dumps({'version': jv}), flush=True)
+    for line in sys.stdin:
+        s = time.perf_counter(); run(); e = time.perf_counter() - s
+        print(json.dumps({'secs': e}), flush=True)
+`;
+  const child = spawn(ctx.python, ['-c', code, ctx.file], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let buf = '';
+  let stderr = '';
+  const waiting = [];
+  const fail = (why) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(why));
+  };
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let k;
+    while ((k = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, k);
+      buf = buf.slice(k + 1);
+      const w = waiting.shift();
+      try {
+        w?.resolve(JSON.parse(line));
+      } catch {
+        w?.reject(new Error(`joblib child printed ${line}`));
+      }
+    }
+  });
+  child.stderr.on('data', (d) => (stderr += d));
+  child.on('error', (e) => fail(`${ctx.python} not available (${e.code ?? e.message})`));
+  child.on('exit', () => fail(/No module named .?(numpy|joblib)/.test(stderr) ? `NumPy/joblib not installed for ${ctx.python}` : `joblib child failed: ${stderr.trim().split('\n').pop()}`));
+  const next = () => new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+  const ready = next();
+  return {
+    ready,
+    /** One timed pass (seconds). */
+    pass: () => {
+      const r = next();
+      child.stdin.write('go\n');
+      return r.then((x) => x.secs);
+    },
+    close: () => {
+      child.stdin.end();
+      return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
+    },
+  };
+}
 
 /** A row that did not run, with the reason. */
 const skipped = (id, name, unit, note) => ({ id, name, unit, samples: [], note, rss: null });
@@ -830,83 +935,105 @@ print(json.dumps({k: t(f) for k, f in ops.items()}))`, [file, ctx.runs, cols]);
 
   /**
    * `Parallel`: 2 workers summing disjoint halves of the data file (threads: one mapping shared
-   * through a process-wide handle; processes: each worker maps the file once, cached), against the
-   * ceiling probe run right before each pass and `joblib.Parallel(n_jobs=2)` doing the same over
-   * `np.load(mmap_mode='r')` in a python3 child; the round trip of a tiny task; and each worker
-   * process's RssAnon after summing the whole file and after summing an eighth of it.
+   * through a process-wide handle, the workers' kernels on the process's pool; processes:
+   * each worker maps the file once, cached), against the ceiling probe run right before each pass
+   * and `joblib.Parallel(n_jobs=2)` doing the same over `np.load(mmap_mode='r')` in a python3
+   * child; the round trip of a tiny task (against tinypool alone and a bare worker_threads echo);
+   * and the workers' memory on fresh pools after summing an eighth and the whole file.
    */
   async parallel(ctx) {
     const binding = require('../binding.js');
     const work = path.join(__dirname, 'parallel-work.js');
     const { a, flat } = openFlat(ctx.file);
     const n = flat.size;
-    const halves = (m) => [[flat, 0, Math.floor(m / 2)], [flat, Math.floor(m / 2), m]];
+    const halves = (v, m) => [[v, 0, Math.floor(m / 2)], [v, Math.floor(m / 2), m]];
     const rows = [];
     const probe = [];
+    const N = 2000;
+    // joblib's passes interleave with the threads passes: joblib, ceiling probe, threads, ...
+    const jl = joblibHalves(ctx);
+    let jlError = jl.error ?? null;
+    let jlVersion = null;
+    const jlSecs = [];
+    if (jlError === null) {
+      ctx.progress('parallel: starting joblib');
+      jlVersion = await jl.ready.then((x) => x.version, (e) => ((jlError = e.message), null));
+    }
+    const beforeThreads = async () => {
+      if (jlError === null) jlSecs.push(await jl.pass().catch((e) => ((jlError = e.message), null)));
+      probe.push(binding.machineCeiling(1 << 20, 1, ctx.file).read / 1e9);
+    };
     try {
       for (const backend of ['threads', 'processes']) {
         const pool = new mm.Parallel({ nJobs: 2, backend });
+        let row;
         try {
           let parts = [];
           const m = await measure(ctx, `parallel ${backend}`, async () => {
-            parts = await pool.map(work, 'rangeSum', halves(n));
-          }, { before: backend === 'threads' ? () => probe.push(binding.machineCeiling(1 << 20, 1, ctx.file).read / 1e9) : null });
+            parts = await pool.map(work, 'rangeSum', halves(flat, n));
+          }, { before: backend === 'threads' ? beforeThreads : null });
           const workers = parts.map((p) => ({ pid: p.pid, anon: p.memory.anon, file: p.memory.file }));
-          const extra = { workers: 2, backend, perWorker: workers };
-          if (backend === 'processes') {
-            // The workers' anonymous memory does not grow with the data: sum an eighth, compare.
-            const eighth = await pool.map(work, 'rangeSum', halves(Math.floor(n / 8)));
-            extra.anonSumWhole = workers.reduce((x, w) => x + w.anon, 0);
-            extra.anonSumEighth = eighth.reduce((x, p) => x + p.memory.anon, 0);
-          }
           const rowRss = backend === 'processes' ? { anon: workers.reduce((x, w) => x + w.anon, 0), file: workers.reduce((x, w) => x + w.file, 0) } : m.rss;
-          rows.push({
+          row = {
             id: `parallel.${backend}`, name: `Parallel(nJobs: 2, ${backend}): sum of halves`, unit: 'GB/s', samples: gbps(ctx.bytes, m.seconds),
-            compare: ['parallel.ceiling', 'parallel.joblib', 'sum.steady'], rss: rowRss, memit: m.memit, extra,
-            note: backend === 'threads' ? 'one mapping shared by handle; each worker sum() runs on the kernel pool' : 'each worker process maps the file once (cached); rss = the workers\' RssAnon/RssFile summed',
-          });
+            compare: ['parallel.ceiling', 'parallel.joblib', 'sum.steady'], rss: rowRss, memit: m.memit, extra: { workers: 2, backend, perWorker: workers },
+            note: backend === 'threads' ? 'one mapping shared by handle; each worker sum() runs on the kernel pool' : 'each worker process maps the file once (cached), MMNPY_THREADS=1; rss = the workers\' RssAnon/RssFile summed',
+          };
+          rows.push(row);
           // Round trip of a tiny task (one at a time).
-          const N = 2000;
           const rt = await measure(ctx, `parallel ${backend} round trip`, async () => {
             const t0 = now();
             for (let i = 0; i < N; i++) await pool.run(work, 'noop', []);
             return { seconds: (now() - t0) / N };
           });
-          rows.push({ id: `parallel.roundtrip.${backend}`, name: `Parallel ${backend}: tiny task round trip`, unit: 's', samples: rt.seconds, rss: rt.rss, memit: rt.memit, compare: backend === 'threads' ? ['parallel.roundtrip.tinypool'] : undefined, note: `${N} sequential run() calls of a no-op export, mean per call` });
+          rows.push({ id: `parallel.roundtrip.${backend}`, name: `Parallel ${backend}: tiny task round trip`, unit: 's', samples: rt.seconds, rss: rt.rss, memit: rt.memit, compare: backend === 'threads' ? ['parallel.roundtrip.tinypool', 'parallel.roundtrip.postMessage'] : undefined, note: `${N} sequential run() calls of a no-op export, mean per call` });
         } finally {
           await pool.close();
         }
+        const mem = await parallelMemory(ctx, backend, work, halves);
+        Object.assign(row.extra, mem);
+        const MB = (x) => (x / 1e6).toFixed(1);
+        row.note += `; fresh pools, an eighth / the whole file: workers' anon growth ${MB(mem.anonGrowthEighth)} / ${MB(mem.anonGrowthWhole)} MB, file pages ${MB(mem.fileGrowthEighth)} / ${MB(mem.fileGrowthWhole)} MB`;
       }
-      // The same round trip through tinypool alone (the pool library Parallel runs on).
+      // The same round trip through tinypool alone (the pool library the processes backend runs on).
       const { Tinypool } = await new Function('s', 'return import(s)')('tinypool');
       const bare = new Tinypool({ filename: work, minThreads: 1, maxThreads: 1 });
       try {
-        const N = 2000;
         const rt = await measure(ctx, 'tinypool round trip', async () => {
           const t0 = now();
           for (let i = 0; i < N; i++) await bare.run(null, { name: 'noop' });
           return { seconds: (now() - t0) / N };
         });
-        rows.push({ id: 'parallel.roundtrip.tinypool', name: 'tinypool alone (threads): tiny task round trip', unit: 's', samples: rt.seconds, baseline: 'other', rss: rt.rss, memit: rt.memit, note: `${N} sequential runs of the same no-op through tinypool without Parallel (what the pool library costs)` });
+        rows.push({ id: 'parallel.roundtrip.tinypool', name: 'tinypool alone (threads): tiny task round trip', unit: 's', samples: rt.seconds, baseline: 'other', rss: rt.rss, memit: rt.memit, note: `${N} sequential runs of the same no-op through tinypool without Parallel` });
       } finally {
         await bare.destroy();
       }
-      rows.push({ id: 'parallel.ceiling', name: 'ceiling: native read, before each Parallel pass', unit: 'GB/s', samples: probe, baseline: 'ceiling', rss: null, note: 'the ceiling probe over the data file, run right before each threads pass' });
+      // The floor: a bare worker thread echoing a message of the same shape.
+      const echo = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage({ id: m.id, ok: true, value: 0 }))", { eval: true });
+      try {
+        let pending = null;
+        echo.on('message', (m) => pending(m));
+        const once = (id) => new Promise((resolve) => {
+          pending = resolve;
+          echo.postMessage({ id, module: work, exportName: 'noop', args: [] });
+        });
+        const rt = await measure(ctx, 'postMessage round trip', async () => {
+          const t0 = now();
+          for (let i = 0; i < N; i++) await once(i);
+          return { seconds: (now() - t0) / N };
+        });
+        rows.push({ id: 'parallel.roundtrip.postMessage', name: 'bare worker_threads postMessage echo: round trip', unit: 's', samples: rt.seconds, baseline: 'other', rss: rt.rss, memit: rt.memit, note: `${N} sequential postMessage round trips to a worker thread that answers at once (the floor of any thread pool)` });
+      } finally {
+        await echo.terminate();
+      }
+      rows.push({ id: 'parallel.ceiling', name: 'ceiling: native read, before each Parallel pass', unit: 'GB/s', samples: probe, baseline: 'ceiling', rss: null, note: 'the ceiling probe over the data file, run right before each threads pass (and right after a joblib pass)' });
     } finally {
       a.close();
+      if (!jl.error) await jl.close();
     }
-    const r = await python(ctx, `${PY_TIMER}
-from joblib import Parallel, delayed, __version__ as jv
-a = np.load(sys.argv[1], mmap_mode='r').reshape(-1, order='A')
-n = a.shape[0]
-def part(a, s, e):
-    return float(a[s:e].sum())
-with Parallel(n_jobs=2) as p:
-    secs = t(lambda: p(delayed(part)(a, s, e) for s, e in ((0, n // 2), (n // 2, n))))
-print(json.dumps({'version': jv, 'secs': secs}))`, [ctx.file, ctx.runs]);
-    rows.push(r.error
-      ? skipped('parallel.joblib', 'joblib.Parallel(n_jobs=2): sum of halves', 'GB/s', r.error)
-      : { id: 'parallel.joblib', name: 'joblib.Parallel(n_jobs=2): sum of halves', unit: 'GB/s', samples: gbps(ctx.bytes, r.secs), baseline: 'numpy', rss: null, note: `joblib ${r.version} (loky), np.load(mmap_mode='r'), python3 child (RSS not measured)`, extra: { version: r.version } });
+    rows.push(jlError !== null
+      ? skipped('parallel.joblib', 'joblib.Parallel(n_jobs=2): sum of halves', 'GB/s', jlError)
+      : { id: 'parallel.joblib', name: 'joblib.Parallel(n_jobs=2): sum of halves', unit: 'GB/s', samples: gbps(ctx.bytes, jlSecs), baseline: 'numpy', rss: null, note: `joblib ${jlVersion} (loky), np.load(mmap_mode='r'), python3 child kept open; one pass right before each ceiling probe and threads pass (RSS not measured)`, extra: { version: jlVersion } });
     return rows;
   },
 

@@ -1,9 +1,18 @@
 /**
- * The module every `Parallel` worker (thread or child process) runs: tinypool calls `run` with
- * one task, which maps the task's arrays (`transfer.ts`), calls the user's export, and answers
- * with the encoded result or the error (its name, message, stack and code kept: structured
- * clone drops an error's own properties).
+ * The module every `Parallel` worker runs. A task maps its arrays (`transfer.ts`), calls the
+ * user's export, and answers with the encoded result or the error (its name, message, stack
+ * and code kept: structured clone drops an error's own properties).
+ *
+ * Two ways in:
+ * - worker threads (`backend: 'threads'`) are started by `parallel.ts` itself with
+ *   `workerData.mmnpyParallel` set: each gets `{ id, module, exportName, args }` messages on
+ *   its `parentPort` and answers `{ id, ...TaskAnswer }` on it, one task at a time (the fast
+ *   path: no pool library between the two threads);
+ * - child processes (`backend: 'processes'`) are run by tinypool, which calls the `run` export.
+ *
+ * Task modules are imported once per worker and their exports looked up once per name.
  */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { Receiver, encodeResult } from './transfer';
 
@@ -15,8 +24,16 @@ export interface TaskMessage {
   args: unknown;
 }
 
+/** A task as the threads backend frames it: its number on that worker. */
+export interface ThreadTaskMessage extends TaskMessage {
+  id: number;
+}
+
 /** What a task answers. */
 export type TaskAnswer = { ok: true; value: unknown } | { ok: false; error: WorkerErrorInfo };
+
+/** The threads backend's answer: the task's number and its answer. */
+export type ThreadTaskAnswer = TaskAnswer & { id: number };
 
 export interface WorkerErrorInfo {
   name: string;
@@ -34,9 +51,13 @@ setInterval(() => receiver.sweep(), 1000).unref();
 // `import()` as written: TypeScript's CommonJS output would turn it into `require`, which
 // cannot load ES modules.
 const importModule = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<Record<string, unknown>>;
+type UserFunction = (...args: unknown[]) => unknown;
+/** Modules being imported or imported (a failed import is retried by the next task). */
 const modules = new Map<string, Promise<Record<string, unknown>>>();
+/** Functions found, by module and export name: a task of a known function starts synchronously. */
+const functions = new Map<string, UserFunction>();
 
-async function userFunction(module: string, exportName: string): Promise<(...args: unknown[]) => unknown> {
+function importOnce(module: string): Promise<Record<string, unknown>> {
   let loading = modules.get(module);
   if (loading === undefined) {
     const url = /^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[a-z]:[\\/]/i.test(module) ? module : pathToFileURL(module).href;
@@ -44,12 +65,15 @@ async function userFunction(module: string, exportName: string): Promise<(...arg
     modules.set(module, loading);
     loading.catch(() => modules.delete(module));
   }
-  const mod = await loading;
+  return loading;
+}
+
+function lookUp(mod: Record<string, unknown>, module: string, exportName: string): UserFunction {
   let f = mod[exportName];
   // A CommonJS module's exports arrive as `default` (and usually as named exports too).
   if (typeof f !== 'function' && mod.default !== null && typeof mod.default === 'object') f = (mod.default as Record<string, unknown>)[exportName];
   if (typeof f !== 'function') throw new TypeError(`${module} has no exported function '${exportName}'`);
-  return f as (...args: unknown[]) => unknown;
+  return f as UserFunction;
 }
 
 function errorInfo(e: unknown): WorkerErrorInfo {
@@ -67,12 +91,12 @@ function errorInfo(e: unknown): WorkerErrorInfo {
   return { name: 'Error', message: `a task threw a non-Error value: ${String(e)}`, stack: undefined, code: undefined, errno: undefined };
 }
 
-/** The tinypool handler: one task. */
-export async function run(task: TaskMessage): Promise<TaskAnswer> {
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
+function succeeded(value: unknown): TaskAnswer {
   try {
-    const f = await userFunction(task.module, task.exportName);
-    const args = receiver.decode(task.args) as unknown[];
-    const value = await f(...args);
     return { ok: true, value: encodeResult(value) };
   } catch (e) {
     return { ok: false, error: errorInfo(e) };
@@ -80,3 +104,84 @@ export async function run(task: TaskMessage): Promise<TaskAnswer> {
     receiver.endTask();
   }
 }
+
+function failed(e: unknown): TaskAnswer {
+  receiver.endTask();
+  return { ok: false, error: errorInfo(e) };
+}
+
+/** Calls the task's function; synchronously when the function is known and returns a plain value. */
+function callTask(task: TaskMessage, f: UserFunction): TaskAnswer | Promise<TaskAnswer> {
+  let value: unknown;
+  try {
+    const args = receiver.decode(task.args) as unknown[];
+    value = f(...args);
+  } catch (e) {
+    return failed(e);
+  }
+  return isThenable(value) ? Promise.resolve(value).then(succeeded, failed) : succeeded(value);
+}
+
+/** One task, start to answer. */
+function runTask(task: TaskMessage): TaskAnswer | Promise<TaskAnswer> {
+  const key = `${task.exportName}\0${task.module}`;
+  const f = functions.get(key);
+  if (f !== undefined) return callTask(task, f);
+  return importOnce(task.module).then(
+    (mod) => {
+      let found: UserFunction;
+      try {
+        found = lookUp(mod, task.module, task.exportName);
+      } catch (e) {
+        return failed(e);
+      }
+      functions.set(key, found);
+      return callTask(task, found);
+    },
+    (e: unknown) => failed(e),
+  );
+}
+
+/** The tinypool handler (child processes): one task. */
+export async function run(task: TaskMessage): Promise<TaskAnswer> {
+  return runTask(task);
+}
+
+// --- the threads backend's loop ---------------------------------------------------------
+
+/** Waits until what the task printed has left this thread (as tinypool does), so it shows before the answer. */
+function flushed(): Promise<void> | undefined {
+  const out = process.stdout.writableLength > 0;
+  const err = process.stderr.writableLength > 0;
+  if (!out && !err) return undefined;
+  return Promise.all([
+    out ? new Promise<void>((r) => process.stdout.write('', () => r())) : undefined,
+    err ? new Promise<void>((r) => process.stderr.write('', () => r())) : undefined,
+  ]).then(() => undefined);
+}
+
+function serveThreads(port: NonNullable<typeof parentPort>): void {
+  const reply = (id: number, answer: TaskAnswer): void => {
+    const send = (): void => {
+      try {
+        (answer as ThreadTaskAnswer).id = id;
+        port.postMessage(answer);
+      } catch (e) {
+        // A result structured clone refuses (a function, a class instance with private state...).
+        const info = errorInfo(e);
+        info.message = `the task's result cannot be sent to the main thread: ${info.message}`;
+        port.postMessage({ id, ok: false, error: info });
+      }
+    };
+    const wait = flushed();
+    if (wait === undefined) send();
+    else void wait.then(send);
+  };
+  port.on('message', (task: ThreadTaskMessage) => {
+    const answer = runTask(task);
+    if (answer instanceof Promise) void answer.then((a) => reply(task.id, a));
+    else reply(task.id, answer);
+  });
+}
+
+if (!isMainThread && parentPort !== null && (workerData as { mmnpyParallel?: unknown } | null)?.mmnpyParallel === true) serveThreads(parentPort);

@@ -1,25 +1,31 @@
 /**
- * `Parallel`: `joblib.Parallel` for Node. A pool of workers (threads or child processes, run by
- * tinypool) calls an export of a module once per argument list; `NdArray` arguments and results
- * cross as mappings, not copies (`transfer.ts`), and large in-memory arrays are written once to
- * a temporary `.npy` that the workers map (auto-memmapping).
+ * `Parallel`: `joblib.Parallel` for Node. A pool of workers (threads or child processes) calls an
+ * export of a module once per argument list; `NdArray` arguments and results cross as mappings,
+ * not copies (`transfer.ts`), and large in-memory arrays are written once to a temporary `.npy`
+ * that the workers map (auto-memmapping).
  *
- * tinypool (pinned in package.json) starts, feeds and replaces the workers; this file keeps the
- * calls: it hands tinypool at most one task per worker, so that the tasks not started stay here
- * and cancelling them (first error, `signal`, `close()`) is exact, and it watches the workers'
- * exits so a worker that dies rejects its task instead of leaving it pending.
+ * This file keeps the calls: it hands a runner at most one task per worker, so that the tasks not
+ * started stay here and cancelling them (first error, `signal`, `close()`) is exact, and a worker
+ * that dies rejects its task instead of leaving it pending. Two runners:
+ *
+ * - threads: `worker_threads` started here, one task at a time per worker over the worker's own
+ *   message port (`{ id, module, exportName, args }` out, `{ id, ok, value | error }` back), idle
+ *   workers in a ready stack. A pool library's message hop cost more than the whole budget of a
+ *   tiny task's round trip (tinypool alone: 56-63 µs a no-op, this path: see BENCHMARKS.md).
+ * - processes: tinypool (pinned in package.json) starts, feeds and replaces child processes.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import * as binding from '../binding';
 import { invalidArg, MmnpyError, native, typeError } from './errors';
 import { loadNpy } from './io';
 import { NdArray } from './ndarray';
 import type { Storage } from './storage';
 import { copyWire, decodeOwned, encode, mappedWire, MappedWire } from './transfer';
-import type { TaskAnswer, TaskMessage, WorkerErrorInfo } from './parallel-worker';
+import type { TaskAnswer, TaskMessage, ThreadTaskAnswer, ThreadTaskMessage, WorkerErrorInfo } from './parallel-worker';
 
 export type { ParallelOptions, MapOptions, ParallelBackend } from '../index';
 import type { ParallelOptions, MapOptions, ParallelBackend, PathLike } from '../index';
@@ -30,14 +36,14 @@ export const READ_ONLY_HINT =
 
 const TEMP_PREFIX = 'mmnpy-';
 const WORKER_FILE = path.join(__dirname, 'parallel-worker.js');
+/** `workerData` of the threads backend's workers (`parallel-worker.ts` serves its port when set). */
+const THREAD_DATA = { mmnpyParallel: true };
 
 // --- the pool library, behind the few members used -------------------------------------
 
-/** A tinypool worker (thread or child process). */
+/** A tinypool worker (a child process). */
 interface TinypoolWorker {
-  on(event: string, listener: (...args: never[]) => void): void;
   once(event: string, listener: (...args: never[]) => void): void;
-  emit(event: string, ...args: unknown[]): void;
 }
 
 /** The members of tinypool 2's `Tinypool` this file uses (its own types need DOM's `Worker`). */
@@ -51,11 +57,11 @@ interface Tinypool {
 type TinypoolModule = {
   Tinypool: new (options: {
     filename: string;
-    runtime: 'worker_threads' | 'child_process';
+    runtime: 'child_process';
     minThreads: number;
     maxThreads: number;
     serialization: 'advanced';
-    env?: Record<string, string>;
+    env: Record<string, string>;
   }) => Tinypool;
 };
 
@@ -363,8 +369,6 @@ interface Call {
   readonly total: number;
   readonly results: unknown[];
   readonly where: string;
-  /** Where the call was made (its stack is only formatted when a task fails). */
-  readonly site: Error;
   readonly sender: Sender;
   readonly onProgress: ((done: number, total: number) => void) | undefined;
   readonly resolve: (v: unknown[]) => void;
@@ -395,6 +399,23 @@ function abortError(signal: AbortSignal): Error {
   return e;
 }
 
+/** Errors made from a worker's answer or death: `run` and `map` add their caller's frames to the stack. */
+const fromWorkers = new WeakSet<object>();
+
+/**
+ * `e` with the frames of the code awaiting `run`/`map` appended when it came from a worker. Made
+ * when the call rejects, not captured at every call (a stack capture costs several µs, a good part
+ * of a tiny task's round trip): V8's async stack traces give the awaiting async functions.
+ */
+function withCaller(e: unknown): unknown {
+  if (e instanceof Error && fromWorkers.has(e)) {
+    fromWorkers.delete(e);
+    const here = (new Error().stack ?? '').split('\n').slice(2).join('\n');
+    if (here !== '') e.stack = `${e.stack}\n${here}`;
+  }
+  return e;
+}
+
 /** The worker's error, as the worker threw it (name, message, stack, code), with the task's index. */
 function taskError(info: WorkerErrorInfo, index: number, call: Call): Error {
   const Ctor = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError }[info.name] ?? Error;
@@ -405,26 +426,116 @@ function taskError(info: WorkerErrorInfo, index: number, call: Call): Error {
   if (info.code !== undefined) extra.code = info.code;
   if (info.errno !== undefined) extra.errno = info.errno;
   extra.taskIndex = index;
-  e.stack = `${info.stack ?? `${info.name}: ${info.message}`}\n    at task ${index} of ${call.where} (in a worker)\n${(call.site.stack ?? '').split('\n').slice(1).join('\n')}`;
+  e.stack = `${info.stack ?? `${info.name}: ${info.message}`}\n    at task ${index} of ${call.where} (in a worker)`;
+  fromWorkers.add(e);
   return e;
+}
+
+// --- runners: where tasks run ---------------------------------------------------------
+
+/** Where a task's answer goes: the answer, or why there is none (`WorkerDied`, or an error sending it). */
+type Done = (answer: TaskAnswer | undefined, failure: unknown) => void;
+
+/** Runs tasks, one per worker at a time: `Parallel` never hands it more than `nJobs` at once. */
+interface Runner {
+  run(message: TaskMessage, done: Done): void;
+  destroy(): Promise<void>;
+}
+
+function describeUncaught(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+/** One worker thread of `ThreadRunner`, with the task it runs. */
+interface ThreadSlot {
+  readonly worker: Worker;
+  /** The running task's number and answer callback (undefined when idle). */
+  id: number;
+  done: Done | undefined;
+  /** The uncaught error the worker died of, if any. */
+  uncaught: unknown;
+}
+
+/**
+ * The threads backend: worker threads started here, each fed one `{ id, module, exportName,
+ * args }` message at a time on its own port and answering `{ id, ... }`. Idle workers wait in a
+ * ready stack (the last one used goes first: its caches are warm); a worker that exits rejects
+ * its task and the next task starts a new one. Idle workers do not keep the process alive.
+ *
+ * Its listeners hold the runner's state only, never the `Parallel`: the garbage-collection
+ * cleanup holds the runner.
+ */
+class ThreadRunner implements Runner {
+  private readonly idle: ThreadSlot[] = [];
+  private readonly live = new Set<ThreadSlot>();
+  private nextId = 1;
+
+  run(message: TaskMessage, done: Done): void {
+    const slot = this.idle.pop() ?? this.spawn();
+    const framed: ThreadTaskMessage = { id: this.nextId++, module: message.module, exportName: message.exportName, args: message.args };
+    try {
+      slot.worker.postMessage(framed);
+    } catch (e) {
+      // An argument structured clone refuses (a function, a symbol...): nothing was sent.
+      this.idle.push(slot);
+      done(undefined, e);
+      return;
+    }
+    slot.id = framed.id;
+    slot.done = done;
+    slot.worker.ref();
+  }
+
+  private spawn(): ThreadSlot {
+    const worker = new Worker(WORKER_FILE, { workerData: THREAD_DATA });
+    const slot: ThreadSlot = { worker, id: 0, done: undefined, uncaught: undefined };
+    const { idle, live } = this;
+    worker.unref();
+    worker.on('message', (a: ThreadTaskAnswer) => {
+      const done = slot.done;
+      if (done === undefined || a.id !== slot.id) return;
+      slot.done = undefined;
+      worker.unref();
+      idle.push(slot);
+      done(a, undefined);
+    });
+    // An uncaught error ends the worker: 'exit' follows and rejects the task.
+    worker.on('error', (e: unknown) => {
+      slot.uncaught ??= e;
+    });
+    worker.once('exit', (code: number) => {
+      live.delete(slot);
+      const i = idle.indexOf(slot);
+      if (i >= 0) idle.splice(i, 1);
+      const done = slot.done;
+      slot.done = undefined;
+      done?.(undefined, new WorkerDied(slot.uncaught !== undefined ? `threw an uncaught ${describeUncaught(slot.uncaught)}` : `exited with code ${code}`));
+    });
+    live.add(slot);
+    return slot;
+  }
+
+  async destroy(): Promise<void> {
+    this.idle.length = 0;
+    await Promise.all([...this.live].map((s) => s.worker.terminate()));
+  }
 }
 
 /**
  * Loads tinypool (an ES module: with a real import(), which TypeScript's CommonJS output would
- * turn into `require`) and starts the workers. A module function on purpose: the listeners it
- * leaves on tinypool must not hold the `Parallel` (see `watch`).
+ * turn into `require`) and starts the worker processes.
  */
-function startTinypool(backend: ParallelBackend, workers: number): Promise<Tinypool> {
+function startTinypool(workers: number): Promise<Tinypool> {
   const load = new Function('s', 'return import(s)') as (s: string) => Promise<TinypoolModule>;
   return load('tinypool').then(({ Tinypool: TP }) => {
     const p = new TP({
       filename: WORKER_FILE,
-      runtime: backend === 'threads' ? 'worker_threads' : 'child_process',
+      runtime: 'child_process',
       minThreads: workers,
       maxThreads: workers,
-      // Child processes: bigint, TypedArrays, Map... survive the channel (JSON would not).
+      // bigint, TypedArrays, Map... survive the channel (JSON would not).
       serialization: 'advanced',
-      ...(backend === 'processes' ? { env: childEnv(workers) } : {}),
+      env: childEnv(workers),
     });
     // Errors of workers with no task are reported here instead of being thrown.
     p.on('error', ignore);
@@ -432,12 +543,52 @@ function startTinypool(backend: ParallelBackend, workers: number): Promise<Tinyp
   });
 }
 
+/**
+ * The processes backend: tinypool's child processes. tinypool rejects the task of a process
+ * that dies; the exit listeners added here say how it died (code or signal).
+ */
+class TinypoolRunner implements Runner {
+  private readonly hooked = new WeakSet<TinypoolWorker>();
+  private lastExit = '';
+
+  constructor(private readonly tp: Tinypool) {}
+
+  run(message: TaskMessage, done: Done): void {
+    const answer = this.tp.run(message, { name: 'run' }) as Promise<TaskAnswer>;
+    this.hookWorkers();
+    answer.then(
+      (a) => done(a, undefined),
+      (e: unknown) => {
+        // tinypool rejects from its own exit listener; ours ran before this reaction. No exit
+        // seen: the task was not sent (its arguments cannot cross), the error as it is.
+        const detail = this.lastExit;
+        this.lastExit = '';
+        done(undefined, detail !== '' ? new WorkerDied(detail) : e);
+      },
+    );
+  }
+
+  private hookWorkers(): void {
+    for (const w of this.tp.threads) {
+      if (this.hooked.has(w)) continue;
+      this.hooked.add(w);
+      w.once('exit', (code: number | null, sig?: NodeJS.Signals | null) => {
+        this.lastExit = sig ? `was killed by ${sig}` : `exited with code ${code}`;
+      });
+    }
+  }
+
+  destroy(): Promise<void> {
+    return this.tp.destroy();
+  }
+}
+
 function ignore(): void {}
 
 /** What the garbage-collection cleanup of a pool needs (never the pool itself). */
 interface GcState {
   temp: TempFolders;
-  pool: Promise<Tinypool> | undefined;
+  runner: Runner | Promise<Runner> | undefined;
   watch: { closing: boolean };
 }
 
@@ -445,7 +596,9 @@ interface GcState {
 const registryForGc = new FinalizationRegistry<GcState>((s) => {
   s.watch.closing = true;
   s.temp.removeAll();
-  void s.pool?.then((p) => p.destroy()).catch(ignore);
+  void Promise.resolve(s.runner)
+    .then((r) => r?.destroy())
+    .catch(ignore);
 });
 
 /**
@@ -461,17 +614,15 @@ export class Parallel implements AsyncDisposable {
   private readonly signal: AbortSignal | undefined;
   private readonly temp: TempFolders;
   private readonly gcState: GcState;
-  private tinypool: Promise<Tinypool> | undefined;
+  /** The runner once started; `starting` while tinypool loads. */
+  private runner: Runner | undefined;
+  private starting: Promise<Runner> | undefined;
   private readonly queue: Job[] = [];
   private readonly calls = new Set<Call>();
   private inFlight = 0;
   private closed: Promise<void> | undefined;
-  /**
-   * What the workers' exit listeners share with the pool. Not the pool itself: the listeners live
-   * as long as tinypool, which the garbage-collection cleanup holds, so they must not keep the
-   * pool reachable.
-   */
-  private readonly watch = { closing: false, lastExit: '', hooked: new WeakSet<TinypoolWorker>(), errored: new WeakSet<TinypoolWorker>() };
+  /** What the garbage-collection cleanup shares with the pool (not the pool itself). */
+  private readonly watch = { closing: false };
   private readonly modules = new Map<string, string>();
 
   constructor(options?: ParallelOptions) {
@@ -490,22 +641,30 @@ export class Parallel implements AsyncDisposable {
     this.signal?.addEventListener('abort', () => this.abortAll(), { once: true });
     this.temp = new TempFolders(o.tempFolder);
     removeDeadFolders([o.tempFolder, process.env.MMNPY_TEMP_FOLDER, SHM, os.tmpdir()].filter((b): b is string => typeof b === 'string' && b !== ''));
-    this.gcState = { temp: this.temp, pool: undefined, watch: this.watch };
+    this.gcState = { temp: this.temp, runner: undefined, watch: this.watch };
     registryForGc.register(this, this.gcState, this);
   }
 
   /** Runs `exportName(...args)` of `module` in a worker; resolves to its result. */
   async run(module: PathLike | URL, exportName: string, args: readonly unknown[]): Promise<unknown> {
-    const [r] = await this.submit(module, exportName, [args], undefined, 'Parallel.run', new Error());
-    return r;
+    try {
+      const [r] = await this.submit(module, exportName, [args], undefined, 'Parallel.run');
+      return r;
+    } catch (e) {
+      throw withCaller(e);
+    }
   }
 
   /** Runs `exportName(...argsList[i])` for every i; resolves to the results in order. */
-  map(module: PathLike | URL, exportName: string, argsList: readonly (readonly unknown[])[], options?: MapOptions): Promise<unknown[]> {
-    return this.submit(module, exportName, argsList, options, 'Parallel.map', new Error());
+  async map(module: PathLike | URL, exportName: string, argsList: readonly (readonly unknown[])[], options?: MapOptions): Promise<unknown[]> {
+    try {
+      return await this.submit(module, exportName, argsList, options, 'Parallel.map');
+    } catch (e) {
+      throw withCaller(e);
+    }
   }
 
-  private async submit(module: PathLike | URL, exportName: string, argsList: readonly (readonly unknown[])[], options: MapOptions | undefined, where: string, site: Error): Promise<unknown[]> {
+  private async submit(module: PathLike | URL, exportName: string, argsList: readonly (readonly unknown[])[], options: MapOptions | undefined, where: string): Promise<unknown[]> {
     if (this.watch.closing) throw new MmnpyError('ERR_MMNPY_CLOSED', 'the pool is closed');
     if (this.signal?.aborted) throw abortError(this.signal);
     const file = this.modulePath(module);
@@ -530,14 +689,13 @@ export class Parallel implements AsyncDisposable {
       sender.release();
       throw e;
     }
-    const pool = this.pool();
+    const runner = this.start();
     return new Promise<unknown[]>((resolve, reject) => {
       const onAbort = (): void => this.settle(call, abortError(signal!));
       const call: Call = {
         total: messages.length,
         results: new Array<unknown>(messages.length),
         where: `${where} (${exportName} in ${file})`,
-        site,
         sender,
         onProgress,
         resolve,
@@ -549,8 +707,9 @@ export class Parallel implements AsyncDisposable {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.calls.add(call);
-      messages.forEach((message, index) => this.queue.push({ call, index, message }));
-      pool.then(() => this.pump(), (e: unknown) => this.settle(call, e));
+      for (let index = 0; index < messages.length; index++) this.queue.push({ call, index, message: messages[index]! });
+      if (runner instanceof Promise) runner.then(() => this.pump(), (e: unknown) => this.settle(call, e));
+      else this.pump();
     });
   }
 
@@ -564,49 +723,43 @@ export class Parallel implements AsyncDisposable {
     return p;
   }
 
-  private pool(): Promise<Tinypool> {
-    if (this.tinypool === undefined) {
-      this.tinypool = startTinypool(this.backend, this.nJobs);
-      this.gcState.pool = this.tinypool;
+  /** The runner, started on first use: threads at once, tinypool's processes once it has loaded. */
+  private start(): Runner | Promise<Runner> {
+    if (this.runner !== undefined) return this.runner;
+    if (this.backend === 'threads') {
+      // The workers' kernels share the process's pool: a worker waits while the pool's threads
+      // run its kernel, and the pool balances all workers' kernels over the cores by work
+      // stealing, so one descheduled worker does not hold up a pass (BENCHMARKS.md: measured
+      // against each worker running its kernels on its own thread).
+      this.runner = new ThreadRunner();
+      this.gcState.runner = this.runner;
+      return this.runner;
     }
-    return this.tinypool;
+    if (this.starting === undefined) {
+      this.starting = startTinypool(this.nJobs).then((tp) => new TinypoolRunner(tp));
+      this.gcState.runner = this.starting;
+      this.starting.then(
+        (r) => {
+          this.runner = r;
+          this.gcState.runner = r;
+        },
+        ignore,
+      );
+    }
+    return this.starting;
   }
 
-  /** Watches each worker's exit: tinypool does not notice a thread that calls process.exit(). */
-  private hookWorkers(p: Tinypool): void {
-    const watch = this.watch;
-    const threads = this.backend === 'threads';
-    for (const w of p.threads) {
-      if (watch.hooked.has(w)) continue;
-      watch.hooked.add(w);
-      w.on('error', () => watch.errored.add(w));
-      w.once('exit', (code: number | null, sig?: NodeJS.Signals | null) => {
-        watch.lastExit = sig ? `was killed by ${sig}` : `exited with code ${code}`;
-        // Child processes: tinypool reports their exit itself (before this listener runs).
-        if (watch.closing || watch.errored.has(w) || !threads) return;
-        // tinypool rejects the worker's tasks on 'error' and replaces the worker.
-        w.emit('error', new WorkerDied(watch.lastExit));
-      });
-    }
-  }
-
+  /** Starts queued tasks while workers are free. */
   private pump(): void {
-    const p = this.tinypool;
-    if (p === undefined) return;
-    void p.then((tp) => {
-      while (this.inFlight < this.nJobs && this.queue.length > 0 && !this.watch.closing) {
-        const job = this.queue.shift()!;
-        if (job.call.settled) continue;
-        this.inFlight++;
-        job.call.running++;
-        const answer = tp.run(job.message, { name: 'run' }) as Promise<TaskAnswer>;
-        this.hookWorkers(tp);
-        answer.then(
-          (a) => this.finish(job, a, undefined),
-          (e: unknown) => this.finish(job, undefined, e),
-        );
-      }
-    });
+    const runner = this.runner;
+    if (runner === undefined) return;
+    while (this.inFlight < this.nJobs && this.queue.length > 0 && !this.watch.closing) {
+      const job = this.queue.shift()!;
+      if (job.call.settled) continue;
+      this.inFlight++;
+      job.call.running++;
+      runner.run(job.message, (a, e) => this.finish(job, a, e));
+    }
   }
 
   private finish(job: Job, answer: TaskAnswer | undefined, failure: unknown): void {
@@ -626,14 +779,20 @@ export class Parallel implements AsyncDisposable {
       }
     } else if (answer !== undefined) {
       this.settle(call, taskError((answer as { error: WorkerErrorInfo }).error, job.index, call));
-    } else {
-      const detail = failure instanceof WorkerDied ? failure.detail : this.watch.lastExit || String((failure as Error)?.message ?? failure);
-      const closed = this.watch.closing;
-      const e = closed
+    } else if (this.watch.closing || failure instanceof WorkerDied) {
+      const e = this.watch.closing
         ? new MmnpyError('ERR_MMNPY_CLOSED', `the pool was closed while task ${job.index} of ${call.where} ran`)
-        : new MmnpyError('ERR_MMNPY_WORKER_DIED', `a worker ${detail} while running task ${job.index} of ${call.where}; the tasks not started were cancelled`);
+        : new MmnpyError('ERR_MMNPY_WORKER_DIED', `a worker ${(failure as WorkerDied).detail} while running task ${job.index} of ${call.where}; the tasks not started were cancelled`);
       (e as MmnpyError & { taskIndex: number }).taskIndex = job.index;
-      this.watch.lastExit = '';
+      fromWorkers.add(e);
+      this.settle(call, e);
+    } else {
+      // The task could not be sent: an argument structured clone refuses (a function...).
+      const e = typeError(
+        `the arguments of task ${job.index} of ${call.where} cannot be sent to a worker: ${String((failure as Error)?.message ?? failure)} (values cross by structured clone, NdArrays by their mapping)`,
+      ) as TypeError & { code: string; taskIndex?: number; cause?: unknown };
+      e.cause = failure;
+      e.taskIndex = job.index;
       this.settle(call, e);
     }
     this.pump();
@@ -662,8 +821,8 @@ export class Parallel implements AsyncDisposable {
     registryForGc.unregister(this);
     const calls = [...this.calls];
     this.closed = (async () => {
-      const tp = this.tinypool;
-      if (tp !== undefined) await (await tp.catch(() => undefined))?.destroy();
+      const runner = await Promise.resolve(this.runner ?? this.starting).catch(() => undefined);
+      await runner?.destroy();
       for (const call of calls) this.settle(call, new MmnpyError('ERR_MMNPY_CLOSED', `the pool was closed before ${call.where} finished`));
       for (const call of calls) call.sender.release();
       this.temp.removeAll();

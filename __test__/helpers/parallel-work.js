@@ -4,6 +4,9 @@
 const fs = require('node:fs')
 const { NdArray, residentMemory, memit } = require('../../index.js')
 
+// How many times this module was evaluated in this worker (once: workers cache task modules).
+globalThis.__mmnpyWorkLoads = (globalThis.__mmnpyWorkLoads ?? 0) + 1
+
 /** Appends `i` to `log` (one line per task start), so a test can see which tasks started. */
 function started(log, i) {
   if (log) fs.appendFileSync(log, `${i}\n`)
@@ -104,3 +107,20 @@ exports.mappingsOf = (a, file) => {
 }
 
 exports.pid = () => process.pid
+
+/** How many times this module was evaluated in this worker. */
+exports.loads = () => globalThis.__mmnpyWorkLoads
+
+/** The kernel threads a sum() in this worker uses, and a sum over `a`. */
+exports.kernelThreads = (a) => ({ threads: require('../../binding.js').kernelThreads(), sum: a.sum() })
+
+/** Never settles; throws from a timer (an uncaught error that ends the worker). */
+exports.lateThrow = () =>
+  new Promise(() => {
+    setTimeout(() => {
+      throw new RangeError('late failure')
+    }, 5)
+  })
+
+/** A result structured clone refuses. */
+exports.returnFunction = () => () => 1
