@@ -1,4 +1,4 @@
-// Crash-safe writes: writers killed with SIGKILL at random moments, 100 times each, always
+// Crash-safe writes (saveNpy, openNpy w+, saveNpz, dump): writers killed with SIGKILL at random moments, 100 times each, always
 // leave the target as the old file or a complete new one, never a partial file; the temporary
 // files of killed writers are removed by the next write to the same folder.
 import test from 'ava'
@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
-import { loadNpy, saveNpy } from '../index'
+import { NdArray, array, dump, load, loadNpy, loadNpz, saveNpy, saveNpz } from '../index'
 import { py, tmpDir } from './helpers/numpy'
 
 const WRITER = path.join(__dirname, 'helpers', 'crash-writer.js')
@@ -25,48 +25,82 @@ function killAfter(file: string, writer: string, delay: number): Promise<string 
   })
 }
 
-/** What the target holds: which complete version, or a description of what is wrong. */
-function check(file: string, partialDataAllowed: boolean): string {
-  let a
+/** The array a writer's target holds and its byte size as written, or why it cannot be read. */
+function open(file: string, writer: string): { a: NdArray; close: () => void; version?: unknown } | string {
   try {
-    a = loadNpy(file, { mmapMode: 'r' })
+    if (writer === 'saveNpz') {
+      const z = loadNpz(file, { mmapMode: 'r' })
+      return { a: z.get('a'), close: () => z.close() }
+    }
+    if (writer === 'dump') {
+      const v = load(file, { mmapMode: 'r' }) as { a: NdArray; v: unknown }
+      return { a: v.a, close: () => v.a.close(), version: v.v }
+    }
+    const a = loadNpy(file, { mmapMode: 'r' })
+    return { a, close: () => a.close() }
   } catch (e) {
     return `unreadable: ${(e as Error).message}`
   }
+}
+
+/** What the target holds: which complete version, or a description of what is wrong. */
+function check(file: string, writer: string): string {
+  const o = open(file, writer)
+  if (typeof o === 'string') return o
+  const { a } = o
   try {
     const shape = a.shape.join('x')
     const version = shape === String(N) ? 1 : shape === `2x${N / 2}` ? 2 : 0
     if (!version) return `unexpected shape ${shape}`
-    if (fs.statSync(file).size !== a.offset + a.nbytes) return `size ${fs.statSync(file).size} for shape ${shape}`
+    if (writer === 'saveNpy' || writer === 'openNpy') {
+      if (fs.statSync(file).size !== a.offset + a.nbytes) return `size ${fs.statSync(file).size} for shape ${shape}`
+    }
+    if (writer === 'dump' && o.version !== version) return `shape ${shape} with v ${String(o.version)}`
     const s = a.sum() as number
     // 'w+' makes the new file complete (header, size) before the data is written into it.
-    if (s === version * N || (partialDataAllowed && s >= 0 && s <= version * N)) return `v${version}`
+    if (s === version * N || (writer === 'openNpy' && s >= 0 && s <= version * N)) return `v${version}`
     return `shape ${shape} with sum ${s}`
   } finally {
-    a.close()
+    o.close()
   }
 }
 
-for (const writer of ['saveNpy', 'openNpy']) {
+/** Writes version 1 (N ones) the way `writer` writes. */
+function writeFirst(file: string, writer: string): void {
+  const ones = new Float64Array(N).fill(1)
+  if (writer === 'saveNpz') saveNpz(file, { a: ones })
+  else if (writer === 'dump') dump({ a: array(ones), v: 1 }, file)
+  else saveNpy(file, ones)
+}
+
+/** NumPy's (or joblib's) reading of the target: its shape. */
+function pythonShape(file: string, writer: string): unknown[] {
+  if (writer === 'saveNpz') return py(`a = np.load(inp)['a']; out(list(a.shape))`, file)
+  if (writer === 'dump') return py(`import joblib; a = joblib.load(inp, mmap_mode='r')['a']; out(list(a.shape))`, file)
+  return py(`a = np.load(inp); out(list(a.shape))`, file)
+}
+
+for (const writer of ['saveNpy', 'openNpy', 'saveNpz', 'dump']) {
+  const ext = writer === 'saveNpz' ? 'npz' : writer === 'dump' ? 'joblib' : 'npy'
   test(`${writer}: killed ${KILLS} times at random moments, the target is always the old or a complete new file`, async (t) => {
     const dir = tmpDir(t, `mmnpy-crash-${writer}-`)
-    const file = path.join(dir, 'target.npy')
-    saveNpy(file, new Float64Array(N).fill(1))
+    const file = path.join(dir, `target.${ext}`)
+    writeFirst(file, writer)
     const seen = new Map<string, number>()
     for (let k = 0; k < KILLS; k++) {
       await killAfter(file, writer, Math.random() * 40)
-      const what = check(file, writer === 'openNpy')
+      const what = check(file, writer)
       seen.set(what, (seen.get(what) ?? 0) + 1)
       if (!/^v[12]$/.test(what)) t.fail(`after kill ${k + 1}: ${what}`)
     }
     t.log(Object.fromEntries(seen))
-    // NumPy agrees with the last state.
-    const r = py(`a = np.load(inp); out(list(a.shape))`, file)
-    t.true([String(N), `2,${N / 2}`].includes(r.join(',')), `NumPy reads shape ${r}`)
+    // NumPy (joblib for dump) agrees with the last state.
+    const r = pythonShape(file, writer)
+    t.true([String(N), `2,${N / 2}`].includes(r.join(',')), `Python reads shape ${r}`)
     // Temporary files of the killed writers go with the next write to this folder.
-    saveNpy(file, new Float64Array(4))
+    writeFirst(file, writer)
     t.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.mmnpy-tmp')), [])
-    t.deepEqual(fs.readdirSync(dir), ['target.npy'])
+    t.deepEqual(fs.readdirSync(dir), [`target.${ext}`])
   })
 }
 
