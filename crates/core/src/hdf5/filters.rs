@@ -76,7 +76,9 @@ pub fn inflate(src: &[u8], want: usize) -> Result<Vec<u8>> {
     let status = d.decompress(src, &mut out, FlushDecompress::Finish).map_err(|e| bad(format!("a chunk's deflate stream is corrupted: {e}")))?;
     let produced = d.total_out() as usize;
     match status {
-        Status::StreamEnd => {}
+        Status::StreamEnd if produced == want => {}
+        // A chunk is stored whole (edge chunks too): a shorter stream is a damaged chunk.
+        Status::StreamEnd => return Err(bad(format!("a chunk's deflate stream ends early ({produced} of {want} bytes)"))),
         _ if produced == want => {
             // The output is full: anything more in the stream is a chunk larger than its size.
             let mut probe = [0u8; 1];

@@ -997,33 +997,52 @@ fn extreme_value<T: Ordered>(src: &Source, max: bool) -> (usize, Value) {
     (i, v.value())
 }
 
+/// The lanes loop of [`fast_extreme!`] for one direction (`MAX`), for f32 and f64: per
+/// lane `if x > l { x } else { l }` (one `maxpd`/`minpd`) and a per-lane NaN flag, so no
+/// accumulator runs across the lanes.
+#[inline(always)]
+fn lanes_extreme<T: Copy + PartialOrd, const MAX: bool>(xs: &[T]) -> (T, bool) {
+    let better = |x: T, b: T| if MAX { x > b } else { x < b };
+    let mut lanes = [xs[0]; 16];
+    let mut nans = [false; 16];
+    let mut it = xs.chunks_exact(16);
+    for c in &mut it {
+        for j in 0..16 {
+            let x = c[j];
+            lanes[j] = if better(x, lanes[j]) { x } else { lanes[j] };
+            #[allow(clippy::eq_op)]
+            let x_nan = x != x;
+            nans[j] |= x_nan;
+        }
+    }
+    let mut nan = nans.iter().any(|&b| b);
+    let mut best = lanes[0];
+    for &x in lanes[1..].iter().chain(it.remainder()) {
+        #[allow(clippy::eq_op)]
+        let x_nan = x != x;
+        nan |= x_nan;
+        if better(x, best) {
+            best = x;
+        }
+    }
+    (best, nan)
+}
+
 /// Elements per block of the arg-extreme fast path: a block is scanned twice (its
 /// extreme, then the first element equal to it), the second time from L1.
 const ARG_BLOCK: usize = 2048;
 
 macro_rules! fast_extreme {
     ($block:ident, $name:ident, $arg:ident, $t:ty) => {
-        /// (extreme, any NaN) of a non-empty slice: 16 lanes the compiler vectorizes, NaN
-        /// tracked apart.
+        /// (extreme, any NaN) of a non-empty slice: 16 lanes the compiler vectorizes
+        /// ([`lanes_extreme`]). With a NaN the extreme is meaningless and the flag set.
         #[inline]
         fn $block(xs: &[$t], max: bool) -> ($t, bool) {
-            let better = |x: $t, b: $t| if max { x > b } else { x < b };
-            let mut lanes = [xs[0]; 16];
-            let mut nan = false;
-            let mut it = xs.chunks_exact(16);
-            for c in &mut it {
-                for j in 0..16 {
-                    let x = c[j];
-                    nan |= x != x;
-                    lanes[j] = if better(x, lanes[j]) { x } else { lanes[j] };
-                }
+            if max {
+                lanes_extreme::<$t, true>(xs)
+            } else {
+                lanes_extreme::<$t, false>(xs)
             }
-            let mut best = lanes[0];
-            for &x in lanes.iter().chain(it.remainder()) {
-                nan |= x != x;
-                best = if better(x, best) { x } else { best };
-            }
-            (best, nan)
         }
 
         /// min/max of a contiguous native run (any NaN makes the result NaN, as NumPy).
@@ -1732,6 +1751,9 @@ mod tests {
                 for max in [false, true] {
                     let got = fast_arg_extreme_f64(&src, map.as_ptr() as *const f64, n, max);
                     assert_eq!(got, arg_reference(&a, max), "n {n} case {case} max {max}");
+                    let ext = fast_extreme_f64(&src, map.as_ptr() as *const f64, n, max);
+                    let want = a[arg_reference(&a, max)];
+                    assert!(ext == want || (ext.is_nan() && want.is_nan()), "extreme n {n} case {case} max {max}: {ext} vs {want}");
                     let bytes: Vec<u8> = a.iter().flat_map(|&v| (v as f32).to_ne_bytes()).collect();
                     let m32 = Mapping::from_bytes(&bytes).unwrap();
                     let l32 = Layout::contiguous(&[n], 4, false);
