@@ -5,7 +5,7 @@ import { opts, toPath, wrap } from './io';
 import { NdArray } from './ndarray';
 import type { DType } from './dtype';
 import { adjust, parseSliceString, SliceSpec } from './slicing';
-import type { Storage } from './storage';
+import { TakenStorages } from './storage';
 
 export type { PathLike, H5OpenOptions, H5Mode, H5AttrValue, H5MmapOptions } from '../index';
 import type { PathLike, H5OpenOptions, H5Mode, H5AttrValue, H5MmapOptions } from '../index';
@@ -18,8 +18,7 @@ class Handle {
   readonly filename: string;
   readonly allowCopy: boolean;
   /** Storages of the arrays handed out, weakly: closing the file closes them. */
-  private readonly taken: WeakRef<Storage>[] = [];
-  private sweepAt = 64;
+  private readonly taken = new TakenStorages();
 
   constructor(n: binding.NativeH5, allowCopy: boolean) {
     this.native = n;
@@ -34,13 +33,7 @@ class Handle {
 
   track(n: binding.NativeArray): NdArray {
     const a = wrap(n, this.allowCopy);
-    this.taken.push(new WeakRef(a._s));
-    if (this.taken.length > this.sweepAt) {
-      const alive = this.taken.filter((r) => r.deref() !== undefined);
-      this.taken.length = 0;
-      this.taken.push(...alive);
-      this.sweepAt = Math.max(64, alive.length * 2);
-    }
+    this.taken.add(a._s);
     return a;
   }
 
@@ -48,8 +41,7 @@ class Handle {
     const n = this.native;
     if (n === null) return;
     this.native = null;
-    for (const r of this.taken) r.deref()?.close();
-    this.taken.length = 0;
+    this.taken.closeAll();
     n.close();
   }
 

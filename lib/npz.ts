@@ -4,7 +4,7 @@ import * as binding from '../binding';
 import { closedError, invalidArg, MmnpyError, native, typeError } from './errors';
 import { opts, toBytes, toPath, wrap } from './io';
 import { MmapMode, NdArray, NestedArray } from './ndarray';
-import type { Storage } from './storage';
+import { TakenStorages } from './storage';
 
 export type { PathLike, NpzLoadOptions, SaveNpzOptions } from '../index';
 import type { PathLike, NpzLoadOptions, SaveNpzOptions } from '../index';
@@ -22,8 +22,7 @@ export class NpzFile implements Iterable<[string, NdArray]> {
   private nativeNpz: binding.NativeNpz | null;
   private readonly allowCopy: boolean;
   /** Storages of the arrays handed out, weakly: a collected one has no view left to close. */
-  private readonly taken: WeakRef<Storage>[] = [];
-  private sweepAt = 64;
+  private readonly taken = new TakenStorages();
 
   /** @internal */
   constructor(n: binding.NativeNpz, mode: MmapMode | null, allowCopy: boolean) {
@@ -42,13 +41,7 @@ export class NpzFile implements Iterable<[string, NdArray]> {
   }
 
   private track(a: NdArray): NdArray {
-    this.taken.push(new WeakRef(a._s));
-    if (this.taken.length > this.sweepAt) {
-      const alive = this.taken.filter((r) => r.deref() !== undefined);
-      this.taken.length = 0;
-      this.taken.push(...alive);
-      this.sweepAt = Math.max(64, alive.length * 2);
-    }
+    this.taken.add(a._s);
     return a;
   }
 
@@ -82,8 +75,7 @@ export class NpzFile implements Iterable<[string, NdArray]> {
     const n = this.nativeNpz;
     if (n === null) return;
     this.nativeNpz = null;
-    for (const r of this.taken) r.deref()?.close();
-    this.taken.length = 0;
+    this.taken.closeAll();
     n.close();
   }
 

@@ -353,3 +353,27 @@ function accessors(dt: DType, direct: boolean, le: boolean): [Reader, Writer] {
       ];
   }
 }
+
+/**
+ * The storages of every array an open container (an `.npz` archive, an HDF5 file) handed out,
+ * held weakly so that dropped arrays can be collected; closing the container closes the rest.
+ */
+export class TakenStorages {
+  private readonly refs: WeakRef<Storage>[] = [];
+  private sweepAt = 64;
+
+  add(s: Storage): void {
+    this.refs.push(new WeakRef(s));
+    if (this.refs.length > this.sweepAt) {
+      const alive = this.refs.filter((r) => r.deref() !== undefined);
+      this.refs.length = 0;
+      this.refs.push(...alive);
+      this.sweepAt = Math.max(64, alive.length * 2);
+    }
+  }
+
+  closeAll(): void {
+    for (const r of this.refs) r.deref()?.close();
+    this.refs.length = 0;
+  }
+}
