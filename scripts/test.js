@@ -35,6 +35,8 @@ async function main() {
   }
   let failed = 0;
   let passed = 0;
+  // Every failing test's line, repeated at the end: CI keeps only the tail of the output.
+  const failures = [];
 
   // Keep dist/ in step with lib/.
   const tsc = await run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
@@ -74,6 +76,7 @@ async function main() {
   passed += sum(/test result: \w+\. (\d+) passed/g, cargo.out);
   failed += sum(/test result: \w+\. \d+ passed; (\d+) failed/g, cargo.out);
   if (cargo.code !== 0 && !/test result: FAILED/.test(cargo.out)) failed += 1; // build error
+  for (const m of cargo.out.matchAll(/^test (.+) \.\.\. FAILED$/gm)) failures.push(`cargo: ${m[1]}`);
 
   // The ava suite on this Node, then on every other Node binary listed in MMNPY_TEST_NODES
   // (colon-separated paths; CI installs Node 22 and 24 from the npm registry). Those runs are
@@ -91,6 +94,7 @@ async function main() {
     const avaFailed = sum(/^\s*(\d+) tests? failed/gm, ava.out) + sum(/^\s*(\d+) uncaught exceptions?/gm, ava.out)
       + sum(/^\s*(\d+) unhandled rejections?/gm, ava.out) + sum(/^\s*(\d+) tests? timed out/gm, ava.out);
     const broke = ava.code !== 0 && avaFailed === 0 ? 1 : 0; // ava itself failed (no test ran, crash, ...)
+    for (const m of ava.out.matchAll(/^\s*(✘ .*|Uncaught exception in .*|Unhandled rejection in .*|Timed out while running .*)$/gm)) failures.push(`Node ${version}: ${m[1].trim()}`);
     if (node === process.execPath || process.env.MMNPY_TEST_NODES_GATE === '1') {
       passed += avaPassed;
       failed += avaFailed + broke;
@@ -99,6 +103,10 @@ async function main() {
     }
   }
 
+  if (failures.length > 0) {
+    console.log(`\nmmnpy: what failed (${failures.length} lines; details above):`);
+    for (const f of [...new Set(failures)].slice(0, 50)) console.log(`  ${f}`);
+  }
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);
 }

@@ -47,12 +47,35 @@
 //! - The file descriptor is closed as soon as the mapping exists.
 
 use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::ptr::NonNull;
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
 
 use crate::error::{err, Error, ErrorKind, Result};
+
+/// A writer into an open file: what [`Mapping::write_range`] can have the kernel
+/// copy into.
+pub trait FileWriter: Write {
+    fn file(&self) -> &File;
+}
+
+impl FileWriter for File {
+    fn file(&self) -> &File {
+        self
+    }
+}
+
+impl FileWriter for &File {
+    fn file(&self) -> &File {
+        self
+    }
+}
+
+/// Runs at least this long are copied file to file by [`Mapping::write_range`]; shorter
+/// ones are not worth opening the file for.
+const KERNEL_COPY_MIN: usize = 256 << 10;
 
 /// The four modes of `np.memmap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -516,6 +539,73 @@ impl Mapping {
         Ok(out)
     }
 
+    /// Writes bytes `offset..offset+len` of the mapping to `w` (after what it holds).
+    ///
+    /// When the mapping's bytes are its file's (shared mappings, and `'r'` ones: their
+    /// pages are the file's, bar stray writes through a TypedArray, which never count)
+    /// and `source` still names that file, the kernel copies them file to file
+    /// (`copy_file_range`): no page of the mapping is faulted in and nothing passes
+    /// through this process, about twice the speed of a `write` from the mapping here.
+    /// Otherwise, and for what the kernel will not copy, they are written from memory.
+    pub fn write_range<W: FileWriter>(&self, w: &mut BufWriter<W>, source: Option<&Path>, offset: usize, len: usize) -> Result<()> {
+        self.check_range(offset, len)?;
+        let done = match source {
+            Some(path) if len >= KERNEL_COPY_MIN && self.releasable => self.copy_file_range(w, path, offset, len)?,
+            _ => 0,
+        };
+        // SAFETY: the range is inside the mapping (checked above); the caller keeps the
+        // mapping alive for the call.
+        let rest = unsafe { std::slice::from_raw_parts(self.as_ptr().add(offset + done), len - done) };
+        w.write_all(rest).map_err(|e| Error::io("cannot write", &e))
+    }
+
+    /// The kernel copy of [`Mapping::write_range`]: how many bytes it wrote.
+    #[cfg(target_os = "linux")]
+    fn copy_file_range<W: FileWriter>(&self, w: &mut BufWriter<W>, path: &Path, offset: usize, len: usize) -> Result<usize> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let Some((dev, ino, end)) = self.file else { return Ok(0) };
+        let Ok(src) = File::open(path) else { return Ok(0) };
+        match src.metadata() {
+            Ok(meta) if meta.dev() == dev && meta.ino() == ino => {}
+            _ => return Ok(0),
+        }
+        // The file offset of mapped byte 0, and of the first byte to copy.
+        let start = end - self.len as u64;
+        let Ok(mut from) = libc::loff_t::try_from(start + offset as u64) else { return Ok(0) };
+        w.flush().map_err(|e| Error::io("cannot write", &e))?;
+        let out = w.get_ref().file().as_raw_fd();
+        let mut done = 0usize;
+        while done < len {
+            // SAFETY: plain syscall on two open descriptors; `from` is a valid in/out
+            // offset, the output offset is the file's own (null).
+            let n = unsafe { libc::copy_file_range(src.as_raw_fd(), &mut from, out, std::ptr::null_mut(), len - done, 0) };
+            if n > 0 {
+                done += n as usize;
+                continue;
+            }
+            if n == 0 {
+                // End of file before the mapped bytes: another process truncated it.
+                self.check_file(path)?;
+                return Ok(done);
+            }
+            let e = std::io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) => {}
+                // No space, quota, I/O error: writing from memory would fail the same way.
+                Some(libc::ENOSPC | libc::EDQUOT | libc::EIO | libc::EFBIG) => return Err(Error::io("cannot write", &e)),
+                // Not supported here (old kernel, across file systems, special files).
+                _ => return Ok(done),
+            }
+        }
+        Ok(done)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn copy_file_range<W: FileWriter>(&self, _w: &mut BufWriter<W>, _path: &Path, _offset: usize, _len: usize) -> Result<usize> {
+        Ok(0)
+    }
+
     /// Copies `bytes` into the mapping at `offset`, bounds-checked.
     pub fn write_bytes(&self, offset: usize, bytes: &[u8]) -> Result<()> {
         self.check_range(offset, bytes.len())?;
@@ -621,6 +711,60 @@ fn cow_refused(len: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_range_copies_the_file_where_the_mapping_is_the_file_and_memory_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("src.bin");
+        let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let (base, len) = (4096 + 128, 2_500_000);
+        let (off, n) = (1000, KERNEL_COPY_MIN + 12345);
+        for mode in [Mode::ReadOnly, Mode::ReadWrite, Mode::CopyOnWrite] {
+            let file = std::fs::OpenOptions::new().read(true).write(mode.shared()).open(&path).unwrap();
+            let m = Mapping::map_file(&file, &path, base as u64, len, mode).unwrap();
+            drop(file);
+            // A write through the mapping: in 'r+' it is the file's, in 'c' the
+            // mapping's own; in 'r' a stray one, which never counts.
+            m.write_bytes(off + 7, &[0xEE; 3]).unwrap();
+            let mut want = bytes[base + off..base + off + n].to_vec();
+            if mode != Mode::ReadOnly {
+                want[7..10].fill(0xEE);
+            }
+            for source in [Some(path.as_path()), None] {
+                let out_path = dir.path().join("out.bin");
+                let out = File::create(&out_path).unwrap();
+                let mut w = BufWriter::new(&out);
+                w.write_all(b"head").unwrap();
+                m.write_range(&mut w, source, off, n).unwrap();
+                w.write_all(b"tail").unwrap();
+                w.flush().unwrap();
+                drop(w);
+                let got = std::fs::read(&out_path).unwrap();
+                assert_eq!((&got[..4], &got[got.len() - 4..]), (&b"head"[..], &b"tail"[..]), "{mode:?}");
+                let mut expect = want.clone();
+                if mode == Mode::ReadOnly && (source.is_none() || cfg!(not(target_os = "linux"))) {
+                    expect[7..10].fill(0xEE); // from memory: the stray write shows
+                }
+                assert!(got[4..got.len() - 4] == expect[..], "{mode:?}, source {source:?}");
+            }
+        }
+        // The mapped file replaced under its name: the new file is not read.
+        let before = std::fs::read(&path).unwrap();
+        let file = File::open(&path).unwrap();
+        let m = Mapping::map_file(&file, &path, 0, len, Mode::ReadOnly).unwrap();
+        drop(file);
+        let tmp = dir.path().join("new.bin");
+        std::fs::write(&tmp, vec![0u8; 3_000_000]).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        let out_path = dir.path().join("out2.bin");
+        let out = File::create(&out_path).unwrap();
+        let mut w = BufWriter::new(&out);
+        m.write_range(&mut w, Some(&path), 0, len).unwrap();
+        w.flush().unwrap();
+        drop(w);
+        assert!(std::fs::read(&out_path).unwrap() == before[..len]);
+    }
 
     #[test]
     fn reused_heap_blocks_come_back_zeroed_and_64_byte_aligned() {

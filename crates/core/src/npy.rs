@@ -525,15 +525,16 @@ pub fn save_bytes(path: &Path, spec: &NewArray, bytes: &[u8], version: Option<(u
 /// `np.save` of a view: C order, or Fortran order when the view is Fortran- and
 /// not C-contiguous (as NumPy decides); the byte order is kept.
 pub fn save_view(path: &Path, map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder, version: Option<(u8, u8)>, durable: bool) -> Result<()> {
-    save_view_as(path, map, layout, &Descr::numeric(dtype, byte_order), version, durable)
+    save_view_as(path, map, None, layout, &Descr::numeric(dtype, byte_order), version, durable)
 }
 
-/// [`save_view`] for any dtype.
-pub fn save_view_as(path: &Path, map: &Mapping, layout: &Layout, descr: &Descr, version: Option<(u8, u8)>, durable: bool) -> Result<()> {
+/// [`save_view`] for any dtype; `source` is the file `map` maps, if any (see
+/// [`Mapping::write_range`]).
+pub fn save_view_as(path: &Path, map: &Mapping, source: Option<&Path>, layout: &Layout, descr: &Descr, version: Option<(u8, u8)>, durable: bool) -> Result<()> {
     let (head, fortran) = view_header(map, layout, descr, version)?;
     write_atomic(path, durable, |w| {
         w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
-        write_view(w, map, layout, descr.itemsize(), fortran)
+        write_view(w, map, source, layout, descr.itemsize(), fortran)
     })
 }
 
@@ -547,13 +548,10 @@ fn view_header(map: &Mapping, layout: &Layout, descr: &Descr, version: Option<(u
     Ok((h.to_bytes(version)?, fortran))
 }
 
-/// Writes the elements of a view (checked by [`view_header`]) in file order.
-fn write_view(w: &mut impl Write, map: &Mapping, layout: &Layout, itemsize: usize, fortran: bool) -> Result<()> {
-    let mut emit = |off: usize, len: usize| {
-        // SAFETY: `layout.check` proved every element lies inside the mapping.
-        let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr().add(off), len) };
-        w.write_all(bytes).map_err(|e| Error::io("cannot write", &e))
-    };
+/// Writes the elements of a view (checked by [`view_header`]) in file order; `source`,
+/// the file `map` maps, lets the kernel copy long runs file to file.
+fn write_view(w: &mut BufWriter<&File>, map: &Mapping, source: Option<&Path>, layout: &Layout, itemsize: usize, fortran: bool) -> Result<()> {
+    let mut emit = |off: usize, len: usize| map.write_range(w, source, off, len);
     if fortran {
         // Fortran-contiguous: memory order is the file order, one block.
         emit(layout.offset, layout.size() * itemsize)
@@ -615,7 +613,7 @@ pub fn save_view_preallocated(path: &Path, map: &Mapping, layout: &Layout, dtype
         preallocate(&file, 0, head.len() as u64 + data)?;
         let mut w = BufWriter::with_capacity(1 << 20, &file);
         w.write_all(&head).map_err(|e| Error::io("cannot write", &e))?;
-        write_view(&mut w, map, layout, dtype.itemsize(), fortran)?;
+        write_view(&mut w, map, None, layout, dtype.itemsize(), fortran)?;
         w.flush().map_err(|e| Error::io("cannot write", &e))
     })();
     if result.is_err() {
@@ -640,7 +638,7 @@ fn open_new(path: &Path) -> Result<File> {
 impl Array {
     /// Saves the whole array like `np.save`.
     pub fn save(&self, path: &Path, version: Option<(u8, u8)>) -> Result<()> {
-        save_view_as(path, &self.mapping, &self.layout(), &self.full_descr(), version, false)
+        save_view_as(path, &self.mapping, self.path.as_deref(), &self.layout(), &self.full_descr(), version, false)
     }
 
     /// The header this array would get in a `.npy` file.

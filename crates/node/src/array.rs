@@ -415,7 +415,7 @@ impl NativeArray {
         let map = self.holder.get().or_js()?;
         let l = layout(&shape, &strides, offset)?;
         let a = &self.info;
-        npy::save_view_as(&self::path(&path)?, &map, &l, &a.full_descr(), convert::version(version)?, durable == Some(true)).or_js()
+        npy::save_view_as(&self::path(&path)?, &map, a.path.as_deref(), &l, &a.full_descr(), convert::version(version)?, durable == Some(true)).or_js()
     }
 
     /// `madvise` over bytes `offset..offset+length`: 'sequential', 'willneed', 'populate' or 'release'.

@@ -198,7 +198,7 @@ impl NativeJoblibWriter {
         // joblib arrays of records, strings and datetimes are not written yet.
         array.kernel_dtype()?;
         let a = &array.info;
-        self.with(|w| w.array(&map, &l, a.dtype, a.byte_order))
+        self.with(|w| w.array(&map, a.path.as_deref(), &l, a.dtype, a.byte_order))
     }
 
     /// The next value is an array of these bytes (native byte order, C order).

@@ -31,6 +31,19 @@ impl Sink {
         }
     }
 
+    /// Writes bytes of a mapping (see [`Mapping::write_range`]).
+    fn write_mapped(&mut self, map: &Mapping, source: Option<&Path>, offset: usize, len: usize) -> Result<()> {
+        match self {
+            Sink::Plain(w) => map.write_range(w, source, offset, len),
+            Sink::Zlib(z) => {
+                map.check_range(offset, len)?;
+                // SAFETY: the range is inside the mapping (checked above), which the
+                // caller keeps mapped for the call.
+                z.write(unsafe { std::slice::from_raw_parts(map.as_ptr().add(offset), len) })
+            }
+        }
+    }
+
     fn finish(self) -> Result<()> {
         let mut w = match self {
             Sink::Plain(w) => w,
@@ -40,9 +53,13 @@ impl Sink {
     }
 }
 
+fn open_sink(sink: &mut Option<Sink>) -> Result<&mut Sink> {
+    sink.as_mut().ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "the file is already finished"))
+}
+
 /// Writes to the sink and counts the bytes of the stream.
 fn put(sink: &mut Option<Sink>, pos: &mut u64, bytes: &[u8]) -> Result<()> {
-    sink.as_mut().ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "the file is already finished"))?.write(bytes)?;
+    open_sink(sink)?.write(bytes)?;
     *pos += bytes.len() as u64;
     Ok(())
 }
@@ -101,18 +118,18 @@ impl Dumper {
     /// Writes the array a view of `map` holds, as the next value: C order, or Fortran
     /// order when the view is Fortran- and not C-contiguous (joblib's rule), byte order
     /// kept. The bytes are written straight from the mapping (a mapped array is never
-    /// copied whole into memory).
-    pub fn array(&mut self, map: &Mapping, layout: &Layout, dtype: DType, byte_order: ByteOrder) -> Result<()> {
+    /// copied whole into memory), or copied file to file from `source`, the file `map`
+    /// maps (see [`Mapping::write_range`]).
+    pub fn array(&mut self, map: &Mapping, source: Option<&Path>, layout: &Layout, dtype: DType, byte_order: ByteOrder) -> Result<()> {
         let itemsize = dtype.itemsize();
         layout.check(itemsize, map.len()).map_err(|e| e.at(&self.path))?;
         let fortran = layout.is_f_contiguous(itemsize) && !layout.is_c_contiguous(itemsize);
         self.wrapper(dtype, byte_order, &layout.shape, fortran)?;
         let (sink, pos, path) = (&mut self.sink, &mut self.pos, &self.path);
         let mut emit = |off: usize, len: usize| {
-            // SAFETY: `layout.check` proved every element lies inside the mapping, which
-            // the caller keeps mapped for the call.
-            let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr().add(off), len) };
-            put(sink, pos, bytes).map_err(|e| e.at(path))
+            open_sink(sink)?.write_mapped(map, source, off, len).map_err(|e| e.at(path))?;
+            *pos += len as u64;
+            Ok(())
         };
         if fortran {
             if layout.size() > 0 {
