@@ -699,6 +699,8 @@ export interface NpzLoadOptions extends RuntimeOptions {
 export interface SaveNpzOptions {
   /** `true` (level 6, like `np.savez_compressed`) or a deflate level 1..9; default stored, like `np.savez`. */
   compress?: boolean | number;
+  /** `fsync` the archive and its folder before returning (see `SaveOptions.durable`). */
+  durable?: boolean;
 }
 
 /**

@@ -115,3 +115,32 @@ test('saveNpy with { durable: true } writes the same file', (t) => {
   saveNpy(b, v.slice('::-1'), { durable: true })
   t.deepEqual(Array.from(loadNpy(b).toTypedArray() as Float64Array), [3, 2, 1])
 })
+
+test('saveNpz and dump with { durable: true } write the same files', (t) => {
+  const dir = tmpDir(t)
+  const x = { a: new Float64Array([1, 2, 3]), b: array([[1, 2], [3, 4]], { dtype: 'int16' }) }
+  saveNpz(path.join(dir, 'a.npz'), x)
+  saveNpz(path.join(dir, 'b.npz'), x, { durable: true })
+  t.deepEqual(fs.readFileSync(path.join(dir, 'a.npz')), fs.readFileSync(path.join(dir, 'b.npz')))
+  dump({ x: x.b, n: 3 }, path.join(dir, 'a.joblib'))
+  dump({ x: x.b, n: 3 }, path.join(dir, 'b.joblib'), { durable: true })
+  t.deepEqual(fs.readFileSync(path.join(dir, 'a.joblib')), fs.readFileSync(path.join(dir, 'b.joblib')))
+  t.deepEqual(fs.readdirSync(dir).sort(), ['a.joblib', 'a.npz', 'b.joblib', 'b.npz'])
+})
+
+test('replacing a big file (freed in the background) leaves the new data and no temporaries', (t) => {
+  const dir = tmpDir(t)
+  const file = path.join(dir, 'big.npy')
+  const n = (40 << 20) / 8
+  for (const v of [1, 2, 3]) {
+    saveNpy(file, new Float64Array(n).fill(v))
+    const a = loadNpy(file, { mmapMode: 'r' })
+    t.is(a.sum(), v * n)
+    // A mapped array written over its own file: the mapping keeps the old data.
+    saveNpy(file, a.slice([0, n / 2]))
+    t.is(a.sum(), v * n)
+    t.is(loadNpy(file, { mmapMode: 'r' }).sum(), (v * n) / 2)
+    a.close()
+  }
+  t.deepEqual(fs.readdirSync(dir), ['big.npy'])
+})

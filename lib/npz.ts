@@ -125,7 +125,7 @@ export function saveNpz(path: PathLike, arrays: Record<string, Member> | Map<str
   const entries: [unknown, Member][] = arrays instanceof Map ? [...arrays] : Object.entries(arrays);
   for (const [k] of entries) if (typeof k !== 'string') throw typeError(`member names must be strings, got ${typeof k}`);
   for (const [, v] of entries) if (v instanceof NdArray && v.closed) throw closedError();
-  const w = native(() => binding.createNpz(p, lvl));
+  const w = native(() => binding.createNpz(p, lvl, o.durable === true));
   try {
     for (const [k, v] of entries) {
       const key = k as string;

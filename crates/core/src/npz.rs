@@ -233,6 +233,13 @@ impl NpzWriter {
         Ok(NpzWriter { replacement: Some(r), zip: Some(ZipWriter::new(file)), method, path: path.to_path_buf() })
     }
 
+    /// Makes the archive survive a power loss too: the file and its folder are synced
+    /// before [`finish`](NpzWriter::finish) returns (see `Replacement`).
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.replacement = self.replacement.take().map(|r| r.durable(durable));
+        self
+    }
+
     fn zip(&mut self) -> Result<&mut ZipWriter> {
         self.zip.as_mut().ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "the archive is already finished").at(&self.path))
     }

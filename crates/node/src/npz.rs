@@ -90,8 +90,8 @@ pub struct NativeNpzWriter {
 
 /// Starts an `.npz` in a temporary file beside `path`; `level` 1..9 deflates, none stores.
 #[napi]
-pub fn create_npz(path: String, level: Option<u32>) -> Result<NativeNpzWriter, String> {
-    Ok(NativeNpzWriter { inner: RefCell::new(Some(NpzWriter::create(&self::path(&path)?, level).or_js()?)) })
+pub fn create_npz(path: String, level: Option<u32>, durable: bool) -> Result<NativeNpzWriter, String> {
+    Ok(NativeNpzWriter { inner: RefCell::new(Some(NpzWriter::create(&self::path(&path)?, level).or_js()?.durable(durable))) })
 }
 
 #[napi]

@@ -17,6 +17,7 @@ pub mod pool;
 pub mod probe;
 pub mod reduce;
 pub mod select;
+pub mod simd;
 pub mod spconv;
 pub mod spmv;
 pub mod stream;

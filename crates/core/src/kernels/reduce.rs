@@ -23,6 +23,7 @@ use rayon::prelude::*;
 
 use super::elem::{Acc, Bool, Elem, To, C, F16};
 use super::pool;
+use super::simd;
 use super::stream::{release_span, run_span, Behind, GRAIN};
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{err, ErrorKind, Result};
@@ -1000,14 +1001,15 @@ fn extreme_value<T: Ordered>(src: &Source, max: bool) -> (usize, Value) {
 /// The lanes loop of [`fast_extreme!`] for one direction (`MAX`), for f32 and f64: per
 /// lane `if x > l { x } else { l }` (one `maxpd`/`minpd`) and a per-lane NaN flag, so no
 /// accumulator runs across the lanes.
+/// `L` lanes (more than the registers hold makes the NaN flags spill).
 #[inline(always)]
-fn lanes_extreme<T: Copy + PartialOrd, const MAX: bool>(xs: &[T]) -> (T, bool) {
+fn lanes_extreme<T: Copy + PartialOrd, const MAX: bool, const L: usize>(xs: &[T]) -> (T, bool) {
     let better = |x: T, b: T| if MAX { x > b } else { x < b };
-    let mut lanes = [xs[0]; 16];
-    let mut nans = [false; 16];
-    let mut it = xs.chunks_exact(16);
+    let mut lanes = [xs[0]; L];
+    let mut nans = [false; L];
+    let mut it = xs.chunks_exact(L);
     for c in &mut it {
-        for j in 0..16 {
+        for j in 0..L {
             let x = c[j];
             lanes[j] = if better(x, lanes[j]) { x } else { lanes[j] };
             #[allow(clippy::eq_op)]
@@ -1033,17 +1035,14 @@ fn lanes_extreme<T: Copy + PartialOrd, const MAX: bool>(xs: &[T]) -> (T, bool) {
 const ARG_BLOCK: usize = 2048;
 
 macro_rules! fast_extreme {
-    ($block:ident, $name:ident, $arg:ident, $t:ty) => {
-        /// (extreme, any NaN) of a non-empty slice: 16 lanes the compiler vectorizes
-        /// ([`lanes_extreme`]). With a NaN the extreme is meaningless and the flag set.
-        #[inline]
-        fn $block(xs: &[$t], max: bool) -> ($t, bool) {
-            if max {
-                lanes_extreme::<$t, true>(xs)
-            } else {
-                lanes_extreme::<$t, false>(xs)
-            }
-        }
+    ($block:ident, $name:ident, $arg:ident, $t:ty, $lanes:literal) => {
+        simd::dispatch!(
+            /// (extreme, any NaN) of a non-empty slice: lanes the compiler vectorizes
+            /// ([`lanes_extreme`]), for the CPU's instruction set. With a NaN the
+            /// extreme is meaningless and the flag set.
+            fn $block(xs: &[$t], max: bool) -> ($t, bool),
+            if max { lanes_extreme::<$t, true, $lanes>(xs) } else { lanes_extreme::<$t, false, $lanes>(xs) }
+        );
 
         /// min/max of a contiguous native run (any NaN makes the result NaN, as NumPy).
         fn $name(src: &Source, p: *const $t, n: usize, max: bool) -> $t {
@@ -1102,8 +1101,12 @@ macro_rules! fast_extreme {
         }
     };
 }
-fast_extreme!(block_extreme_f64, fast_extreme_f64, fast_arg_extreme_f64, f64);
-fast_extreme!(block_extreme_f32, fast_extreme_f32, fast_arg_extreme_f32, f32);
+// Lanes: the fastest count on AVX2 and AVX-512 alike (measured in cache: f64 8 lanes
+// 0.069 ns/element with AVX-512, 0.080 with AVX2, 0.165 baseline; f32 16 lanes 0.036,
+// 0.045, 0.083). One count for every level: which of two equal elements (+0/-0) wins
+// depends on it, and must not depend on the CPU.
+fast_extreme!(block_extreme_f64, fast_extreme_f64, fast_arg_extreme_f64, f64, 8);
+fast_extreme!(block_extreme_f32, fast_extreme_f32, fast_arg_extreme_f32, f32, 16);
 
 fn by_elem_input(src: &Source, op: Op, out: DType, n: usize) -> Result<Value> {
     match src.dtype {
@@ -1702,6 +1705,45 @@ fn write_value(dst: &mut [u8], v: Value, dtype: DType) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_extremes_on_this_cpus_instruction_set_match_a_plain_loop() {
+        // Every length around the lane counts, a NaN anywhere (or none), ties and infinities.
+        let mut seed = 0x9E3779B97F4A7C15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for n in (1..80).chain([255, 256, 257, 2047, 2048, 2049]) {
+            for nan_at in [None, Some(0), Some(n / 2), Some(n - 1)] {
+                let mut xs: Vec<f64> = (0..n).map(|_| (next() % 2001) as f64 - 1000.0).collect();
+                if n > 3 {
+                    xs[1] = f64::INFINITY;
+                    xs[2] = f64::NEG_INFINITY;
+                }
+                if let Some(i) = nan_at {
+                    xs[i] = f64::NAN;
+                }
+                let fs: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+                for max in [false, true] {
+                    let better = |x: f64, b: f64| if max { x > b } else { x < b };
+                    let want = xs.iter().copied().filter(|x| !x.is_nan()).reduce(|b, x| if better(x, b) { x } else { b });
+                    let (v, nan) = block_extreme_f64(&xs, max);
+                    assert_eq!(nan, nan_at.is_some(), "f64 n {n} nan {nan_at:?}");
+                    if !nan {
+                        assert_eq!(Some(v), want, "f64 n {n} max {max}");
+                    }
+                    let (v, nan) = block_extreme_f32(&fs, max);
+                    assert_eq!(nan, nan_at.is_some(), "f32 n {n} nan {nan_at:?}");
+                    if !nan {
+                        assert_eq!(Some(v as f64), want, "f32 n {n} max {max}");
+                    }
+                }
+            }
+        }
+    }
 
     fn src_f64(values: &[f64]) -> (Mapping, Layout) {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
