@@ -1244,6 +1244,8 @@ export interface H5MmapOptions {
  * arrays as `string[]` (flat, C order), numeric arrays as in-memory `NdArray`s, an empty attribute as `null`.
  */
 export type H5AttrValue = number | bigint | boolean | Complex | string | string[] | NdArray | null;
+/** Strings `Dataset.readStrings` reads: nested arrays in the selection's shape, one string for a 0-d result. @example const s = d.readStrings() as string[] */
+export type H5Strings = string | H5Strings[];
 
 /**
  * An HDF5 group (h5py's `Group`): members by name or `/` path, attributes, a walk over everything below.
@@ -1337,6 +1339,13 @@ export declare class Dataset {
   read(...specs: (SliceSpec | string)[]): NdArray;
   /** `read` off the JavaScript thread. @example const a = await d.readAsync(':, ::2') */
   readAsync(...specs: (SliceSpec | string)[]): Promise<NdArray>;
+  /**
+   * The strings of a dataset of variable-length strings (its `dtype` is `'object'`, as h5py's `dtype('O')`;
+   * `read` refuses it, no NdArray dtype holds them): h5py's `d.asstr()[...]` with `read`'s specs, as nested
+   * arrays in the selection's shape (one string for a 0-d result). Bytes that are not UTF-8 are refused.
+   * @example const names = d.readStrings('0:10') as string[]
+   */
+  readStrings(...specs: (SliceSpec | string)[]): H5Strings;
   /**
    * A zero-copy `NdArray` over the file for a contiguous dataset whose data start at an offset its dtype
    * can be aligned to; otherwise `ERR_MMNPY_NOT_MAPPABLE` saying why (chunked, filtered, compact, or
