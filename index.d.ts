@@ -811,8 +811,10 @@ export interface DumpOptions {
  * offset in the file, in its byte and memory order. The pickle is interpreted by a restricted machine that
  * never runs code: a global outside NumPy arrays, dtypes and scalars, builtin containers and joblib's array
  * wrapper (a pandas DataFrame, a scikit-learn model, `os.system`) is `ERR_MMNPY_UNSAFE_PICKLE` naming it; a
- * malformed stream is `ERR_MMNPY_BAD_PICKLE` or `ERR_MMNPY_TRUNCATED`; structured and datetime arrays are
- * `ERR_MMNPY_UNSUPPORTED_DTYPE` naming the dtype.
+ * malformed stream is `ERR_MMNPY_BAD_PICKLE` or `ERR_MMNPY_TRUNCATED`. Record, datetime64/timedelta64 and
+ * `S`/`U` arrays load like numeric ones (a dtype state NumPy would not write is `ERR_MMNPY_BAD_PICKLE`);
+ * object arrays are `ERR_MMNPY_UNSUPPORTED_DTYPE`. Without `mmapMode` (and for compressed files) arrays are
+ * in memory in the machine's byte order, as `joblib.load` gives them.
  * @example
  * ```ts
  * const model = load<{ weights: NdArray; names: string[] }>('model.joblib', { mmapMode: 'r' });
