@@ -813,8 +813,10 @@ export interface DumpOptions {
  * offset in the file, in its byte and memory order. The pickle is interpreted by a restricted machine that
  * never runs code: a global outside NumPy arrays, dtypes and scalars, builtin containers and joblib's array
  * wrapper (a pandas DataFrame, a scikit-learn model, `os.system`) is `ERR_MMNPY_UNSAFE_PICKLE` naming it; a
- * malformed stream is `ERR_MMNPY_BAD_PICKLE` or `ERR_MMNPY_TRUNCATED`; structured and datetime arrays are
- * `ERR_MMNPY_UNSUPPORTED_DTYPE` naming the dtype.
+ * malformed stream is `ERR_MMNPY_BAD_PICKLE` or `ERR_MMNPY_TRUNCATED`. Record, datetime64/timedelta64 and
+ * `S`/`U` arrays load like numeric ones (a dtype state NumPy would not write is `ERR_MMNPY_BAD_PICKLE`);
+ * object arrays are `ERR_MMNPY_UNSUPPORTED_DTYPE`. Without `mmapMode` (and for compressed files) arrays are
+ * in memory in the machine's byte order, as `joblib.load` gives them.
  * @example
  * ```ts
  * const model = load<{ weights: NdArray; names: string[] }>('model.joblib', { mmapMode: 'r' });
@@ -1246,6 +1248,8 @@ export interface H5MmapOptions {
  * arrays as `string[]` (flat, C order), numeric arrays as in-memory `NdArray`s, an empty attribute as `null`.
  */
 export type H5AttrValue = number | bigint | boolean | Complex | string | string[] | NdArray | null;
+/** Strings `Dataset.readStrings` reads: nested arrays in the selection's shape, one string for a 0-d result. @example const s = d.readStrings() as string[] */
+export type H5Strings = string | H5Strings[];
 
 /**
  * An HDF5 group (h5py's `Group`): members by name or `/` path, attributes, a walk over everything below.
@@ -1339,6 +1343,13 @@ export declare class Dataset {
   read(...specs: (SliceSpec | string)[]): NdArray;
   /** `read` off the JavaScript thread. @example const a = await d.readAsync(':, ::2') */
   readAsync(...specs: (SliceSpec | string)[]): Promise<NdArray>;
+  /**
+   * The strings of a dataset of variable-length strings (its `dtype` is `'object'`, as h5py's `dtype('O')`;
+   * `read` refuses it, no NdArray dtype holds them): h5py's `d.asstr()[...]` with `read`'s specs, as nested
+   * arrays in the selection's shape (one string for a 0-d result). Bytes that are not UTF-8 are refused.
+   * @example const names = d.readStrings('0:10') as string[]
+   */
+  readStrings(...specs: (SliceSpec | string)[]): H5Strings;
   /**
    * A zero-copy `NdArray` over the file for a contiguous dataset whose data start at an offset its dtype
    * can be aligned to; otherwise `ERR_MMNPY_NOT_MAPPABLE` saying why (chunked, filtered, compact, or

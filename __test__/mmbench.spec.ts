@@ -21,7 +21,7 @@ test.after.always(() => {
 })
 
 const SMALL = ['--size', '8MiB', '--runs', '1']
-const ALL = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'workers', 'parallel', 'numpy', 'npz', 'joblib', 'sparse']
+const ALL = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'etl', 'workers', 'parallel', 'numpy', 'npz', 'joblib', 'sparse']
 const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex')
 
 test('a tiny run prints the table of every scenario and removes its data set', async (t) => {

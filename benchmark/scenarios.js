@@ -880,6 +880,90 @@ print(json.dumps({k: t(f) for k, f in ops.items()}))`, [file, ctx.runs, cols]);
     return out;
   },
 
+  /**
+   * The dtypes ETL files carry (issue 15), against NumPy in the same run: `field('x').sum()`
+   * over a record array of the data set's size (32-byte records, `x` is 8 of them: a quarter
+   * of the stream is useful) and `min()` of a datetime64[ns] column of the same size, each in
+   * a child process with one kernel thread and with all cores (the all-cores rows compare
+   * with the ceiling probe). Wall time per call; CPU time in `extra.cpu` (every thread).
+   */
+  async etl(ctx) {
+    const ops = [['fieldSum', "field('x').sum() of a record array", "a['x'].sum()"], ['timeMin', 'min() of a datetime64[ns] array', 't.min()']];
+    const ids = ops.flatMap(([op]) => [`etl.${op}.one`, `etl.${op}.all`, `etl.numpy.${op}`]);
+    if (!ctx.scratch) return ids.map((id) => skipped(id, id, 'GB/s', 'skipped with --file (read-only)'));
+    if (!ctx.numpy) return ids.map((id) => skipped(id, id, 'GB/s', 'skipped (--no-numpy): NumPy writes the files'));
+    const records = path.join(ctx.scratch, 'etl-records.npy');
+    const times = path.join(ctx.scratch, 'etl-times.npy');
+    const out = [];
+    try {
+      ctx.progress('etl: writing the record and datetime64[ns] files (NumPy)');
+      const made = await python(ctx, `
+import numpy.lib.format as fmt
+size, records, times = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+dt = np.dtype([('id', '<i8'), ('x', '<f8'), ('t', '<M8[ns]'), ('flag', '?'), ('tag', 'S7')])
+r = fmt.open_memmap(records, mode='w+', dtype=dt, shape=(size // dt.itemsize,))
+m = fmt.open_memmap(times, mode='w+', dtype='<M8[ns]', shape=(size // 8,))
+step = 1 << 22
+for lo in range(0, r.shape[0], step):
+    k = np.arange(lo, min(lo + step, r.shape[0]))
+    r['id'][lo:lo + len(k)] = k
+    r['x'][lo:lo + len(k)] = (k % 1000) * 0.25
+for lo in range(0, m.shape[0], step):
+    k = np.arange(lo, min(lo + step, m.shape[0]), dtype=np.int64)
+    m[lo:lo + len(k)] = (1_700_000_000_000_000_000 + ((k * 2654435761) % 1_000_000_007)).view('<M8[ns]')
+r.flush(); m.flush()
+print(json.dumps({'records': int(r.shape[0]), 'rbytes': int(r.nbytes), 'times': int(m.shape[0]), 'tbytes': int(m.nbytes)}))`, [ctx.bytes, records, times]);
+      if (made.error) return ids.map((id) => skipped(id, id, 'GB/s', made.error));
+      const mine = {};
+      for (const [k, label] of [[1, 'one'], [ctx.cpus, 'all']]) {
+        ctx.progress(`etl: ${label === 'one' ? 'one thread' : `${k} threads`}`);
+        const r = await ctx.run(process.execPath, [path.join(__dirname, 'etl-child.js'), records, times, String(ctx.runs)], { env: { ...process.env, MMNPY_THREADS: String(k) } });
+        try {
+          mine[label] = JSON.parse(r.stdout.trim().split('\n').pop());
+        } catch {
+          mine[label] = { error: `child process failed: ${(r.stderr || String(r.error)).trim().split('\n').pop()}` };
+        }
+      }
+      ctx.progress('etl: NumPy');
+      const np = await python(ctx, `${PY_TIMER}
+a = np.load(sys.argv[1], mmap_mode='r'); tm = np.load(sys.argv[3], mmap_mode='r')
+res = {'seconds': {}, 'cpu': {}}
+for k, f in [('fieldSum', lambda: a['x'].sum()), ('timeMin', lambda: tm.min())]:
+    f()
+    res['seconds'][k], res['cpu'][k] = [], []
+    for _ in range(runs):
+        s, c = time.perf_counter(), time.process_time(); f()
+        res['seconds'][k].append(time.perf_counter() - s); res['cpu'][k].append(time.process_time() - c)
+print(json.dumps(res))`, [records, ctx.runs, times]);
+      const bytes = { fieldSum: made.rbytes, timeMin: made.tbytes };
+      const useful = { fieldSum: 'x is 8 of every 32 bytes: 25% of the record stream is useful', timeMin: 'every byte is useful' };
+      for (const [op, what, npWhat] of ops) {
+        const npId = `etl.numpy.${op}`;
+        for (const label of ['one', 'all']) {
+          const id = `etl.${op}.${label}`;
+          const res = mine[label];
+          const name = `${what}, ${label === 'one' ? 'one thread' : 'all cores'}`;
+          if (res.error) {
+            out.push({ ...skipped(id, name, 'GB/s', res.error), error: 'child process failed' });
+            continue;
+          }
+          const compare = label === 'one' ? [npId] : [npId, 'ceiling.read'];
+          out.push({
+            id, name, unit: 'GB/s', samples: gbps(bytes[op], res.seconds[op]), compare, rss: null,
+            note: `GB/s of the whole stream read; ${useful[op]}; pool of ${res.threads} thread${res.threads === 1 ? '' : 's'} (child process)`,
+            extra: { threads: res.threads, op, bytes: bytes[op], cpu: res.cpu[op] },
+          });
+        }
+        out.push(np.error ? skipped(npId, `NumPy: ${npWhat}`, 'GB/s', np.error)
+          : { id: npId, name: `NumPy: ${npWhat} (one thread)`, unit: 'GB/s', samples: gbps(bytes[op], np.seconds[op]), baseline: 'numpy', rss: null, extra: { cpu: np.cpu[op] } });
+      }
+    } finally {
+      fs.rmSync(records, { force: true });
+      fs.rmSync(times, { force: true });
+    }
+    return out;
+  },
+
   /** sum() steady state with 1..N kernel threads: one child process per count (MMNPY_THREADS is per process). */
   async threads(ctx) {
     const out = [];

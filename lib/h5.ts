@@ -7,8 +7,8 @@ import type { DType } from './dtype';
 import { adjust, parseSliceString, SliceSpec } from './slicing';
 import { TakenStorages } from './storage';
 
-export type { PathLike, H5OpenOptions, H5Mode, H5AttrValue, H5MmapOptions } from '../index';
-import type { PathLike, H5OpenOptions, H5Mode, H5AttrValue, H5MmapOptions } from '../index';
+export type { PathLike, H5OpenOptions, H5Mode, H5AttrValue, H5MmapOptions, H5Strings } from '../index';
+import type { PathLike, H5OpenOptions, H5Mode, H5AttrValue, H5MmapOptions, H5Strings } from '../index';
 
 const MODES: readonly string[] = ['r', 'r+', 'w', 'w-', 'x', 'a'];
 
@@ -309,6 +309,24 @@ export class Dataset {
     // napi-rs types an async task resolving to a class as unknown.
     const a = (await nativeAsync(() => n.readAsync(this.name, p.start, p.step, p.count))) as binding.NativeArray;
     return finish(this._h.track(a), p);
+  }
+
+  /**
+   * The strings of a dataset of variable-length strings (`dtype` `'object'`; h5py's `d.asstr()[...]`),
+   * with `read`'s specs: nested arrays in the selection's shape (a string for a 0-d result).
+   */
+  readStrings(...specs: (SliceSpec | string)[]): H5Strings {
+    const p = plan(this.shape, specs);
+    const n = this._h.live();
+    const flat = native(() => n.readStrings(this.name, p.start, p.step, p.count));
+    const nest = (axis: number, at: number): H5Strings => {
+      if (axis === p.count.length) return flat[at]!;
+      const stride = p.count.slice(axis + 1).reduce((a, b) => a * b, 1);
+      const items = Array.from({ length: p.count[axis]! }, (_, i) => nest(axis + 1, at + i * stride));
+      if (p.reversed.includes(axis)) items.reverse();
+      return p.dropped.includes(axis) ? items[0]! : items;
+    };
+    return nest(0, 0);
   }
 
   /** A zero-copy `NdArray` over a contiguous, unfiltered dataset (`'r'` or `'c'`); else `ERR_MMNPY_NOT_MAPPABLE` saying why. */

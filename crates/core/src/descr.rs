@@ -288,6 +288,48 @@ impl Descr {
         Ok(Descr::Num { dtype, order })
     }
 
+    /// The same dtype in byte order `order` (NumPy's `newbyteorder`), through the
+    /// fields and subarrays of a record; single-byte and text-less types keep theirs.
+    pub fn with_order(&self, order: ByteOrder) -> Descr {
+        match self {
+            Descr::Num { dtype, .. } => Descr::numeric(*dtype, order),
+            Descr::Time { delta, unit, multiple, .. } => Descr::Time { delta: *delta, unit: *unit, multiple: *multiple, order },
+            Descr::Str { chars, .. } => Descr::Str { chars: *chars, order },
+            Descr::Record(r) => Descr::Record(Record {
+                fields: r.fields.iter().map(|f| Field { descr: f.descr.with_order(order), ..f.clone() }).collect(),
+                itemsize: r.itemsize,
+            }),
+            d => d.clone(),
+        }
+    }
+
+    /// Reverses the bytes of every multi-byte number in `bytes` (whole elements of
+    /// this dtype), as NumPy's `byteswap()`: through record fields and subarrays.
+    pub fn swap_in_place(&self, bytes: &mut [u8]) {
+        let size = self.itemsize();
+        match self {
+            Descr::Num { dtype, .. } => crate::view::swap_in_place(bytes, *dtype),
+            Descr::Time { .. } => bytes.chunks_exact_mut(8).for_each(|c| c.reverse()),
+            Descr::Str { .. } => bytes.chunks_exact_mut(4).for_each(|c| c.reverse()),
+            Descr::Record(r) if size > 0 => {
+                for element in bytes.chunks_exact_mut(size) {
+                    for f in &r.fields {
+                        f.descr.swap_in_place(&mut element[f.offset..f.offset + f.size()]);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// How deep records nest inside this dtype (0 for a scalar type).
+    pub fn depth(&self) -> usize {
+        match self {
+            Descr::Record(r) => 1 + r.fields.iter().map(|f| f.descr.depth()).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     /// Fields of a record, `None` otherwise.
     pub fn record(&self) -> Option<&Record> {
         match self {

@@ -5,7 +5,7 @@ use mmnpy_core::joblib::{self, Dumper};
 use mmnpy_core::pickle::flat::{self, flatten};
 use mmnpy_core::pickle::{Arena, Event, Machine, NoObjects, Node, Source, Val, Writer};
 use mmnpy_core::view::Layout;
-use mmnpy_core::{ByteOrder, DType, ErrorKind, Mapping, Mode};
+use mmnpy_core::{ByteOrder, DType, Descr, ErrorKind, Mapping, Mode};
 
 fn run(bytes: &[u8]) -> mmnpy_core::Result<(Arena, Val)> {
     let src = Source::new(Box::new(std::io::Cursor::new(bytes)), bytes.len() as u64, true);
@@ -155,11 +155,11 @@ fn dumped_arrays_map_at_64_byte_offsets_and_read_back() {
         d.events(&[Event::List, Event::Str("first")]).unwrap();
         // A 2x3 float64 C array, its transpose (F order), and a strided view.
         let c = Layout::contiguous(&[2, 3], 8, false);
-        d.array(&map, None, &c, DType::Float64, ByteOrder::Big).unwrap();
+        d.array(&map, None, &c, &Descr::numeric(DType::Float64, ByteOrder::Big)).unwrap();
         let t = Layout { shape: vec![3, 2], strides: vec![8, 24], offset: 0 };
-        d.array(&map, None, &t, DType::Float64, ByteOrder::Little).unwrap();
+        d.array(&map, None, &t, &Descr::numeric(DType::Float64, ByteOrder::Little)).unwrap();
         let s = Layout { shape: vec![3], strides: vec![-16], offset: 32 };
-        d.array(&map, None, &s, DType::UInt16, ByteOrder::Little).unwrap();
+        d.array(&map, None, &s, &Descr::numeric(DType::UInt16, ByteOrder::Little)).unwrap();
         d.events(&[Event::End]).unwrap();
         d.finish().unwrap();
         let loaded = joblib::load(&path, Some(Mode::ReadOnly)).unwrap();

@@ -170,8 +170,8 @@ impl NativeH5 {
         Ok(H5DatasetInfo {
             shape: d.shape.iter().map(|&x| x as f64).collect(),
             maxshape: d.maxshape.iter().map(|m| m.map(|x| x as f64)).collect(),
-            dtype: d.dtype.name().into(),
-            byte_order: d.byte_order.symbol().to_string(),
+            dtype: d.dtype_name(),
+            byte_order: d.full_descr().order().symbol().to_string(),
             chunks: d.chunks().map(|c| c.iter().map(|&x| x as f64).collect()),
             compression: d.compression(),
             compression_opts: d.compression_opts(),
@@ -227,6 +227,13 @@ impl NativeH5 {
         let (f, d) = self.dataset(&path)?;
         let a = f.read(&d, &selection(&start, &step, &count)?).or_js()?;
         wrap(&env, a, self.allow_copy)
+    }
+
+    /// The strings of a hyperslab of a dataset of variable-length strings, in C order.
+    #[napi]
+    pub fn read_strings(&self, path: String, start: Vec<f64>, step: Vec<f64>, count: Vec<f64>) -> Result<Vec<String>, String> {
+        let (f, d) = self.dataset(&path)?;
+        f.read_strings(&d, &selection(&start, &step, &count)?).or_js()
     }
 
     /// `read` off the JavaScript thread.

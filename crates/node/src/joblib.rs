@@ -195,10 +195,8 @@ impl NativeJoblibWriter {
     pub fn add_array(&self, array: &NativeArray, shape: Vec<f64>, strides: Vec<f64>, offset: f64) -> Result<(), String> {
         let map = array.holder.get().or_js()?;
         let l = layout(&shape, &strides, offset)?;
-        // joblib arrays of records, strings and datetimes are not written yet.
-        array.kernel_dtype()?;
-        let a = &array.info;
-        self.with(|w| w.array(&map, a.path.as_deref(), &l, a.dtype, a.byte_order))
+        let descr = array.info.full_descr();
+        self.with(|w| w.array(&map, array.info.path.as_deref(), &l, &descr))
     }
 
     /// The next value is an array of these bytes (native byte order, C order).

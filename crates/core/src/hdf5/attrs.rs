@@ -112,6 +112,11 @@ fn value(src: &Source, el: &Element, size: usize, space: &Space, data: &[u8]) ->
             }
             Ok(strings_value(strings, shape))
         }
+        Element::Typed(d) => {
+            let h = crate::header::Header::with_descr(d.clone(), false, space.dims.clone());
+            Ok(AttrValue::Numbers(npy::from_bytes_with(&h, Some(bytes))?))
+        }
+        Element::Array(..) => Ok(AttrValue::Unsupported(el.describe())),
         Element::Other(d) => Ok(AttrValue::Unsupported(d.clone())),
     }
 }

@@ -11,6 +11,8 @@
 //! a global heap ID (in a vlen element): collection address, object index (u32)
 //! ```
 
+use std::collections::HashMap;
+
 use super::io::{bad, Source};
 use crate::error::Result;
 
@@ -49,6 +51,11 @@ impl LocalHeap {
 
 /// Reads object `index` of the global heap collection at `addr`.
 pub fn global_object(src: &Source, addr: u64, index: u32) -> Result<Vec<u8>> {
+    collection(src, addr)?.remove(&index).ok_or_else(|| bad(format!("no object {index} in the global heap collection at {addr:#x}")))
+}
+
+/// Every object of the global heap collection at `addr`, by index.
+fn collection(src: &Source, addr: u64) -> Result<HashMap<u32, Vec<u8>>> {
     let head = src.meta(addr, 8 + src.length_size as u64, "global heap collection")?;
     let mut c = src.cur(&head, "global heap collection");
     c.expect_sig(b"GCOL", addr)?;
@@ -61,6 +68,7 @@ pub fn global_object(src: &Source, addr: u64, index: u32) -> Result<Vec<u8>> {
     let block = src.meta(addr, size, "global heap collection")?;
     let mut c = src.cur(&block, "global heap collection");
     c.skip(8 + src.length_size as usize)?;
+    let mut out = HashMap::new();
     while c.remaining() >= 8 + src.length_size as usize {
         let idx = c.u16()?;
         c.skip(6)?;
@@ -69,11 +77,32 @@ pub fn global_object(src: &Source, addr: u64, index: u32) -> Result<Vec<u8>> {
             break;
         }
         let n = usize::try_from(n).map_err(|_| bad("a global heap object size overflows"))?;
-        let data = c.bytes(n)?;
-        if idx as u32 == index {
-            return Ok(data.to_vec());
-        }
+        out.insert(idx as u32, c.bytes(n)?.to_vec());
         c.align_from(n, 8)?;
     }
-    Err(bad(format!("no object {index} in the global heap collection at {addr:#x}")))
+    Ok(out)
+}
+
+/// Global heap collections read so far (each is read once however many strings it holds).
+#[derive(Default)]
+pub struct GlobalHeap {
+    collections: HashMap<u64, HashMap<u32, Vec<u8>>>,
+}
+
+impl GlobalHeap {
+    /// The bytes of a variable-length element `(length u32, collection address,
+    /// object index u32)`; an undefined address or length 0 is empty.
+    pub fn vlen_bytes(&mut self, src: &Source, e: &[u8]) -> Result<&[u8]> {
+        let mut c = src.cur(e, "variable-length element");
+        let len = c.u32()? as usize;
+        let coll = c.addr()?;
+        let index = c.u32()?;
+        let Some(addr) = coll.filter(|_| len > 0) else { return Ok(&[]) };
+        let objects = match self.collections.entry(addr) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(collection(src, addr)?),
+        };
+        let obj = objects.get(&index).ok_or_else(|| bad(format!("no object {index} in the global heap collection at {addr:#x}")))?;
+        obj.get(..len).ok_or_else(|| bad("a variable-length string longer than its heap object"))
+    }
 }

@@ -46,6 +46,7 @@ pub use layout::{ChunkIndex, Filter, Layout};
 pub use read::Selection;
 pub use types::Element;
 
+use crate::descr::Descr;
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{Error, ErrorKind, Result};
 use io::{bad, Source};
@@ -88,8 +89,15 @@ pub struct Dataset {
     pub shape: Vec<u64>,
     /// `None` entries are unlimited.
     pub maxshape: Vec<Option<u64>>,
+    /// The storage of `descr` (int64 for datetimes, uint8 for records and strings).
     pub dtype: DType,
     pub byte_order: ByteOrder,
+    /// The full dtype when it is not numeric: a record (compound), `S<n>` (fixed-length
+    /// strings), a tagged NumPy dtype; for variable-length strings the heap references
+    /// (`V<n>`), which [`H5File::read_strings`] resolves.
+    pub descr: Option<Descr>,
+    /// Variable-length strings (h5py: an object array of bytes / str).
+    pub vlen_str: bool,
     pub layout: Layout,
     pub filters: Vec<Filter>,
     /// The fill value's bytes, when one is set and not all zero.
@@ -98,7 +106,21 @@ pub struct Dataset {
 
 impl Dataset {
     pub fn itemsize(&self) -> usize {
-        self.dtype.itemsize()
+        self.descr.as_ref().map_or(self.dtype.itemsize(), Descr::itemsize)
+    }
+
+    /// The full dtype.
+    pub fn full_descr(&self) -> Descr {
+        self.descr.clone().unwrap_or(Descr::numeric(self.dtype, self.byte_order))
+    }
+
+    /// The dtype's name as the JavaScript API reports it (`'object'` for
+    /// variable-length strings, as h5py's `dtype('O')`).
+    pub fn dtype_name(&self) -> String {
+        if self.vlen_str {
+            return "object".into();
+        }
+        self.full_descr().name().unwrap_or_default()
     }
 
     /// Chunk shape, or `None` when not chunked.
@@ -262,10 +284,18 @@ impl H5File {
             return Err(Error::new(ErrorKind::UnsupportedDtype, "the dataset's datatype is a shared (committed) datatype, which mmnpy does not read"));
         }
         let (el, size) = types::datatype(&mut src.cur(&m.data, "datatype message"))?;
-        let (dtype, byte_order) = el.numeric("the dataset")?;
-        if size != dtype.itemsize() {
-            return Err(bad(format!("a {} element declared {size} bytes long", dtype.name())));
+        let vlen_str = matches!(el, types::Element::VlenString { .. });
+        let full = if vlen_str { Descr::Void(4 + src.offset_size as usize + 4) } else { el.descr("the dataset")? };
+        if size != full.itemsize() {
+            return Err(bad(format!("a {} element declared {size} bytes long", full.name().unwrap_or_default())));
         }
+        let (dtype, byte_order, descr) = match full {
+            Descr::Num { dtype, order } => (dtype, order, None),
+            d => {
+                let (t, o) = d.storage().unwrap_or((DType::UInt8, ByteOrder::NotApplicable));
+                (t, o, Some(d))
+            }
+        };
         let space = types::dataspace(&mut src.cur(&msg(kind::DATASPACE, "dataspace")?.data, "dataspace message"))?;
         let layout = layout::layout(&mut src.cur(&msg(kind::LAYOUT, "data layout")?.data, "data layout message"), space.dims.len())?;
         if header.find(kind::EXTERNAL).is_some() {
@@ -280,14 +310,14 @@ impl H5File {
             (None, Some(m)) => layout::fill_value(&mut src.cur(&m.data, "fill value message"), true)?,
             _ => None,
         };
-        let fill = fill.filter(|v| v.len() == dtype.itemsize() && v.iter().any(|&b| b != 0));
+        let fill = fill.filter(|v| v.len() == size && v.iter().any(|&b| b != 0));
         if let Layout::Chunked { dims, .. } = &layout {
-            let n = dims.iter().try_fold(dtype.itemsize() as u64, |a, &d| a.checked_mul(d));
+            let n = dims.iter().try_fold(size as u64, |a, &d| a.checked_mul(d));
             if n.is_none_or(|n| n > u32::MAX as u64) {
                 return Err(bad(format!("a chunk of {dims:?} elements is larger than HDF5's 4 GiB chunk limit")));
             }
         }
-        Ok(Dataset { name: name.to_string(), header, shape: space.dims, maxshape: space.max, dtype, byte_order, layout, filters, fill })
+        Ok(Dataset { name: name.to_string(), header, shape: space.dims, maxshape: space.max, dtype, byte_order, descr, vlen_str, layout, filters, fill })
     }
 
     /// The names of a group's members, in h5py's order.
@@ -349,11 +379,54 @@ impl H5File {
 
     /// Reads a hyperslab of a dataset into memory (byte order kept).
     pub fn read(&self, ds: &Dataset, sel: &Selection) -> Result<crate::Array> {
+        if ds.vlen_str {
+            let e = types::Element::VlenString { utf8: true }.descr("the dataset").map(drop).unwrap_err();
+            return Err(self.fail(about(e, &ds.name)));
+        }
         read::read(self, ds, sel).map_err(|e| self.fail(about(e, &ds.name)))
+    }
+
+    /// The strings of a hyperslab of a dataset of variable-length strings, in C order
+    /// (h5py's `dset.asstr()[...]`; bytes that are not UTF-8 are refused, naming the index).
+    pub fn read_strings(&self, ds: &Dataset, sel: &Selection) -> Result<Vec<String>> {
+        let run = || -> Result<Vec<String>> {
+            if !ds.vlen_str {
+                return Err(Error::new(ErrorKind::UnsupportedDtype, format!("the dataset holds {}, not variable-length strings: read() it", ds.dtype_name())));
+            }
+            let refs = read::read(self, ds, sel)?;
+            let len = refs.mapping.len();
+            let bytes = if len == 0 {
+                &[][..]
+            } else {
+                // SAFETY: the array is fresh memory of `len` bytes that this function holds.
+                unsafe { std::slice::from_raw_parts(refs.mapping.as_ptr(), len) }
+            };
+            let stride = ds.itemsize();
+            let mut heap = heap::GlobalHeap::default();
+            bytes
+                .chunks_exact(stride)
+                .enumerate()
+                .map(|(i, e)| {
+                    let raw = heap.vlen_bytes(&self.src, e)?;
+                    let end = raw.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+                    String::from_utf8(raw[..end].to_vec()).map_err(|_| bad(format!("string {i} of the selection is not UTF-8")))
+                })
+                .collect()
+        };
+        run().map_err(|e| self.fail(about(e, &ds.name)))
     }
 
     /// Maps a contiguous, unfiltered dataset zero-copy (`'r'` or `'c'`).
     pub fn mmap(&self, ds: &Dataset, mode: crate::Mode) -> Result<crate::Array> {
+        if ds.vlen_str {
+            return Err(self.fail(about(
+                Error::new(
+                    ErrorKind::NotMappable,
+                    "cannot map a dataset of variable-length strings (its elements point into the global heap): use readStrings()",
+                ),
+                &ds.name,
+            )));
+        }
         read::mmap(self, ds, mode).map_err(|e| self.fail(about(e, &ds.name)))
     }
 

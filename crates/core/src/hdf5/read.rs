@@ -16,9 +16,10 @@ use super::io::{bad, Source};
 use super::layout::{ChunkIndex, Layout};
 use super::{Dataset, H5File};
 use crate::error::{Error, ErrorKind, Result};
+use crate::header::Header;
 use crate::kernels::pool;
 use crate::mapping::{Mapping, Mode};
-use crate::npy::{self, Array, NewArray};
+use crate::npy::{self, Array};
 
 /// Per axis: first index, step (>= 1), number of indices.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,8 +163,8 @@ pub(crate) fn read(f: &H5File, ds: &Dataset, sel: &Selection) -> Result<Array> {
     sel.check(&ds.shape)?;
     let itemsize = ds.itemsize();
     let shape: Vec<usize> = sel.count.iter().map(|&c| usize::try_from(c).map_err(|_| bad("a selection larger than memory"))).collect::<Result<_>>()?;
-    let spec = NewArray { dtype: ds.dtype, byte_order: ds.byte_order, shape, fortran_order: false };
-    let out = npy::zeros(&spec)?;
+    let h = Header::with_descr(ds.full_descr(), false, shape.iter().map(|&d| d as u64).collect());
+    let out = npy::from_bytes_with(&h, None)?;
     let n_out = out.mapping.len();
     if n_out == 0 {
         return Ok(out);
@@ -284,11 +285,11 @@ pub(crate) fn mmap(f: &H5File, ds: &Dataset, mode: Mode) -> Result<Array> {
     }
     let src = &f.src;
     let at = src.checked(addr, nbytes, "contiguous data")?;
-    let align = ds.dtype.alignment() as u64;
+    let align = ds.full_descr().alignment() as u64;
     if at % align != 0 {
         return not(format!(
             "its data start at byte {at}, not a multiple of {align} as {} needs (h5py does not align data by default; files mmnpy writes align it at 64 bytes)",
-            ds.dtype.name()
+            ds.dtype_name()
         ));
     }
     let map = Mapping::map_file(&src.file, &src.path, at, npy::to_usize(nbytes, "data")?, mode)?;
@@ -303,6 +304,6 @@ pub(crate) fn mmap(f: &H5File, ds: &Dataset, mode: Mode) -> Result<Array> {
         path: Some(src.path.clone()),
         file_offset: at,
         version: None,
-        descr: None,
+        descr: ds.descr.clone(),
     })
 }

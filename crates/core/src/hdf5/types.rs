@@ -14,16 +14,25 @@
 //!                  member datatype
 //!   8 enum         bits 0-15 member count; base datatype, names, values
 //!   9 variable-length  bits 0-3: 0 sequence, 1 string; base datatype
-//!   2 time, 4 bitfield, 5 opaque, 7 reference, 10 array, 11 complex: named and refused
+//!   5 opaque       tag (NUL-terminated, padded to 8): h5py's `opaque_dtype` tags a NumPy
+//!                  dtype it has no HDF5 type for as 'NUMPY:<M8[ns]': read as that dtype
+//!   10 array       v2: rank (u8), 3 reserved, dims (u32 each), permutation (u32 each);
+//!                  v3: rank (u8), dims (u32 each); base datatype. A member of a compound
+//!                  (a subarray field: h5py writes `('m', '<f4', (3,))` so)
+//!   2 time, 4 bitfield, 7 reference: named and refused
 //! dataspace: version (1 or 2), rank (u8), flags (u8: 1 = max dims present),
 //!   v1: reserved (5 bytes); v2: type (u8: 0 scalar, 1 simple, 2 null);
 //!   dims (rank lengths), max dims (rank lengths; all bits set = unlimited)
 //! ```
 //!
 //! h5py's own mappings: `bool` is an enum of int8 {FALSE: 0, TRUE: 1}; `complex64` and
-//! `complex128` are compounds {r, i} of two floats at offsets 0 and size / 2.
+//! `complex128` are compounds {r, i} of two floats at offsets 0 and size / 2; any other
+//! compound is a record dtype with the members' names, offsets and the compound's size
+//! (what h5py's `dtype` gives: `{'names', 'formats', 'offsets', 'itemsize'}`), members
+//! of fixed-length strings `S<n>`, nested compounds records, arrays subarrays.
 
 use super::io::{bad, Cur};
+use crate::descr::{Descr, Field, Record, MAX_FIELDS, MAX_RECORD_DEPTH};
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -40,6 +49,10 @@ pub enum Element {
     VlenString {
         utf8: bool,
     },
+    /// A record (compound) or a NumPy dtype h5py stored as tagged opaque data.
+    Typed(Descr),
+    /// An HDF5 array of `dims` elements (a subarray field inside a compound).
+    Array(Box<Element>, Vec<usize>),
     /// A type mmnpy does not read, described ("compound {a: int32, b: float64}").
     Other(String),
 }
@@ -50,7 +63,24 @@ impl Element {
             Element::Numeric(d, o) => d.descr(*o),
             Element::FixedString { size, .. } => format!("fixed-length string of {size} bytes"),
             Element::VlenString { .. } => "variable-length string".into(),
+            Element::Typed(d) => d.to_numpy().unwrap_or_else(|_| "a record".into()),
+            Element::Array(base, dims) => format!("array {dims:?} of {}", base.describe()),
             Element::Other(s) => s.clone(),
+        }
+    }
+
+    /// The dtype of a dataset of these elements: numbers, records, `S<n>` for
+    /// fixed-length strings (as h5py), a tagged NumPy dtype; or the error naming the type.
+    pub fn descr(&self, what: &str) -> Result<Descr> {
+        match self {
+            Element::Numeric(d, o) => Ok(Descr::numeric(*d, *o)),
+            Element::FixedString { size, .. } => Ok(Descr::Bytes(*size)),
+            Element::Typed(d) => Ok(d.clone()),
+            Element::VlenString { .. } => Err(Error::new(
+                ErrorKind::UnsupportedDtype,
+                format!("{what} holds variable-length strings (h5py reads them as an object array of bytes), which no NdArray dtype holds: read them with readStrings()"),
+            )),
+            other => Err(Error::new(ErrorKind::UnsupportedDtype, format!("{what} has HDF5 type {}, which mmnpy does not read", other.describe()))),
         }
     }
 
@@ -182,9 +212,35 @@ fn parse(c: &mut Cur, depth: usize) -> Result<(Element, usize)> {
         }
         2 => Element::Other("time".into()),
         4 => Element::Other(format!("{}-bit bitfield", size * 8)),
-        5 => Element::Other(format!("opaque ({size} bytes)")),
+        5 => {
+            let tag = c.cstr()?.to_vec();
+            c.align_from(tag.len() + 1, 8)?;
+            let numpy = std::str::from_utf8(&tag).ok().and_then(|t| t.strip_prefix("NUMPY:")).and_then(|t| Descr::parse(t).ok());
+            match numpy {
+                Some(d @ (Descr::Time { .. } | Descr::Num { .. } | Descr::Bytes(_) | Descr::Str { .. })) if d.itemsize() == size => Element::Typed(d),
+                _ => Element::Other(format!("opaque ({size} bytes, tag {:?})", String::from_utf8_lossy(&tag[..tag.len().min(40)]))),
+            }
+        }
         7 => Element::Other("reference".into()),
-        10 => Element::Other("array".into()),
+        10 => {
+            let rank = c.u8()? as usize;
+            if version < 3 {
+                c.skip(3)?;
+            }
+            let mut dims = Vec::with_capacity(rank);
+            for _ in 0..rank {
+                dims.push(c.u32()? as usize);
+            }
+            if version < 3 {
+                c.skip(4 * rank)?;
+            }
+            let (base, bsize) = parse(c, depth + 1)?;
+            let n = dims.iter().try_fold(bsize, |a, &d| a.checked_mul(d));
+            if rank == 0 || n != Some(size) {
+                return Err(bad(format!("an array datatype of dims {dims:?} of {bsize}-byte elements declared {size} bytes long")));
+            }
+            Element::Array(Box::new(base), dims)
+        }
         11 => {
             let (base, _) = parse(c, depth + 1)?;
             match base {
@@ -233,10 +289,46 @@ fn compound(c: &mut Cur, version: u8, bits: u32, size: usize, depth: usize) -> R
         }
         _ => None,
     };
-    Ok(complex.unwrap_or_else(|| {
+    if let Some(c) = complex {
+        return Ok(c);
+    }
+    let describe = || {
         let shown: Vec<String> = members.iter().take(8).map(|(n, _, e)| format!("{}: {}", String::from_utf8_lossy(n), e.describe())).collect();
-        Element::Other(format!("compound {{{}{}}}", shown.join(", "), if members.len() > 8 { ", ..." } else { "" }))
-    }))
+        format!("compound {{{}{}}}", shown.join(", "), if members.len() > 8 { ", ..." } else { "" })
+    };
+    let mut fields = Vec::with_capacity(members.len());
+    let mut count = 0usize;
+    for (name, offset, el) in &members {
+        let (descr, shape) = match member_descr(el) {
+            Some(d) => d,
+            None => return Ok(Element::Other(format!("{} (member '{}' has no NumPy dtype mmnpy reads)", describe(), String::from_utf8_lossy(name)))),
+        };
+        count += 1 + descr.record().map_or(0, Record::count_fields);
+        if count > MAX_FIELDS || descr.depth() + 1 > MAX_RECORD_DEPTH {
+            return Ok(Element::Other(format!("{} (more than {MAX_FIELDS} members or {MAX_RECORD_DEPTH} levels of nesting)", describe())));
+        }
+        let name = String::from_utf8(name.clone()).map_err(|_| bad(format!("a compound member name is not UTF-8 ({})", describe())))?;
+        let offset = usize::try_from(*offset).map_err(|_| bad("a compound member offset past the address space"))?;
+        fields.push(Field { name, descr, shape, offset });
+    }
+    let record = Record::new(fields, size).map_err(|e| bad(format!("{}: {}", describe(), e.message())))?;
+    Ok(Element::Typed(Descr::Record(record)))
+}
+
+/// A compound member's dtype and subarray shape, when NumPy has one for it.
+fn member_descr(el: &Element) -> Option<(Descr, Vec<usize>)> {
+    match el {
+        Element::Numeric(d, o) => Some((Descr::numeric(*d, *o), Vec::new())),
+        Element::FixedString { size, .. } if *size > 0 => Some((Descr::Bytes(*size), Vec::new())),
+        Element::Typed(d) => Some((d.clone(), Vec::new())),
+        Element::Array(base, dims) => {
+            let (d, mut inner) = member_descr(base)?;
+            let mut shape = dims.clone();
+            shape.append(&mut inner);
+            Some((d, shape))
+        }
+        _ => None,
+    }
 }
 
 impl Cur<'_> {

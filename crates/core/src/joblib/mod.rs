@@ -28,7 +28,9 @@
 //! ```
 //!
 //! Reading ([`load`]): the stream runs through the restricted machine, whose `BUILD`
-//! of a wrapper ([`ArrayReader`]) takes the array's bytes. With a mode, an array of an
+//! of a wrapper ([`ArrayReader`]) takes the array's bytes. Its dtype is any mmnpy
+//! holds: numbers, records, datetimes, strings (the dtype's pickled state,
+//! [`crate::pickle::globals::build_dtype`]). With a mode, an array of an
 //! uncompressed file is mapped at its offset in the file (`np.memmap` in Python), in
 //! its byte order and memory order: the load costs O(opcodes), not O(data). `'w+'`
 //! maps as `'r+'` (as joblib: the file is never truncated). A compressed file is
@@ -55,12 +57,13 @@ use std::path::{Path, PathBuf};
 pub use compress::Compression;
 pub use write::Dumper;
 
+use crate::descr::Descr;
 use crate::dtype::ByteOrder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::header::Header;
 use crate::mapping::{Mapping, Mode};
 use crate::npy;
-use crate::pickle::globals::{nbytes, resolve_dtype, shape_of};
+use crate::pickle::globals::{array_descr, shape_of};
 use crate::pickle::{self, bad, Arena, Build, Global, Machine, Node, Source, Val};
 
 /// What a joblib file holds.
@@ -114,14 +117,15 @@ impl Build for ArrayReader<'_> {
             Some("F") => true,
             _ => return Err(bad(at, "the array wrapper's order is not 'C' or 'F'")),
         };
-        let (dtype, order) = resolve_dtype(arena, Self::field(arena, state, "dtype", at)?, at)?;
+        let descr = array_descr(arena, Self::field(arena, state, "dtype", at)?, at)?;
         let allow_mmap = matches!(arena.get(state, "allow_mmap"), Some(Val::Bool(true)) | Some(Val::Int(1)));
         let padded = match arena.get(state, "numpy_array_alignment_bytes") {
             None | Some(Val::None) => false,
             Some(Val::Int(n)) if n > 0 => true,
             Some(v) => return Err(bad(at, format!("the array wrapper's alignment is {}", arena.describe(v)))),
         };
-        let size = nbytes(&shape, dtype)?;
+        let h = Header::with_descr(descr, fortran, shape.iter().map(|&d| d as u64).collect());
+        let size = h.nbytes()?;
         if padded {
             let mut pad = [0u8; 1];
             src.read_exact(&mut pad, "the array's pad length")?;
@@ -132,11 +136,13 @@ impl Build for ArrayReader<'_> {
             let left = if src.exact() { format!("{} are left in the file", src.left()) } else { "the compressed stream cannot hold that many".to_string() };
             return Err(Error::new(
                 ErrorKind::Truncated,
-                format!("an array of shape {shape:?} {} needs {size} bytes at byte {data_at} of the pickle, {left}", dtype.descr(order)),
+                format!(
+                    "an array of shape {shape:?} {} needs {size} bytes at byte {data_at} of the pickle, {left}",
+                    h.full_descr().to_numpy().unwrap_or_default()
+                ),
             ));
         }
         let len = npy::to_usize(size, "array data")?;
-        let h = Header { dtype, byte_order: order, fortran_order: fortran, shape: shape.iter().map(|&d| d as u64).collect(), descr: None };
         let path = self.path.clone().unwrap_or_default();
         let array = match (self.mode, self.file, allow_mmap) {
             (Some(mode), Some(file), true) => {
@@ -145,15 +151,17 @@ impl Build for ArrayReader<'_> {
                 npy::file_array(&h, mapping, Some(mode), &path, data_at, None)?
             }
             _ => {
+                let descr = h.full_descr();
+                let swap = swaps_to_native(&descr);
                 let mapping = Mapping::anonymous_for_fill(len)?;
                 mapping.fill(|dst| -> Result<()> {
                     src.read_exact(dst, "array data")?;
-                    if !order.is_native() {
-                        crate::view::swap_in_place(dst, dtype);
+                    if swap {
+                        descr.swap_in_place(dst);
                     }
                     Ok(())
                 })?;
-                let native = Header { byte_order: dtype.order(ByteOrder::NATIVE), ..h };
+                let native = if swap { Header::with_descr(descr.with_order(ByteOrder::NATIVE), h.fortran_order, h.shape.clone()) } else { h };
                 let mut a = npy::file_array(&native, mapping, None, &path, if self.file.is_some() { data_at } else { 0 }, None)?;
                 if self.path.is_none() {
                     a.path = None;
@@ -162,6 +170,18 @@ impl Build for ArrayReader<'_> {
             }
         };
         arena.add_array(array)
+    }
+}
+
+/// Whether `joblib.load` without `mmap_mode` turns an array of this dtype to the
+/// machine's byte order (`_ensure_native_byte_order`): a dtype in the other order,
+/// or a record whose fields all are (looked at one level down, as joblib does: a
+/// record with a one-byte, text, nested or subarray field keeps its order).
+fn swaps_to_native(d: &Descr) -> bool {
+    let other = |d: &Descr| d.order() != ByteOrder::NotApplicable && !d.order().is_native();
+    match d {
+        Descr::Record(r) => !r.fields.is_empty() && r.fields.iter().all(|f| f.shape.is_empty() && other(&f.descr)),
+        d => other(d),
     }
 }
 

@@ -6,6 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::compress::ZlibWriter;
+use crate::descr::Descr;
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::mapping::Mapping;
@@ -120,11 +121,11 @@ impl Dumper {
     /// kept. The bytes are written straight from the mapping (a mapped array is never
     /// copied whole into memory), or copied file to file from `source`, the file `map`
     /// maps (see [`Mapping::write_range`]).
-    pub fn array(&mut self, map: &Mapping, source: Option<&Path>, layout: &Layout, dtype: DType, byte_order: ByteOrder) -> Result<()> {
-        let itemsize = dtype.itemsize();
+    pub fn array(&mut self, map: &Mapping, source: Option<&Path>, layout: &Layout, descr: &Descr) -> Result<()> {
+        let itemsize = descr.itemsize();
         layout.check(itemsize, map.len()).map_err(|e| e.at(&self.path))?;
         let fortran = layout.is_f_contiguous(itemsize) && !layout.is_c_contiguous(itemsize);
-        self.wrapper(dtype, byte_order, &layout.shape, fortran)?;
+        self.wrapper(descr, &layout.shape, fortran)?;
         let (sink, pos, path) = (&mut self.sink, &mut self.pos, &self.path);
         let mut emit = |off: usize, len: usize| {
             open_sink(sink)?.write_mapped(map, source, off, len).map_err(|e| e.at(path))?;
@@ -148,14 +149,14 @@ impl Dumper {
         if need != bytes.len() as u64 {
             return Err(Error::new(ErrorKind::InvalidArgument, format!("{} bytes given for an array of {need} bytes", bytes.len())).at(&self.path));
         }
-        self.wrapper(dtype, byte_order, shape, fortran)?;
+        self.wrapper(&Descr::numeric(dtype, byte_order), shape, fortran)?;
         self.write(bytes)?;
         self.pickle.end_value();
         Ok(())
     }
 
     /// The wrapper object, then the pad; the caller writes the data and ends the value.
-    fn wrapper(&mut self, dtype: DType, byte_order: ByteOrder, shape: &[usize], fortran: bool) -> Result<()> {
+    fn wrapper(&mut self, descr: &Descr, shape: &[usize], fortran: bool) -> Result<()> {
         let p = &mut self.pickle;
         p.begin_value().map_err(|e| e.at(&self.path))?;
         p.global("joblib.numpy_pickle", "NumpyArrayWrapper");
@@ -174,24 +175,7 @@ impl Dumper {
         p.str("order");
         p.str(if fortran { "F" } else { "C" });
         p.str("dtype");
-        p.global("numpy", "dtype");
-        p.str(&format!("{}{}", dtype.kind(), dtype.itemsize()));
-        p.bool(false);
-        p.bool(true);
-        p.op(0x87); // TUPLE3
-        p.op(b'R');
-        // NumPy's dtype state: (version, byte order, subarray, names, fields, elsize, alignment, flags).
-        p.op(b'(');
-        p.int(3);
-        p.str(&dtype.order(byte_order).symbol().to_string());
-        p.none();
-        p.none();
-        p.none();
-        p.int(-1);
-        p.int(-1);
-        p.int(0);
-        p.op(b't');
-        p.op(b'b');
+        pickle_dtype(p, descr, &[]);
         p.str("allow_mmap");
         p.bool(!self.compressed);
         p.str("numpy_array_alignment_bytes");
@@ -228,4 +212,96 @@ impl Drop for Dumper {
             let _ = r.commit(Err(Error::new(ErrorKind::Io, "abandoned")));
         }
     }
+}
+
+/// NumPy's `dtype.flags` bits the state carries: `NPY_NEEDS_INIT` (text), and
+/// `NPY_NEEDS_PYAPI` (every record) with its fields' bits.
+fn dtype_flags(d: &Descr) -> i64 {
+    match d {
+        Descr::Str { .. } => 0x08,
+        Descr::Record(r) => r.fields.iter().fold(0x10, |acc, f| acc | dtype_flags(&f.descr)),
+        _ => 0,
+    }
+}
+
+/// A dtype as NumPy pickles it: `numpy.dtype(code, False, True)` then `BUILD` of its
+/// state `(version, byte order, subarray, names, fields, elsize, alignment, flags[,
+/// metadata])` (see [`crate::pickle::globals::build_dtype`]). A record's fields are
+/// `{name: (dtype, offset)}`; a field with a shape is a subarray dtype. Records are
+/// written unaligned (alignment 1): offsets and itemsize are explicit, so the layout
+/// is the same. Recursion is bounded by `MAX_RECORD_DEPTH`.
+fn pickle_dtype(p: &mut Writer, d: &Descr, subarray: &[usize]) {
+    let size = subarray.iter().product::<usize>() * d.itemsize();
+    let code = match (d, subarray.is_empty()) {
+        (_, false) | (Descr::Record(_), true) | (Descr::Void(_), true) => format!("V{size}"),
+        (Descr::Num { dtype, .. }, true) => format!("{}{}", dtype.kind(), dtype.itemsize()),
+        (Descr::Time { delta, .. }, true) => (if *delta { "m8" } else { "M8" }).to_string(),
+        (Descr::Bytes(n), true) => format!("S{n}"),
+        (Descr::Str { chars, .. }, true) => format!("U{chars}"),
+    };
+    p.global("numpy", "dtype");
+    p.str(&code);
+    p.bool(false);
+    p.bool(true);
+    p.op(0x87); // TUPLE3
+    p.op(b'R');
+    p.op(b'(');
+    p.int(if matches!(d, Descr::Time { .. }) && subarray.is_empty() { 4 } else { 3 });
+    p.str(&(if subarray.is_empty() { d.order() } else { ByteOrder::NotApplicable }).symbol().to_string());
+    if subarray.is_empty() {
+        p.none();
+    } else {
+        pickle_dtype(p, d, &[]);
+        p.op(b'(');
+        for &n in subarray {
+            p.int(n as i64);
+        }
+        p.op(b't');
+        p.op(0x86); // TUPLE2
+    }
+    match (d, subarray.is_empty()) {
+        (Descr::Record(r), true) => {
+            p.op(b'(');
+            for f in &r.fields {
+                p.str(&f.name);
+            }
+            p.op(b't');
+            p.op(b'}');
+            p.op(b'(');
+            for f in &r.fields {
+                p.str(&f.name);
+                pickle_dtype(p, &f.descr, &f.shape);
+                p.int(f.offset as i64);
+                p.op(0x86); // TUPLE2
+            }
+            p.op(b'u');
+        }
+        _ => {
+            p.none();
+            p.none();
+        }
+    }
+    let (elsize, alignment) = match (d, subarray.is_empty()) {
+        (Descr::Record(_), false) => (size as i64, 1),
+        (_, false) => (size as i64, d.alignment() as i64),
+        (Descr::Num { .. } | Descr::Time { .. }, true) => (-1, -1),
+        (Descr::Str { .. }, true) => (size as i64, 4),
+        (_, true) => (size as i64, 1),
+    };
+    p.int(elsize);
+    p.int(alignment);
+    p.int(dtype_flags(d));
+    if let (Descr::Time { unit, multiple, .. }, true) = (d, subarray.is_empty()) {
+        // (metadata, (unit, num, den, events)), as NumPy 2 writes it.
+        p.none();
+        p.op(b'(');
+        p.bytes(if *unit == crate::descr::TimeUnit::Generic { b"generic" } else { unit.symbol().as_bytes() });
+        p.int(*multiple as i64);
+        p.int(1);
+        p.int(1);
+        p.op(b't');
+        p.op(0x86); // TUPLE2
+    }
+    p.op(b't');
+    p.op(b'b');
 }

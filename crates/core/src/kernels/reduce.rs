@@ -983,6 +983,11 @@ fn dispatch(src: &Source, op: Op, out: DType, n: usize) -> Result<Value> {
                     (DType::Float32, false) => return Ok(Value::Float(fast_extreme_f32(src, p as *const f32, n, max) as f64)),
                     (DType::Float64, true) => return Ok(Value::Int(fast_arg_extreme_f64(src, p as *const f64, n, max) as i64)),
                     (DType::Float32, true) => return Ok(Value::Int(fast_arg_extreme_f32(src, p as *const f32, n, max) as i64)),
+                    // int64 is also the datetime64 / timedelta64 min/max (NaT is i64::MIN).
+                    (DType::Int64, false) => return Ok(fast_extreme_ord::<i64>(src, p as *const i64, n, max).value()),
+                    (DType::UInt64, false) => return Ok(fast_extreme_ord::<u64>(src, p as *const u64, n, max).value()),
+                    (DType::Int32, false) => return Ok(fast_extreme_ord::<i32>(src, p as *const i32, n, max).value()),
+                    (DType::UInt32, false) => return Ok(fast_extreme_ord::<u32>(src, p as *const u32, n, max).value()),
                     _ => {}
                 }
             }
@@ -1028,6 +1033,27 @@ fn lanes_extreme<T: Copy + PartialOrd, const MAX: bool, const L: usize>(xs: &[T]
         }
     }
     (best, nan)
+}
+
+/// min/max of a contiguous native run of integers: [`lanes_extreme`]'s 16 independent
+/// lanes (no NaN to track), where the general loop carries one best value (and its index)
+/// from element to element.
+fn fast_extreme_ord<T: Ordered + Copy + PartialOrd + Send + Sync>(src: &Source, p: *const T, n: usize, max: bool) -> T {
+    // SAFETY: the caller checked that `n` elements at `p` are mapped and aligned.
+    let all = unsafe { std::slice::from_raw_parts(p, n) };
+    let pieces: Vec<(usize, usize)> = (0..n).step_by(PAR_MIN).map(|lo| (lo, PAR_MIN.min(n - lo))).collect();
+    let isz = std::mem::size_of::<T>();
+    let span = |lo: usize, m: usize| run_span(p as isize, isz as isize, isz, lo, m);
+    let parts: Vec<T> = stream_map(src, &pieces, isz, span, |lo, m| {
+        let xs = &all[lo..lo + m];
+        if max {
+            lanes_extreme::<T, true, 16>(xs).0
+        } else {
+            lanes_extreme::<T, false, 16>(xs).0
+        }
+    });
+    let better = |x: T, b: T| if max { b.lt(x) } else { x.lt(b) };
+    parts.into_iter().reduce(|a, b| if better(b, a) { b } else { a }).expect("n >= 1")
 }
 
 /// Elements per block of the arg-extreme fast path: a block is scanned twice (its

@@ -161,7 +161,12 @@ pub fn flatten(arena: &Arena, root: Val) -> Result<Flat> {
             Node::Dtype(d) => {
                 f.kinds.push(STR);
                 let endian = if d.endian == '=' { crate::ByteOrder::NATIVE.symbol() } else { d.endian };
-                f.strs.push(format!("{endian}{}", d.code));
+                let text = match d.descr.as_ref().map(|x| x.to_numpy()) {
+                    Some(Ok(t)) if d.subarray.is_empty() => t,
+                    Some(Ok(t)) => format!("('{t}', {:?})", d.subarray),
+                    _ => format!("{endian}{}", d.code),
+                };
+                f.strs.push(text);
             }
             Node::Bytes(b) | Node::ByteArray(b) => {
                 f.kinds.push(BYTES);

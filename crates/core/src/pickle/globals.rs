@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `joblib.numpy_pickle.NumpyArrayWrapper` | `NEWOBJ` + `BUILD`: an array whose bytes follow in the file (`crate::joblib`) |
 //! | `numpy.ndarray`, `numpy.memmap` | only as the class of a wrapper or of `_reconstruct` |
-//! | `numpy.dtype` | `dtype(code, False, True)` + `BUILD` of NumPy's dtype state |
+//! | `numpy.dtype` | `dtype(code, False, True)` + `BUILD` of NumPy's dtype state (records, datetimes, strings: [`build_dtype`]) |
 //! | `numpy[._]core.multiarray.scalar` | a NumPy scalar from its dtype and bytes |
 //! | `numpy[._]core.multiarray._reconstruct` | `ndarray` + `BUILD (1, shape, dtype, fortran, bytes)` |
 //! | `numpy[._]core.numeric._frombuffer` | an `ndarray` pickled in-band with protocol 5 |
@@ -15,10 +15,12 @@
 //! | `collections.OrderedDict` | a dict |
 //! | `_codecs.encode(str, 'latin1')` | bytes (protocol 2's spelling of `bytes`) |
 
-use super::{bad, Arena, Dtype, Node, Val};
+use super::{bad, Arena, Dtype, Node, Val, MAX_DTYPE_FIELDS};
+use crate::descr::{self, Descr, Field, Record, MAX_FIELDS, MAX_RECORD_DEPTH};
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{Error, ErrorKind, Result};
-use crate::npy::{self, NewArray};
+use crate::header::Header;
+use crate::npy;
 
 /// A whitelisted global.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,7 +161,7 @@ pub fn reduce(arena: &mut Arena, callable: Val, args: Val, at: u64) -> Result<Va
                 Some(c) if c.len() <= 64 => c.to_string(),
                 _ => return Err(wrong(arena)),
             };
-            arena.add(Node::Dtype(Dtype { code, endian: '=', unsupported: None }))
+            arena.add(Node::Dtype(Dtype { code, endian: '=', unsupported: None, descr: None, subarray: Vec::new() }))
         }
         Global::Scalar => {
             let (Some(&d), Some(&data)) = (a.first(), a.get(1)) else { return Err(wrong(arena)) };
@@ -231,9 +233,9 @@ pub fn reduce(arena: &mut Arena, callable: Val, args: Val, at: u64) -> Result<Va
                 _ => return Err(wrong(arena)),
             };
             let shape = shape_of(arena, shape, at)?;
-            let (dtype, order) = resolve_dtype(arena, d, at)?;
+            let descr = array_descr(arena, d, at)?;
             let Some(bytes) = bytes_of(arena, buf) else { return Err(wrong(arena)) };
-            let a = in_memory(bytes, dtype, order, shape, fortran, at)?;
+            let a = in_memory(bytes, descr, shape, fortran, at)?;
             arena.add_array(a)
         }
         Global::NumpyArrayWrapper | Global::Ndarray | Global::Memmap => {
@@ -275,13 +277,14 @@ pub fn shape_of(arena: &Arena, v: Val, at: u64) -> Result<Vec<usize>> {
 }
 
 /// An in-memory array holding a copy of `bytes` (size checked against the shape).
-pub fn in_memory(bytes: &[u8], dtype: DType, order: ByteOrder, shape: Vec<usize>, fortran: bool, at: u64) -> Result<crate::npy::Array> {
-    let spec = NewArray { dtype, byte_order: order, shape, fortran_order: fortran };
-    let need = nbytes(&spec.shape, dtype)?;
+pub fn in_memory(bytes: &[u8], descr: Descr, shape: Vec<usize>, fortran: bool, at: u64) -> Result<crate::npy::Array> {
+    let h = Header::with_descr(descr, fortran, shape.iter().map(|&d| d as u64).collect());
+    let need = h.nbytes()?;
     if need != bytes.len() as u64 {
-        return Err(bad(at, format!("an array of shape {:?} {} needs {need} bytes, the pickle gives {}", spec.shape, dtype.name(), bytes.len())));
+        let name = h.full_descr().name().unwrap_or_default();
+        return Err(bad(at, format!("an array of shape {shape:?} {name} needs {need} bytes, the pickle gives {}", bytes.len())));
     }
-    npy::from_bytes(bytes, &spec)
+    npy::from_bytes_with(&h, Some(bytes))
 }
 
 /// `prod(shape) * itemsize`, overflow-checked.
@@ -293,90 +296,261 @@ pub fn nbytes(shape: &[usize], dtype: DType) -> Result<u64> {
 }
 
 /// `BUILD` of a dtype: NumPy's `__setstate__` tuple
-/// `(version, endian, subarray, names, fields, elsize, alignment, flags[, metadata])`.
+/// `(version, endian, subarray, names, fields, elsize, alignment, flags[, metadata])`
+/// (`arraydescr_setstate` in NumPy's `descriptor.c`). Nothing in it is evaluated: the
+/// dtypes of fields and subarrays are dtype nodes built before, the rest plain values.
+///
+/// ```text
+/// code   state                                                        dtype
+/// 'f8'   (3, '<', None, None, None, -1, -1, 0)                        <f8
+/// 'M8'   (4, '<', None, None, None, -1, -1, 0, (None, (b'ns', 1, 1, 1)))
+///                                                                     <M8[ns] (NumPy 1: (b'ns', 1, 1, 1))
+/// 'S5'   (3, '|', None, None, None, 5, 1, 0)                          |S5
+/// 'U6'   (3, '>', None, None, None, 24, 4, 8)                         >U6
+/// 'V12'  (3, '|', None, ('a', 'b'), {'a': (dtype('<i4'), 0),
+///         'b': (dtype('<f8'), 4)}, 12, 1, 16)                          a record (offsets, itemsize)
+/// 'V12'  (3, '|', (dtype('<f4'), (3,)), None, None, 12, 4, 0)         subarray ('<f4', (3,)): a field's type
+/// ```
+///
+/// User metadata (a dict in the last item) is dropped: it does not change the data.
 pub fn build_dtype(arena: &mut Arena, dtype: Val, state: Val, at: u64) -> Result<()> {
     let Some(items) = arena.items(state).map(|s| s.to_vec()) else {
         return Err(bad(at, format!("the state of a numpy.dtype is {}", arena.describe(state))));
     };
-    if items.len() < 8 {
+    if items.len() < 8 || items.len() > 9 {
         return Err(bad(at, format!("the state of a numpy.dtype has {} items (NumPy writes 8 or 9)", items.len())));
     }
     let endian = match arena.str(items[1]) {
         Some(e @ ("<" | ">" | "|" | "=")) => e.chars().next().unwrap_or('='),
         _ => return Err(bad(at, format!("the byte order of a numpy.dtype is {}", arena.describe(items[1])))),
     };
-    let Some(Node::Dtype(d)) = arena.node(dtype) else { return Err(bad(at, "BUILD of a dtype that is not one")) };
+    let (Val::Ref(id), Some(Node::Dtype(d))) = (dtype, arena.node(dtype)) else { return Err(bad(at, "BUILD of a dtype that is not one")) };
     let code = d.code.clone();
-    let kind = code.chars().next().unwrap_or(' ');
-    let unsupported = if items[2] != Val::None {
-        Some(format!("a subarray dtype ('{code}' with a shape), which mmnpy does not read yet"))
-    } else if items[3] != Val::None {
-        let fields = describe_fields(arena, items[3], items[4]);
-        Some(format!("the structured dtype {fields}, which mmnpy does not read yet"))
-    } else if kind == 'M' || kind == 'm' {
-        let unit = items.get(8).and_then(|m| datetime_unit(arena, *m)).unwrap_or_else(|| "generic".into());
-        let name = if kind == 'M' { "datetime64" } else { "timedelta64" };
-        Some(format!("{name}[{unit}], which mmnpy does not read yet"))
-    } else if kind == 'O' {
-        Some("the object dtype ('O'), which holds Python objects: mmnpy never unpickles them".into())
-    } else if matches!(kind, 'U' | 'S' | 'a' | 'V') {
-        Some(format!("the dtype '{endian}{code}', which mmnpy does not read yet"))
-    } else {
-        None
+    let (descr, subarray, unsupported) = match dtype_of_state(arena, &code, endian, &items, at)? {
+        Ok((d, s)) => (Some(d), s, None),
+        Err(why) => (None, Vec::new(), Some(why)),
     };
-    if let Some(Node::Dtype(d)) = arena.nodes.get_mut(match dtype {
-        Val::Ref(id) => id as usize,
-        _ => usize::MAX,
-    }) {
+    if let Some(Node::Dtype(d)) = arena.nodes.get_mut(id as usize) {
         d.endian = endian;
+        d.descr = descr;
+        d.subarray = subarray;
         d.unsupported = unsupported;
     }
     Ok(())
 }
 
-fn datetime_unit(arena: &Arena, meta: Val) -> Option<String> {
-    // (metadata, (unit, num, den, events)) in NumPy 2; (unit, num, den, events) before.
-    let items = arena.items(meta)?;
-    let t = match items.first().and_then(|v| bytes_of(arena, *v)) {
-        Some(_) => items,
-        None => arena.items(*items.get(1)?)?,
-    };
-    let unit = String::from_utf8_lossy(bytes_of(arena, *t.first()?)?).into_owned();
-    match t.get(1) {
-        Some(Val::Int(n)) if *n > 1 => Some(format!("{n}{unit}")),
-        _ => Some(unit),
+/// A dtype and its subarray shape, or why mmnpy does not hold it (a phrase naming it).
+type Built = std::result::Result<(Descr, Vec<usize>), String>;
+
+/// An error from the dtype checks of [`crate::descr`], as one of a pickle's.
+fn in_state(e: Error, at: u64) -> Error {
+    match e.kind() {
+        ErrorKind::BadHeader => bad(at, format!("a numpy.dtype state: {}", e.message())),
+        k => Error::new(k, format!("a numpy.dtype state at byte {at} of the pickle: {}", e.message())),
     }
 }
 
-fn describe_fields(arena: &Arena, names: Val, fields: Val) -> String {
-    let Some(names) = arena.items(names) else { return "with fields".into() };
-    let parts: Vec<String> = names
-        .iter()
-        .take(16)
-        .map(|n| {
-            let name = arena.str(*n).unwrap_or("?");
-            let ty = arena.get(fields, name).and_then(|f| arena.items(f)?.first().copied()).and_then(|d| match arena.node(d) {
-                Some(Node::Dtype(d)) => Some(format!("{}{}", if d.endian == '=' { '<' } else { d.endian }, d.code)),
-                _ => None,
-            });
-            format!("('{name}', '{}')", ty.unwrap_or_else(|| "?".into()))
-        })
-        .collect();
-    let more = if names.len() > 16 { ", ..." } else { "" };
-    format!("[{}{more}]", parts.join(", "))
+fn dtype_of_state(arena: &mut Arena, code: &str, endian: char, items: &[Val], at: u64) -> Result<Built> {
+    let kind = code.chars().next().unwrap_or(' ');
+    let elsize = match items[5] {
+        Val::Int(n) if n >= -1 && n <= descr::MAX_ITEMSIZE as i64 => n,
+        v => return Err(bad(at, format!("the itemsize in a numpy.dtype state is {}", describe_val(arena, v)))),
+    };
+    if kind == 'O' {
+        return Ok(Err("the object dtype ('O'), which holds Python objects: mmnpy never unpickles them".into()));
+    }
+    let (descr, subarray) = if items[2] != Val::None {
+        let Some(&[base, shape]) = arena.items(items[2]) else {
+            return Err(bad(at, format!("the subarray of a numpy.dtype state is {}, not (dtype, shape)", arena.describe(items[2]))));
+        };
+        let (base, inner) = match dtype_node(arena, base, at)? {
+            Ok(b) => b,
+            Err(why) => return Ok(Err(format!("a subarray of {why}"))),
+        };
+        let dims: Vec<i128> = match (shape, arena.items(shape)) {
+            (Val::Int(n), _) => vec![n as i128],
+            (_, Some(t)) => t
+                .iter()
+                .map(|d| match d {
+                    Val::Int(n) => Ok(*n as i128),
+                    v => Err(bad(at, format!("a subarray dimension in a numpy.dtype state is {}", arena.describe(*v)))),
+                })
+                .collect::<Result<_>>()?,
+            _ => return Err(bad(at, format!("the subarray shape of a numpy.dtype state is {}", arena.describe(shape)))),
+        };
+        let mut shape = descr::subarray_shape(&dims, "a subarray dtype").map_err(|e| in_state(e, at))?;
+        shape.extend(inner);
+        (base, shape)
+    } else if items[3] != Val::None {
+        match record_of_state(arena, items[3], items[4], elsize, at)? {
+            Ok(r) => (Descr::Record(r), Vec::new()),
+            Err(why) => return Ok(Err(why)),
+        }
+    } else if kind == 'M' || kind == 'm' {
+        let meta = items.get(8).copied().unwrap_or(Val::None);
+        let (unit, num, den) = match (datetime_meta(arena, meta), meta) {
+            (Some(m), _) => m,
+            (None, Val::None) => ("generic".to_string(), 1, 1),
+            (None, _) => return Err(bad(at, format!("the datetime metadata of a numpy.dtype state is {}", arena.describe(meta)))),
+        };
+        let shown: String = unit.chars().take(16).collect();
+        if den != 1 || !(1..=i32::MAX as i64).contains(&num) {
+            return Err(bad(at, format!("a datetime dtype of unit {shown:?} with multiple {num}/{den}")));
+        }
+        let suffix = match (unit.as_str(), num) {
+            ("generic", _) => String::new(),
+            (u, 1) => format!("[{u}]"),
+            (u, n) => format!("[{n}{u}]"),
+        };
+        match Descr::parse(&format!("{}{kind}8{suffix}", if endian == '|' { '=' } else { endian })) {
+            Ok(d @ Descr::Time { .. }) => (d, Vec::new()),
+            _ => return Err(bad(at, format!("a datetime dtype of unit {shown:?}, which NumPy does not have"))),
+        }
+    } else {
+        match unbuilt(code, endian) {
+            Ok(d) => d,
+            Err(why) => return Ok(Err(why)),
+        }
+    };
+    let size = descr::checked_span(&descr, &subarray, "a numpy.dtype").map_err(|e| in_state(e, at))?;
+    if elsize >= 0 && elsize as usize != size {
+        let name = descr.name().unwrap_or_default();
+        return Err(bad(at, format!("a numpy.dtype state gives {name} (shape {subarray:?}) the itemsize {elsize}, but it takes {size} bytes")));
+    }
+    Ok(Ok((descr, subarray)))
 }
 
-/// The element type and byte order of a dtype node, or why mmnpy cannot hold it.
-pub fn resolve_dtype(arena: &Arena, v: Val, at: u64) -> Result<(DType, ByteOrder)> {
+fn describe_val(arena: &Arena, v: Val) -> String {
+    match v {
+        Val::Int(n) => n.to_string(),
+        v => arena.describe(v),
+    }
+}
+
+/// The dtype `numpy.dtype(code)` gives before any state: native byte order.
+fn unbuilt(code: &str, endian: char) -> Built {
+    let spec = format!("{endian}{code}");
+    match Descr::parse(&spec) {
+        Ok(Descr::Record(_)) | Err(_) => Err(format!("the dtype '{spec}', which mmnpy does not read")),
+        Ok(d) => Ok((d, Vec::new())),
+    }
+}
+
+/// The dtype a dtype node holds (built or not), or why mmnpy cannot hold it.
+fn dtype_node(arena: &Arena, v: Val, at: u64) -> Result<Built> {
     let Some(Node::Dtype(d)) = arena.node(v) else {
         return Err(bad(at, format!("a dtype is {}", arena.describe(v))));
     };
-    if let Some(why) = &d.unsupported {
-        return Err(Error::new(ErrorKind::UnsupportedDtype, format!("the pickle holds an array or scalar of {why}")));
+    Ok(match (&d.unsupported, &d.descr) {
+        (Some(why), _) => Err(why.clone()),
+        (None, Some(descr)) => Ok((descr.clone(), d.subarray.clone())),
+        (None, None) => unbuilt(&d.code, d.endian),
+    })
+}
+
+/// The fields of a record from a dtype state's `names` and `fields`.
+fn record_of_state(arena: &mut Arena, names: Val, fields: Val, elsize: i64, at: u64) -> Result<std::result::Result<Record, String>> {
+    let Some(names) = arena.items(names).map(|n| n.to_vec()) else {
+        return Err(bad(at, format!("the field names of a numpy.dtype state are {}, not a tuple", arena.describe(names))));
+    };
+    let Some(Node::Dict(entries)) = arena.node(fields) else {
+        return Err(bad(at, format!("the fields of a numpy.dtype state are {}, not a dict", arena.describe(fields))));
+    };
+    let entries = entries.len();
+    if elsize < 0 {
+        return Err(bad(at, format!("a structured numpy.dtype state has the itemsize {elsize}")));
     }
-    let spec = format!("{}{}", d.endian, d.code);
-    DType::parse(&spec)
-        .map_err(|_| Error::new(ErrorKind::UnsupportedDtype, format!("the pickle holds an array or scalar of dtype '{spec}', which mmnpy does not read")))
+    if names.len() > MAX_FIELDS {
+        return Ok(Err(format!("a structured dtype of {} fields (mmnpy reads at most {MAX_FIELDS})", names.len())));
+    }
+    let (mut out, mut count, mut depth) = (Vec::with_capacity(names.len()), 0usize, 0usize);
+    for &n in &names {
+        let Some(name) = arena.str(n) else {
+            return Err(bad(at, format!("a field name in a numpy.dtype state is {}, not a str", arena.describe(n))));
+        };
+        let shown: String = name.chars().take(40).collect();
+        let Some(entry) = arena.get(fields, name) else {
+            return Err(bad(at, format!("the field {shown:?} is named in a numpy.dtype state but not among its fields")));
+        };
+        let (ty, offset) = match arena.items(entry) {
+            Some(&[ty, offset]) => (ty, offset),
+            Some(&[_, _, title]) if title != Val::None => {
+                return Ok(Err(format!("a structured dtype whose field {shown:?} has a title, which mmnpy does not read")))
+            }
+            Some(&[ty, offset, _]) => (ty, offset),
+            _ => return Err(bad(at, format!("the field {shown:?} of a numpy.dtype state is {}, not (dtype, offset)", arena.describe(entry)))),
+        };
+        let offset = match offset {
+            Val::Int(o) if o >= 0 && o <= descr::MAX_ITEMSIZE as i64 => o as usize,
+            v => return Err(bad(at, format!("the field {shown:?} of a numpy.dtype state has the offset {}", describe_val(arena, v)))),
+        };
+        let (descr, shape) = match dtype_node(arena, ty, at)? {
+            Ok(d) => d,
+            Err(why) => return Ok(Err(format!("a structured dtype whose field {shown:?} is {why}"))),
+        };
+        count += 1 + descr.record().map_or(0, Record::count_fields);
+        depth = depth.max(descr.depth());
+        if count > MAX_FIELDS {
+            return Ok(Err(format!("a structured dtype of more than {MAX_FIELDS} fields in all (mmnpy's limit)")));
+        }
+        if depth + 1 > MAX_RECORD_DEPTH {
+            return Ok(Err(format!("records nested more than {MAX_RECORD_DEPTH} levels deep (mmnpy's limit)")));
+        }
+        out.push(Field { name: name.to_string(), descr, shape, offset });
+    }
+    if entries != names.len() {
+        return Err(bad(at, format!("a numpy.dtype state names {} fields and describes {entries}", names.len())));
+    }
+    arena.dtype_fields += count;
+    if arena.dtype_fields > MAX_DTYPE_FIELDS {
+        return Err(bad(at, format!("the pickle's dtypes build more than {MAX_DTYPE_FIELDS} record fields (mmnpy's limit)")));
+    }
+    Record::new(out, elsize as usize).map(Ok).map_err(|e| in_state(e, at))
+}
+
+/// `(unit, num, den)` of datetime metadata: `(dict | None, (unit, num, den, events))`
+/// (NumPy 2 and most of 1.x) or `(unit, num, den, events)`.
+fn datetime_meta(arena: &Arena, meta: Val) -> Option<(String, i64, i64)> {
+    let items = arena.items(meta)?;
+    let unit_of = |v: Val| match arena.node(v) {
+        Some(Node::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+        Some(Node::Str(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let t = match items.first().and_then(|v| unit_of(*v)) {
+        Some(_) => items,
+        None => arena.items(*items.get(1)?)?,
+    };
+    let unit = unit_of(*t.first()?)?;
+    let int = |i: usize| match t.get(i) {
+        Some(Val::Int(n)) => Some(*n),
+        None => Some(1),
+        _ => None,
+    };
+    Some((unit, int(1)?, int(2)?))
+}
+
+/// The dtype of an array: a dtype node that is not a subarray, or the error naming
+/// what mmnpy does not read.
+pub fn array_descr(arena: &Arena, v: Val, at: u64) -> Result<Descr> {
+    match dtype_node(arena, v, at)? {
+        Ok((d, sub)) if sub.is_empty() => Ok(d),
+        Ok((d, sub)) => {
+            Err(bad(at, format!("an array's dtype is a subarray dtype ({}, {sub:?}), which NumPy never gives an array", d.name().unwrap_or_default())))
+        }
+        Err(why) => Err(Error::new(ErrorKind::UnsupportedDtype, format!("the pickle holds an array or scalar of {why}"))),
+    }
+}
+
+/// The numeric element type and byte order of a scalar's dtype.
+pub fn resolve_dtype(arena: &Arena, v: Val, at: u64) -> Result<(DType, ByteOrder)> {
+    match array_descr(arena, v, at)? {
+        Descr::Num { dtype, order } => Ok((dtype, order)),
+        d => Err(Error::new(
+            ErrorKind::UnsupportedDtype,
+            format!("the pickle holds a NumPy scalar of {}, which mmnpy reads only as elements of arrays", d.name().unwrap_or_default()),
+        )),
+    }
 }
 
 /// A NumPy scalar's value from its bytes.
@@ -432,17 +606,25 @@ pub fn build_reconstructed(arena: &mut Arena, state: Val, at: u64) -> Result<Val
         return Err(bad(at, format!("the state of an ndarray has {} items (NumPy writes 5)", items.len())));
     };
     let shape = shape_of(arena, shape, at)?;
-    let (dtype, order) = resolve_dtype(arena, dtype, at)?;
+    let descr = array_descr(arena, dtype, at)?;
     let fortran = match fortran {
         Val::Bool(b) => b,
         Val::Int(i) => i != 0,
         _ => return Err(bad(at, "the Fortran flag of an ndarray is not a bool")),
     };
-    let bytes = match arena.node(data) {
+    let mut bytes = match arena.node(data) {
         Some(Node::Bytes(b)) | Some(Node::ByteArray(b)) => b.clone(),
         Some(Node::Str(s)) => latin1(s, at)?,
         _ => return Err(bad(at, format!("the data of an ndarray is {}", arena.describe(data)))),
     };
-    let a = in_memory(&bytes, dtype, order, shape, fortran, at)?;
+    // NumPy's `__setstate__` turns an array in the other byte order to the machine's
+    // (a record, whose own order is '|', keeps its fields' orders).
+    let descr = if descr.order() != ByteOrder::NotApplicable && !descr.order().is_native() {
+        descr.swap_in_place(&mut bytes);
+        descr.with_order(ByteOrder::NATIVE)
+    } else {
+        descr
+    };
+    let a = in_memory(&bytes, descr, shape, fortran, at)?;
     arena.add_array(a)
 }

@@ -50,6 +50,7 @@ pub mod globals;
 pub mod read;
 pub mod write;
 
+use crate::descr::Descr;
 use crate::error::{Error, ErrorKind, Result};
 use crate::npy::Array;
 
@@ -67,6 +68,9 @@ pub const MAX_MEMO: usize = 1 << 26;
 pub const MAX_OBJECTS: usize = 1 << 26;
 /// Bytes of one integer (`LONG1`/`LONG4`): 8 Mbit.
 pub const MAX_LONG_BYTES: usize = 1 << 20;
+/// Record fields that all dtype states of one pickle may build together (a memoized
+/// state built again and again must not cost unbounded memory).
+pub const MAX_DTYPE_FIELDS: usize = 1 << 20;
 
 /// Index of a node in its [`Arena`].
 pub type NodeId = u32;
@@ -88,9 +92,15 @@ pub struct Dtype {
     pub code: String,
     /// `'<'`, `'>'`, `'|'` or `'='` from the state; `'='` until a state is set.
     pub endian: char,
-    /// Why mmnpy cannot hold it, naming the dtype as NumPy does (`datetime64[ns]`,
-    /// a structured dtype with its fields), when it cannot.
+    /// Why mmnpy cannot hold it, naming the dtype as NumPy does (the object dtype,
+    /// field titles), when it cannot.
     pub unsupported: Option<String>,
+    /// The dtype its state describes (records, datetimes, strings included); `None`
+    /// until a state is built: then `code` in native byte order.
+    pub descr: Option<Descr>,
+    /// The shape of a subarray dtype (`np.dtype(('<f4', (3,)))`, a record field's
+    /// type): `descr` is then its base. Empty otherwise.
+    pub subarray: Vec<usize>,
 }
 
 /// An object the machine built.
@@ -149,6 +159,8 @@ impl Node {
 pub struct Arena {
     pub nodes: Vec<Node>,
     pub arrays: Vec<Array>,
+    /// Record fields built by dtype states so far (bounded by [`MAX_DTYPE_FIELDS`]).
+    pub dtype_fields: usize,
 }
 
 impl Arena {

@@ -578,6 +578,10 @@ impl<'a, 'b, B: Build> Machine<'a, 'b, B> {
         let Val::Ref(id) = target else {
             return Err(bad(at, format!("BUILD of {}", self.arena.describe(target))));
         };
+        // A dtype (which may hold a large record) is built in place, not copied.
+        if matches!(self.arena.nodes[id as usize], Node::Dtype(_)) {
+            return globals::build_dtype(&mut self.arena, target, state, at);
+        }
         match self.arena.nodes[id as usize].clone() {
             Node::Object(class) => {
                 self.arena.nodes[id as usize] = Node::Spent(class);
@@ -585,7 +589,6 @@ impl<'a, 'b, B: Build> Machine<'a, 'b, B> {
                 let top = self.stack.len() - 1;
                 self.stack[top] = v;
             }
-            Node::Dtype(_) => globals::build_dtype(&mut self.arena, target, state, at)?,
             Node::Reconstruct => {
                 let v = globals::build_reconstructed(&mut self.arena, state, at)?;
                 let top = self.stack.len() - 1;

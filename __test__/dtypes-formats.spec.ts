@@ -1,0 +1,202 @@
+// The dtypes ETL files carry (issue 15) inside Part 2's containers: joblib files (records packed,
+// aligned, nested, with subarrays, big-endian; datetime64/timedelta64 in every unit with NaT; S and
+// U strings) written by Python's joblib.dump and pickle.dump read element by element, mapped where
+// joblib maps them and in the byte order joblib.load gives; Node-written files read back by
+// joblib.load(mmap_mode='r') byte for byte with the same dtype; hostile dtype states are in the
+// joblib corpus (make_joblib_fixtures.py). HDF5: h5py-written compound datasets (packed, aligned,
+// nested with subarray and string members, chunked + gzip), fixed-length strings and a tagged
+// datetime64 read as the record / S<n> / datetime dtypes h5py gives, element by element;
+// variable-length strings through readStrings, compared with h5py's asstr().
+//
+// Fixtures: __test__/fixtures/make_dtype_fixtures.py, into a folder of this spec's own.
+import test from 'ava'
+import { execFileSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+
+import { dump, load, loadNpy, openH5, NdArray } from '../index'
+import { pyAsync, tmpDir } from './helpers/numpy'
+
+const FIXTURES = path.join(__dirname, 'fixtures')
+const GENERATED = path.join(FIXTURES, 'generated', 'dtypes-formats')
+const MANIFEST = path.join(GENERATED, 'manifest.json')
+
+if (!fs.existsSync(MANIFEST)) {
+  execFileSync('python3', [path.join(FIXTURES, 'make_dtype_fixtures.py'), GENERATED], { stdio: 'inherit' })
+}
+
+interface Fixture { file: string; dtype: string; byteOrder: string; shape: number[]; fortranOrder: boolean; fields: unknown; values: unknown[] }
+interface Got { dtype: string; byteOrder: string; fields: unknown; memmap: boolean; offset: number | null; shape: number[] }
+interface JoblibFixture { file: string; of: string; key: string | null; compress: string | null; memory: Got; mapped: Got }
+interface H5Fixture {
+  name: string; dtype: string; byteOrder: string; fields: unknown; shape: number[]; layout: string; values: unknown[] | null
+  strings: string[] | null; slice: { spec: string; strings: string[] } | null
+}
+const manifest: { files: Fixture[]; joblib: JoblibFixture[]; h5: { file: string; datasets: H5Fixture[] } } = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'))
+const file = (f: string) => path.join(GENERATED, f)
+const npy = new Map(manifest.files.map((f) => [f.file, f]))
+
+/** A value as the manifest encodes it (see make_dtype_fixtures.py). */
+function canon(v: unknown): unknown {
+  if (v === null) return null
+  if (typeof v === 'bigint') return v.toString()
+  if (v instanceof Uint8Array) return 'hex:' + Buffer.from(v).toString('hex')
+  if (Array.isArray(v)) return v.map(canon)
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>
+    if (Object.keys(o).length === 2 && typeof o.re === 'number' && typeof o.im === 'number') return [o.re, o.im]
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, canon(x)]))
+  }
+  return v
+}
+
+function flat(a: NdArray): unknown[] {
+  const out: unknown[] = []
+  const walk = (x: unknown, depth: number) => {
+    if (depth === a.ndim) out.push(canon(x))
+    else for (const y of x as unknown[]) walk(y, depth + 1)
+  }
+  walk(a.toArray(), 0)
+  return out
+}
+
+for (const j of manifest.joblib) {
+  const name = j.key === null ? j.file : `${j.file} ['${j.key}']`
+  test(`${name}: load gives what joblib.load gives, in memory and with mmapMode 'r'`, (t) => {
+    const want = npy.get(j.of)!
+    // A compressed file is read into memory with or without mmapMode, in the machine's byte order
+    // (what joblib.load gives without mmap_mode; with it, joblib 1.6 keeps the file's order).
+    const mapped = j.compress === null ? j.mapped : j.memory
+    for (const [opts, got] of [[{}, j.memory], [{ mmapMode: 'r' as const }, mapped]] as const) {
+      const v = load(file(j.file), opts) as unknown
+      const a = (j.key === null ? v : (v as Record<string, unknown>)[j.key]) as NdArray
+      t.true(a instanceof NdArray, `${name} ${JSON.stringify(opts)}`)
+      t.is(a.dtype as string, got.dtype)
+      t.is(a.byteOrder as string, got.byteOrder)
+      t.deepEqual(a.fields, got.fields as never)
+      t.deepEqual(a.shape, got.shape)
+      if (got.memmap) t.is(a.offset, got.offset!)
+      t.deepEqual(flat(a), want.values)
+      a.close()
+    }
+  })
+}
+
+const ROUND_TRIP = manifest.files.filter((f) => f.file !== 'invalid_str.npy').map((f) => f.file)
+
+for (const compress of [false, 3] as const) {
+  test(`dump (compress ${compress}) of record, datetime and string arrays and field views: joblib.load (mmap_mode='r' when uncompressed) gives them byte for byte`, async (t) => {
+    const dir = tmpDir(t)
+    const value: Record<string, NdArray> = {}
+    for (const f of ROUND_TRIP) value[f] = loadNpy(file(f), { mmapMode: 'r' })
+    // Strided views: one field of a record (scalar, subarray, nested record), every other record.
+    const views: Record<string, [string, string | null, string | null]> = {
+      'rec_packed.x': ['rec_packed.npy', 'x', null],
+      'rec_nested.pos': ['rec_nested.npy', 'pos', null],
+      'rec_nested.meta': ['rec_nested.npy', 'meta', null],
+      'rec_be.s': ['rec_be.npy', 's', null],
+      'levy_like[::3]': ['levy_like.npy', null, '::3'],
+      'rec_fortran.v': ['rec_fortran.npy', 'v', null],
+    }
+    for (const [k, [f, field, slice]] of Object.entries(views)) {
+      const a = value[f]!
+      value[k] = field !== null ? a.field(field) : a.slice(slice!)
+    }
+    const p = path.join(dir, 'etl.joblib')
+    dump(value, p, { compress })
+    const r = await pyAsync(
+      `import warnings, joblib
+from joblib.numpy_pickle_utils import _ensure_native_byte_order
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter('always')
+    v = joblib.load(inp['file'], mmap_mode='r' if inp['mapped'] else None)
+def same_bytes(a, ref):
+    # Field by field: joblib reads a compressed record array into np.empty, whose padding differs.
+    if a.dtype.names is None:
+        return a.tobytes() == ref.tobytes()
+    return all(same_bytes(a[n], ref[n]) for n in a.dtype.names)
+bad = []
+for k, (f, field, sl) in inp['expect'].items():
+    ref = np.load(inp['dir'] + '/' + f)
+    if field is not None: ref = ref[field]
+    if sl is not None: ref = ref[::3]
+    if not inp['mapped']: ref = _ensure_native_byte_order(ref)  # what joblib.load does without mmap_mode
+    a = v[k]
+    same = (a.dtype == ref.dtype and a.dtype.descr == ref.dtype.descr and a.dtype.itemsize == ref.dtype.itemsize
+            and a.shape == ref.shape and same_bytes(a, ref) and isinstance(a, np.memmap) == inp['mapped'])
+    if a.dtype.kind not in 'MmV' and a.dtype.names is None: same = same and np.array_equal(a, ref)
+    if not same: bad.append([k, str(a.dtype), str(ref.dtype), a.shape, ref.shape])
+out({'bad': bad, 'warnings': [str(w.message) for w in caught], 'keys': sorted(v)})`,
+      {
+        file: p,
+        dir: GENERATED,
+        mapped: compress === false,
+        expect: Object.fromEntries([...ROUND_TRIP.map((f) => [f, [f, null, null]]), ...Object.entries(views)]),
+      },
+    )
+    t.deepEqual(r.bad, [])
+    t.deepEqual(r.warnings, [])
+    t.deepEqual(r.keys, Object.keys(value).sort())
+    // And back: load reads what dump wrote.
+    const back = load(p, { mmapMode: 'r' }) as Record<string, NdArray>
+    for (const [k, a] of Object.entries(value)) {
+      // (a compressed file is read in the machine's byte order)
+      if (compress === false) t.is(back[k]!.dtype, a.dtype, k)
+      t.deepEqual(flat(back[k]!), flat(a), k)
+    }
+    for (const a of [...Object.values(back), ...Object.values(value)]) a.close()
+  })
+}
+
+const flatStrings = (x: unknown): string[] => (Array.isArray(x) ? x.flatMap(flatStrings) : [x as string])
+
+for (const d of manifest.h5.datasets) {
+  test(`HDF5 ${d.name}: read like h5py (${d.dtype})`, (t) => {
+    const f = openH5(file(manifest.h5.file))
+    t.teardown(() => f.close())
+    const ds = f.get(d.name) as ReturnType<typeof f.get> & { dtype: string; byteOrder: string; shape: readonly number[]; read(...s: unknown[]): NdArray; readStrings(...s: unknown[]): unknown; mmap(): NdArray }
+    t.is(ds.dtype as string, d.dtype)
+    t.deepEqual([...ds.shape], d.shape)
+    if (d.strings !== null) {
+      // Variable-length strings: no NdArray dtype holds them.
+      const e = t.throws(() => ds.read()) as Error & { code: string }
+      t.is(e.code, 'ERR_MMNPY_UNSUPPORTED_DTYPE')
+      t.regex(e.message, /variable-length strings.*readStrings/)
+      t.is((t.throws(() => ds.mmap()) as Error & { code: string }).code, 'ERR_MMNPY_NOT_MAPPABLE')
+      const all = ds.readStrings()
+      t.deepEqual(d.shape.length === 0 ? [all] : flatStrings(all), d.strings)
+      if (d.shape.length === 0) t.is(typeof all, 'string')
+      if (d.slice) t.deepEqual(flatStrings(ds.readStrings(d.slice.spec)), d.slice.strings)
+      return
+    }
+    t.is((t.throws(() => ds.readStrings()) as Error & { code: string }).code, 'ERR_MMNPY_UNSUPPORTED_DTYPE')
+    const a = ds.read()
+    t.is(a.dtype as string, d.dtype)
+    t.is(a.byteOrder as string, d.byteOrder)
+    t.deepEqual(a.fields, d.fields as never)
+    t.deepEqual(flat(a), d.values)
+    if (a.fields !== null) {
+      // A field of a record read from HDF5 is a strided view the kernels run on.
+      const num = (a.fields as { name: string; dtype: string; shape: number[] }[]).find((x) => /^(float|int|uint)\d+$/.test(x.dtype) && x.shape.length === 0)
+      if (num) {
+        const col = a.field(num.name)
+        const want = (d.values as Record<string, unknown>[]).map((r) => Number(r[num.name] as number | string))
+        const sum = want.reduce((x, y) => x + y, 0)
+        t.true(Math.abs(Number(col.sum()) - sum) <= 1e-12 * Math.max(1, Math.abs(sum)), `${num.name}: ${String(col.sum())} vs ${sum}`)
+      }
+    }
+    // A part of it, as h5py's d[1:3] (rows of records, strings).
+    if (d.shape.length === 1 && d.shape[0]! > 3) t.deepEqual(flat(ds.read('1:3')), d.values!.slice(1, 3))
+    // Mapped where it is contiguous and aligned for its dtype, else refused saying why.
+    if (d.layout === 'contiguous') {
+      try {
+        const m = ds.mmap()
+        t.deepEqual(flat(m), d.values)
+        m.close()
+      } catch (e) {
+        t.is((e as { code: string }).code, 'ERR_MMNPY_NOT_MAPPABLE')
+      }
+    }
+    a.close()
+  })
+}
