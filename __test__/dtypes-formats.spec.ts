@@ -16,6 +16,7 @@ import * as path from 'node:path'
 
 import { dump, load, loadNpy, openH5, NdArray } from '../index'
 import { pyAsync, tmpDir } from './helpers/numpy'
+import { flat } from './helpers/dtype-values'
 
 const FIXTURES = path.join(__dirname, 'fixtures')
 const GENERATED = path.join(FIXTURES, 'generated', 'dtypes-formats')
@@ -35,30 +36,6 @@ interface H5Fixture {
 const manifest: { files: Fixture[]; joblib: JoblibFixture[]; h5: { file: string; datasets: H5Fixture[] } } = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'))
 const file = (f: string) => path.join(GENERATED, f)
 const npy = new Map(manifest.files.map((f) => [f.file, f]))
-
-/** A value as the manifest encodes it (see make_dtype_fixtures.py). */
-function canon(v: unknown): unknown {
-  if (v === null) return null
-  if (typeof v === 'bigint') return v.toString()
-  if (v instanceof Uint8Array) return 'hex:' + Buffer.from(v).toString('hex')
-  if (Array.isArray(v)) return v.map(canon)
-  if (typeof v === 'object') {
-    const o = v as Record<string, unknown>
-    if (Object.keys(o).length === 2 && typeof o.re === 'number' && typeof o.im === 'number') return [o.re, o.im]
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, canon(x)]))
-  }
-  return v
-}
-
-function flat(a: NdArray): unknown[] {
-  const out: unknown[] = []
-  const walk = (x: unknown, depth: number) => {
-    if (depth === a.ndim) out.push(canon(x))
-    else for (const y of x as unknown[]) walk(y, depth + 1)
-  }
-  walk(a.toArray(), 0)
-  return out
-}
 
 for (const j of manifest.joblib) {
   const name = j.key === null ? j.file : `${j.file} ['${j.key}']`

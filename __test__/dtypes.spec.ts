@@ -10,8 +10,9 @@ import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
-import { loadNpy, openNpy, saveNpy, array, loadNpz, saveNpz, NdArray } from '../index'
+import { loadNpy, openNpy, saveNpy, array, loadNpz, saveNpz } from '../index'
 import { py, tmpDir } from './helpers/numpy'
+import { flat } from './helpers/dtype-values'
 
 const FIXTURES = path.join(__dirname, 'fixtures')
 const GENERATED = path.join(FIXTURES, 'generated', 'dtypes')
@@ -25,30 +26,6 @@ interface Fixture { file: string; dtype: string; byteOrder: string; shape: numbe
 const manifest: { files: Fixture[]; npz: { file: string; members: Record<string, { dtype: string; values: unknown[] }> }; invalid_str: { file: string; index: number; char: number } } =
   JSON.parse(fs.readFileSync(MANIFEST, 'utf8'))
 const file = (f: string) => path.join(GENERATED, f)
-
-/** A value as the manifest encodes it (see make_dtype_fixtures.py). */
-function canon(v: unknown): unknown {
-  if (v === null) return null
-  if (typeof v === 'bigint') return v.toString()
-  if (v instanceof Uint8Array) return 'hex:' + Buffer.from(v).toString('hex')
-  if (Array.isArray(v)) return v.map(canon)
-  if (typeof v === 'object') {
-    const o = v as Record<string, unknown>
-    if (Object.keys(o).length === 2 && typeof o.re === 'number' && typeof o.im === 'number') return [o.re, o.im]
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, canon(x)]))
-  }
-  return v
-}
-
-function flat(a: NdArray): unknown[] {
-  const out: unknown[] = []
-  const walk = (x: unknown, depth: number) => {
-    if (depth === a.ndim) out.push(canon(x))
-    else for (const y of x as unknown[]) walk(y, depth + 1)
-  }
-  walk(a.toArray(), 0)
-  return out
-}
 
 for (const f of manifest.files) {
   test(`${f.file}: read like NumPy, in memory and mapped`, (t) => {
