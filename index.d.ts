@@ -138,8 +138,8 @@ export interface OpenOptions extends RuntimeOptions {
 }
 
 export interface MemmapOptions extends RuntimeOptions {
-  /** Default `'uint8'`. */
-  dtype?: string;
+  /** Default `'uint8'`; datetimes, strings and records too (see `DTypeSpec`). */
+  dtype?: DTypeSpec;
   /** Default `'r+'`. */
   mode?: MmapModeInput;
   /** Byte offset of the first element in the file (a bigint beyond 2^53 is refused). Default 0. */
@@ -151,8 +151,8 @@ export interface MemmapOptions extends RuntimeOptions {
 }
 
 export interface FromFileOptions extends RuntimeOptions {
-  /** The element type (required). */
-  dtype?: string;
+  /** The element type (required); datetimes, strings and records too (see `DTypeSpec`). */
+  dtype?: DTypeSpec;
   /** Elements to read; -1 (default) reads to the end. More than the file holds is an error. */
   count?: number;
   /** Byte offset to start at. Default 0. */
@@ -668,7 +668,10 @@ export declare function openNpy(path: PathLike, options?: OpenOptions): NdArray;
  */
 export declare function memmap(path: PathLike, options?: MemmapOptions): NdArray;
 
-/** Like `np.fromfile`: reads `count` elements of `dtype` from `offset` into memory. */
+/**
+ * Like `np.fromfile`: reads `count` elements of `dtype` from `offset` into memory.
+ * @example const rows = fromFile('ticks.bin', { dtype: { names: ['t', 'px'], formats: ['<M8[ns]', '<f8'] } })
+ */
 export declare function fromFile(path: PathLike, options?: FromFileOptions): NdArray;
 
 /**

@@ -195,7 +195,7 @@ export class NdArray {
     if (d?.kind !== 'record') throw invalidArg(`field('${name}') needs a record array; this one is ${this.dtype}`);
     const f = d.fields!.find((x) => x.name === name);
     if (f === undefined) throw new MmnpyError('ERR_MMNPY_NOT_FOUND', `no field named '${name}' (the fields are ${d.fields!.map((x) => `'${x.name}'`).join(', ')})`);
-    const st = this._s.derive(`field:${name}`, this._s.fieldOffset + f.offset, () => this._s.native.fieldArray(name));
+    const st = this._s.fieldStorage(f);
     const sub = cStrides(f.shape, f.descr.itemsize);
     return new NdArray(st, [...this.shape, ...f.shape], [...this.strides, ...sub], this._offset + f.offset);
   }
@@ -699,7 +699,7 @@ export class NdArray {
     const d = this._s.descr;
     if (d?.kind === 'time' && options?.out === undefined && native(() => binding.parseDtype(dtype)).dtype === 'int64') {
       // The ticks, as a view (NumPy copies; a view costs nothing and keeps the byte order).
-      const st = this._s.derive('ticks', this._s.fieldOffset, () => this._s.native.ticksArray());
+      const st = this._s.ticksStorage();
       const v = new NdArray(st, this.shape, this.strides, this._offset);
       return async ? Promise.resolve(v) : v;
     }
