@@ -375,7 +375,7 @@ fn scattered<I: Ix>(indices: Ptr, nnz: usize, page: usize) -> bool {
 /// small-page mapping is not. The copy is one pass over `x`, against one gather per nonzero.
 fn huge_copy<K: Value>(x: &[K]) -> Result<Mapping> {
     let len = std::mem::size_of_val(x);
-    let m = Mapping::anonymous_for_fill(len)?;
+    let m = Mapping::anonymous(len)?;
     // SAFETY: `x` is `len` readable bytes.
     let src = unsafe { std::slice::from_raw_parts(x.as_ptr() as *const u8, len) };
     m.fill(|dst| dst.copy_from_slice(src));
@@ -586,7 +586,7 @@ pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<
             // Into fresh memory directly: its pages are first touched by the kernel's threads,
             // transparent huge pages when large (NumPy's `zeros` for SciPy's result does the same:
             // one fault per 2 MiB instead of 512).
-            let mem = Mapping::anonymous_for_fill(n * t.itemsize())?;
+            let mem = Mapping::anonymous(n * t.itemsize())?;
             if n > 0 {
                 // SAFETY: the mapping is fresh, private to this function, n elements of K (zeros).
                 run(unsafe { std::slice::from_raw_parts_mut(mem.as_ptr() as *mut K, n) })?;
