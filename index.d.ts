@@ -497,7 +497,12 @@ export declare class NdArray {
   var<O extends VarOptions = VarOptions>(options?: O): Reduced<O>;
   /** Standard deviation, `sqrt(var)`. */
   std<O extends VarOptions = VarOptions>(options?: O): Reduced<O>;
-  /** Minimum (NaN propagates; empty arrays throw). `bigint` for int64/uint64. */
+  /**
+   * Minimum (NaN propagates; empty arrays throw). `bigint` for int64/uint64. Datetimes and timedeltas
+   * (also `max`, `argmin`, `argmax`, and `sum`/`mean` of timedeltas) follow NumPy's NaT rules, with or
+   * without `axis`: ticks as a `bigint` (`null` for NaT), or an array of the same dtype along an axis.
+   * @example times.max({ axis: 0 })   // datetime64 array, NaT where a column holds one
+   */
   min<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O>;
   /** Maximum (NaN propagates; empty arrays throw). `bigint` for int64/uint64. */
   max<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O>;

@@ -756,15 +756,15 @@ export class NdArray {
     throw typeError(`mean must be a number, { re, im } or an NdArray, got ${typeof mean}`);
   }
 
-  /** Checked arguments of a datetime reduction (all elements only). */
-  private timeArgs(op: string, options: VarOptions | undefined): boolean {
-    if (this._s.descr?.kind !== 'time') return false;
+  /** For a datetime array: the checked axis of its reduction (`null`: all elements); `undefined` for other dtypes. */
+  private timeArgs(op: string, options: VarOptions | undefined): number | null | undefined {
+    if (this._s.descr?.kind !== 'time') return undefined;
     this.check();
     const o = options ?? {};
-    if ((o.axis !== undefined && o.axis !== null) || o.dtype !== undefined) {
-      throw new MmnpyError('ERR_MMNPY_UNSUPPORTED_DTYPE', `${op} of ${this.dtype} reduces all elements (no axis or dtype yet); reduce astype('int64') for ticks`);
+    if (o.dtype !== undefined || o.ddof !== undefined || o.mean !== undefined) {
+      throw new MmnpyError('ERR_MMNPY_UNSUPPORTED_DTYPE', `${op} of ${this.dtype} takes no dtype, ddof or mean; reduce astype('int64') for ticks`);
     }
-    return true;
+    return o.axis === undefined || o.axis === null ? null : axisIndex(o.axis, this.ndim);
   }
 
   private timeResult(op: string, r: string | null): Scalar {
@@ -773,7 +773,9 @@ export class NdArray {
   }
 
   private reduce(op: string, options: VarOptions | undefined): Scalar | NdArray {
-    if (this.timeArgs(op, options)) return this.timeResult(op, native(() => this._s.native.reduceTime(op, [...this.shape], [...this.strides], this._offset)));
+    const time = this.timeArgs(op, options);
+    if (time === null) return this.timeResult(op, native(() => this._s.native.reduceTime(op, [...this.shape], [...this.strides], this._offset)));
+    if (time !== undefined) return NdArray._whole(new Storage(native(() => this._s.native.reduceTimeAxis(op, [...this.shape], [...this.strides], this._offset, time)), this._s.copied));
     const c = this.reduceArgs(op, options);
     const n = this._s.native;
     if (c.axis === null) return toScalar(native(() => n.reduceAll(op, this.viewArg(), c.dtype, c.ddof, c.release, c.mean)), op, this.dtype, c.dtype);
@@ -782,7 +784,12 @@ export class NdArray {
   }
 
   private async reduceAsync(op: string, options: VarOptions | undefined): Promise<Scalar | NdArray> {
-    if (this.timeArgs(op, options)) return this.timeResult(op, await nativeAsync(() => this._s.native.reduceTimeAsync(op, [...this.shape], [...this.strides], this._offset)));
+    const time = this.timeArgs(op, options);
+    if (time === null) return this.timeResult(op, await nativeAsync(() => this._s.native.reduceTimeAsync(op, [...this.shape], [...this.strides], this._offset)));
+    if (time !== undefined) {
+      const copied = this._s.copied;
+      return NdArray._whole(new Storage(await nativeAsync(() => this._s.native.reduceTimeAxisAsync(op, [...this.shape], [...this.strides], this._offset, time)), copied));
+    }
     const c = this.reduceArgs(op, options);
     const n = this._s.native;
     const view = this.viewArg();
