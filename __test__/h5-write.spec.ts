@@ -11,7 +11,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 
 import { openH5, array, arange, zeros, full, saveNpy, loadNpy, arrayEqual, NdArray, Dataset, Group } from '../index'
-import { py, tmpDir } from './helpers/numpy'
+import { py, sha256, tmpDir } from './helpers/numpy'
 
 const FIXTURES = path.join(__dirname, 'fixtures')
 const CHECKER = path.join(FIXTURES, 'check_h5_written.py')
@@ -342,6 +342,22 @@ test("files mmnpy wrote, changed again in 'r+' and 'a'; contiguous datasets map 
   checks.add({ file: 'again.h5', kind: 'attr', path: '/', name: 'by_a', str: 'a' })
   checks.add({ file: 'again.h5', kind: 'h5py_changes' })
   checks.run(t, 5)
+})
+
+test("'r+' and 'a' leave a file they did not change byte for byte as it was, closed or garbage-collected", (t) => {
+  const dir = tmpDir(t, 'mmnpy-h5w-')
+  for (const [i, mode] of (['r+', 'a', 'r+'] as const).entries()) {
+    const p = path.join(dir, `same-${i}.h5`)
+    fs.copyFileSync(path.join(GENERATED, i === 2 ? 'latest.h5' : 'earliest.h5'), p)
+    const before = sha256(p)
+    const f = openH5(p, { mode })
+    t.true(arrayEqual((f.get('chunked/gzip') as Dataset).read(), loadNpy(path.join(GENERATED, fixtures.datasets.find((d) => d.file === (i === 2 ? 'latest.h5' : 'earliest.h5') && d.path === '/chunked/gzip')!.expect))))
+    void f.attrs
+    f.visit(() => undefined)
+    f.flush()
+    f.close()
+    t.is(sha256(p), before, mode)
+  }
 })
 
 test("mode rules: 'w-' and 'x' refuse an existing file, 'r+' a missing one, 'w' replaces only when committed", (t) => {

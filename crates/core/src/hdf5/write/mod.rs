@@ -446,15 +446,17 @@ fn open_existing(path: &Path) -> Result<H5File> {
         Object::Dataset(_) => return Err(bad("the root object is not a group").at(path)),
     }
     nodes.load(&f, sb.root, None, "/").map_err(|e| e.at(path))?;
-    let eof = sb.eof.unwrap_or(0).max(len - sb.base);
+    // New space starts past everything in the file (allocations align themselves); a
+    // session that changes nothing writes nothing, not even the superblock.
+    let end = sb.eof.unwrap_or(0).max(len - sb.base);
     let model = Model {
         nodes,
-        alloc: Alloc { end: eof.next_multiple_of(8), free: Vec::new() },
+        alloc: Alloc { end, free: Vec::new() },
         heap: None,
         extension: sb.extension,
         pending: None,
         exclusive: false,
-        committed: Some((sb.root, sb.eof.unwrap_or(0))),
+        committed: Some((sb.root, end)),
         closed: false,
     };
     f.w = Some(RwLock::new(model));
