@@ -388,6 +388,7 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// target is the old file or the complete new one. With `durable`, the new file and
 /// then its folder are `fsync`ed too, so the same holds after a power loss or an
 /// operating-system crash.
+#[derive(Debug)]
 pub(crate) struct Replacement {
     pub(crate) file: File,
     tmp: PathBuf,
@@ -498,6 +499,41 @@ impl Replacement {
                 Err(e)
             }
         }
+    }
+}
+
+impl Replacement {
+    /// The path being written (the target, not the temporary file).
+    pub(crate) fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Gives the new file the target's name only if nothing has that name (a hard link,
+    /// then the temporary name removed): `ErrorKind::Exists` if something took it since.
+    pub(crate) fn commit_new(self) -> Result<File> {
+        if let Err(e) = std::fs::hard_link(&self.tmp, &self.target) {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                let _ = std::fs::remove_file(&self.tmp);
+                return Err(Error::new(ErrorKind::Exists, "cannot create: the file exists (it appeared while being written)").at(&self.target));
+            }
+            // File systems without hard links: a rename, checked just before.
+            if self.target.exists() {
+                let _ = std::fs::remove_file(&self.tmp);
+                return Err(Error::new(ErrorKind::Exists, "cannot create: the file exists (it appeared while being written)").at(&self.target));
+            }
+            std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io("cannot rename the temporary file onto", &e).at(&self.target))?;
+            return Ok(self.file);
+        }
+        let _ = std::fs::remove_file(&self.tmp);
+        if self.durable {
+            sync_dir(self.target.parent().unwrap_or(Path::new(".")))?;
+        }
+        Ok(self.file)
+    }
+
+    /// Gives up: removes the temporary file.
+    pub(crate) fn abandon(self) {
+        let _ = std::fs::remove_file(&self.tmp);
     }
 }
 
