@@ -1,4 +1,4 @@
-//! HDF5 files as h5py writes them, read natively (no C library).
+//! HDF5 files as h5py writes them, read and written natively (no C library).
 //!
 //! An HDF5 file is a graph of objects addressed by byte offsets:
 //!
@@ -20,6 +20,11 @@
 //! cycles), and what mmnpy does not read (compound types, lzf, external links, ...) is
 //! refused with an error naming it, never misread. Reading a hyperslab touches only the
 //! chunks it intersects and decodes them in parallel on the kernel pool (read.rs).
+//!
+//! Writing (write/): an `H5File` opened for writing keeps what it changes as a model over
+//! the stored file, appends new data and metadata, and commits by writing a version 2
+//! superblock last (the design, and what is written, are in write/mod.rs). Reads of such a
+//! file go through the model, so they see every earlier write.
 
 mod attrs;
 mod btree1;

@@ -116,10 +116,15 @@ fn put_run(block: &mut [u8], bo: usize, values: &[u8], vo: usize, k: usize, step
 /// The contiguous data's address, allocating (aligned, filled) when never written.
 fn allocate_contiguous(src: &Source, alloc: &mut Alloc, d: &mut DNode) -> Result<(u64, bool)> {
     let Layout::Contiguous { addr, size } = &d.ds.layout else { return Err(bad("not contiguous")) };
+    let need = nbytes(&d.ds.shape, d.ds.itemsize())?;
     if let Some(a) = addr {
+        // Writing past a region smaller than the dataset would overwrite whatever follows it.
+        if *size < need {
+            return Err(bad(format!("the contiguous data hold {size} bytes, the dataset {need}")));
+        }
         return Ok((*a, false));
     }
-    let need = nbytes(&d.ds.shape, d.ds.itemsize())?.max(*size);
+    let need = need.max(*size);
     let a = alloc.take(need, DATA_ALIGN);
     alloc.extend_file(src)?;
     fill_region(src, src.base + a, need, &fill_pattern(d))?;
