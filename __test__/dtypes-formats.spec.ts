@@ -10,31 +10,20 @@
 //
 // Fixtures: __test__/fixtures/make_dtype_fixtures.py, into a folder of this spec's own.
 import test from 'ava'
-import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
 import { dump, fromFile, load, loadNpy, memmap, openH5, NdArray } from '../index'
 import { pyAsync, tmpDir } from './helpers/numpy'
-import { flat } from './helpers/dtype-values'
+import { DtypeFixture, dtypeFixtures, flat } from './helpers/dtype-values'
 
-const FIXTURES = path.join(__dirname, 'fixtures')
-const GENERATED = path.join(FIXTURES, 'generated', 'dtypes-formats')
-const MANIFEST = path.join(GENERATED, 'manifest.json')
-
-if (!fs.existsSync(MANIFEST)) {
-  execFileSync('python3', [path.join(FIXTURES, 'make_dtype_fixtures.py'), GENERATED], { stdio: 'inherit' })
-}
-
-interface Fixture { file: string; dtype: string; byteOrder: string; shape: number[]; fortranOrder: boolean; fields: unknown; values: unknown[] }
 interface Got { dtype: string; byteOrder: string; fields: unknown; memmap: boolean; offset: number | null; shape: number[] }
 interface JoblibFixture { file: string; of: string; key: string | null; compress: string | null; memory: Got; mapped: Got }
 interface H5Fixture {
   name: string; dtype: string; byteOrder: string; fields: unknown; shape: number[]; layout: string; values: unknown[] | null
   strings: string[] | null; slice: { spec: string; strings: string[] } | null
 }
-const manifest: { files: Fixture[]; joblib: JoblibFixture[]; h5: { file: string; datasets: H5Fixture[] } } = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'))
-const file = (f: string) => path.join(GENERATED, f)
+const { dir: GENERATED, manifest, file } = dtypeFixtures<{ files: DtypeFixture[]; joblib: JoblibFixture[]; h5: { file: string; datasets: H5Fixture[] } }>('dtypes-formats')
 const npy = new Map(manifest.files.map((f) => [f.file, f]))
 
 for (const j of manifest.joblib) {
@@ -126,7 +115,7 @@ out({'bad': bad, 'warnings': [str(w.message) for w in caught], 'keys': sorted(v)
 }
 
 /** NumPy's spelling of a fixture's dtype in its byte order (`'>M8[ns]'`, `'S5'`, `'<U6'`, a record's list). */
-function spell(f: Fixture): string {
+function spell(f: DtypeFixture): string {
   const m = /^(datetime64|timedelta64)(\[.*\])?$/.exec(f.dtype)
   if (m) return `${f.byteOrder}${m[1] === 'datetime64' ? 'M8' : 'm8'}${m[2] ?? ''}`
   if (f.dtype.startsWith('bytes')) return `S${f.dtype.slice(5)}`

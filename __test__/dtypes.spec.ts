@@ -6,26 +6,18 @@
 //
 // Fixtures: __test__/fixtures/make_dtype_fixtures.py (run here when the manifest is missing).
 import test from 'ava'
-import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
 import { loadNpy, openNpy, saveNpy, array, loadNpz, saveNpz, NdArray } from '../index'
 import { py, tmpDir } from './helpers/numpy'
-import { flat } from './helpers/dtype-values'
+import { DtypeFixture, dtypeFixtures, flat } from './helpers/dtype-values'
 
-const FIXTURES = path.join(__dirname, 'fixtures')
-const GENERATED = path.join(FIXTURES, 'generated', 'dtypes')
-const MANIFEST = path.join(GENERATED, 'manifest.json')
-
-if (!fs.existsSync(MANIFEST)) {
-  execFileSync('python3', [path.join(FIXTURES, 'make_dtype_fixtures.py'), GENERATED], { stdio: 'inherit' })
-}
-
-interface Fixture { file: string; dtype: string; byteOrder: string; shape: number[]; fortranOrder: boolean; fields: unknown; values: unknown[] }
-const manifest: { files: Fixture[]; npz: { file: string; members: Record<string, { dtype: string; values: unknown[] }> }; invalid_str: { file: string; index: number; char: number } } =
-  JSON.parse(fs.readFileSync(MANIFEST, 'utf8'))
-const file = (f: string) => path.join(GENERATED, f)
+const { dir: GENERATED, manifest, file } = dtypeFixtures<{
+  files: DtypeFixture[]
+  npz: { file: string; members: Record<string, { dtype: string; values: unknown[] }> }
+  invalid_str: { file: string; index: number; char: number }
+}>('dtypes')
 
 for (const f of manifest.files) {
   test(`${f.file}: read like NumPy, in memory and mapped`, (t) => {

@@ -191,11 +191,7 @@ export class NdArray {
    */
   field(name: string): NdArray {
     this.check();
-    const d = this._s.descr;
-    if (d?.kind !== 'record') throw invalidArg(`field('${name}') needs a record array; this one is ${this.dtype}`);
-    const f = d.fields!.find((x) => x.name === name);
-    if (f === undefined) throw new MmnpyError('ERR_MMNPY_NOT_FOUND', `no field named '${name}' (the fields are ${d.fields!.map((x) => `'${x.name}'`).join(', ')})`);
-    const st = this._s.fieldStorage(f);
+    const { field: f, storage: st } = this._s.field(name);
     const sub = cStrides(f.shape, f.descr.itemsize);
     return new NdArray(st, [...this.shape, ...f.shape], [...this.strides, ...sub], this._offset + f.offset);
   }

@@ -174,9 +174,13 @@ export class Storage {
     return s;
   }
 
-  /** The storage of field `f` of this record storage, over the same memory. */
-  fieldStorage(f: { name: string; offset: number }): Storage {
-    return this.derive(`field:${f.name}`, this.fieldOffset + f.offset, () => this.native.fieldArray(f.name));
+  /** Field `name` of this record storage and the storage of its values, over the same memory (`NdArray.field`'s errors). */
+  field(name: string): { field: NonNullable<Descr['fields']>[number]; storage: Storage } {
+    const d = this.descr;
+    if (d?.kind !== 'record') throw invalidArg(`field('${name}') needs a record array; this one is ${this.dt.name}`);
+    const f = d.fields!.find((x) => x.name === name);
+    if (f === undefined) throw new MmnpyError('ERR_MMNPY_NOT_FOUND', `no field named '${name}' (the fields are ${d.fields!.map((x) => `'${x.name}'`).join(', ')})`);
+    return { field: f, storage: this.derive(`field:${name}`, this.fieldOffset + f.offset, () => this.native.fieldArray(name)) };
   }
 
   /** The int64 ticks of this datetime storage, over the same memory. */
@@ -188,14 +192,9 @@ export class Storage {
   rederive(path: readonly string[]): Storage {
     let s: Storage = this;
     for (const key of path) {
-      if (key === 'ticks') {
-        s = s.ticksStorage();
-        continue;
-      }
-      const name = key.startsWith('field:') ? key.slice(6) : undefined;
-      const f = name === undefined ? undefined : s.descr?.fields?.find((x) => x.name === name);
-      if (f === undefined) throw invalidArg(`cannot derive '${key}' from an array of ${s.dt.name}`);
-      s = s.fieldStorage(f);
+      if (key === 'ticks') s = s.ticksStorage();
+      else if (key.startsWith('field:')) s = s.field(key.slice(6)).storage;
+      else throw invalidArg(`cannot derive '${key}' from an array of ${s.dt.name}`);
     }
     return s;
   }

@@ -17,7 +17,6 @@
  */
 import * as fs from 'node:fs';
 import * as binding from '../binding';
-import { ByteOrder, DType } from './dtype';
 import { MmnpyError, native } from './errors';
 import { memmap, wrap } from './io';
 import { NdArray } from './ndarray';
@@ -33,8 +32,6 @@ export interface MappedWire {
   identity: string | null;
   fileOffset: number;
   byteLength: number;
-  dtype: DType;
-  byteOrder: ByteOrder;
   /** The dtype the region is mapped as (the root array's, `Storage.spec`) and its itemsize. */
   spec: string;
   itemsize: number;
@@ -53,8 +50,6 @@ export interface MappedWire {
 /** An array copied: its elements in C order, in its byte order. */
 export interface CopyWire {
   [TAG]: 'copy';
-  dtype: DType;
-  byteOrder: ByteOrder;
   /** The elements' dtype as `Storage.spec` spells it (any dtype). */
   spec: string;
   shape: number[];
@@ -149,8 +144,6 @@ export function mappedWire(a: NdArray, mode: 'r' | 'r+' | 'c', handle?: number):
     identity: native(() => s.native.fileIdentity()) ?? null,
     fileOffset: s.info.fileOffset,
     byteLength: s.byteLength,
-    dtype: a.dtype,
-    byteOrder: a.byteOrder,
     spec: s.root.spec,
     itemsize: s.root.dt.itemsize,
     path: [...s.path],
@@ -168,7 +161,7 @@ export function copyWire(a: NdArray): CopyWire {
   if (a.closed) throw new MmnpyError('ERR_MMNPY_CLOSED', 'cannot send a closed array to a worker');
   const bytes = new Uint8Array(a.nbytes);
   native(() => a._s.native.gatherInto([...a.shape], [...a.strides], a._offset, false, bytes));
-  return { [TAG]: 'copy', dtype: a.dtype, byteOrder: a.byteOrder, spec: a._s.spec, shape: [...a.shape], bytes };
+  return { [TAG]: 'copy', spec: a._s.spec, shape: [...a.shape], bytes };
 }
 
 /** Encodes a worker's result: file-backed arrays by mapping, the others copied. */

@@ -300,18 +300,18 @@ pub fn from_file(path: &Path, h: &Header, count: Option<u64>, offset: u64) -> Re
         // np.fromfile: "The elements are 0-sized."
         return Err(Error::new(ErrorKind::InvalidArgument, format!("the dtype {dtype} has 0 bytes per element: nothing to read")).at(path));
     }
+    // Whole elements after `offset`: np.fromfile drops a trailing partial one.
+    let available = file_len.saturating_sub(offset) / itemsize;
     let n = match count {
-        Some(c) if c <= file_len.saturating_sub(offset) / itemsize => c,
+        None => available,
+        Some(c) if c <= available => c,
         Some(c) => {
-            let available = file_len.saturating_sub(offset) / itemsize;
             return Err(Error::new(
                 ErrorKind::Truncated,
                 format!("file is too short: {c} elements of {dtype} requested after offset {offset}, the file has {available}"),
             )
-            .at(path));
+            .at(path))
         }
-        // np.fromfile drops a trailing partial element.
-        None => file_len.saturating_sub(offset) / itemsize,
     };
     let h = Header { shape: vec![n], fortran_order: false, ..h.clone() };
     let len = to_usize(h.nbytes()?, "data")?;

@@ -195,7 +195,7 @@ fn any_header(dtype: &str, shape: &[f64], fortran_order: bool) -> Result<Header,
     match convert::new_array(dtype, shape, fortran_order) {
         Ok(spec) => Ok(spec.header()),
         Err(numeric) => match crate::dtypes::descr_spec(dtype) {
-            Ok(d) => Ok(Header::with_descr(d, fortran_order, convert::shape(shape)?.into_iter().map(|n| n as u64).collect())),
+            Ok(d) => crate::dtypes::descr_header(d, shape, fortran_order),
             Err(_) => Err(numeric),
         },
     }

@@ -81,6 +81,11 @@ pub(crate) fn descr_spec(spec: &str) -> Result<Descr, String> {
     header::parse_descr_literal(spec).or_js()
 }
 
+/// The header of `shape` elements of `d`.
+pub(crate) fn descr_header(d: Descr, shape: &[f64], fortran_order: bool) -> Result<Header, String> {
+    Ok(Header::with_descr(d, fortran_order, convert::shape(shape)?.into_iter().map(|n| n as u64).collect()))
+}
+
 /// The JSON description of a dtype spelling (checks it).
 #[napi]
 pub fn describe_dtype(spec: String) -> Result<String, String> {
@@ -101,18 +106,14 @@ pub fn create_npy_descr(
     if path.is_empty() || path.contains('\0') {
         return Err(invalid("path must be a non-empty string without NUL bytes"));
     }
-    let d = descr_spec(&dtype)?;
-    let shape = convert::shape(&shape)?.into_iter().map(|n| n as u64).collect();
-    let h = Header::with_descr(d, fortran_order, shape);
+    let h = descr_header(descr_spec(&dtype)?, &shape, fortran_order)?;
     wrap(&env, npy::create_npy_with(std::path::Path::new(&path), h, convert::version(version)?).or_js()?, allow_copy)
 }
 
 /// An in-memory array of any dtype: zeros, or a copy of `bytes` (in the dtype's byte order).
 #[napi]
 pub fn from_bytes_descr(env: Env, bytes: Option<&[u8]>, dtype: String, shape: Vec<f64>, fortran_order: bool, allow_copy: bool) -> Result<NativeArray, String> {
-    let d = descr_spec(&dtype)?;
-    let shape = convert::shape(&shape)?.into_iter().map(|n| n as u64).collect();
-    let h = Header::with_descr(d, fortran_order, shape);
+    let h = descr_header(descr_spec(&dtype)?, &shape, fortran_order)?;
     wrap(&env, npy::from_bytes_with(&h, bytes).or_js()?, allow_copy)
 }
 
@@ -165,8 +166,7 @@ impl Task for ReduceTimeAxisTask {
     }
 
     fn resolve(&mut self, env: Env, output: Reduced) -> napi::Result<NativeArray> {
-        time_axis_array(&env, &self.descr, self.job.op, output, self.allow_copy)
-            .map_err(|e| napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason)))
+        time_axis_array(&env, &self.descr, self.job.op, output, self.allow_copy).map_err(convert::resolve_error)
     }
 }
 

@@ -154,7 +154,7 @@ impl Task for H5ReadTask {
     }
 
     fn resolve(&mut self, env: Env, output: mmnpy_core::Array) -> napi::Result<NativeArray> {
-        wrap(&env, output, self.allow_copy).map_err(|e| napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason)))
+        wrap(&env, output, self.allow_copy).map_err(convert::resolve_error)
     }
 }
 
