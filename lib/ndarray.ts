@@ -689,18 +689,20 @@ export class NdArray {
       // Operands of the result's shape pass their own (cached) packed views.
       const a = same || sameShape(this.shape, shape) ? this.viewArg() : this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape);
       const b = same || sameShape(other.shape, shape) ? other.viewArg() : other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
-      const am = async ? undefined : this._s.memory();
+      const given = options?.out !== undefined && options.out !== null;
+      const outSize = given && options.out instanceof NdArray ? options.out.itemsize : 0;
+      const widest = Math.max(this.itemsize, other.itemsize, dtypeInfo(compute as DType).itemsize, outSize);
+      // Small results only (see `reduce`).
+      const am = async || shape.reduce((x, y) => x * y, 1) * widest > SMALL_BYTES ? undefined : this._s.memory();
       const bm = am === undefined ? undefined : other._s.memory();
       if (bm !== undefined) {
         // The small-call path (see `reduce`): memories, codes, and a new result allocated here.
-        const given = options?.out !== undefined && options.out !== null;
-        const small = !given && shape.reduce((x, y) => x * y, 1) * dtypeInfo(compute as DType).itemsize <= SMALL_BYTES;
-        const res = small ? NdArray._whole(Storage.small(compute as DType, shape.slice())) : given ? this.outFor(options, compute, shape) : undefined;
-        const om = res !== undefined && res._s.writeable ? res._s.memory() : undefined;
+        const res = given ? this.outFor(options, compute, shape) : NdArray._whole(Storage.small(compute as DType, shape.slice()));
+        const om = res._s.writeable ? res._s.memory() : undefined;
         if (om !== undefined) {
-          const o = res!.viewArg();
-          native(() => binding.binaryMem(BINARY_CODE.get(op)!, am!, a, DTYPE_CODE.get(this.dtype)!, bm, b, DTYPE_CODE.get(other.dtype)!, undefined, om, o, DTYPE_CODE.get(res!.dtype)!, DTYPE_CODE.get(compute)!));
-          return res!;
+          const o = res.viewArg();
+          native(() => binding.binaryMem(BINARY_CODE.get(op)!, am!, a, DTYPE_CODE.get(this.dtype)!, bm, b, DTYPE_CODE.get(other.dtype)!, undefined, om, o, DTYPE_CODE.get(res.dtype)!, DTYPE_CODE.get(compute)!));
+          return res;
         }
       }
       result = this.outFor(options, compute, shape);
@@ -803,7 +805,10 @@ export class NdArray {
   private reduce(op: string, options: VarOptions | undefined): Scalar | NdArray {
     if (this.timeArgs(op, options)) return this.timeResult(op, native(() => this._s.native.reduceTime(op, [...this.shape], [...this.strides], this._offset)));
     const c = this.reduceArgs(op, options);
-    const mem = c.dtype === undefined && c.mean === undefined && !c.release ? this._s.memory() : undefined;
+    // Small views only: the path takes no advice on mapped files (read-ahead, huge pages) that
+    // the native array's path gives large ones.
+    const small = this.size * this.itemsize <= SMALL_BYTES;
+    const mem = small && c.dtype === undefined && c.mean === undefined && !c.release ? this._s.memory() : undefined;
     if (mem !== undefined) {
       // The small-call path: the memory itself, codes for op and dtype, and a small result
       // allocated here (see `Storage.small`).
