@@ -138,8 +138,8 @@ export interface OpenOptions extends RuntimeOptions {
 }
 
 export interface MemmapOptions extends RuntimeOptions {
-  /** Default `'uint8'`. */
-  dtype?: string;
+  /** Default `'uint8'`; datetimes, strings and records too (see `DTypeSpec`). */
+  dtype?: DTypeSpec;
   /** Default `'r+'`. */
   mode?: MmapModeInput;
   /** Byte offset of the first element in the file (a bigint beyond 2^53 is refused). Default 0. */
@@ -151,8 +151,8 @@ export interface MemmapOptions extends RuntimeOptions {
 }
 
 export interface FromFileOptions extends RuntimeOptions {
-  /** The element type (required). */
-  dtype?: string;
+  /** The element type (required); datetimes, strings and records too (see `DTypeSpec`). */
+  dtype?: DTypeSpec;
   /** Elements to read; -1 (default) reads to the end. More than the file holds is an error. */
   count?: number;
   /** Byte offset to start at. Default 0. */
@@ -497,7 +497,12 @@ export declare class NdArray {
   var<O extends VarOptions = VarOptions>(options?: O): Reduced<O>;
   /** Standard deviation, `sqrt(var)`. */
   std<O extends VarOptions = VarOptions>(options?: O): Reduced<O>;
-  /** Minimum (NaN propagates; empty arrays throw). `bigint` for int64/uint64. */
+  /**
+   * Minimum (NaN propagates; empty arrays throw). `bigint` for int64/uint64. Datetimes and timedeltas
+   * (also `max`, `argmin`, `argmax`, and `sum`/`mean` of timedeltas) follow NumPy's NaT rules, with or
+   * without `axis`: ticks as a `bigint` (`null` for NaT), or an array of the same dtype along an axis.
+   * @example times.max({ axis: 0 })   // datetime64 array, NaT where a column holds one
+   */
   min<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O>;
   /** Maximum (NaN propagates; empty arrays throw). `bigint` for int64/uint64. */
   max<O extends ReduceOptions = ReduceOptions>(options?: O): Reduced<O>;
@@ -668,7 +673,10 @@ export declare function openNpy(path: PathLike, options?: OpenOptions): NdArray;
  */
 export declare function memmap(path: PathLike, options?: MemmapOptions): NdArray;
 
-/** Like `np.fromfile`: reads `count` elements of `dtype` from `offset` into memory. */
+/**
+ * Like `np.fromfile`: reads `count` elements of `dtype` from `offset` into memory.
+ * @example const rows = fromFile('ticks.bin', { dtype: { names: ['t', 'px'], formats: ['<M8[ns]', '<f8'] } })
+ */
 export declare function fromFile(path: PathLike, options?: FromFileOptions): NdArray;
 
 /**
@@ -1227,7 +1235,10 @@ export declare function concatenateAsync(arrays: Iterable<Comparable>, options?:
 export declare function stack(arrays: Iterable<Comparable>, options?: JoinOptions): NdArray;
 export declare function stackAsync(arrays: Iterable<Comparable>, options?: JoinOptions): Promise<NdArray>;
 
-/** h5py's file modes. Only `'r'` is implemented so far: the others throw `ERR_MMNPY_UNSUPPORTED_MODE`. */
+/**
+ * h5py's file modes: `'r'` read only; `'r+'` read and write (the file must exist); `'w'` a new file, replacing
+ * any; `'w-'` / `'x'` a new file, `ERR_MMNPY_EXISTS` if there is one; `'a'` read and write, created if missing.
+ */
 export type H5Mode = 'r' | 'r+' | 'w' | 'w-' | 'x' | 'a';
 
 /** Options of `openH5`. */
@@ -1248,6 +1259,51 @@ export interface H5MmapOptions {
  * arrays as `string[]` (flat, C order), numeric arrays as in-memory `NdArray`s, an empty attribute as `null`.
  */
 export type H5AttrValue = number | bigint | boolean | Complex | string | string[] | NdArray | null;
+/**
+ * What an attribute can be set to: a string or string array (stored as h5py stores `str`: variable-length
+ * UTF-8), a number (an integral one is int64 like a Python int, any other float64), a bigint (int64), a
+ * boolean, `{ re, im }` (complex128), a TypedArray or nested numbers (1-D / n-D arrays), or an `NdArray`
+ * (its dtype and shape). Values are kept in the object header: under 64 KiB each, as in h5py.
+ * @example f.attrs.units = 'K'; d.attrs.scale = 0.5; d.attrs.bounds = new Float32Array([0, 1])
+ */
+export type H5AttrInput = number | bigint | boolean | Complex | string | string[] | TypedArray | NestedArray | NdArray;
+/**
+ * `attrs` of a group or dataset: reading a property gives an `H5AttrValue`; in a file open for writing,
+ * assigning an `H5AttrInput` sets the attribute and `delete` removes it.
+ */
+export type H5Attrs = Record<string, H5AttrValue | H5AttrInput>;
+/** Values `Dataset.write` takes: broadcast to the selection and cast as NumPy's setitem does. */
+export type H5WriteValues = NdArray | TypedArray | NestedArray | Scalar | [number, number];
+
+/**
+ * Options of `Group.createDataset`, as h5py's `create_dataset`.
+ * @example g.createDataset('x', { shape: [0, 64], maxshape: [null, 64], dtype: 'float32', chunks: [1024, 64], compression: 'gzip' })
+ */
+export interface H5DatasetOptions {
+  /** The shape (default: `data`'s). */
+  shape?: number | readonly number[];
+  /** Any dtype spelling (default: `data`'s, else `'float32'` as h5py). */
+  dtype?: string;
+  /** Values written right after creation (cast to `dtype`). */
+  data?: NdArray | TypedArray | NestedArray;
+  /**
+   * A chunk shape, `true` for h5py's guess, or absent: contiguous (aligned at 64 bytes, so `mmap()` works)
+   * unless `maxshape` or a filter needs chunks, which are then guessed as h5py's `guess_chunk` does.
+   */
+  chunks?: readonly number[] | boolean | null;
+  /** The largest shape `resize` may give; `null` entries are unlimited. Needs chunks. */
+  maxshape?: readonly (number | null)[] | null;
+  /** `'gzip'` (or gzip's level as a number, as h5py); other compressors are `ERR_MMNPY_UNSUPPORTED_FILTER`. */
+  compression?: 'gzip' | number | null;
+  /** gzip's level, 0 to 9 (default 4, as h5py). */
+  compressionOpts?: number | null;
+  /** HDF5's shuffle filter before compression. */
+  shuffle?: boolean;
+  /** A Fletcher-32 checksum per chunk. */
+  fletcher32?: boolean;
+  /** What elements never written read as (default 0). */
+  fillValue?: number | bigint | boolean | Complex | null;
+}
 /** Strings `Dataset.readStrings` reads: nested arrays in the selection's shape, one string for a 0-d result. @example const s = d.readStrings() as string[] */
 export type H5Strings = string | H5Strings[];
 
@@ -1273,8 +1329,24 @@ export declare class Group implements Iterable<string> {
   get(path: string): Group | Dataset;
   /** Whether `path` names an object. @example f.has('a/b') */
   has(path: string): boolean;
-  /** The attributes, read now, by name. @example f.attrs.units // 'K' */
-  readonly attrs: Record<string, H5AttrValue>;
+  /**
+   * The attributes, read now, by name. In a file open for writing, assigning sets one (`H5AttrInput`) and
+   * `delete` removes it; in mode `'r'` that is `ERR_MMNPY_READONLY`.
+   * @example f.attrs.units // 'K'
+   * @example f.attrs.units = 'm'; delete f.attrs.old
+   */
+  readonly attrs: H5Attrs;
+  /**
+   * Creates a group, and the missing groups above it (as h5py); `ERR_MMNPY_EXISTS` if the name is taken.
+   * @example const run = f.createGroup('runs/2024')
+   */
+  createGroup(name: string): Group;
+  /**
+   * Creates a dataset as h5py's `create_dataset` (and the missing groups above it); `ERR_MMNPY_EXISTS` if the
+   * name is taken. Chunked datasets are written chunk by chunk, compressed in parallel.
+   * @example const d = f.createDataset('x', { shape: [1e6, 64], dtype: 'float32', chunks: [4096, 64], compression: 'gzip' })
+   */
+  createDataset(name: string, options: H5DatasetOptions): Dataset;
   /**
    * Calls `fn(name)` for every object below (names relative to this group; each object once, cycles of hard
    * links included), as h5py's `visit`; returns the first value `fn` returns that is not `undefined`.
@@ -1300,7 +1372,16 @@ export declare class H5File extends Group {
   readonly mode: H5Mode;
   /** Whether `close()` has been called. */
   readonly closed: boolean;
-  /** Closes the file and every array taken from it. Idempotent. */
+  /** Whether the file is open for writing (every mode but `'r'`). */
+  readonly writable: boolean;
+  /**
+   * Commits what was written (h5py's `flush`): the file on disk then holds it all. Commits are atomic: a writer
+   * killed at any moment leaves the last commit's file complete (before the first one, in modes `'w'`/`'w-'`,
+   * the old file or none; the new one is written beside it and renamed).
+   * @example f.flush()
+   */
+  flush(): void;
+  /** Commits what was written (as `flush`) and closes the file and every array taken from it. Idempotent. */
   close(): void;
   /** `using f = openH5(...)` closes at the end of the scope. */
   [Symbol.dispose](): void;
@@ -1332,8 +1413,22 @@ export declare class Dataset {
   readonly fletcher32: boolean;
   /** How the data are stored. */
   readonly layout: 'compact' | 'contiguous' | 'chunked';
-  /** The attributes, read now, by name. */
-  readonly attrs: Record<string, H5AttrValue>;
+  /** The attributes, read now, by name; writable as `Group.attrs`. */
+  readonly attrs: H5Attrs;
+  /**
+   * Like `ds[specs] = values` in h5py: `specs` are `read`'s (one string, an array of specs, or `null` for
+   * everything); `values` are broadcast to the selection and cast as NumPy's setitem casts. Chunks the
+   * selection covers whole are encoded fresh, the others read, changed and rewritten; chunks are compressed in
+   * parallel, a batch at a time, so writing a dataset larger than RAM slab by slab keeps memory bounded.
+   * @example d.write('0:1000', block); d.write([null, 3], 0); d.write(null, a)
+   */
+  write(specs: string | (SliceSpec | string)[] | null, values: H5WriteValues): void;
+  /**
+   * Changes the shape of a chunked dataset within `maxshape` (h5py's `resize`): the whole shape, or one axis's
+   * length with `axis`. Elements outside the old shape read as the fill value.
+   * @example d.resize(d.shape[0] + 1000, 0)
+   */
+  resize(shape: number | readonly number[], axis?: number): void;
   /**
    * Like `ds[...]` in h5py: a hyperslab as an in-memory `NdArray`, with `NdArray.slice`'s specs (numbers drop
    * an axis, `null` keeps it, `[start, stop, step]` with negative steps, or one string `'10:20, ::-2'`); no
@@ -1360,9 +1455,11 @@ export declare class Dataset {
 }
 
 /**
- * Like `h5py.File(path, 'r')`: opens an HDF5 file h5py (or any HDF5 writer) wrote, superblocks 0 to 3.
- * Malformed files (truncated, bad signatures or checksums, addresses past the end, cyclic structures) are
- * `ERR_MMNPY_BAD_HDF5` errors naming the file and the problem.
+ * Like `h5py.File(path, mode)`: opens an HDF5 file h5py (or any HDF5 writer) wrote, superblocks 0 to 3, or
+ * creates one (`'w'`, `'w-'`, `'x'`, `'a'`). Files mmnpy writes open in h5py with the same values, dtypes,
+ * chunks, filters and attributes. Malformed files (truncated, bad signatures or checksums, addresses past the
+ * end, cyclic structures) are `ERR_MMNPY_BAD_HDF5` errors naming the file and the problem.
  * @example const f = openH5('data.h5'); const t = (f.get('group/temperature') as Dataset).read()
+ * @example using f = openH5('out.h5', { mode: 'w' }); f.createDataset('x', { data: a, compression: 'gzip' })
  */
 export declare function openH5(path: PathLike, options?: H5OpenOptions): H5File;

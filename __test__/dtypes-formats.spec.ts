@@ -10,31 +10,20 @@
 //
 // Fixtures: __test__/fixtures/make_dtype_fixtures.py, into a folder of this spec's own.
 import test from 'ava'
-import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
-import { dump, load, loadNpy, openH5, NdArray } from '../index'
+import { dump, fromFile, load, loadNpy, memmap, openH5, NdArray } from '../index'
 import { pyAsync, tmpDir } from './helpers/numpy'
-import { flat } from './helpers/dtype-values'
+import { DtypeFixture, dtypeFixtures, flat } from './helpers/dtype-values'
 
-const FIXTURES = path.join(__dirname, 'fixtures')
-const GENERATED = path.join(FIXTURES, 'generated', 'dtypes-formats')
-const MANIFEST = path.join(GENERATED, 'manifest.json')
-
-if (!fs.existsSync(MANIFEST)) {
-  execFileSync('python3', [path.join(FIXTURES, 'make_dtype_fixtures.py'), GENERATED], { stdio: 'inherit' })
-}
-
-interface Fixture { file: string; dtype: string; byteOrder: string; shape: number[]; fortranOrder: boolean; fields: unknown; values: unknown[] }
 interface Got { dtype: string; byteOrder: string; fields: unknown; memmap: boolean; offset: number | null; shape: number[] }
 interface JoblibFixture { file: string; of: string; key: string | null; compress: string | null; memory: Got; mapped: Got }
 interface H5Fixture {
   name: string; dtype: string; byteOrder: string; fields: unknown; shape: number[]; layout: string; values: unknown[] | null
   strings: string[] | null; slice: { spec: string; strings: string[] } | null
 }
-const manifest: { files: Fixture[]; joblib: JoblibFixture[]; h5: { file: string; datasets: H5Fixture[] } } = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'))
-const file = (f: string) => path.join(GENERATED, f)
+const { dir: GENERATED, manifest, file } = dtypeFixtures<{ files: DtypeFixture[]; joblib: JoblibFixture[]; h5: { file: string; datasets: H5Fixture[] } }>('dtypes-formats')
 const npy = new Map(manifest.files.map((f) => [f.file, f]))
 
 for (const j of manifest.joblib) {
@@ -124,6 +113,74 @@ out({'bad': bad, 'warnings': [str(w.message) for w in caught], 'keys': sorted(v)
     for (const a of [...Object.values(back), ...Object.values(value)]) a.close()
   })
 }
+
+/** NumPy's spelling of a fixture's dtype in its byte order (`'>M8[ns]'`, `'S5'`, `'<U6'`, a record's list). */
+function spell(f: DtypeFixture): string {
+  const m = /^(datetime64|timedelta64)(\[.*\])?$/.exec(f.dtype)
+  if (m) return `${f.byteOrder}${m[1] === 'datetime64' ? 'M8' : 'm8'}${m[2] ?? ''}`
+  if (f.dtype.startsWith('bytes')) return `S${f.dtype.slice(5)}`
+  if (f.dtype.startsWith('str')) return `${f.byteOrder}U${f.dtype.slice(3)}`
+  return f.dtype
+}
+
+const RAW = manifest.files.filter((f) => f.file !== 'invalid_str.npy')
+
+test('memmap and fromFile read the data of every record, datetime and string fixture as np.memmap and np.fromfile do', (t) => {
+  for (const f of RAW) {
+    const ref = loadNpy(file(f.file), { mmapMode: 'r' })
+    const offset = ref.offset
+    const size = f.shape.reduce((a, b) => a * b, 1)
+    const order = f.fortranOrder ? 'F' : 'C'
+    const m = memmap(file(f.file), { dtype: spell(f), mode: 'r', offset, shape: f.shape, order })
+    t.is(m.dtype, ref.dtype, f.file)
+    t.is(m.byteOrder, ref.byteOrder, f.file)
+    t.deepEqual(m.fields, ref.fields, f.file)
+    t.deepEqual(flat(m), f.values, f.file)
+    // Without a shape: every whole element after the offset, in file order.
+    const whole = memmap(file(f.file), { dtype: spell(f), mode: 'r', offset })
+    t.deepEqual(whole.shape, [size], f.file)
+    const inFile = f.fortranOrder ? flat(ref.transpose()) : f.values
+    t.deepEqual(flat(whole), size === 0 ? [] : inFile, f.file)
+    const r = fromFile(file(f.file), { dtype: spell(f), offset })
+    t.is(r.mode, null)
+    t.deepEqual(flat(r), flat(whole), f.file)
+    if (size > 1) t.deepEqual(flat(fromFile(file(f.file), { dtype: spell(f), offset, count: size - 1 })), flat(whole).slice(0, size - 1), f.file)
+    for (const a of [ref, m, whole, r]) a.close()
+  }
+})
+
+test("memmap 'w+' of a record dtype given as names/formats: np.fromfile reads the records written through it", async (t) => {
+  const p = path.join(tmpDir(t), 'ticks.bin')
+  const dtype = { names: ['t', 'px', 'sym'], formats: ['<M8[ns]', '<f8', 'S4'] }
+  const m = memmap(p, { dtype, mode: 'w+', offset: 16, shape: [3] })
+  t.is(m.dtype as string, "[('t', '<M8[ns]'), ('px', '<f8'), ('sym', '|S4')]")
+  m.set(0, { t: 1_700_000_000_000_000_000n, px: 1.5, sym: Buffer.from('ABC') })
+  m.set(2, { t: null, px: -2, sym: Buffer.from('WXYZ') })
+  m.flush()
+  m.close()
+  const r = await pyAsync(
+    `a = np.fromfile(inp, dtype=[('t', '<M8[ns]'), ('px', '<f8'), ('sym', 'S4')], offset=16)
+out([[str(x['t']), float(x['px']), x['sym'].decode()] for x in a])`,
+    p,
+  )
+  t.deepEqual(r, [['2023-11-14T22:13:20.000000000', 1.5, 'ABC'], ['1970-01-01T00:00:00.000000000', 0, ''], ['NaT', -2, 'WXYZ']])
+  const back = fromFile(p, { dtype: [['t', '<M8[ns]'], ['px', '<f8'], ['sym', 'S4']], offset: 16 })
+  t.deepEqual(back.get(0), { t: 1_700_000_000_000_000_000n, px: 1.5, sym: new Uint8Array(Buffer.from('ABC')) })
+  back.close()
+})
+
+test('memmap and fromFile refuse a bad dtype, a partial element and a 0-byte dtype with a stable code', (t) => {
+  const p = path.join(tmpDir(t), 'raw.bin')
+  fs.writeFileSync(p, Buffer.alloc(30))
+  const code = (f: () => unknown) => (t.throws(f) as Error & { code: string }).code
+  t.is(code(() => memmap(p, { dtype: { names: ['a'], formats: ['<q9'] }, mode: 'r' })), 'ERR_MMNPY_UNSUPPORTED_DTYPE')
+  t.is(code(() => fromFile(p, { dtype: { names: 'a' } as never })), 'ERR_MMNPY_INVALID_ARG')
+  // 30 bytes are not a whole number of 12-byte records (np.memmap refuses too).
+  t.is(code(() => memmap(p, { dtype: [['a', '<i4'], ['b', '<f8']], mode: 'r' })), 'ERR_MMNPY_INVALID_ARG')
+  t.deepEqual(fromFile(p, { dtype: [['a', '<i4'], ['b', '<f8']] }).shape, [2])
+  t.is(code(() => fromFile(p, { dtype: [['a', '<i4'], ['b', '<f8']], count: 3 })), 'ERR_MMNPY_TRUNCATED')
+  t.is(code(() => memmap(p, { dtype: 'S0' as never, mode: 'r' })), code(() => fromFile(p, { dtype: 'S0' as never })))
+})
 
 const flatStrings = (x: unknown): string[] => (Array.isArray(x) ? x.flatMap(flatStrings) : [x as string])
 

@@ -6,26 +6,18 @@
 //
 // Fixtures: __test__/fixtures/make_dtype_fixtures.py (run here when the manifest is missing).
 import test from 'ava'
-import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
-import { loadNpy, openNpy, saveNpy, array, loadNpz, saveNpz } from '../index'
+import { loadNpy, openNpy, saveNpy, array, loadNpz, saveNpz, NdArray } from '../index'
 import { py, tmpDir } from './helpers/numpy'
-import { flat } from './helpers/dtype-values'
+import { DtypeFixture, dtypeFixtures, flat } from './helpers/dtype-values'
 
-const FIXTURES = path.join(__dirname, 'fixtures')
-const GENERATED = path.join(FIXTURES, 'generated', 'dtypes')
-const MANIFEST = path.join(GENERATED, 'manifest.json')
-
-if (!fs.existsSync(MANIFEST)) {
-  execFileSync('python3', [path.join(FIXTURES, 'make_dtype_fixtures.py'), GENERATED], { stdio: 'inherit' })
-}
-
-interface Fixture { file: string; dtype: string; byteOrder: string; shape: number[]; fortranOrder: boolean; fields: unknown; values: unknown[] }
-const manifest: { files: Fixture[]; npz: { file: string; members: Record<string, { dtype: string; values: unknown[] }> }; invalid_str: { file: string; index: number; char: number } } =
-  JSON.parse(fs.readFileSync(MANIFEST, 'utf8'))
-const file = (f: string) => path.join(GENERATED, f)
+const { dir: GENERATED, manifest, file } = dtypeFixtures<{
+  files: DtypeFixture[]
+  npz: { file: string; members: Record<string, { dtype: string; values: unknown[] }> }
+  invalid_str: { file: string; index: number; char: number }
+}>('dtypes')
 
 for (const f of manifest.files) {
   test(`${f.file}: read like NumPy, in memory and mapped`, (t) => {
@@ -173,7 +165,47 @@ out(res)`, { dir: GENERATED, files: reduceCases })
       t.is(await (a as unknown as Record<string, () => Promise<unknown>>)[`${op}Async`]!(), w, `${f} ${op}Async`)
     }
     if (f.startsWith('M8')) t.throws(() => a.sum(), { code: 'ERR_MMNPY_UNSUPPORTED_DTYPE' })
-    t.throws(() => a.min({ axis: 0 }), { code: 'ERR_MMNPY_UNSUPPORTED_DTYPE' })
+    t.throws(() => a.min({ dtype: 'int64' }), { code: 'ERR_MMNPY_UNSUPPORTED_DTYPE' })
+    a.close()
+  }
+})
+
+test("datetime and timedelta reductions along an axis: NumPy's NaT rules per lane, strided views, sync and async", async (t) => {
+  const dir = tmpDir(t)
+  const np = py(`
+rng = np.random.default_rng(5)
+res = {}
+for name, dt in [('M', '<M8[s]'), ('m', '<m8[ms]'), ('mb', '>m8[ns]')]:
+    a = rng.integers(-10**6, 10**6, (5, 7, 3)).astype('i8').astype(dt)
+    a[rng.random(a.shape) < 0.08] = np.array('NaT', dtype=dt)
+    np.save(inp + '/' + name + '.npy', a)
+    ops = ['min', 'max', 'argmin', 'argmax'] + (['sum', 'mean'] if dt[1] == 'm' else [])
+    for view, v in [('a', a), ('aT', a.transpose(2, 0, 1)[:, ::-1, ::2])]:
+        for op in ops:
+            for axis in range(3):
+                r = getattr(v, op)(axis=axis)
+                enc = [None if r.dtype.kind in 'mM' and np.isnat(x) else str(int(np.asarray(x).view('i8') if r.dtype.kind in 'mM' else x)) for x in r.ravel()]
+                res[f'{name} {view} {op} {axis}'] = [list(r.shape), str(r.dtype), enc]
+out(res)`, dir)
+  for (const name of ['M', 'm', 'mb']) {
+    const a = loadNpy(path.join(dir, `${name}.npy`), { mmapMode: 'r' })
+    for (const [view, v] of [['a', a], ['aT', a.transpose([2, 0, 1]).slice(':, ::-1, ::2')]] as const) {
+      for (const op of ['min', 'max', 'argmin', 'argmax', ...(name === 'M' ? [] : ['sum', 'mean'])]) {
+        for (const axis of [0, 1, 2]) {
+          const key = `${name} ${view} ${op} ${axis}`
+          const [shape, dtype, want] = np[key] as [number[], string, (string | null)[]]
+          const call = (v as unknown as Record<string, (o: object) => NdArray>)[op]!.bind(v)
+          const callAsync = (v as unknown as Record<string, (o: object) => Promise<NdArray>>)[`${op}Async`]!.bind(v)
+          for (const r of [call({ axis }), await callAsync({ axis: axis - 3 })]) {
+            t.deepEqual(r.shape, shape, key)
+            t.is(r.dtype, op.startsWith('arg') ? 'int64' : a.dtype, `${key} (${dtype})`)
+            t.deepEqual(flat(r).map((x) => (x === null ? null : String(x))), want, key)
+            r.close()
+          }
+        }
+      }
+    }
+    if (name === 'M') t.throws(() => a.sum({ axis: 0 }), { code: 'ERR_MMNPY_UNSUPPORTED_DTYPE' })
     a.close()
   }
 })

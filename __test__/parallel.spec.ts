@@ -8,7 +8,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-import { array, loadNpy, MmnpyError, openNpy, Parallel, saveNpy, zeros } from '../index'
+import { array, loadNpy, MmnpyError, NdArray, openNpy, Parallel, saveNpy, zeros } from '../index'
 import type { MemitResult, ParallelBackend } from '../index'
 import { py, tmpDir } from './helpers/numpy'
 
@@ -108,6 +108,32 @@ for (const backend of BACKENDS) {
     t.true(r)
     a.close()
     out.close()
+  })
+
+  test.serial(`${backend}: record, datetime and string arrays cross both ways, field views of 12-byte records too; NumPy sees the writes`, async (t) => {
+    const file = path.join(tmpDir(t), 'rec.npy')
+    const rec = openNpy(file, { mode: 'w+', dtype: [['t', '<M8[ns]'], ['x', '<f4']], shape: [3] })
+    rec.set(0, { t: 1n, x: 1.5 })
+    rec.set(1, { t: null, x: -2 })
+    rec.set(2, { t: 1_700_000_000_000_000_000n, x: 0.25 })
+    const when = array([19000n, null, 5n], { dtype: 'datetime64[D]' })
+    const names = array(['ab', 'ü', ''], { dtype: 'str3' })
+    await using pool = new Parallel({ nJobs: 2, backend })
+    const r = (await pool.run(WORK, 'records', [rec, rec.field('x'), when, names])) as Record<string, NdArray & unknown>
+    t.deepEqual(r.dtypes, ["[('t', '<M8[ns]'), ('x', '<f4')]", 'float32', 'datetime64[D]', 'str3'])
+    t.is(r.t!.dtype, 'datetime64[ns]')
+    t.is(r.t!.filename, rec.filename)
+    t.deepEqual(r.t!.toArray(), [1n, null, 1_700_000_000_000_000_000n])
+    t.deepEqual(r.last, { t: 1_700_000_000_000_000_000n, x: 0.5 })
+    t.deepEqual((r.when as NdArray).toArray(), [19000n, null, 5n])
+    t.deepEqual((r.ticks as NdArray).toArray(), [19000n, -(2n ** 63n), 5n])
+    t.deepEqual((r.names as NdArray).toArray(), ['ab', 'ü', ''])
+    // The worker's writes through the field view reached the file the main thread maps.
+    t.deepEqual(rec.field('x').toArray(), [3, -4, 0.5])
+    rec.flush()
+    t.deepEqual(py(`a = np.load(inp); out([a['x'].tolist(), [str(v) for v in a['t']]])`, file), [[3, -4, 0.5], ['1970-01-01T00:00:00.000000001', 'NaT', '2023-11-14T22:13:20.000000000']])
+    for (const v of [r.t, r.when, r.ticks, r.names]) (v as NdArray).close()
+    rec.close()
   })
 
   test.serial(`${backend}: a read-only input refuses writes with the mode-'r' error and a hint`, async (t) => {

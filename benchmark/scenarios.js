@@ -1279,6 +1279,124 @@ print(json.dumps({'dump': dump, 'load': load, 'cdump': cdump, 'cload': cload, 'v
   },
 
   /**
+   * HDF5 writing against h5py in the same run: the data set written into a new file as one 1-D
+   * float64 dataset, slab by slab (64 MiB slabs of the mapped data file, the pattern of the seeds:
+   * create a chunked dataset, fill it block by block), chunked 1 MiB with gzip level 4 (h5py's
+   * `compression='gzip'`), and contiguous; `close()` / the `with` block included; before each run,
+   * on both sides, the previous output is deleted and `sync` run (no run pays for the previous
+   * one's dirty pages or for freeing its file); and the gzip write of 128 MiB
+   * of random doubles (incompressible). mmnpy compresses chunks on the kernel pool, a batch at a
+   * time; h5py on one thread. The rows' peak RssAnon, and the peak RSS growth (VmHWM) of one more
+   * gzip write, show memory stays bounded by a few slabs whatever the data set's size.
+   */
+  async h5write(ctx) {
+    const ids = [['h5write.gzip', 'GB/s'], ['h5write.contig', 'GB/s'], ['h5write.random', 'GB/s']];
+    if (!ctx.scratch) return ids.map(([id, unit]) => skipped(id, id, unit, 'skipped with --file (needs scratch files)'));
+    const ours = path.join(ctx.scratch, 'ours.h5');
+    const theirs = path.join(ctx.scratch, 'h5py.h5');
+    const slabBytes = 64 * MiB;
+    const chunk = Math.floor(MiB / ctx.itemsize);
+    const runs = Math.max(1, Math.min(ctx.runs, 3));
+    // Incompressible data too (random doubles, 128 MiB at most): deflate's slow case.
+    const randFile = path.join(ctx.scratch, 'h5write-random.npy');
+    const randN = Math.floor(Math.min(ctx.bytes, 128 * MiB) / 8);
+    {
+      let x = 2463534242;
+      const next = () => {
+        x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+        return x >>> 0;
+      };
+      // Written through a mapping: the values take no anonymous memory the writes would be charged for.
+      const a = mm.openNpy(randFile, { mode: 'w+', dtype: 'float64', shape: [randN] });
+      const r = a.data;
+      for (let i = 0; i < randN; i++) r[i] = ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992 - 0.5;
+      a.flush();
+      a.close();
+    }
+    const np = await python(ctx, `${PY_TIMER}
+import h5py, os, resource
+src, out, slab, chunk, runs, rand = sys.argv[1], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+def write(a, gzip):
+    n = len(a)
+    step = slab // a.itemsize
+    if os.path.exists(out):
+        os.remove(out)
+    os.sync()
+    s = time.perf_counter()
+    with h5py.File(out, 'w') as f:
+        if gzip:
+            d = f.create_dataset('x', shape=(n,), dtype=a.dtype, chunks=(chunk,), compression='gzip')
+        else:
+            d = f.create_dataset('x', shape=(n,), dtype=a.dtype)
+        for i in range(0, n, step):
+            d[i:i + step] = a[i:i + step]
+    return time.perf_counter() - s
+a = np.load(src, mmap_mode='r').reshape(-1)
+gz = [write(a, True) for _ in range(runs)]
+size = os.path.getsize(out)
+contig = [write(a, False) for _ in range(runs)]
+r = np.load(rand, mmap_mode='r')
+rgz = [write(r, True) for _ in range(runs)]
+print(json.dumps({'gzip': gz, 'contig': contig, 'random': rgz, 'size': size, 'maxrss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, 'version': h5py.version.version, 'hdf5': h5py.version.hdf5_version}))`, [ctx.file, ctx.runs, theirs, slabBytes, chunk, runs, randFile]);
+    const src = mm.loadNpy(ctx.file, { mmapMode: 'r' });
+    const flat = src.ndim === 1 ? src : src.reshape(src.size);
+    const rand = mm.loadNpy(randFile, { mmapMode: 'r' });
+    const write = (a, gzip) => {
+      const n = a.size;
+      const step = Math.floor(slabBytes / a.itemsize);
+      const f = mm.openH5(ours, { mode: 'w' });
+      const d = f.createDataset('x', gzip ? { shape: [n], dtype: a.dtype, chunks: [chunk], compression: 'gzip' } : { shape: [n], dtype: a.dtype });
+      for (let i = 0; i < n; i += step) d.write([[i, Math.min(i + step, n)]], a.slice([i, Math.min(i + step, n)]));
+      f.close();
+    };
+    // Neither side pays for freeing the previous run's file (h5py truncates it, mmnpy replaces it).
+    const sync = () => {
+      fs.rmSync(ours, { force: true });
+      spawnSync('sync');
+    };
+    const gz = await measure(ctx, 'h5write: gzip', () => write(flat, true), { runs, warmup: 0, before: sync });
+    const size = fs.statSync(ours).size;
+    sync();
+    ctx.progress('h5write: gzip, peak RSS');
+    const peak = peakGrowth(() => write(flat, true));
+    // h5py reads what mmnpy wrote (first and last slab).
+    let check = 'h5py not run';
+    if (!np.error) {
+      const r = await python(ctx, `
+import h5py
+a = np.load(sys.argv[1], mmap_mode='r').reshape(-1)
+with h5py.File(sys.argv[3], 'r') as f:
+    d = f['x']; k = min(len(a), 1 << 20)
+    ok = d.shape == a.shape and (d[:k] == a[:k]).all() and (d[-k:] == a[-k:]).all()
+print(json.dumps({'ok': bool(ok)}))`, [ctx.file, ctx.runs, ours]);
+      check = r.ok ? "h5py reads mmnpy's file back equal" : `h5py check failed: ${r.error ?? 'values differ'}`;
+    }
+    const contig = await measure(ctx, 'h5write: contiguous', () => write(flat, false), { runs, warmup: 0, before: sync });
+    const rgz = await measure(ctx, 'h5write: gzip, random data', () => write(rand, true), { runs, warmup: 0, before: sync });
+    rand.close();
+    fs.rmSync(randFile, { force: true });
+    src.close();
+    const threads = require('../binding.js').kernelThreads();
+    const gb = ctx.bytes;
+    const rows = [
+      { id: 'h5write.gzip', name: 'HDF5: write chunked gzip dataset slab by slab', unit: 'GB/s', samples: gbps(gb, gz.seconds), compare: ['h5write.h5py.gzip'], rss: gz.rss, memit: gz.memit, note: `${(gb / 1e9).toFixed(2)} GB in 64 MiB slabs, 1 MiB chunks, gzip 4, ${threads} threads; file ${size} bytes; one more such write grew the peak RSS (VmHWM) by ${peak === null ? 'n/a' : `${(peak / MiB).toFixed(0)} MiB`} (the mapped data file's pages already resident); ${check}`, extra: { peakGrowth: peak, size } },
+      { id: 'h5write.contig', name: 'HDF5: write contiguous dataset slab by slab', unit: 'GB/s', samples: gbps(gb, contig.seconds), compare: ['h5write.h5py.contig'], rss: contig.rss, memit: contig.memit, note: 'aligned at 64 bytes (mmap-able); pwrite per slab' },
+      { id: 'h5write.random', name: 'HDF5: write chunked gzip, random doubles', unit: 'GB/s', samples: gbps(randN * 8, rgz.seconds), compare: ['h5write.h5py.random'], rss: rgz.rss, memit: rgz.memit, note: `${(randN * 8 / 1e9).toFixed(3)} GB of uniform random float64 (incompressible: deflate's slow case), same chunks and level` },
+    ];
+    if (np.error) {
+      for (const [id, unit] of [['h5write.h5py.gzip', 'GB/s'], ['h5write.h5py.contig', 'GB/s'], ['h5write.h5py.random', 'GB/s']]) rows.push(skipped(id, `h5py: ${id}`, unit, np.error));
+    } else {
+      rows.push(
+        { id: 'h5write.h5py.gzip', name: 'h5py: the same chunked gzip write', unit: 'GB/s', samples: gbps(gb, np.gzip), baseline: 'numpy', rss: null, note: `h5py ${np.version} (HDF5 ${np.hdf5}), one thread; file ${np.size} bytes; python3 peak RSS ${(np.maxrss / MiB).toFixed(0)} MiB` },
+        { id: 'h5write.h5py.contig', name: 'h5py: the same contiguous write', unit: 'GB/s', samples: gbps(gb, np.contig), baseline: 'numpy', rss: null },
+        { id: 'h5write.h5py.random', name: 'h5py: the same gzip write, random doubles', unit: 'GB/s', samples: gbps(randN * 8, np.random), baseline: 'numpy', rss: null },
+      );
+    }
+    for (const f of [ours, theirs]) fs.rmSync(f, { force: true });
+    return rows;
+  },
+
+  /**
    * Sparse products against SciPy in the same run: CSR float64 x vector for a banded pattern (11
    * diagonals) and a random column pattern (11 nonzeros per row, columns uniform over all), as
    * GB/s of matrix data (12 bytes per nonzero: float64 value + int32 index) against a bandwidth

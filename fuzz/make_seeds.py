@@ -93,7 +93,9 @@ def hdf5_seeds():
 
     import h5py
     with tempfile.TemporaryDirectory() as tmp:
-        for libver in ('earliest', 'latest'):
+        # 'v108': superblock 2, version 2 object headers, link messages, B-tree v1 chunk
+        # indexes: the format mmnpy writes (the writer's reopen and 'r+' paths start here).
+        for libver in ('earliest', 'v108', 'latest'):
             for kind in ('chunked', 'plain'):
                 path = os.path.join(tmp, f'{libver}_{kind}.h5')
                 with h5py.File(path, 'w', libver=libver) as f:

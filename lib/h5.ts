@@ -1,14 +1,16 @@
 /** HDF5 files (h5py): `openH5` → `H5File`, a `Group` of `Group`s and `Dataset`s. The format lives in `crates/core/src/hdf5`. */
 import * as binding from '../binding';
 import { invalidArg, MmnpyError, native, nativeAsync, typeError } from './errors';
-import { opts, toPath, wrap } from './io';
+import { array, opts, toPath, wrap } from './io';
 import { NdArray } from './ndarray';
+import { dtypeOfTypedArray } from './dtype';
 import type { DType } from './dtype';
+import { full, zeros } from './construct';
 import { adjust, parseSliceString, SliceSpec } from './slicing';
-import { TakenStorages } from './storage';
+import { Complex, TakenStorages } from './storage';
 
-export type { PathLike, H5OpenOptions, H5Mode, H5AttrValue, H5MmapOptions, H5Strings } from '../index';
-import type { PathLike, H5OpenOptions, H5Mode, H5AttrValue, H5MmapOptions, H5Strings } from '../index';
+export type { PathLike, H5OpenOptions, H5Mode, H5AttrValue, H5AttrInput, H5MmapOptions, H5Strings, H5DatasetOptions, H5WriteValues, H5Attrs } from '../index';
+import type { PathLike, H5OpenOptions, H5Mode, H5AttrValue, H5AttrInput, H5MmapOptions, H5Strings, H5DatasetOptions, H5WriteValues, H5Attrs } from '../index';
 
 const MODES: readonly string[] = ['r', 'r+', 'w', 'w-', 'x', 'a'];
 
@@ -17,6 +19,9 @@ class Handle {
   native: binding.NativeH5 | null;
   readonly filename: string;
   readonly allowCopy: boolean;
+  readonly writable: boolean;
+  /** Counts changes, so `Dataset`s know when to read their shape again. */
+  generation = 0;
   /** Storages of the arrays handed out, weakly: closing the file closes them. */
   private readonly taken = new TakenStorages();
 
@@ -24,6 +29,15 @@ class Handle {
     this.native = n;
     this.allowCopy = allowCopy;
     this.filename = native(() => n.filename());
+    this.writable = native(() => n.writable());
+  }
+
+  /** The native file, open for writing (else `ERR_MMNPY_READONLY`). */
+  writer(): binding.NativeH5 {
+    const n = this.live();
+    if (!this.writable) throw new MmnpyError('ERR_MMNPY_READONLY', `${this.filename}: the HDF5 file is open read-only (mode 'r'): open it with 'r+' or 'a' to change it`);
+    this.generation++;
+    return n;
   }
 
   live(): binding.NativeH5 {
@@ -42,7 +56,7 @@ class Handle {
     if (n === null) return;
     this.native = null;
     this.taken.closeAll();
-    n.close();
+    native(() => n.close());
   }
 
   object(name: string): Group | Dataset {
@@ -75,6 +89,65 @@ class Handle {
     }
     return out;
   }
+
+  /** The attributes as an object whose assignments and deletions write them (h5py's `attrs`). */
+  attrsView(name: string): H5Attrs {
+    const target: H5Attrs = this.attrs(name);
+    return new Proxy(target, {
+      set: (t, key, value) => {
+        if (typeof key !== 'string') throw typeError('an attribute name must be a string');
+        this.setAttr(name, key, value as H5AttrInput);
+        t[key] = this.attrs(name)[key]!;
+        return true;
+      },
+      deleteProperty: (t, key) => {
+        if (typeof key !== 'string') throw typeError('an attribute name must be a string');
+        const n = this.writer();
+        native(() => n.deleteAttr(name, key));
+        delete t[key];
+        return true;
+      },
+      defineProperty: () => {
+        throw typeError('attributes are set by assignment: obj.attrs.name = value');
+      },
+    });
+  }
+
+  setAttr(name: string, key: string, value: H5AttrInput): void {
+    const n = this.writer();
+    if (typeof value === 'string') {
+      native(() => n.setAttrStrings(name, key, [value], undefined));
+      return;
+    }
+    if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) {
+      native(() => n.setAttrStrings(name, key, value as string[], [value.length]));
+      return;
+    }
+    let a: NdArray;
+    let made = true;
+    if (value instanceof NdArray) {
+      a = value;
+      made = false;
+    } else if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || isComplex(value)) {
+      a = full([], value);
+    } else if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+      if (dtypeOfTypedArray(value) === undefined) throw typeError(`unsupported TypedArray ${value.constructor.name}`);
+      a = array(value);
+    } else if (Array.isArray(value)) {
+      a = array(value as never);
+    } else {
+      throw typeError(`an attribute is a number, bigint, boolean, { re, im }, string, string[], TypedArray or NdArray, got ${value === null ? 'null' : typeof value}`);
+    }
+    try {
+      native(() => n.setAttrArray(name, key, a._s.native, a.viewArg()));
+    } finally {
+      if (made) a.close();
+    }
+  }
+}
+
+function isComplex(v: unknown): v is Complex {
+  return v !== null && typeof v === 'object' && typeof (v as Complex).re === 'number' && typeof (v as Complex).im === 'number';
 }
 
 /** Joins a group's absolute name and a relative (or absolute) path. */
@@ -116,9 +189,79 @@ export class Group {
     return native(() => n.has(p));
   }
 
-  /** Attributes: numbers (bigint for 64-bit integers), booleans, `{ re, im }`, strings, string arrays, `NdArray`s. */
-  get attrs(): Record<string, H5AttrValue> {
-    return this._h.attrs(this.name);
+  /**
+   * Attributes: numbers (bigint for 64-bit integers), booleans, `{ re, im }`, strings, string arrays, `NdArray`s.
+   * In a file open for writing, assigning a property sets the attribute and `delete` removes it.
+   */
+  get attrs(): H5Attrs {
+    return this._h.attrsView(this.name);
+  }
+
+  /** Creates a group (and the missing groups above it, as h5py); `ERR_MMNPY_EXISTS` if the name is taken. */
+  createGroup(name: string): Group {
+    const p = joinPath(this.name, name);
+    const n = this._h.writer();
+    native(() => n.createGroup(p));
+    return new Group(this._h, p);
+  }
+
+  /**
+   * Creates a dataset as h5py's `create_dataset`: `shape` and `dtype` (default float32, as h5py; both taken from
+   * `data` when given), chunked when `chunks` is given or `true` (guessed as h5py does) or when `maxshape` or a
+   * filter needs chunks; then `data`, if any, is written.
+   */
+  createDataset(name: string, options: H5DatasetOptions): Dataset {
+    const o = opts(options, 'createDataset');
+    const p = joinPath(this.name, name);
+    let data: NdArray | undefined;
+    let made = false;
+    if (o.data !== undefined && o.data !== null) {
+      if (o.data instanceof NdArray) data = o.data;
+      else {
+        data = array(o.data as never);
+        made = true;
+      }
+    }
+    try {
+      const shape = o.shape === undefined || o.shape === null ? data?.shape : typeof o.shape === 'number' ? [o.shape] : o.shape;
+      if (shape === undefined) throw typeError('createDataset needs a shape (or data)');
+      if (!Array.isArray(shape) && !Object.isFrozen(shape)) throw typeError('shape must be a number or an array of numbers');
+      const dtype = o.dtype ?? data?.dtype ?? 'float32';
+      let gzip: number | undefined;
+      const c = o.compression;
+      if (c === 'gzip') gzip = o.compressionOpts ?? 4;
+      else if (typeof c === 'number') gzip = c;
+      else if (c !== undefined && c !== null) {
+        throw new MmnpyError('ERR_MMNPY_UNSUPPORTED_FILTER', `compression '${String(c)}': mmnpy writes gzip (and shuffle, fletcher32)`);
+      } else if (o.compressionOpts !== undefined && o.compressionOpts !== null) throw invalidArg('compressionOpts needs compression: \'gzip\'');
+      if (gzip !== undefined && (!Number.isInteger(gzip) || gzip < 0 || gzip > 9)) throw invalidArg(`gzip's level is an integer 0 to 9, got ${String(gzip)}`);
+      const chunks = o.chunks;
+      if (chunks !== undefined && chunks !== null && chunks !== true && chunks !== false && !Array.isArray(chunks)) throw typeError('chunks is an array of numbers, true or null');
+      const maxshape = o.maxshape === undefined || o.maxshape === null ? undefined : o.maxshape.map((m) => (m === null ? undefined : m));
+      const spec: binding.H5DatasetSpec = {
+        shape: [...shape],
+        dtype,
+        maxshape: maxshape as number[] | undefined,
+        chunks: Array.isArray(chunks) ? [...chunks] : undefined,
+        autoChunks: chunks === true,
+        gzip,
+        shuffle: o.shuffle === true,
+        fletcher32: o.fletcher32 === true,
+      };
+      let fill: NdArray | undefined;
+      if (o.fillValue !== undefined && o.fillValue !== null) fill = full([], o.fillValue, { dtype });
+      const n = this._h.writer();
+      try {
+        native(() => n.createDataset(p, spec, fill?._s.native, fill?.viewArg()));
+      } finally {
+        fill?.close();
+      }
+      const d = new Dataset(this._h, p);
+      if (data !== undefined) d.write(null, data);
+      return d;
+    } finally {
+      if (made) data!.close();
+    }
   }
 
   /**
@@ -159,7 +302,21 @@ export class H5File extends Group {
     return this._h.native === null;
   }
 
-  /** Closes the file and every array taken from it (mapped ones are unmapped, their views detached). Idempotent. */
+  /** Whether the file is open for writing (`'r+'`, `'w'`, `'w-'`, `'x'`, `'a'`). */
+  get writable(): boolean {
+    return this._h.writable;
+  }
+
+  /**
+   * Commits what was written: the file on disk then holds it all, complete (h5py's `flush`). A writer killed
+   * before leaves the previous commit's file (or, for a new file, the old file or none).
+   */
+  flush(): void {
+    const n = this._h.live();
+    native(() => n.flush());
+  }
+
+  /** Commits what was written, and closes the file and every array taken from it (mapped ones are unmapped, their views detached). Idempotent. */
   close(): void {
     this._h.close();
   }
@@ -239,45 +396,125 @@ function finish(a: NdArray, p: Plan): NdArray {
   return a.slice(...a.shape.map((_, axis): SliceSpec => (p.dropped.includes(axis) ? 0 : p.reversed.includes(axis) ? [null, null, -1] : null)));
 }
 
-/** A dataset: its shape and storage, and hyperslab reads into memory (or a zero-copy map when contiguous). */
+/** A dataset: its shape and storage, hyperslab reads into memory (or a zero-copy map when contiguous), and writes. */
 export class Dataset {
   /** Absolute name. */
   readonly name: string;
-  readonly shape: readonly number[];
-  /** `null` entries are unlimited. */
-  readonly maxshape: readonly (number | null)[];
-  readonly dtype: DType;
-  /** Byte order on disk (kept in arrays read). */
-  readonly byteOrder: '<' | '>' | '|';
-  /** Chunk shape, `null` when not chunked. */
-  readonly chunks: readonly number[] | null;
-  /** `'gzip'`, another filter's name, or `null`. */
-  readonly compression: string | null;
-  /** gzip's level, or `null`. */
-  readonly compressionOpts: number | null;
-  readonly shuffle: boolean;
-  readonly fletcher32: boolean;
-  /** `'compact' | 'contiguous' | 'chunked'`. */
-  readonly layout: 'compact' | 'contiguous' | 'chunked';
   /** @internal */
   readonly _h: Handle;
+  private _info: binding.H5DatasetInfo;
+  private _gen: number;
 
   /** @internal */
   constructor(h: Handle, name: string) {
     this._h = h;
     this.name = name;
-    const n = h.live();
-    const i = native(() => n.datasetInfo(name));
-    this.shape = Object.freeze(i.shape);
-    this.maxshape = Object.freeze(i.maxshape.map((m) => (m === undefined ? null : m)));
-    this.dtype = i.dtype as DType;
-    this.byteOrder = i.byteOrder as '<' | '>' | '|';
-    this.chunks = i.chunks ? Object.freeze(i.chunks) : null;
-    this.compression = i.compression ?? null;
-    this.compressionOpts = i.compressionOpts ?? null;
-    this.shuffle = i.shuffle;
-    this.fletcher32 = i.fletcher32;
-    this.layout = i.layout as 'compact' | 'contiguous' | 'chunked';
+    this._info = this.fetch();
+    this._gen = h.generation;
+  }
+
+  private fetch(): binding.H5DatasetInfo {
+    const n = this._h.live();
+    const i = native(() => n.datasetInfo(this.name));
+    i.shape = Object.freeze(i.shape) as number[];
+    i.maxshape = Object.freeze(i.maxshape.map((m) => (m === undefined ? null : m))) as number[];
+    if (i.chunks) i.chunks = Object.freeze(i.chunks) as number[];
+    return i;
+  }
+
+  /** What `datasetInfo` said, read again after the file changed. */
+  private get info(): binding.H5DatasetInfo {
+    if (this._gen !== this._h.generation && this._h.native !== null) {
+      this._info = this.fetch();
+      this._gen = this._h.generation;
+    }
+    return this._info;
+  }
+
+  get shape(): readonly number[] {
+    return this.info.shape;
+  }
+  /** `null` entries are unlimited. */
+  get maxshape(): readonly (number | null)[] {
+    return this.info.maxshape as (number | null)[];
+  }
+  get dtype(): DType {
+    return this.info.dtype as DType;
+  }
+  /** Byte order on disk (kept in arrays read). */
+  get byteOrder(): '<' | '>' | '|' {
+    return this.info.byteOrder as '<' | '>' | '|';
+  }
+  /** Chunk shape, `null` when not chunked. */
+  get chunks(): readonly number[] | null {
+    return this.info.chunks ?? null;
+  }
+  /** `'gzip'`, another filter's name, or `null`. */
+  get compression(): string | null {
+    return this.info.compression ?? null;
+  }
+  /** gzip's level, or `null`. */
+  get compressionOpts(): number | null {
+    return this.info.compressionOpts ?? null;
+  }
+  get shuffle(): boolean {
+    return this.info.shuffle;
+  }
+  get fletcher32(): boolean {
+    return this.info.fletcher32;
+  }
+  /** `'compact' | 'contiguous' | 'chunked'`. */
+  get layout(): 'compact' | 'contiguous' | 'chunked' {
+    return this.info.layout as 'compact' | 'contiguous' | 'chunked';
+  }
+
+  /**
+   * Like `ds[...] = values` in h5py: writes `values` (an `NdArray`, a TypedArray, nested arrays or a scalar,
+   * broadcast to the selection and cast as NumPy's setitem casts) into the selection `specs` (`read`'s specs:
+   * a string, an array of specs, or `null` for everything).
+   */
+  write(specs: string | (SliceSpec | string)[] | null, values: H5WriteValues): void {
+    const list = specs === null || specs === undefined ? [] : typeof specs === 'string' ? [specs] : specs;
+    if (!Array.isArray(list)) throw typeError('write takes a slice string, an array of slice specs or null, then the values');
+    const p = plan(this.shape, list);
+    const n = this._h.writer();
+    const direct =
+      values instanceof NdArray &&
+      p.reversed.length === 0 &&
+      p.dropped.length === 0 &&
+      values.dtype === this.dtype &&
+      values.shape.length === p.count.length &&
+      values.shape.every((d, i) => d === p.count[i]);
+    if (direct) {
+      native(() => n.write(this.name, p.start, p.step, p.count, values._s.native, values.viewArg()));
+      return;
+    }
+    const buf = zeros(p.count, { dtype: this.dtype });
+    try {
+      finish(buf, p).assign(values as never);
+      native(() => n.write(this.name, p.start, p.step, p.count, buf._s.native, buf.viewArg()));
+    } finally {
+      buf.close();
+    }
+  }
+
+  /**
+   * Changes the shape of a chunked dataset within `maxshape` (h5py's `resize`): `resize([n, m])`, or
+   * `resize(n, axis)` for one axis. Elements outside the old shape read as the fill value.
+   */
+  resize(shape: number | readonly number[], axis?: number): void {
+    let s: number[];
+    if (axis !== undefined) {
+      if (typeof shape !== 'number') throw typeError('resize(size, axis) takes a number as size');
+      const a = axis < 0 ? axis + this.shape.length : axis;
+      if (!Number.isInteger(a) || a < 0 || a >= this.shape.length) throw invalidArg(`axis ${axis} is out of range for ${this.shape.length} dimensions`);
+      s = [...this.shape];
+      s[a] = shape;
+    } else {
+      s = typeof shape === 'number' ? [shape] : [...shape];
+    }
+    const n = this._h.writer();
+    native(() => n.resize(this.name, s));
   }
 
   get ndim(): number {
@@ -288,8 +525,9 @@ export class Dataset {
     return this.shape.reduce((a, b) => a * b, 1);
   }
 
-  get attrs(): Record<string, H5AttrValue> {
-    return this._h.attrs(this.name);
+  /** Attributes, as `Group.attrs` (writable when the file is). */
+  get attrs(): H5Attrs {
+    return this._h.attrsView(this.name);
   }
 
   /**

@@ -132,7 +132,8 @@ export function memmap(path: PathLike, options?: MemmapOptions): NdArray {
   const fortran = toOrder(o.order);
   const offset = toOffset(o.offset);
   if (o.mode === 'w+' || o.mode === 'write') requireExternalBuffers(p, copy);
-  return wrap(native(() => binding.memmapRaw(p, o.dtype ?? 'uint8', o.mode ?? 'r+', offset, shape, fortran, copy)), copy);
+  const dtype = extendedDtype(o.dtype) ?? (o.dtype as string | undefined) ?? 'uint8';
+  return wrap(native(() => binding.memmapRaw(p, dtype, o.mode ?? 'r+', offset, shape, fortran, copy)), copy);
 }
 
 /** Like `np.fromfile`: reads `count` elements (all when -1) from `offset` into memory. */
@@ -144,7 +145,8 @@ export function fromFile(path: PathLike, options?: FromFileOptions): NdArray {
   if (!Number.isSafeInteger(count) || count < -1) throw invalidArg(`count must be -1 or a non-negative integer, got ${count}`);
   const offset = toOffset(o.offset);
   const copy = o.allowCopy === true;
-  return wrap(native(() => binding.fromFile(p, o.dtype!, count, offset, copy)), copy);
+  const dtype = extendedDtype(o.dtype) ?? (o.dtype as string);
+  return wrap(native(() => binding.fromFile(p, dtype, count, offset, copy)), copy);
 }
 
 /** Canonical dtype name and byte order of a spelling (`'>f8'` -> float64, '>'). */

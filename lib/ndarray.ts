@@ -205,11 +205,7 @@ export class NdArray {
    */
   field(name: string): NdArray {
     this.check();
-    const d = this._s.descr;
-    if (d?.kind !== 'record') throw invalidArg(`field('${name}') needs a record array; this one is ${this.dtype}`);
-    const f = d.fields!.find((x) => x.name === name);
-    if (f === undefined) throw new MmnpyError('ERR_MMNPY_NOT_FOUND', `no field named '${name}' (the fields are ${d.fields!.map((x) => `'${x.name}'`).join(', ')})`);
-    const st = this._s.derive(`field:${name}`, this._s.fieldOffset + f.offset, () => this._s.native.fieldArray(name));
+    const { field: f, storage: st } = this._s.field(name);
     const sub = cStrides(f.shape, f.descr.itemsize);
     return new NdArray(st, [...this.shape, ...f.shape], [...this.strides, ...sub], this._offset + f.offset);
   }
@@ -729,7 +725,7 @@ export class NdArray {
     const d = this._s.descr;
     if (d?.kind === 'time' && options?.out === undefined && native(() => binding.parseDtype(dtype)).dtype === 'int64') {
       // The ticks, as a view (NumPy copies; a view costs nothing and keeps the byte order).
-      const st = this._s.derive('ticks', this._s.fieldOffset, () => this._s.native.ticksArray());
+      const st = this._s.ticksStorage();
       const v = new NdArray(st, this.shape, this.strides, this._offset);
       return async ? Promise.resolve(v) : v;
     }
@@ -786,15 +782,15 @@ export class NdArray {
     throw typeError(`mean must be a number, { re, im } or an NdArray, got ${typeof mean}`);
   }
 
-  /** Checked arguments of a datetime reduction (all elements only). */
-  private timeArgs(op: string, options: VarOptions | undefined): boolean {
-    if (this._s.descr?.kind !== 'time') return false;
+  /** For a datetime array: the checked axis of its reduction (`null`: all elements); `undefined` for other dtypes. */
+  private timeArgs(op: string, options: VarOptions | undefined): number | null | undefined {
+    if (this._s.descr?.kind !== 'time') return undefined;
     this.check();
     const o = options ?? {};
-    if ((o.axis !== undefined && o.axis !== null) || o.dtype !== undefined) {
-      throw new MmnpyError('ERR_MMNPY_UNSUPPORTED_DTYPE', `${op} of ${this.dtype} reduces all elements (no axis or dtype yet); reduce astype('int64') for ticks`);
+    if (o.dtype !== undefined || o.ddof !== undefined || o.mean !== undefined) {
+      throw new MmnpyError('ERR_MMNPY_UNSUPPORTED_DTYPE', `${op} of ${this.dtype} takes no dtype, ddof or mean; reduce astype('int64') for ticks`);
     }
-    return true;
+    return o.axis === undefined || o.axis === null ? null : axisIndex(o.axis, this.ndim);
   }
 
   private timeResult(op: string, r: string | null): Scalar {
@@ -803,7 +799,9 @@ export class NdArray {
   }
 
   private reduce(op: string, options: VarOptions | undefined): Scalar | NdArray {
-    if (this.timeArgs(op, options)) return this.timeResult(op, native(() => this._s.native.reduceTime(op, [...this.shape], [...this.strides], this._offset)));
+    const time = this.timeArgs(op, options);
+    if (time === null) return this.timeResult(op, native(() => this._s.native.reduceTime(op, [...this.shape], [...this.strides], this._offset)));
+    if (time !== undefined) return NdArray._whole(new Storage(native(() => this._s.native.reduceTimeAxis(op, [...this.shape], [...this.strides], this._offset, time)), this._s.copied));
     const c = this.reduceArgs(op, options);
     // Small views only: the path takes no advice on mapped files (read-ahead, huge pages) that
     // the native array's path gives large ones.
@@ -832,7 +830,12 @@ export class NdArray {
   }
 
   private async reduceAsync(op: string, options: VarOptions | undefined): Promise<Scalar | NdArray> {
-    if (this.timeArgs(op, options)) return this.timeResult(op, await nativeAsync(() => this._s.native.reduceTimeAsync(op, [...this.shape], [...this.strides], this._offset)));
+    const time = this.timeArgs(op, options);
+    if (time === null) return this.timeResult(op, await nativeAsync(() => this._s.native.reduceTimeAsync(op, [...this.shape], [...this.strides], this._offset)));
+    if (time !== undefined) {
+      const copied = this._s.copied;
+      return NdArray._whole(new Storage(await nativeAsync(() => this._s.native.reduceTimeAxisAsync(op, [...this.shape], [...this.strides], this._offset, time)), copied));
+    }
     const c = this.reduceArgs(op, options);
     const n = this._s.native;
     const view = this.viewArg();

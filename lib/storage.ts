@@ -8,7 +8,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import type { NativeArray } from '../binding';
 import * as binding from '../binding';
 import { ByteOrder, DType, DTYPES, DTypeInfo, NATIVE_ORDER, TypedArray, dtypeInfo, halfToNumber, numberToHalf } from './dtype';
-import { closedError, MmnpyError, native, rangeError, typeError } from './errors';
+import { closedError, invalidArg, MmnpyError, native, rangeError, typeError } from './errors';
 import { Descr, encodeElem, Encoded, readElem, timeUnit } from './records';
 import { NAT, toTicks } from './datetime';
 
@@ -83,6 +83,8 @@ type Reader = (w: TypedArray & DataView, i: number) => Scalar;
 /** How a storage derived from another (a record's field, datetime ticks) shares its memory. */
 export interface Derived {
   parent: Storage;
+  /** What it is of its parent: `'field:<name>'` or `'ticks'`. */
+  key: string;
   /** Byte offset of this storage's element inside the root array's element. */
   fieldOffset: number;
 }
@@ -129,6 +131,10 @@ export class Storage {
   readonly rowBytes: number;
   /** Byte offset of this storage's element inside the root's element (0 for a root). */
   readonly fieldOffset: number;
+  /** The storage the mapping was opened as (itself for a root). */
+  readonly root: Storage;
+  /** The derivation keys from the root to this storage (`['field:meta', 'field:code']`, `['ticks']`). */
+  readonly path: readonly string[];
   private readonly derived = new Map<string, Storage>();
 
   constructor(nativeArray: NativeArray | undefined, copied: boolean, from?: Derived, js?: { buffer: ArrayBuffer; info: ArrayInfo }) {
@@ -151,6 +157,8 @@ export class Storage {
     this.family.push(this);
     this.rowBytes = from?.parent.rowBytes ?? this.dt.itemsize;
     this.fieldOffset = from?.fieldOffset ?? 0;
+    this.root = from?.parent.root ?? this;
+    this.path = from === undefined ? [] : [...from.parent.path, from.key];
     const aligned = this.info.addressMod64 % this.dt.alignment === 0;
     const nativeOrder = this.byteOrder === '|' || this.byteOrder === NATIVE_ORDER;
     const unit = this.dt.itemsize / this.dt.lanes;
@@ -216,10 +224,53 @@ export class Storage {
   derive(key: string, fieldOffset: number, make: () => NativeArray): Storage {
     let s = this.derived.get(key);
     if (s === undefined) {
-      s = new Storage(native(make), this.copied, { parent: this, fieldOffset });
+      s = new Storage(native(make), this.copied, { parent: this, key, fieldOffset });
       this.derived.set(key, s);
     }
     return s;
+  }
+
+  /** Field `name` of this record storage and the storage of its values, over the same memory (`NdArray.field`'s errors). */
+  field(name: string): { field: NonNullable<Descr['fields']>[number]; storage: Storage } {
+    const d = this.descr;
+    if (d?.kind !== 'record') throw invalidArg(`field('${name}') needs a record array; this one is ${this.dt.name}`);
+    const f = d.fields!.find((x) => x.name === name);
+    if (f === undefined) throw new MmnpyError('ERR_MMNPY_NOT_FOUND', `no field named '${name}' (the fields are ${d.fields!.map((x) => `'${x.name}'`).join(', ')})`);
+    return { field: f, storage: this.derive(`field:${name}`, this.fieldOffset + f.offset, () => this.native.fieldArray(name)) };
+  }
+
+  /** The int64 ticks of this datetime storage, over the same memory. */
+  ticksStorage(): Storage {
+    return this.derive('ticks', this.fieldOffset, () => this.native.ticksArray());
+  }
+
+  /** The storage `path` (see `path`) names below this one: what a worker replays on its own mapping of the root. */
+  rederive(path: readonly string[]): Storage {
+    let s: Storage = this;
+    for (const key of path) {
+      if (key === 'ticks') s = s.ticksStorage();
+      else if (key.startsWith('field:')) s = s.field(key.slice(6)).storage;
+      else throw invalidArg(`cannot derive '${key}' from an array of ${s.dt.name}`);
+    }
+    return s;
+  }
+
+  /** NumPy's spelling of this storage's dtype in its byte order (`'>f8'`, `'<M8[ns]'`, `'|S5'`, a record's list), as `memmap` takes it. */
+  get spec(): string {
+    const d = this.descr;
+    if (d === undefined) return `${this.byteOrder}${this.dt.kind}${this.dt.itemsize}`;
+    switch (d.kind) {
+      case 'time':
+        return `${d.order}${d.delta === true ? 'm8' : 'M8'}${/\[.*\]$/.exec(d.name)?.[0] ?? ''}`;
+      case 'bytes':
+        return `|S${d.itemsize}`;
+      case 'str':
+        return `${d.order}U${d.itemsize / 4}`;
+      case 'void':
+        return `|V${d.itemsize}`;
+      default:
+        return d.name;
+    }
   }
 
   /** Checks a value for `set` and converts it to what the writer stores. */

@@ -17,7 +17,6 @@
  */
 import * as fs from 'node:fs';
 import * as binding from '../binding';
-import { ByteOrder, DType, dtypeInfo } from './dtype';
 import { MmnpyError, native } from './errors';
 import { memmap, wrap } from './io';
 import { NdArray } from './ndarray';
@@ -33,8 +32,11 @@ export interface MappedWire {
   identity: string | null;
   fileOffset: number;
   byteLength: number;
-  dtype: DType;
-  byteOrder: ByteOrder;
+  /** The dtype the region is mapped as (the root array's, `Storage.spec`) and its itemsize. */
+  spec: string;
+  itemsize: number;
+  /** Field views and ticks: what the view's storage is of the root's (`Storage.path`). */
+  path: string[];
   mode: 'r' | 'r+' | 'c';
   shape: number[];
   strides: number[];
@@ -48,19 +50,13 @@ export interface MappedWire {
 /** An array copied: its elements in C order, in its byte order. */
 export interface CopyWire {
   [TAG]: 'copy';
-  dtype: DType;
-  byteOrder: ByteOrder;
+  /** The elements' dtype as `Storage.spec` spells it (any dtype). */
+  spec: string;
   shape: number[];
   bytes: Uint8Array;
 }
 
 type Wire = MappedWire | CopyWire | { [TAG]: 'escaped'; value: Record<string, unknown> };
-
-/** The NumPy spelling of a dtype in a byte order (`'>f8'`). */
-export function spelling(dtype: DType, byteOrder: ByteOrder): string {
-  const dt = dtypeInfo(dtype);
-  return `${byteOrder}${dt.kind}${dt.itemsize}`;
-}
 
 /** Walks `value`, replacing each `NdArray` with what `encodeArray` returns. */
 export function encode(value: unknown, encodeArray: (a: NdArray) => unknown): unknown {
@@ -148,8 +144,9 @@ export function mappedWire(a: NdArray, mode: 'r' | 'r+' | 'c', handle?: number):
     identity: native(() => s.native.fileIdentity()) ?? null,
     fileOffset: s.info.fileOffset,
     byteLength: s.byteLength,
-    dtype: a.dtype,
-    byteOrder: a.byteOrder,
+    spec: s.root.spec,
+    itemsize: s.root.dt.itemsize,
+    path: [...s.path],
     mode,
     shape: [...a.shape],
     strides: [...a.strides],
@@ -164,7 +161,7 @@ export function copyWire(a: NdArray): CopyWire {
   if (a.closed) throw new MmnpyError('ERR_MMNPY_CLOSED', 'cannot send a closed array to a worker');
   const bytes = new Uint8Array(a.nbytes);
   native(() => a._s.native.gatherInto([...a.shape], [...a.strides], a._offset, false, bytes));
-  return { [TAG]: 'copy', dtype: a.dtype, byteOrder: a.byteOrder, shape: [...a.shape], bytes };
+  return { [TAG]: 'copy', spec: a._s.spec, shape: [...a.shape], bytes };
 }
 
 /** Encodes a worker's result: file-backed arrays by mapping, the others copied. */
@@ -220,7 +217,7 @@ export class Receiver {
 
   /** The cached mapping of `w`'s file region, mapped again when the file changed. */
   private cached(w: MappedWire): NdArray {
-    const key = `${w.mode}\0${w.fileOffset}\0${w.byteLength}\0${w.dtype}${w.byteOrder}\0${w.file}`;
+    const key = `${w.mode}\0${w.fileOffset}\0${w.byteLength}\0${w.spec}\0${w.path.join('\0')}\0${w.file}`;
     const st = stat(w.file, w.mode);
     if (w.identity !== null && st.identity !== w.identity) {
       throw new MmnpyError('ERR_MMNPY_REPLACED', `${w.file}: the file was replaced or removed after the main thread mapped it (${w.identity}, now ${st.identity ?? 'missing'}); the worker cannot map the same data`);
@@ -287,13 +284,22 @@ export function decodeOwned(value: unknown): unknown {
   });
 }
 
-/** The whole mapped region a description names (raw, whatever the file's format), mapped again. */
+/**
+ * The whole mapped region a description names (raw, whatever the file's format), mapped again as
+ * the root array's dtype; a field view's or ticks' storage is derived from it as the sender's was.
+ */
 function openRegion(w: MappedWire): NdArray {
-  const itemsize = dtypeInfo(w.dtype).itemsize;
-  return memmap(w.file, { dtype: spelling(w.dtype, w.byteOrder), mode: w.mode, offset: w.fileOffset, shape: [w.byteLength / itemsize] });
+  const root = memmap(w.file, { dtype: w.spec, mode: w.mode, offset: w.fileOffset, shape: [w.byteLength / w.itemsize] });
+  if (w.path.length === 0) return root;
+  try {
+    return new NdArray(root._s.rederive(w.path), [], [], 0);
+  } catch (e) {
+    root.close();
+    throw e;
+  }
 }
 
 /** An in-memory array holding a copy's bytes. */
 function fromCopy(w: CopyWire): NdArray {
-  return wrap(native(() => binding.fromBytes(w.bytes, spelling(w.dtype, w.byteOrder), w.shape, false, false)), false);
+  return wrap(native(() => binding.fromBytesDescr(w.bytes, w.spec, w.shape, false, false)), false);
 }

@@ -40,43 +40,56 @@ async function main() {
 
   // Keep dist/ in step with lib/.
   const tsc = await run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
-  if (tsc.code !== 0) failed += 1;
+  if (tsc.code !== 0) { failed += 1; failures.push('tsc -p tsconfig.build.json failed'); }
 
   const gen = await run(python, ['__test__/fixtures/make_fixtures.py', '__test__/fixtures/generated']);
   if (gen.code !== 0) {
+    failures.push('make_fixtures.py failed');
     console.error(`mmnpy: generating NumPy fixtures failed: is NumPy installed for ${python}? (pip install numpy)`);
     failed += 1;
   }
 
   const npz = await run(python, ['__test__/fixtures/make_npz_fixtures.py', '__test__/fixtures/generated/npz']);
-  if (npz.code !== 0) failed += 1;
+  if (npz.code !== 0) { failed += 1; failures.push('make_npz_fixtures.py failed'); }
 
   const dtypes = await run(python, ['__test__/fixtures/make_dtype_fixtures.py', '__test__/fixtures/generated/dtypes']);
-  if (dtypes.code !== 0) failed += 1;
+  if (dtypes.code !== 0) { failed += 1; failures.push('make_dtype_fixtures.py failed'); }
 
   const joblib = await run(python, ['__test__/fixtures/make_joblib_fixtures.py', '__test__/fixtures/generated/joblib']);
   if (joblib.code !== 0) {
+    failures.push('make_joblib_fixtures.py failed');
     console.error(`mmnpy: generating joblib fixtures failed: is joblib installed for ${python}? (pip install joblib lz4)`);
     failed += 1;
   }
 
   const sparse = await run(python, ['__test__/fixtures/make_sparse_fixtures.py', '__test__/fixtures/generated/sparse']);
   if (sparse.code !== 0) {
+    failures.push('make_sparse_fixtures.py failed');
     console.error(`mmnpy: generating SciPy fixtures failed: is SciPy installed for ${python}? (pip install scipy)`);
     failed += 1;
   }
 
   const h5 = await run(python, ['__test__/fixtures/make_h5_fixtures.py', '__test__/fixtures/generated/h5']);
   if (h5.code !== 0) {
+    failures.push('make_h5_fixtures.py failed');
     console.error(`mmnpy: generating HDF5 fixtures failed: is h5py installed for ${python}? (pip install h5py)`);
     failed += 1;
   }
 
-  const cargo = await run('cargo', ['test', '--workspace', '--color', 'never']);
+  // --no-fail-fast: a test binary that fails or dies (a signal, an abort) does not hide the
+  // binaries after it; each one that dies counts as one failure and is named at the end.
+  const cargo = await run('cargo', ['test', '--workspace', '--no-fail-fast', '--color', 'never']);
   passed += sum(/test result: \w+\. (\d+) passed/g, cargo.out);
   failed += sum(/test result: \w+\. \d+ passed; (\d+) failed/g, cargo.out);
-  if (cargo.code !== 0 && !/test result: FAILED/.test(cargo.out)) failed += 1; // build error
   for (const m of cargo.out.matchAll(/^test (.+) \.\.\. FAILED$/gm)) failures.push(`cargo: ${m[1]}`);
+  const crashes = [...cargo.out.matchAll(/^.*process didn't exit successfully: .*\(signal: .*$/gm)].map((m) => m[0].trim());
+  failed += crashes.length;
+  for (const l of crashes) failures.push(`cargo: a test binary died: ${l}`);
+  if (cargo.code !== 0 && crashes.length === 0 && !/test result: FAILED/.test(cargo.out)) {
+    failed += 1; // a build error, or cargo itself failed
+    const errors = [...cargo.out.matchAll(/^error(?:\[E\d+\])?: .*$/gm)].map((m) => m[0]);
+    failures.push(`cargo: exited with ${cargo.code}${errors.length ? `: ${errors.slice(0, 5).join(' | ')}` : ''}`);
+  }
 
   // The ava suite on this Node, then on every other Node binary listed in MMNPY_TEST_NODES
   // (colon-separated paths; CI installs Node 22 and 24 from the npm registry). Those runs are
@@ -94,6 +107,7 @@ async function main() {
     const avaFailed = sum(/^\s*(\d+) tests? failed/gm, ava.out) + sum(/^\s*(\d+) uncaught exceptions?/gm, ava.out)
       + sum(/^\s*(\d+) unhandled rejections?/gm, ava.out) + sum(/^\s*(\d+) tests? timed out/gm, ava.out);
     const broke = ava.code !== 0 && avaFailed === 0 ? 1 : 0; // ava itself failed (no test ran, crash, ...)
+    if (broke) failures.push(`Node ${version}: ava exited with ${ava.code} and reported no failed test`);
     for (const m of ava.out.matchAll(/^\s*(✘ .*|Uncaught exception in .*|Unhandled rejection in .*|Timed out while running .*)$/gm)) failures.push(`Node ${version}: ${m[1].trim()}`);
     if (node === process.execPath || process.env.MMNPY_TEST_NODES_GATE === '1') {
       passed += avaPassed;

@@ -1,5 +1,22 @@
-// Values of datetime, string and record arrays as make_dtype_fixtures.py's manifest encodes them.
+// The fixtures make_dtype_fixtures.py writes, and values of datetime, string and record arrays as
+// its manifest encodes them.
+import { execFileSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+
 import type { NdArray } from '../../index'
+
+/** A `.npy` file of the manifest. */
+export interface DtypeFixture { file: string; dtype: string; byteOrder: string; shape: number[]; fortranOrder: boolean; fields: unknown; values: unknown[] }
+
+/** make_dtype_fixtures.py's output in `fixtures/generated/<folder>` (written when missing): the folder, its manifest, a file's path. */
+export function dtypeFixtures<M>(folder: string): { dir: string; manifest: M; file: (f: string) => string } {
+  const fixtures = path.join(__dirname, '..', 'fixtures')
+  const dir = path.join(fixtures, 'generated', folder)
+  const manifest = path.join(dir, 'manifest.json')
+  if (!fs.existsSync(manifest)) execFileSync('python3', [path.join(fixtures, 'make_dtype_fixtures.py'), dir], { stdio: 'inherit' })
+  return { dir, manifest: JSON.parse(fs.readFileSync(manifest, 'utf8')) as M, file: (f) => path.join(dir, f) }
+}
 
 /** A value as the manifest encodes it (see make_dtype_fixtures.py). */
 export function canon(v: unknown): unknown {

@@ -124,3 +124,9 @@ exports.lateThrow = () =>
 
 /** A result structured clone refuses. */
 exports.returnFunction = () => () => 1
+
+/** Doubles field `x` in place (a field view of 12-byte records) and sends back views of every kind. */
+exports.records = (rec, x, when, names) => {
+  x.assign(x.mul(2))
+  return { t: rec.field('t'), last: rec.get(rec.shape[0] - 1), when, ticks: when.astype('int64'), names, dtypes: [rec.dtype, x.dtype, when.dtype, names.dtype] }
+}

@@ -70,6 +70,9 @@ pub enum ErrorKind {
     /// A dataset cannot be mapped zero-copy (chunked, filtered, compact, or its data
     /// offset does not suit its dtype); the message says why.
     NotMappable,
+    /// What is being created exists already: a file opened `'w-'`, a group or dataset
+    /// name in an HDF5 group.
+    Exists,
 }
 
 impl ErrorKind {
@@ -101,6 +104,7 @@ impl ErrorKind {
             ErrorKind::BadHdf5 => "ERR_MMNPY_BAD_HDF5",
             ErrorKind::UnsupportedFilter => "ERR_MMNPY_UNSUPPORTED_FILTER",
             ErrorKind::NotMappable => "ERR_MMNPY_NOT_MAPPABLE",
+            ErrorKind::Exists => "ERR_MMNPY_EXISTS",
         }
     }
 }

@@ -88,9 +88,11 @@ pub fn pickle(data: &[u8]) {
 }
 
 /// The HDF5 reader: open, walk every group, read every attribute and a bounded hyperslab
-/// of every dataset (at most 64 indices per axis), on arbitrary bytes as a file.
+/// of every dataset (at most 64 indices per axis), on arbitrary bytes as a file. Then the
+/// writer on the same bytes (`'r+'`): a small write, a resize to the same shape and an
+/// attribute on a few datasets, a new group; a commit that succeeds must reopen with it.
 pub fn hdf5(data: &[u8]) {
-    use crate::hdf5::{H5File, Object, Selection};
+    use crate::hdf5::{AttrInput, H5File, Object, Selection, WriteMode};
     use std::io::Write;
     thread_local! {
         static FILE: std::path::PathBuf = std::env::temp_dir().join(format!("mmnpy-fuzz-{}-{:?}.h5", std::process::id(), std::thread::current().id()));
@@ -126,6 +128,26 @@ pub fn hdf5(data: &[u8]) {
                         Err(_) => {}
                     }
                 }
+            }
+        }
+        if let Ok(f) = H5File::open_write(p, WriteMode::ReadWrite) {
+            for name in f.visit_at("/").unwrap_or_default().iter().take(8) {
+                let Ok(Object::Dataset(d)) = f.get(name) else { continue };
+                // Small datasets only: a write allocates (and fills) never-written contiguous data whole.
+                let bytes = d.shape.iter().try_fold(d.itemsize() as u64, |a, &n| a.checked_mul(n));
+                if bytes.is_some_and(|b| b <= 1 << 22) {
+                    let count: Vec<u64> = d.shape.iter().map(|&n| n.min(4)).collect();
+                    let n = count.iter().product::<u64>() as usize * d.itemsize();
+                    let sel = Selection { start: vec![0; count.len()], step: vec![1; count.len()], count };
+                    let _ = f.write(name, &sel, &vec![0u8; n]);
+                    let _ = f.resize(name, &d.shape);
+                }
+                let _ = f.set_attr(name, "fuzz", &AttrInput::Strings { values: vec!["x".into()], shape: None });
+            }
+            if f.create_group("fuzz_group").is_ok() && f.flush().is_ok() {
+                drop(f);
+                let r = H5File::open(p).expect("a file mmnpy committed reopens");
+                assert!(r.has("fuzz_group").unwrap_or(false), "the committed group is missing");
             }
         }
         let _ = std::fs::remove_file(p);

@@ -151,7 +151,7 @@ fn page_size() -> usize {
     }
 }
 
-/// Size from which [`Mapping::anonymous_for_fill`] asks for huge pages.
+/// Size from which [`Mapping::anonymous`] asks for huge pages.
 pub const HUGE_MIN: usize = 4 << 20;
 /// Bytes faulted in per step by [`Mapping::fill`].
 pub const FILL_STEP: usize = 8 << 20;
@@ -444,7 +444,10 @@ impl Mapping {
         }
     }
 
-    /// Zero-filled anonymous memory, for in-memory arrays.
+    /// Zero-filled anonymous memory, for in-memory arrays. On Linux, from [`HUGE_MIN`]
+    /// bytes it asks for transparent huge pages, as NumPy does for its large arrays: a
+    /// 2 MiB page is one fault instead of 512 when it is filled, and gathers from it miss
+    /// the TLB far less. Only a hint.
     pub fn anonymous(len: usize) -> Result<Self> {
         if len == 0 {
             return Ok(Mapping::empty());
@@ -453,20 +456,11 @@ impl Mapping {
             return Ok(Mapping::from_region(Region::Heap(HeapBlock::zeroed(len)), len, false, false));
         }
         let map = MmapOptions::new().len(len).map_anon().map_err(|e| Error::io(&format!("cannot allocate {len} bytes"), &e))?;
-        Ok(Mapping::from_region(Region::Writable(map), len, false, false))
-    }
-
-    /// Zero-filled anonymous memory that [`fill`](Mapping::fill) is about to write
-    /// from front to back (an inflated or read-in member). On Linux it asks for
-    /// transparent huge pages when `len` is at least [`HUGE_MIN`] (as NumPy does for
-    /// its large arrays): a 2 MiB page is one fault instead of 512. Only a hint.
-    pub fn anonymous_for_fill(len: usize) -> Result<Self> {
-        let m = Mapping::anonymous(len)?;
         #[cfg(target_os = "linux")]
-        if let (true, Some(Region::Writable(map))) = (len >= HUGE_MIN, &m._map) {
+        if len >= HUGE_MIN {
             let _ = map.advise(memmap2::Advice::HugePage);
         }
-        Ok(m)
+        Ok(Mapping::from_region(Region::Writable(map), len, false, false))
     }
 
     /// Runs `write(dst)` over the whole mapping on this thread while another thread
@@ -480,7 +474,7 @@ impl Mapping {
         let len = self.len;
         let ptr = self.ptr.as_ptr() as usize;
         // SAFETY: the mapping is `len` writable bytes (a fill target is anonymous memory
-        // made by `anonymous_for_fill`, never read-only), and the caller holds the only
+        // made by `anonymous`, never read-only), and the caller holds the only
         // handle through which it is written while `write` runs; the prefault below only
         // asks the kernel to map pages.
         let dst = || unsafe { std::slice::from_raw_parts_mut(ptr as *mut u8, len) };
@@ -805,7 +799,7 @@ mod tests {
     #[test]
     fn fill_writes_every_byte_and_returns_the_writer_result() {
         for len in [0, 1, FILL_STEP - 3, 3 * FILL_STEP + 4097] {
-            let m = Mapping::anonymous_for_fill(len).unwrap();
+            let m = Mapping::anonymous(len).unwrap();
             let r = m.fill(|dst| {
                 assert_eq!(dst.len(), len);
                 for (i, b) in dst.iter_mut().enumerate() {
@@ -822,7 +816,7 @@ mod tests {
 
     #[test]
     fn fill_passes_errors_through() {
-        let m = Mapping::anonymous_for_fill(4 * FILL_STEP).unwrap();
+        let m = Mapping::anonymous(4 * FILL_STEP).unwrap();
         let r: Result<()> = m.fill(|dst| {
             dst[0] = 1;
             err(ErrorKind::BadZip, "corrupt")

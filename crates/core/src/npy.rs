@@ -202,7 +202,8 @@ pub struct NewArray {
 }
 
 impl NewArray {
-    fn header(&self) -> Header {
+    /// The header of an array of this spec (no extended descr).
+    pub fn header(&self) -> Header {
         Header {
             dtype: self.dtype,
             byte_order: self.dtype.order(self.byte_order),
@@ -231,19 +232,21 @@ pub fn create_npy_with(path: &Path, h: Header, version: Option<(u8, u8)>) -> Res
     file_array(&h, mapping, Some(Mode::Write), path, offset, Some(version.unwrap_or((1, 0))))
 }
 
-/// `np.memmap`: maps a raw binary file. Without `shape`, the shape is the number of
-/// whole elements after `offset`. A file shorter than `offset` + the shape is an
+/// `np.memmap`: maps a raw binary file as the dtype, byte order and memory order of `h`
+/// (any dtype, records and strings too). Without `shape_given`, the shape is the number
+/// of whole elements after `offset`. A file shorter than `offset` + the shape is an
 /// error in every mode (NumPy extends it in `'r+'`); `'w+'` creates the file.
-pub fn memmap_raw(path: &Path, spec: &NewArray, shape_given: bool, mode: Mode, offset: u64) -> Result<Array> {
-    let itemsize = spec.dtype.itemsize() as u64;
+pub fn memmap_raw(path: &Path, h: &Header, shape_given: bool, mode: Mode, offset: u64) -> Result<Array> {
+    let itemsize = h.itemsize() as u64;
+    let dtype = h.full_descr().name().unwrap_or_else(|_| "record".into());
     let (file, shape) = if mode == Mode::Write {
         if !shape_given {
             return Err(Error::new(ErrorKind::InvalidArgument, "shape must be given if mode == 'w+'").at(path));
         }
-        let nbytes = spec.header().nbytes()?;
+        let nbytes = h.nbytes()?;
         // np.memmap 'w+' makes the file exactly offset + nbytes long, zero-filled.
         let file = create_sparse(path, &[], offset.checked_add(nbytes).ok_or_else(|| Error::new(ErrorKind::BadShape, "offset + size overflows 64 bits"))?)?;
-        (file, spec.shape.clone())
+        (file, h.shape.clone())
     } else {
         let (file, file_len) = open_existing(path, mode.shared())?;
         if offset > file_len {
@@ -251,42 +254,53 @@ pub fn memmap_raw(path: &Path, spec: &NewArray, shape_given: bool, mode: Mode, o
         }
         let available = file_len - offset;
         let shape = if shape_given {
-            let nbytes = spec.header().nbytes()?;
+            let nbytes = h.nbytes()?;
             if nbytes > available {
                 return Err(Error::new(
                     ErrorKind::Truncated,
                     format!(
-                        "file is too short: shape {} of {} needs {nbytes} bytes after offset {offset}, the file has {available}",
-                        header::shape_repr(&spec.header().shape),
-                        spec.dtype.name()
+                        "file is too short: shape {} of {dtype} needs {nbytes} bytes after offset {offset}, the file has {available}",
+                        header::shape_repr(&h.shape),
                     ),
                 )
                 .at(path));
             }
-            spec.shape.clone()
+            h.shape.clone()
         } else {
-            if !available.is_multiple_of(itemsize) {
-                return Err(Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!("size of available data ({available} bytes) is not a multiple of the {}-byte {}", itemsize, spec.dtype.name()),
-                )
-                .at(path));
-            }
-            vec![to_usize(available / itemsize, "file")?]
+            vec![whole_elements(available, itemsize, &dtype).map_err(|e| e.at(path))?]
         };
         (file, shape)
     };
-    let h = NewArray { shape: shape.clone(), ..spec.clone() }.header();
+    let h = Header { shape, ..h.clone() };
     let len = to_usize(h.nbytes()?, "data")?;
     let mapping = Mapping::map_file(&file, path, offset, len, mode)?;
     file_array(&h, mapping, Some(mode), path, offset, None)
 }
 
-/// `np.fromfile`: reads `count` elements (all when `None`) from `offset` into memory.
-pub fn from_file(path: &Path, dtype: DType, byte_order: ByteOrder, count: Option<u64>, offset: u64) -> Result<Array> {
+/// How many `itemsize`-byte elements `available` bytes hold, exactly (NumPy's rule for a
+/// shape inferred from the file size); a dtype of 0 bytes has no such count.
+fn whole_elements(available: u64, itemsize: u64, dtype: &str) -> Result<u64> {
+    if itemsize == 0 {
+        return err(ErrorKind::InvalidArgument, format!("the dtype {dtype} has 0 bytes per element: give the shape (or count)"));
+    }
+    if !available.is_multiple_of(itemsize) {
+        return err(ErrorKind::InvalidArgument, format!("size of available data ({available} bytes) is not a multiple of the {itemsize}-byte {dtype}"));
+    }
+    Ok(available / itemsize)
+}
+
+/// `np.fromfile`: reads `count` elements (all whole elements when `None`) of the dtype of
+/// `h` (its shape is ignored) from `offset` into memory.
+pub fn from_file(path: &Path, h: &Header, count: Option<u64>, offset: u64) -> Result<Array> {
     use std::io::{Seek, SeekFrom};
     let (mut file, file_len) = open_existing(path, false)?;
-    let itemsize = dtype.itemsize() as u64;
+    let itemsize = h.itemsize() as u64;
+    let dtype = h.full_descr().name().unwrap_or_else(|_| "record".into());
+    if itemsize == 0 {
+        // np.fromfile: "The elements are 0-sized."
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("the dtype {dtype} has 0 bytes per element: nothing to read")).at(path));
+    }
+    // Whole elements after `offset`: np.fromfile drops a trailing partial one.
     let available = file_len.saturating_sub(offset) / itemsize;
     let n = match count {
         None => available,
@@ -294,26 +308,16 @@ pub fn from_file(path: &Path, dtype: DType, byte_order: ByteOrder, count: Option
         Some(c) => {
             return Err(Error::new(
                 ErrorKind::Truncated,
-                format!("file is too short: {c} elements of {} requested after offset {offset}, the file has {available}", dtype.name()),
+                format!("file is too short: {c} elements of {dtype} requested after offset {offset}, the file has {available}"),
             )
             .at(path))
         }
     };
+    let h = Header { shape: vec![n], fortran_order: false, ..h.clone() };
+    let len = to_usize(h.nbytes()?, "data")?;
     file.seek(SeekFrom::Start(offset)).map_err(|e| Error::io("cannot seek", &e).at(path))?;
-    let len = to_usize(n * itemsize, "data")?;
     let mapping = read_into_memory(&mut file, len).map_err(|e| e.at(path))?;
-    Ok(Array {
-        mapping: Arc::new(mapping),
-        dtype,
-        byte_order: dtype.order(byte_order),
-        shape: vec![n as usize],
-        fortran_order: false,
-        mode: None,
-        path: Some(absolute(path)),
-        file_offset: offset,
-        version: None,
-        descr: None,
-    })
+    file_array(&h, mapping, None, path, offset, None)
 }
 
 /// An in-memory array holding a copy of `bytes`.
@@ -384,6 +388,7 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// target is the old file or the complete new one. With `durable`, the new file and
 /// then its folder are `fsync`ed too, so the same holds after a power loss or an
 /// operating-system crash.
+#[derive(Debug)]
 pub(crate) struct Replacement {
     pub(crate) file: File,
     tmp: PathBuf,
@@ -494,6 +499,41 @@ impl Replacement {
                 Err(e)
             }
         }
+    }
+}
+
+impl Replacement {
+    /// The path being written (the target, not the temporary file).
+    pub(crate) fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Gives the new file the target's name only if nothing has that name (a hard link,
+    /// then the temporary name removed): `ErrorKind::Exists` if something took it since.
+    pub(crate) fn commit_new(self) -> Result<File> {
+        if let Err(e) = std::fs::hard_link(&self.tmp, &self.target) {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                let _ = std::fs::remove_file(&self.tmp);
+                return Err(Error::new(ErrorKind::Exists, "cannot create: the file exists (it appeared while being written)").at(&self.target));
+            }
+            // File systems without hard links: a rename, checked just before.
+            if self.target.exists() {
+                let _ = std::fs::remove_file(&self.tmp);
+                return Err(Error::new(ErrorKind::Exists, "cannot create: the file exists (it appeared while being written)").at(&self.target));
+            }
+            std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io("cannot rename the temporary file onto", &e).at(&self.target))?;
+            return Ok(self.file);
+        }
+        let _ = std::fs::remove_file(&self.tmp);
+        if self.durable {
+            sync_dir(self.target.parent().unwrap_or(Path::new(".")))?;
+        }
+        Ok(self.file)
+    }
+
+    /// Gives up: removes the temporary file.
+    pub(crate) fn abandon(self) {
+        let _ = std::fs::remove_file(&self.tmp);
     }
 }
 

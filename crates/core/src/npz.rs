@@ -202,7 +202,7 @@ impl NpzFile {
             return npy::file_array(&h, mapping, Some(mode), path, offset, Some(preamble.version));
         }
         // Memory faulted in on a second thread while this one inflates (or reads) into it.
-        let mapping = Mapping::anonymous_for_fill(len)?;
+        let mapping = Mapping::anonymous(len)?;
         mapping.fill(|dst| r.read_exact(dst))?;
         r.finish()?;
         let file_offset = if e.is_stored() { offset } else { 0 };

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use mmnpy_core::header::Header;
 use mmnpy_core::npy::{self, Array};
 use mmnpy_core::view::{self, Layout};
 use mmnpy_core::{ByteOrder, Error, ErrorKind, Mapping};
@@ -188,7 +189,19 @@ pub fn create_npy(
     wrap(&env, npy::create_npy(&self::path(&path)?, &spec, version).or_js()?, allow_copy)
 }
 
-/// `np.memmap(path, dtype, mode, offset, shape, order)`.
+/// The header of `shape` elements of `dtype`: a numeric name or spelling, or any dtype
+/// `describeDtype` accepts (datetimes, strings, records in NumPy's list or dict form).
+fn any_header(dtype: &str, shape: &[f64], fortran_order: bool) -> Result<Header, String> {
+    match convert::new_array(dtype, shape, fortran_order) {
+        Ok(spec) => Ok(spec.header()),
+        Err(numeric) => match crate::dtypes::descr_spec(dtype) {
+            Ok(d) => crate::dtypes::descr_header(d, shape, fortran_order),
+            Err(_) => Err(numeric),
+        },
+    }
+}
+
+/// `np.memmap(path, dtype, mode, offset, shape, order)`, any dtype.
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn memmap_raw(
@@ -202,19 +215,19 @@ pub fn memmap_raw(
     allow_copy: bool,
 ) -> Result<NativeArray, String> {
     let given = shape.is_some();
-    let spec = convert::new_array(&dtype, &shape.unwrap_or_default(), fortran_order)?;
+    let h = any_header(&dtype, &shape.unwrap_or_default(), fortran_order)?;
     let mode = convert::mode(&mode)?;
     let offset = index(offset, "offset")? as u64;
-    wrap(&env, npy::memmap_raw(&self::path(&path)?, &spec, given, mode, offset).or_js()?, allow_copy)
+    wrap(&env, npy::memmap_raw(&self::path(&path)?, &h, given, mode, offset).or_js()?, allow_copy)
 }
 
-/// `np.fromfile(path, dtype, count, offset)`.
+/// `np.fromfile(path, dtype, count, offset)`, any dtype.
 #[napi]
 pub fn from_file(env: Env, path: String, dtype: String, count: f64, offset: f64, allow_copy: bool) -> Result<NativeArray, String> {
-    let (dtype, order) = convert::dtype(&dtype)?;
+    let h = any_header(&dtype, &[], false)?;
     let count = if count == -1.0 { None } else { Some(index(count, "count")? as u64) };
     let offset = index(offset, "offset")? as u64;
-    wrap(&env, npy::from_file(&self::path(&path)?, dtype, order, count, offset).or_js()?, allow_copy)
+    wrap(&env, npy::from_file(&self::path(&path)?, &h, count, offset).or_js()?, allow_copy)
 }
 
 /// An in-memory array holding a copy of `bytes` (already in the dtype's byte order).
@@ -379,10 +392,12 @@ impl NativeArray {
         let map = self.holder.get().or_js()?;
         let l = layout(&shape, &strides, offset)?;
         let target = if native { ByteOrder::NATIVE } else { self.info.byte_order };
-        if self.info.descr.as_ref().is_some_and(|d| d.storage().is_none()) {
-            self.kernel_dtype()?;
-        }
-        let bytes = view::gather(&map, &l, self.info.dtype, self.info.byte_order, target).or_js()?;
+        let bytes = match self.info.descr.as_ref().filter(|d| d.storage().is_none()) {
+            // Records and strings: their element bytes as stored (what a copy sent to a worker holds).
+            Some(d) if !native => view::gather_bytes(&map, &l, d.itemsize()).or_js()?,
+            Some(_) => return Err(self.kernel_dtype().err().unwrap_or_else(|| invalid("no native byte order for this dtype"))),
+            None => view::gather(&map, &l, self.info.dtype, self.info.byte_order, target).or_js()?,
+        };
         if bytes.len() != dest.len() {
             return Err(invalid(format!("destination has {} bytes, the view {}", dest.len(), bytes.len())));
         }

@@ -210,7 +210,7 @@ impl Task for ReduceAxisTask {
     }
 
     fn resolve(&mut self, env: Env, output: Reduced) -> napi::Result<NativeArray> {
-        axis_array(&env, output, self.1).map_err(|e| napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason)))
+        axis_array(&env, output, self.1).map_err(convert::resolve_error)
     }
 }
 
@@ -617,7 +617,7 @@ impl Task for DotTask {
     }
 
     fn resolve(&mut self, env: Env, output: DotResult) -> napi::Result<DotOut> {
-        dot_out(&env, output, self.2).map_err(|e| napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason)))
+        dot_out(&env, output, self.2).map_err(convert::resolve_error)
     }
 }
 

@@ -17,6 +17,12 @@ pub fn invalid(message: impl Into<String>) -> napi::Error<String> {
     js_error(Error::new(ErrorKind::InvalidArgument, message))
 }
 
+/// A binding error raised where napi wants a plain `napi::Error` (a `Task`'s `resolve`):
+/// the stable code stays at the front of the message, as `task_error` puts it.
+pub fn resolve_error(e: napi::Error<String>) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, format!("{}: {}", e.status, e.reason))
+}
+
 pub trait OrJs<T> {
     fn or_js(self) -> JsResult<T>;
 }

@@ -5,7 +5,7 @@
 use mmnpy_core::descr::{Descr, TimeUnit};
 use mmnpy_core::header::{self, Header};
 use mmnpy_core::kernels::datetime::{self, TimeOp, TimeValue};
-use mmnpy_core::kernels::reduce::Source;
+use mmnpy_core::kernels::reduce::{Reduced, Source};
 use mmnpy_core::npy::{self, Array};
 use mmnpy_core::{ByteOrder, DType, Error, ErrorKind, Layout, Mapping};
 use napi::bindgen_prelude::*;
@@ -81,6 +81,11 @@ pub(crate) fn descr_spec(spec: &str) -> Result<Descr, String> {
     header::parse_descr_literal(spec).or_js()
 }
 
+/// The header of `shape` elements of `d`.
+pub(crate) fn descr_header(d: Descr, shape: &[f64], fortran_order: bool) -> Result<Header, String> {
+    Ok(Header::with_descr(d, fortran_order, convert::shape(shape)?.into_iter().map(|n| n as u64).collect()))
+}
+
 /// The JSON description of a dtype spelling (checks it).
 #[napi]
 pub fn describe_dtype(spec: String) -> Result<String, String> {
@@ -101,18 +106,14 @@ pub fn create_npy_descr(
     if path.is_empty() || path.contains('\0') {
         return Err(invalid("path must be a non-empty string without NUL bytes"));
     }
-    let d = descr_spec(&dtype)?;
-    let shape = convert::shape(&shape)?.into_iter().map(|n| n as u64).collect();
-    let h = Header::with_descr(d, fortran_order, shape);
+    let h = descr_header(descr_spec(&dtype)?, &shape, fortran_order)?;
     wrap(&env, npy::create_npy_with(std::path::Path::new(&path), h, convert::version(version)?).or_js()?, allow_copy)
 }
 
 /// An in-memory array of any dtype: zeros, or a copy of `bytes` (in the dtype's byte order).
 #[napi]
 pub fn from_bytes_descr(env: Env, bytes: Option<&[u8]>, dtype: String, shape: Vec<f64>, fortran_order: bool, allow_copy: bool) -> Result<NativeArray, String> {
-    let d = descr_spec(&dtype)?;
-    let shape = convert::shape(&shape)?.into_iter().map(|n| n as u64).collect();
-    let h = Header::with_descr(d, fortran_order, shape);
+    let h = descr_header(descr_spec(&dtype)?, &shape, fortran_order)?;
     wrap(&env, npy::from_bytes_with(&h, bytes).or_js()?, allow_copy)
 }
 
@@ -126,9 +127,46 @@ pub struct TimeJob {
 }
 
 impl TimeJob {
+    fn src(&self) -> Source<'_> {
+        Source { map: &self.map, layout: &self.layout, dtype: DType::Int64, order: self.order, release: false }
+    }
+
     fn run(&self) -> mmnpy_core::Result<TimeValue> {
-        let src = Source { map: &self.map, layout: &self.layout, dtype: DType::Int64, order: self.order, release: false };
-        datetime::reduce_time(&src, self.op, self.delta)
+        datetime::reduce_time(&self.src(), self.op, self.delta)
+    }
+
+    fn run_axis(&self, axis: usize) -> mmnpy_core::Result<Reduced> {
+        datetime::reduce_time_axis(&self.src(), self.op, self.delta, axis)
+    }
+}
+
+/// An axis reduction's result as an array: indices (int64) for argmin/argmax, else
+/// ticks in the array's own datetime/timedelta dtype (native byte order).
+fn time_axis_array(env: &Env, descr: &Descr, op: TimeOp, r: Reduced, allow_copy: bool) -> Result<NativeArray, String> {
+    if matches!(op, TimeOp::ArgMin | TimeOp::ArgMax) {
+        return crate::compute::axis_array(env, r, allow_copy);
+    }
+    let h = Header::with_descr(descr.with_order(ByteOrder::NATIVE), false, r.shape.iter().map(|&n| n as u64).collect());
+    wrap(env, npy::from_bytes_with(&h, Some(&r.bytes)).or_js()?, allow_copy)
+}
+
+pub struct ReduceTimeAxisTask {
+    job: TimeJob,
+    axis: usize,
+    descr: Descr,
+    allow_copy: bool,
+}
+
+impl Task for ReduceTimeAxisTask {
+    type Output = Reduced;
+    type JsValue = NativeArray;
+
+    fn compute(&mut self) -> napi::Result<Reduced> {
+        self.job.run_axis(self.axis).map_err(task_error)
+    }
+
+    fn resolve(&mut self, env: Env, output: Reduced) -> napi::Result<NativeArray> {
+        time_axis_array(&env, &self.descr, self.job.op, output, self.allow_copy).map_err(convert::resolve_error)
     }
 }
 
@@ -211,5 +249,28 @@ impl NativeArray {
     #[napi(ts_return_type = "Promise<string | null>")]
     pub fn reduce_time_async(&self, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64) -> Result<AsyncTask<ReduceTimeTask>, String> {
         Ok(AsyncTask::new(ReduceTimeTask(self.time_job(&op, &shape, &strides, offset)?)))
+    }
+
+    /// A datetime reduction along `axis` of a view: an array of the same datetime dtype
+    /// (NaT rules per lane), or of int64 indices for argmin/argmax.
+    #[napi]
+    pub fn reduce_time_axis(&self, env: Env, op: String, shape: Vec<f64>, strides: Vec<f64>, offset: f64, axis: u32) -> Result<NativeArray, String> {
+        let job = self.time_job(&op, &shape, &strides, offset)?;
+        let r = job.run_axis(axis as usize).or_js()?;
+        time_axis_array(&env, &self.info.full_descr(), job.op, r, self.allow_copy)
+    }
+
+    /// `reduceTimeAxis` off the JavaScript thread.
+    #[napi(ts_return_type = "Promise<NativeArray>")]
+    pub fn reduce_time_axis_async(
+        &self,
+        op: String,
+        shape: Vec<f64>,
+        strides: Vec<f64>,
+        offset: f64,
+        axis: u32,
+    ) -> Result<AsyncTask<ReduceTimeAxisTask>, String> {
+        let job = self.time_job(&op, &shape, &strides, offset)?;
+        Ok(AsyncTask::new(ReduceTimeAxisTask { job, axis: axis as usize, descr: self.info.full_descr(), allow_copy: self.allow_copy }))
     }
 }

@@ -108,7 +108,7 @@ impl Task for Work {
     }
 
     fn resolve(&mut self, env: Env, output: Done) -> napi::Result<DoneJs> {
-        Work::to_js(&env, output, self.allow_copy).map_err(|e| napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason)))
+        Work::to_js(&env, output, self.allow_copy).map_err(convert::resolve_error)
     }
 }
 

@@ -1,21 +1,26 @@
 //! HDF5 files from JavaScript: `NativeH5`, an open file answering by absolute object
 //! path (groups, datasets, attributes), with hyperslab reads on the calling thread or
-//! as an async task, and zero-copy maps of contiguous datasets. The TS layer
-//! (`lib/h5.ts`) turns slice specs into selections and tracks the arrays it hands out.
+//! as an async task, and zero-copy maps of contiguous datasets; opened for writing, it
+//! creates groups and datasets, writes hyperslabs, resizes, sets and deletes
+//! attributes, and commits on `flush`/`close`. The TS layer (`lib/h5.ts`) turns slice
+//! specs into selections, values into arrays of the dataset's dtype, and tracks the
+//! arrays it hands out.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use mmnpy_core::hdf5::{AttrValue, Dataset, H5File, Object, Selection};
+use mmnpy_core::descr::Descr;
+use mmnpy_core::hdf5::{AttrInput, AttrValue, Chunking, Dataset, H5File, NewDataset, Object, Selection, WriteMode};
 use mmnpy_core::{Error, ErrorKind};
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
 
 use crate::array::{wrap, NativeArray};
-use crate::compute::task_error;
+use crate::compute::{task_error, ViewArg};
 use crate::convert::{self, index, invalid, js_error, OrJs};
+use crate::dtypes::descr_spec;
 
 fn closed() -> napi::Error<String> {
     js_error(Error::new(ErrorKind::Closed, "the HDF5 file is closed"))
@@ -57,24 +62,75 @@ pub struct H5AttrInfo {
     pub shape: Option<Vec<f64>>,
 }
 
-/// Opens an HDF5 file. Only `'r'` is implemented; the writing modes are refused clearly.
+/// A dataset to create: `createDataset`'s options, checked by the TS layer.
+#[napi(object)]
+pub struct H5DatasetSpec {
+    pub shape: Vec<f64>,
+    /// Any dtype spelling.
+    pub dtype: String,
+    /// `null` entries are unlimited; absent: the shape.
+    pub maxshape: Option<Vec<Option<f64>>>,
+    /// A chunk shape; absent: contiguous unless `autoChunks` or a filter or maxshape needs chunks.
+    pub chunks: Option<Vec<f64>>,
+    pub auto_chunks: bool,
+    pub gzip: Option<u32>,
+    pub shuffle: bool,
+    pub fletcher32: bool,
+}
+
+/// Opens an HDF5 file in one of h5py's modes.
 #[napi]
 pub fn open_h5(path: String, mode: String, allow_copy: bool) -> Result<NativeH5, String> {
     if path.is_empty() || path.contains('\0') {
         return Err(invalid("path must be a non-empty string without NUL bytes"));
     }
-    match mode.as_str() {
-        "r" => {}
-        "r+" | "w" | "w-" | "x" | "a" => {
-            return Err(js_error(
-                Error::new(ErrorKind::UnsupportedMode, format!("mode '{mode}': mmnpy reads HDF5 files ('r'); writing them is not implemented yet"))
-                    .at(&PathBuf::from(&path)),
-            ))
-        }
+    let p = PathBuf::from(&path);
+    let f = match mode.as_str() {
+        "r" => H5File::open(&p),
+        "r+" => H5File::open_write(&p, WriteMode::ReadWrite),
+        "w" => H5File::open_write(&p, WriteMode::Truncate),
+        "w-" | "x" => H5File::open_write(&p, WriteMode::Exclusive),
+        "a" => H5File::open_write(&p, WriteMode::Append),
         m => return Err(invalid(format!("mode must be one of 'r', 'r+', 'w', 'w-', 'x', 'a' (as h5py), got '{m}'"))),
     }
-    let f = H5File::open(&PathBuf::from(&path)).or_js()?;
+    .or_js()?;
     Ok(NativeH5 { inner: RefCell::new(Some(Arc::new(f))), allow_copy })
+}
+
+fn dims(xs: &[f64], what: &str) -> Result<Vec<u64>, String> {
+    xs.iter().map(|&x| index(x, what).map(|i| i as u64)).collect()
+}
+
+/// Calls `f` with the elements of a view as bytes in C order, in `want`'s byte order:
+/// the view's own memory when it is C-contiguous in that order, else a copy (values of
+/// the same dtype in the other byte order are swapped).
+fn with_values<R>(a: &NativeArray, view: &ViewArg, want: &Descr, f: impl FnOnce(&[u8]) -> R) -> Result<R, String> {
+    let have = a.info.full_descr();
+    let swap = if have == *want {
+        false
+    } else if have.with_order(want.order()) == *want {
+        true
+    } else {
+        return Err(invalid(format!("values of dtype {} for a dataset of dtype {}", have.name().unwrap_or_default(), want.name().unwrap_or_default())));
+    };
+    let map = a.holder.get().or_js()?;
+    let itemsize = have.itemsize();
+    let l = &view.layout;
+    l.check(itemsize, map.len()).or_js()?;
+    if !swap && l.is_c_contiguous(itemsize) {
+        let n = l.size() * itemsize;
+        if n == 0 {
+            return Ok(f(&[]));
+        }
+        // SAFETY: `check` proved the view's bytes lie inside the mapping, which `map` keeps alive.
+        let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr().add(l.offset), n) };
+        return Ok(f(bytes));
+    }
+    let mut bytes = mmnpy_core::view::gather_bytes(&map, l, itemsize).or_js()?;
+    if swap {
+        have.swap_in_place(&mut bytes);
+    }
+    Ok(f(&bytes))
 }
 
 fn selection(start: &[f64], step: &[f64], count: &[f64]) -> Result<Selection, String> {
@@ -98,7 +154,7 @@ impl Task for H5ReadTask {
     }
 
     fn resolve(&mut self, env: Env, output: mmnpy_core::Array) -> napi::Result<NativeArray> {
-        wrap(&env, output, self.allow_copy).map_err(|e| napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason)))
+        wrap(&env, output, self.allow_copy).map_err(convert::resolve_error)
     }
 }
 
@@ -113,14 +169,6 @@ impl NativeH5 {
         match f.get(path).or_js()? {
             Object::Dataset(d) => Ok((f, d)),
             Object::Group(_) => Err(js_error(Error::new(ErrorKind::InvalidArgument, format!("'{path}' is a group, not a dataset")).at(f.path()))),
-        }
-    }
-
-    fn group(&self, path: &str) -> Result<(Arc<H5File>, mmnpy_core::hdf5::Group), String> {
-        let f = self.file()?;
-        match f.get(path).or_js()? {
-            Object::Group(g) => Ok((f, g)),
-            Object::Dataset(_) => Err(js_error(Error::new(ErrorKind::InvalidArgument, format!("'{path}' is a dataset, not a group")).at(f.path()))),
         }
     }
 
@@ -148,15 +196,13 @@ impl NativeH5 {
     /// A group's member names, in h5py's order.
     #[napi]
     pub fn keys(&self, path: String) -> Result<Vec<String>, String> {
-        let (f, g) = self.group(&path)?;
-        f.keys(&g).or_js()
+        self.file()?.keys_at(&path).or_js()
     }
 
     /// Every object below a group, each once, relative names in h5py's `visit` order.
     #[napi]
     pub fn visit(&self, path: String) -> Result<Vec<String>, String> {
-        let (f, g) = self.group(&path)?;
-        f.visit(&g).or_js()
+        self.file()?.visit_at(&path).or_js()
     }
 
     #[napi]
@@ -184,12 +230,7 @@ impl NativeH5 {
     /// The attributes of the object at `path`, in name order.
     #[napi]
     pub fn attrs(&self, path: String) -> Result<Vec<H5AttrInfo>, String> {
-        let f = self.file()?;
-        let header = match f.get(&path).or_js()? {
-            Object::Group(g) => g.header,
-            Object::Dataset(d) => d.header,
-        };
-        let attrs = f.attrs(&header, &path).or_js()?;
+        let attrs = self.file()?.attrs_at(&path).or_js()?;
         Ok(attrs
             .into_iter()
             .map(|a| {
@@ -209,11 +250,7 @@ impl NativeH5 {
     #[napi]
     pub fn attr_array(&self, env: Env, path: String, name: String) -> Result<NativeArray, String> {
         let f = self.file()?;
-        let header = match f.get(&path).or_js()? {
-            Object::Group(g) => g.header,
-            Object::Dataset(d) => d.header,
-        };
-        let attrs = f.attrs(&header, &path).or_js()?;
+        let attrs = f.attrs_at(&path).or_js()?;
         match attrs.into_iter().find(|a| a.name == name).map(|a| a.value) {
             Some(AttrValue::Numbers(arr)) => wrap(&env, arr, self.allow_copy),
             Some(_) => Err(invalid(format!("attribute '{name}' of '{path}' is not numeric"))),
@@ -251,9 +288,103 @@ impl NativeH5 {
         wrap(&env, a, self.allow_copy)
     }
 
-    /// Closes the file (reads still running finish first). Idempotent.
+    /// Whether the file is open for writing.
     #[napi]
-    pub fn close(&self) {
-        self.inner.borrow_mut().take();
+    pub fn writable(&self) -> Result<bool, String> {
+        Ok(self.file()?.is_writable())
+    }
+
+    /// Creates a group and the missing groups above it.
+    #[napi]
+    pub fn create_group(&self, path: String) -> Result<(), String> {
+        self.file()?.create_group(&path).or_js()
+    }
+
+    /// Creates a dataset (and the missing groups above it); `fill`: a 0-d array of the fill value.
+    #[napi]
+    pub fn create_dataset(&self, path: String, spec: H5DatasetSpec, fill: Option<&NativeArray>, fill_view: Option<ViewArg>) -> Result<(), String> {
+        let f = self.file()?;
+        let descr = descr_spec(&spec.dtype)?;
+        let fill = match (fill, &fill_view) {
+            (Some(a), Some(v)) => Some(with_values(a, v, &descr, |b| b.to_vec())?),
+            _ => None,
+        };
+        let maxshape = match &spec.maxshape {
+            None => None,
+            Some(m) => Some(m.iter().map(|x| x.map(|v| index(v, "maxshape").map(|i| i as u64)).transpose()).collect::<Result<Vec<_>, String>>()?),
+        };
+        let chunks = match (&spec.chunks, spec.auto_chunks) {
+            (Some(c), _) => Chunking::Shape(dims(c, "chunks")?),
+            (None, true) => Chunking::Auto,
+            (None, false) => Chunking::Default,
+        };
+        let new = NewDataset {
+            descr,
+            shape: dims(&spec.shape, "shape")?,
+            maxshape,
+            chunks,
+            gzip: spec.gzip,
+            shuffle: spec.shuffle,
+            fletcher32: spec.fletcher32,
+            fill,
+        };
+        f.create_dataset(&path, &new).or_js()
+    }
+
+    /// Writes a hyperslab (per axis: start, step >= 1, count) from the elements of a
+    /// view of the selection's shape, of the dataset's dtype (either byte order).
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn write(&self, path: String, start: Vec<f64>, step: Vec<f64>, count: Vec<f64>, values: &NativeArray, view: ViewArg) -> Result<(), String> {
+        let (f, d) = self.dataset(&path)?;
+        let sel = selection(&start, &step, &count)?;
+        with_values(values, &view, &d.full_descr(), |bytes| f.write(&path, &sel, bytes))?.or_js()
+    }
+
+    /// Changes a chunked dataset's shape within its maxshape.
+    #[napi]
+    pub fn resize(&self, path: String, shape: Vec<f64>) -> Result<(), String> {
+        self.file()?.resize(&path, &dims(&shape, "shape")?).or_js()
+    }
+
+    /// Sets a numeric attribute to the elements of a view (its dtype and shape).
+    #[napi]
+    pub fn set_attr_array(&self, path: String, name: String, values: &NativeArray, view: ViewArg) -> Result<(), String> {
+        let descr = values.info.full_descr();
+        let bytes = with_values(values, &view, &descr, |b| b.to_vec())?;
+        let shape = view.layout.shape.iter().map(|&d| d as u64).collect();
+        self.file()?.set_attr(&path, &name, &AttrInput::Numbers { descr, shape, bytes }).or_js()
+    }
+
+    /// Sets a string attribute (variable-length UTF-8): one string when `shape` is absent.
+    #[napi]
+    pub fn set_attr_strings(&self, path: String, name: String, values: Vec<String>, shape: Option<Vec<f64>>) -> Result<(), String> {
+        let shape = shape.map(|s| dims(&s, "shape")).transpose()?;
+        self.file()?.set_attr(&path, &name, &AttrInput::Strings { values, shape }).or_js()
+    }
+
+    #[napi]
+    pub fn delete_attr(&self, path: String, name: String) -> Result<(), String> {
+        self.file()?.delete_attr(&path, &name).or_js()
+    }
+
+    /// Commits what was written: the file on disk holds it all.
+    #[napi]
+    pub fn flush(&self) -> Result<(), String> {
+        let f = self.file()?;
+        if f.is_writable() {
+            f.flush().or_js()?;
+        }
+        Ok(())
+    }
+
+    /// Closes the file, committing what was written (reads still running finish first).
+    /// Idempotent.
+    #[napi]
+    pub fn close(&self) -> Result<(), String> {
+        match self.inner.borrow_mut().take() {
+            Some(f) => f.close_write().or_js(),
+            None => Ok(()),
+        }
     }
 }

@@ -153,7 +153,7 @@ impl Task for SparseDotTask {
     }
 
     fn resolve(&mut self, env: Env, output: Option<Array>) -> napi::Result<Option<NativeArray>> {
-        output.map(|a| wrap(&env, a, self.allow_copy)).transpose().map_err(|e| napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status, e.reason)))
+        output.map(|a| wrap(&env, a, self.allow_copy)).transpose().map_err(convert::resolve_error)
     }
 }
 

@@ -113,7 +113,6 @@ pub fn unshuffle(src: &[u8], size: usize) -> Vec<u8> {
 }
 
 /// The inverse of [`unshuffle`] (what a writer applies).
-#[cfg(test)]
 pub fn shuffle(src: &[u8], size: usize) -> Vec<u8> {
     if size <= 1 || src.len() < size {
         return src.to_vec();
@@ -127,6 +126,41 @@ pub fn shuffle(src: &[u8], size: usize) -> Vec<u8> {
     }
     out[n * size..].copy_from_slice(&src[n * size..]);
     out
+}
+
+/// Checks that mmnpy can apply every filter of a pipeline (to write chunks).
+pub fn check_encodable(filters: &[Filter]) -> Result<()> {
+    for f in filters {
+        if !matches!(f.id, DEFLATE | SHUFFLE | FLETCHER32) {
+            return Err(Error::new(
+                ErrorKind::UnsupportedFilter,
+                format!(
+                    "the dataset is compressed with filter '{}', which mmnpy does not write (it writes gzip, shuffle and fletcher32)",
+                    filter_name(f.id, &f.name)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Applies the pipeline to one chunk's bytes, in order: what is stored for it (with
+/// filter mask 0).
+pub fn encode(filters: &[Filter], data: Vec<u8>, itemsize: usize) -> Result<Vec<u8>> {
+    check_encodable(filters)?;
+    let mut data = data;
+    for f in filters {
+        data = match f.id {
+            SHUFFLE => shuffle(&data, f.values.first().map_or(itemsize, |&v| v as usize)),
+            DEFLATE => crate::kernels::deflate::zlib(&data, f.values.first().copied().unwrap_or(6)),
+            _ => {
+                let sum = fletcher32(&data);
+                data.extend_from_slice(&sum.to_le_bytes());
+                data
+            }
+        };
+    }
+    Ok(data)
 }
 
 /// HDF5's Fletcher-32 over the bytes read as big-endian 16-bit words.

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -23,7 +24,8 @@ pub(crate) fn bad(msg: impl Into<String>) -> Error {
 #[derive(Debug)]
 pub struct Source {
     pub(crate) file: File,
-    pub(crate) len: u64,
+    /// The file's length: what reads may reach (a writer grows it as it appends).
+    pub(crate) len: AtomicU64,
     pub(crate) path: PathBuf,
     /// Size of file addresses (2, 4 or 8 bytes).
     pub(crate) offset_size: u8,
@@ -38,6 +40,16 @@ impl Source {
         &self.path
     }
 
+    /// The file's length in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// Records that the file now holds at least `len` bytes (a writer appended).
+    pub(crate) fn grown_to(&self, len: u64) {
+        self.len.fetch_max(len, Ordering::AcqRel);
+    }
+
     /// The absolute file position of `addr`, checked so that `n` bytes fit in the file.
     pub fn checked(&self, addr: u64, n: u64, what: &str) -> Result<u64> {
         if addr == UNDEF {
@@ -45,8 +57,8 @@ impl Source {
         }
         let at = self.base.checked_add(addr).ok_or_else(|| bad(format!("the {what} address {addr:#x} overflows")))?;
         match at.checked_add(n) {
-            Some(end) if end <= self.len => Ok(at),
-            _ => Err(bad(format!("the {what} at {addr:#x} ({n} bytes) lies past the end of the file ({} bytes): truncated or corrupted", self.len))),
+            Some(end) if end <= self.file_len() => Ok(at),
+            _ => Err(bad(format!("the {what} at {addr:#x} ({n} bytes) lies past the end of the file ({} bytes): truncated or corrupted", self.file_len()))),
         }
     }
 
@@ -70,7 +82,7 @@ impl Source {
     /// only known once parsed: object headers, B-tree nodes).
     pub fn meta_upto(&self, addr: u64, n: u64, what: &str) -> Result<Vec<u8>> {
         let at = self.checked(addr, 0, what)?;
-        let n = n.min(self.len - at);
+        let n = n.min(self.file_len() - at);
         let mut buf = vec![0u8; n as usize];
         self.read_into(at, &mut buf)?;
         Ok(buf)
@@ -96,6 +108,26 @@ impl Source {
             }
             Ok(())
         }
+    }
+
+    /// Writes `bytes` at file position `at` (a writer's), and grows the known length.
+    pub fn write_at(&self, at: u64, bytes: &[u8]) -> Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            self.file.write_all_at(bytes, at).map_err(|e| Error::io("cannot write", &e).at(&self.path))?;
+        }
+        #[cfg(windows)]
+        {
+            use std::os::windows::fs::FileExt;
+            let mut done = 0;
+            while done < bytes.len() {
+                let n = self.file.seek_write(&bytes[done..], at + done as u64).map_err(|e| Error::io("cannot write", &e).at(&self.path))?;
+                done += n;
+            }
+        }
+        self.grown_to(at + bytes.len() as u64);
+        Ok(())
     }
 
     /// A cursor over a block read from the file.

@@ -1,4 +1,4 @@
-//! HDF5 files as h5py writes them, read natively (no C library).
+//! HDF5 files as h5py writes them, read and written natively (no C library).
 //!
 //! An HDF5 file is a graph of objects addressed by byte offsets:
 //!
@@ -20,6 +20,11 @@
 //! cycles), and what mmnpy does not read (compound types, lzf, external links, ...) is
 //! refused with an error naming it, never misread. Reading a hyperslab touches only the
 //! chunks it intersects and decodes them in parallel on the kernel pool (read.rs).
+//!
+//! Writing (write/): an `H5File` opened for writing keeps what it changes as a model over
+//! the stored file, appends new data and metadata, and commits by writing a version 2
+//! superblock last (the design, and what is written, are in write/mod.rs). Reads of such a
+//! file go through the model, so they see every earlier write.
 
 mod attrs;
 mod btree1;
@@ -35,16 +40,18 @@ mod object;
 mod read;
 mod superblock;
 mod types;
+mod write;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 pub use attrs::{Attr, AttrValue};
 pub use btree1::ChunkEntry;
 pub use layout::{ChunkIndex, Filter, Layout};
 pub use read::Selection;
 pub use types::Element;
+pub use write::{guess_chunk, AttrInput, Chunking, NewDataset, WriteMode};
 
 use crate::descr::Descr;
 use crate::dtype::{ByteOrder, DType};
@@ -67,6 +74,14 @@ pub struct H5File {
     /// Where the superblock is (after a user block).
     pub user_block: u64,
     chunk_cache: Mutex<HashMap<u64, Arc<Vec<ChunkEntry>>>>,
+    /// The writer's state, when open for writing: what it changed, over the stored file.
+    w: Option<RwLock<write::Model>>,
+}
+
+impl Drop for H5File {
+    fn drop(&mut self) {
+        write::on_drop(self);
+    }
 }
 
 /// A group or a dataset.
@@ -102,6 +117,8 @@ pub struct Dataset {
     pub filters: Vec<Filter>,
     /// The fill value's bytes, when one is set and not all zero.
     pub fill: Option<Vec<u8>>,
+    /// The chunks, when a writer holds them (else read from the chunk index).
+    pub entries: Option<Arc<Vec<ChunkEntry>>>,
 }
 
 impl Dataset {
@@ -182,9 +199,10 @@ impl H5File {
     /// Opens an HDF5 file for reading.
     pub fn open(path: &Path) -> Result<H5File> {
         let (file, len) = crate::npy::open_existing(path, false)?;
-        let mut src = Source { file, len, path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()), offset_size: 8, length_size: 8, base: 0 };
+        let mut src =
+            Source { file, len: len.into(), path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()), offset_size: 8, length_size: 8, base: 0 };
         let sb = superblock::read(&mut src).map_err(|e| e.at(path))?;
-        let f = H5File { src, root: sb.root, superblock_version: sb.version, user_block: sb.base, chunk_cache: Mutex::new(HashMap::new()) };
+        let f = H5File { src, root: sb.root, superblock_version: sb.version, user_block: sb.base, chunk_cache: Mutex::new(HashMap::new()), w: None };
         // The root must be a readable group.
         f.object_at(sb.root, "/").and_then(|o| match o {
             Object::Group(_) => Ok(()),
@@ -204,6 +222,9 @@ impl H5File {
     /// The object at an absolute path (`/` is the root).
     pub fn get(&self, path: &str) -> Result<Object> {
         let name = join("/", path);
+        if let Some(w) = &self.w {
+            return write::get(self, w, &name).map_err(|e| self.fail(about(e, &name)));
+        }
         let addr = self.resolve(&name, 0).map_err(|e| self.fail(e))?;
         self.object_at(addr, &name).map_err(|e| self.fail(about(e, &name)))
     }
@@ -211,7 +232,11 @@ impl H5File {
     /// Whether an absolute path names an object (broken and external links: false).
     pub fn has(&self, path: &str) -> Result<bool> {
         let name = join("/", path);
-        match self.resolve(&name, 0) {
+        let found = match &self.w {
+            Some(w) => write::locate(self, w, &name).map(drop),
+            None => self.resolve(&name, 0).map(drop),
+        };
+        match found {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(self.fail(e)),
@@ -317,7 +342,20 @@ impl H5File {
                 return Err(bad(format!("a chunk of {dims:?} elements is larger than HDF5's 4 GiB chunk limit")));
             }
         }
-        Ok(Dataset { name: name.to_string(), header, shape: space.dims, maxshape: space.max, dtype, byte_order, descr, vlen_str, layout, filters, fill })
+        Ok(Dataset {
+            name: name.to_string(),
+            header,
+            shape: space.dims,
+            maxshape: space.max,
+            dtype,
+            byte_order,
+            descr,
+            vlen_str,
+            layout,
+            filters,
+            fill,
+            entries: None,
+        })
     }
 
     /// The names of a group's members, in h5py's order.
@@ -367,6 +405,9 @@ impl H5File {
     /// The chunks of a chunked dataset (cached per index address).
     fn chunk_entries(&self, ds: &Dataset) -> Result<Arc<Vec<ChunkEntry>>> {
         let Layout::Chunked { dims, index, .. } = &ds.layout else { return Ok(Arc::new(Vec::new())) };
+        if let Some(e) = &ds.entries {
+            return Ok(e.clone());
+        }
         let key = ds.header.addr;
         if let Some(v) = self.chunk_cache.lock().map_err(|_| bad("poisoned cache"))?.get(&key) {
             return Ok(v.clone());
@@ -379,6 +420,7 @@ impl H5File {
 
     /// Reads a hyperslab of a dataset into memory (byte order kept).
     pub fn read(&self, ds: &Dataset, sel: &Selection) -> Result<crate::Array> {
+        let _writes_wait = self.reading()?;
         if ds.vlen_str {
             let e = types::Element::VlenString { utf8: true }.descr("the dataset").map(drop).unwrap_err();
             return Err(self.fail(about(e, &ds.name)));
@@ -389,6 +431,7 @@ impl H5File {
     /// The strings of a hyperslab of a dataset of variable-length strings, in C order
     /// (h5py's `dset.asstr()[...]`; bytes that are not UTF-8 are refused, naming the index).
     pub fn read_strings(&self, ds: &Dataset, sel: &Selection) -> Result<Vec<String>> {
+        let _writes_wait = self.reading()?;
         let run = || -> Result<Vec<String>> {
             if !ds.vlen_str {
                 return Err(Error::new(ErrorKind::UnsupportedDtype, format!("the dataset holds {}, not variable-length strings: read() it", ds.dtype_name())));
@@ -418,6 +461,7 @@ impl H5File {
 
     /// Maps a contiguous, unfiltered dataset zero-copy (`'r'` or `'c'`).
     pub fn mmap(&self, ds: &Dataset, mode: crate::Mode) -> Result<crate::Array> {
+        let _writes_wait = self.reading()?;
         if ds.vlen_str {
             return Err(self.fail(about(
                 Error::new(
@@ -428,6 +472,49 @@ impl H5File {
             )));
         }
         read::mmap(self, ds, mode).map_err(|e| self.fail(about(e, &ds.name)))
+    }
+
+    /// Holds off writes while a read runs (a chunk written since the last commit may
+    /// be rewritten in place).
+    fn reading(&self) -> Result<Option<std::sync::RwLockReadGuard<'_, write::Model>>> {
+        self.w.as_ref().map(|w| w.read().map_err(|_| self.fail(bad("a write failed midway (poisoned lock)")))).transpose()
+    }
+
+    /// The names of the members of the group at `path`, in h5py's order.
+    pub fn keys_at(&self, path: &str) -> Result<Vec<String>> {
+        let name = join("/", path);
+        if let Some(w) = &self.w {
+            return write::keys(self, w, &name).map_err(|e| self.fail(about(e, &name)));
+        }
+        match self.get(&name)? {
+            Object::Group(g) => self.keys(&g),
+            Object::Dataset(_) => Err(self.fail(Error::new(ErrorKind::InvalidArgument, format!("'{name}' is a dataset, not a group")))),
+        }
+    }
+
+    /// Every object below the group at `path`, as [`H5File::visit`] lists them.
+    pub fn visit_at(&self, path: &str) -> Result<Vec<String>> {
+        let name = join("/", path);
+        if let Some(w) = &self.w {
+            return write::visit(self, w, &name).map_err(|e| self.fail(about(e, &name)));
+        }
+        match self.get(&name)? {
+            Object::Group(g) => self.visit(&g),
+            Object::Dataset(_) => Err(self.fail(Error::new(ErrorKind::InvalidArgument, format!("'{name}' is a dataset, not a group")))),
+        }
+    }
+
+    /// The attributes of the object at `path`, in name order.
+    pub fn attrs_at(&self, path: &str) -> Result<Vec<Attr>> {
+        let name = join("/", path);
+        if let Some(w) = &self.w {
+            return write::attrs(self, w, &name).map_err(|e| self.fail(about(e, &name)));
+        }
+        let header = match self.get(&name)? {
+            Object::Group(g) => g.header,
+            Object::Dataset(d) => d.header,
+        };
+        self.attrs(&header, &name)
     }
 
     /// The group or dataset header's object, as [`get`](H5File::get) returns it.

@@ -25,6 +25,7 @@ pub const MAX_CHUNKS: usize = 4096;
 pub const MAX_MESSAGES: usize = 1 << 16;
 
 pub mod kind {
+    pub const NIL: u16 = 0x00;
     pub const DATASPACE: u16 = 0x01;
     pub const LINK_INFO: u16 = 0x02;
     pub const DATATYPE: u16 = 0x03;
@@ -33,11 +34,13 @@ pub mod kind {
     pub const LINK: u16 = 0x06;
     pub const EXTERNAL: u16 = 0x07;
     pub const LAYOUT: u16 = 0x08;
+    pub const GROUP_INFO: u16 = 0x0A;
     pub const FILTERS: u16 = 0x0B;
     pub const ATTRIBUTE: u16 = 0x0C;
     pub const CONTINUATION: u16 = 0x10;
     pub const SYMBOL_TABLE: u16 = 0x11;
     pub const ATTRIBUTE_INFO: u16 = 0x15;
+    pub const REFCOUNT: u16 = 0x16;
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +54,9 @@ pub struct Message {
 pub struct ObjectHeader {
     pub addr: u64,
     pub messages: Vec<Message>,
+    /// How many hard links point at the object (version 1: a field; version 2: the
+    /// reference count message, 1 without it).
+    pub refcount: u32,
 }
 
 impl ObjectHeader {
@@ -97,7 +103,7 @@ fn read_v1(src: &Source, addr: u64) -> Result<ObjectHeader> {
     }
     c.skip(1)?;
     let count = c.u16()? as usize;
-    c.u32()?;
+    let refcount = c.u32()?;
     let size = c.u32()? as u64;
     let mut seen = vec![(addr + 16, size)];
     let mut messages = Vec::new();
@@ -127,7 +133,7 @@ fn read_v1(src: &Source, addr: u64) -> Result<ObjectHeader> {
     if messages.len() > count.max(1) * 2 + 64 {
         return Err(bad(format!("the object header at {addr:#x} declares {count} messages and holds {}", messages.len())));
     }
-    Ok(ObjectHeader { addr, messages })
+    Ok(ObjectHeader { addr, messages, refcount })
 }
 
 fn read_v2(src: &Source, addr: u64) -> Result<ObjectHeader> {
@@ -184,5 +190,9 @@ fn read_v2(src: &Source, addr: u64) -> Result<ObjectHeader> {
             push(&mut messages, m)?;
         }
     }
-    Ok(ObjectHeader { addr, messages })
+    let refcount = match messages.iter().find(|m| m.kind == kind::REFCOUNT) {
+        Some(m) => src.cur(&m.data, "reference count message").bytes(5).map(|b| u32::from_le_bytes([b[1], b[2], b[3], b[4]]))?,
+        None => 1,
+    };
+    Ok(ObjectHeader { addr, messages, refcount })
 }

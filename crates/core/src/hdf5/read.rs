@@ -36,7 +36,7 @@ impl Selection {
     }
 
     #[allow(clippy::needless_range_loop)] // one axis indexes four vectors
-    fn check(&self, shape: &[u64]) -> Result<()> {
+    pub(crate) fn check(&self, shape: &[u64]) -> Result<()> {
         let r = shape.len();
         if self.start.len() != r || self.step.len() != r || self.count.len() != r {
             return Err(Error::new(ErrorKind::InvalidArgument, format!("a selection of {} axes for a dataset of {r}", self.start.len())));
@@ -56,13 +56,13 @@ impl Selection {
     }
 
     /// Whether a block of `dims` at `origin` holds a selected element.
-    fn touches(&self, origin: &[u64], dims: &[u64]) -> bool {
+    pub(crate) fn touches(&self, origin: &[u64], dims: &[u64]) -> bool {
         (0..origin.len()).all(|d| first_in(self.start[d], self.step[d], self.count[d], origin[d], dims[d]).is_some())
     }
 }
 
 /// The first selection index `i` with `start + i * step` in `[lo, lo + n)`.
-fn first_in(start: u64, step: u64, count: u64, lo: u64, n: u64) -> Option<u64> {
+pub(crate) fn first_in(start: u64, step: u64, count: u64, lo: u64, n: u64) -> Option<u64> {
     let i = if lo > start { (lo - start).div_ceil(step) } else { 0 };
     let at = start.checked_add(i.checked_mul(step)?)?;
     (i < count && at < lo.saturating_add(n)).then_some(i)
@@ -89,26 +89,20 @@ pub(crate) fn chunk_index(src: &Source, ds: &Dataset, dims: &[u64], index: &Chun
     Ok(entries)
 }
 
-/// Copies the selected elements of one block (`src`, C order, `dims` elements at dataset
-/// position `origin`) to their place in the result at `out` (C order over `sel.count`).
-///
-/// # Safety
-/// `out` points to `prod(sel.count) * itemsize` writable bytes, and no other thread
-/// writes the elements this block selects.
-unsafe fn scatter(src: &[u8], dims: &[u64], origin: &[u64], sel: &Selection, out: *mut u8, itemsize: usize) -> Result<()> {
+/// Calls `f(block byte offset, result byte offset, elements, block byte step)` for each
+/// run of selected elements of one block (C order, `dims` elements at dataset position
+/// `origin`); the result is C order over `sel.count`, where a run's elements are
+/// consecutive. Returns without a call when the block holds no selected element.
+pub(crate) fn for_each_run(dims: &[u64], origin: &[u64], sel: &Selection, itemsize: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
     let r = dims.len();
-    let need = dims.iter().try_fold(itemsize as u64, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("a block size overflows"))?;
-    if (src.len() as u64) < need {
-        return Err(bad(format!("a block holds {} bytes, {need} expected", src.len())));
-    }
     if r == 0 {
-        std::ptr::copy_nonoverlapping(src.as_ptr(), out, itemsize);
-        return Ok(());
+        f(0, 0, 1, itemsize);
+        return;
     }
-    // Per axis: (first source index, first result index, how many); sources step by `step`.
+    // Per axis: (first block index, first result index, how many); blocks step by `step`.
     let mut runs = Vec::with_capacity(r);
     for d in 0..r {
-        let Some(i0) = first_in(sel.start[d], sel.step[d], sel.count[d], origin[d], dims[d]) else { return Ok(()) };
+        let Some(i0) = first_in(sel.start[d], sel.step[d], sel.count[d], origin[d], dims[d]) else { return };
         let s0 = sel.start[d] + i0 * sel.step[d] - origin[d];
         let room = (dims[d] - s0 - 1) / sel.step[d] + 1;
         let n = room.min(sel.count[d] - i0);
@@ -131,19 +125,12 @@ unsafe fn scatter(src: &[u8], dims: &[u64], origin: &[u64], sel: &Selection, out
             so += (runs[d].0 + idx[d] * step[d]) * sstride[d];
             doff += (runs[d].1 + idx[d]) * dstride[d];
         }
-        if step[last] == 1 {
-            std::ptr::copy_nonoverlapping(src.as_ptr().add(so), out.add(doff), ln * itemsize);
-        } else {
-            let sstep = step[last] * itemsize;
-            for k in 0..ln {
-                std::ptr::copy_nonoverlapping(src.as_ptr().add(so + k * sstep), out.add(doff + k * itemsize), itemsize);
-            }
-        }
+        f(so, doff, ln, step[last] * itemsize);
         // Next index of the outer axes (odometer).
         let mut d = last;
         loop {
             if d == 0 {
-                return Ok(());
+                return;
             }
             d -= 1;
             idx[d] += 1;
@@ -153,6 +140,31 @@ unsafe fn scatter(src: &[u8], dims: &[u64], origin: &[u64], sel: &Selection, out
             idx[d] = 0;
         }
     }
+}
+
+/// Copies the selected elements of one block (`src`, C order, `dims` elements at dataset
+/// position `origin`) to their place in the result at `out` (C order over `sel.count`).
+///
+/// # Safety
+/// `out` points to `prod(sel.count) * itemsize` writable bytes, and no other thread
+/// writes the elements this block selects.
+unsafe fn scatter(src: &[u8], dims: &[u64], origin: &[u64], sel: &Selection, out: *mut u8, itemsize: usize) -> Result<()> {
+    let need = dims.iter().try_fold(itemsize as u64, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("a block size overflows"))?;
+    if (src.len() as u64) < need {
+        return Err(bad(format!("a block holds {} bytes, {need} expected", src.len())));
+    }
+    for_each_run(dims, origin, sel, itemsize, |so, doff, n, sstep| {
+        if sstep == itemsize {
+            // SAFETY: the run lies inside the block (checked above) and inside the result (the caller's contract).
+            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr().add(so), out.add(doff), n * itemsize) };
+        } else {
+            for k in 0..n {
+                // SAFETY: as above, element by element.
+                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr().add(so + k * sstep), out.add(doff + k * itemsize), itemsize) };
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Bytes per band of contiguous rows decoded as one task.
@@ -244,7 +256,7 @@ pub(crate) fn read(f: &H5File, ds: &Dataset, sel: &Selection) -> Result<Array> {
                 fill_all(&ds.fill);
             }
             let work = |e: &&ChunkEntry| -> Result<()> {
-                if e.size > src.len {
+                if e.size > src.file_len() {
                     return Err(bad(format!("a chunk claims {} bytes, more than the file holds", e.size)));
                 }
                 let raw = src.raw(e.addr, e.size, "chunk")?;

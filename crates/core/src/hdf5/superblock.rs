@@ -32,13 +32,19 @@ pub struct Superblock {
     /// Absolute position of the superblock (the user block's size); addresses count from it.
     pub base: u64,
     pub root: u64,
+    /// The end-of-file address (relative to `base`).
+    pub eof: Option<u64>,
+    /// Versions 2 and 3: the superblock extension's object header.
+    pub extension: Option<u64>,
+    /// Versions 0 and 1: the file driver information block (family, multi drivers).
+    pub driver: Option<u64>,
 }
 
 /// Finds and parses the superblock of `src` (whose sizes it then sets).
 pub fn read(src: &mut Source) -> Result<Superblock> {
     let mut at = 0u64;
     let found = loop {
-        if at.checked_add(8).is_none_or(|e| e > src.len) {
+        if at.checked_add(8).is_none_or(|e| e > src.file_len()) {
             return Err(bad("no HDF5 signature found (at byte 0, 512, 1024, ...): not an HDF5 file"));
         }
         let head = src.meta_upto(at, 8, "superblock")?;
@@ -72,6 +78,8 @@ pub fn read(src: &mut Source) -> Result<Superblock> {
     let root;
     let base;
     let eof;
+    let mut extension = None;
+    let mut driver = None;
     if version <= 1 {
         c.skip(1)?;
         c.skip(2 + 2 + 4)?;
@@ -81,13 +89,13 @@ pub fn read(src: &mut Source) -> Result<Superblock> {
         base = c.addr()?.unwrap_or(0);
         c.addr()?;
         eof = c.addr()?;
-        c.addr()?;
+        driver = c.addr()?;
         c.addr()?; // root entry: link name offset
         root = c.addr()?.ok_or_else(|| bad("the root group's object header address is undefined"))?;
     } else {
         c.skip(1)?;
         base = c.addr()?.unwrap_or(0);
-        c.addr()?;
+        extension = c.addr()?;
         eof = c.addr()?;
         root = c.addr()?.ok_or_else(|| bad("the root group's object header address is undefined"))?;
         verify_checksum(&b, c.at, "superblock", 0)?;
@@ -99,11 +107,11 @@ pub fn read(src: &mut Source) -> Result<Superblock> {
     src.offset_size = os;
     src.length_size = ls;
     if let Some(eof) = eof {
-        if found.checked_add(eof).is_none_or(|e| e > src.len) {
-            return Err(bad(format!("the file is truncated: its superblock says it ends at byte {eof}, it holds {} bytes", src.len - found)));
+        if found.checked_add(eof).is_none_or(|e| e > src.file_len()) {
+            return Err(bad(format!("the file is truncated: its superblock says it ends at byte {eof}, it holds {} bytes", src.file_len() - found)));
         }
     }
     src.checked(root, 1, "root group's object header")
         .map_err(|_| bad(format!("the root group's object header address {root:#x} lies past the end of the file")))?;
-    Ok(Superblock { version, base: found, root })
+    Ok(Superblock { version, base: found, root, eof, extension, driver })
 }

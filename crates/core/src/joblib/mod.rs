@@ -153,7 +153,7 @@ impl Build for ArrayReader<'_> {
             _ => {
                 let descr = h.full_descr();
                 let swap = swaps_to_native(&descr);
-                let mapping = Mapping::anonymous_for_fill(len)?;
+                let mapping = Mapping::anonymous(len)?;
                 mapping.fill(|dst| -> Result<()> {
                     src.read_exact(dst, "array data")?;
                     if swap {

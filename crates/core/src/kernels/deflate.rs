@@ -90,6 +90,22 @@ fn deflate_chunk(dictionary: &[u8], data: &[u8], level: u32, last: bool) -> Comp
     Compressed { bytes: out, crc }
 }
 
+/// One zlib stream (RFC 1950: header, deflate, Adler-32) of `data` at `level` (0..=9),
+/// what HDF5's deflate filter stores per chunk.
+pub fn zlib(data: &[u8], level: u32) -> Vec<u8> {
+    let mut c = Compress::new(Compression::new(level.min(9)), true);
+    let mut out = Vec::with_capacity(data.len() + data.len() / 1000 + 64);
+    loop {
+        let consumed = c.total_in() as usize;
+        // Errors from compress() only come from misuse of the stream state.
+        let status = c.compress_vec(&data[consumed..], &mut out, FlushCompress::Finish).unwrap_or(Status::BufError);
+        if status == Status::StreamEnd {
+            return out;
+        }
+        out.reserve(out.capacity().max(4096));
+    }
+}
+
 /// Compresses consecutive chunks of one stream in parallel on the kernel pool.
 /// `before` holds the bytes that precede the first chunk in the stream (its last
 /// [`WINDOW`] bytes prime the first compressor; empty at the start). When

@@ -1,0 +1,103 @@
+//! Files mmnpy writes: read back by mmnpy's reader (and, in the ava suite, by h5py).
+use mmnpy_core::hdf5::{AttrInput, AttrValue, Chunking, H5File, NewDataset, Object, Selection, WriteMode};
+use mmnpy_core::{ByteOrder, DType, Descr};
+
+fn f64s(v: &[f64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn spec(shape: &[u64], chunks: Chunking) -> NewDataset {
+    NewDataset {
+        descr: Descr::numeric(DType::Float64, ByteOrder::Little),
+        shape: shape.to_vec(),
+        maxshape: None,
+        chunks,
+        gzip: None,
+        shuffle: false,
+        fletcher32: false,
+        fill: None,
+    }
+}
+
+#[test]
+fn written_file_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.h5");
+    let f = H5File::open_write(&p, WriteMode::Truncate).unwrap();
+    f.create_group("g/h").unwrap();
+    f.create_dataset("g/c", &spec(&[10, 7], Chunking::Default)).unwrap();
+    let vals: Vec<f64> = (0..70).map(|i| i as f64).collect();
+    f.write("g/c", &Selection::all(&[10, 7]), &f64s(&vals)).unwrap();
+    let mut s = spec(&[100, 7], Chunking::Shape(vec![16, 4]));
+    s.gzip = Some(4);
+    s.shuffle = true;
+    s.fletcher32 = true;
+    s.maxshape = Some(vec![None, Some(7)]);
+    f.create_dataset("z", &s).unwrap();
+    let vals: Vec<f64> = (0..700).map(|i| i as f64 * 0.5).collect();
+    f.write("z", &Selection::all(&[100, 7]), &f64s(&vals)).unwrap();
+    f.set_attr("/", "title", &AttrInput::Strings { values: vec!["héllo".into()], shape: None }).unwrap();
+    f.set_attr("z", "scale", &AttrInput::Numbers { descr: Descr::numeric(DType::Float64, ByteOrder::Little), shape: vec![], bytes: f64s(&[0.25]) }).unwrap();
+    f.resize("z", &[130, 7]).unwrap();
+    f.close_write().unwrap();
+    drop(f);
+    let r = H5File::open(&p).unwrap();
+    let Object::Dataset(d) = r.get("z").unwrap() else { panic!() };
+    assert_eq!(d.shape, vec![130, 7]);
+    let a = r.read(&d, &Selection::all(&d.shape)).unwrap();
+    assert_eq!(a.mapping.len(), 130 * 7 * 8);
+    let attrs = r.attrs_at("/").unwrap();
+    assert!(matches!(&attrs[0].value, AttrValue::String(s) if s == "héllo"));
+}
+
+fn read_all(f: &H5File, path: &str) -> Vec<f64> {
+    let Object::Dataset(d) = f.get(path).unwrap() else { panic!("{path} is not a dataset") };
+    let a = f.read(&d, &Selection::all(&d.shape)).unwrap();
+    let n = a.mapping.len();
+    let bytes = a.mapping.read_bytes(0, n).unwrap();
+    bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+#[test]
+fn the_file_between_commits_is_the_last_commit() {
+    // What a process killed between two commits leaves: the bytes on disk at that moment.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.h5");
+    let f = H5File::open_write(&p, WriteMode::Truncate).unwrap();
+    let mut s = spec(&[64], Chunking::Shape(vec![8]));
+    s.gzip = Some(1);
+    s.maxshape = Some(vec![None]);
+    f.create_dataset("x", &s).unwrap();
+    let v1: Vec<f64> = (0..64).map(|i| i as f64).collect();
+    f.write("x", &Selection::all(&[64]), &f64s(&v1)).unwrap();
+    f.flush().unwrap();
+    // Changes after the commit: chunks rewritten (partly and wholly), a resize, a group, an attribute.
+    f.write("x", &Selection { start: vec![3], step: vec![5], count: vec![12] }, &f64s(&[-1.0; 12])).unwrap();
+    f.resize("x", &[80]).unwrap();
+    f.create_group("later").unwrap();
+    f.set_attr("/", "later", &AttrInput::Strings { values: vec!["yes".into()], shape: None }).unwrap();
+    let snapshot = dir.path().join("killed.h5");
+    std::fs::copy(&p, &snapshot).unwrap();
+    let old = H5File::open(&snapshot).unwrap();
+    assert_eq!(read_all(&old, "x"), v1);
+    assert!(!old.has("later").unwrap());
+    assert!(old.attrs_at("/").unwrap().is_empty());
+    // The writer's own reads see the changes; the next commit makes them the file's.
+    let now = read_all(&f, "x");
+    assert_eq!(now.len(), 80);
+    assert_eq!(now[3], -1.0);
+    assert_eq!(now[4], 4.0);
+    f.close_write().unwrap();
+    let new = H5File::open(&p).unwrap();
+    assert_eq!(read_all(&new, "x"), now);
+    assert!(new.has("later").unwrap());
+}
+
+#[test]
+fn h5py_chunk_guess() {
+    // Values h5py 3.16's guess_chunk gives for these shapes and item sizes.
+    assert_eq!(mmnpy_core::hdf5::guess_chunk(&[1000, 1000], 8), vec![63, 63]);
+    assert_eq!(mmnpy_core::hdf5::guess_chunk(&[10_000_000], 4), vec![9766]);
+    assert_eq!(mmnpy_core::hdf5::guess_chunk(&[0, 64], 8), vec![128, 16]);
+    assert_eq!(mmnpy_core::hdf5::guess_chunk(&[100], 4), vec![100]);
+}
