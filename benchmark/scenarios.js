@@ -356,7 +356,7 @@ const scenarios = {
   /**
    * The fixed cost of a call on a small in-memory array (1,000 float64, 8 KB), per call,
    * against the same NumPy expression: sum(), sum along an axis of the (40, 25) view,
-   * add with out, get(i) and a slice.
+   * add with out and into a new result, get(i) and a slice.
    */
   async small(ctx) {
     const a = mm.array(Float64Array.from({ length: 1000 }, (_, i) => i % 7));
@@ -368,6 +368,7 @@ const scenarios = {
       ['', 'sum() of 1,000 float64 in memory', () => a.sum(), 'a.sum()'],
       ['.sumAxis0', 'sum({ axis: 0 }) of (40, 25) float64', () => m.sum({ axis: 0 }), 'm.sum(axis=0)'],
       ['.addOut', 'add(b, { out }) of 1,000 float64', () => a.add(a, { out }), 'np.add(a, a, out=out)'],
+      ['.add', 'add(b) of 1,000 float64 (a new result)', () => a.add(a), 'a + a'],
       ['.get', 'get(i) of 1,000 float64', () => { sink += a.get(sink & 511); }, 'a[5]'],
       ['.slice', 'slice([10, 20]) of 1,000 float64', () => a.slice([10, 20]), 'a[10:20]'],
     ];

@@ -1,12 +1,12 @@
 /** `NdArray`: a typed, strided view over a `Storage` (a mapping or in-memory memory). */
 import { inspect } from 'node:util';
-import { ByteOrder, DType, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray } from './dtype';
+import { ByteOrder, DType, DTYPES, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray } from './dtype';
 import { closedError, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
 import type { BinaryArgs, ReduceMean, ScalarIn, NativeArray, ViewArg } from '../binding';
 import * as binding from '../binding';
 import { broadcastShapes, broadcastStrides } from './broadcast';
 import { applySlices, cStrides, isContiguous, parseSliceString, reshapeStrides, SliceSpec } from './slicing';
-import { checkValue, MAX_BUFFER_BYTES, READ_ONLY_DATA_LIMIT, Scalar, Storage } from './storage';
+import { checkValue, MAX_BUFFER_BYTES, READ_ONLY_DATA_LIMIT, Scalar, SMALL_BYTES, Storage } from './storage';
 import { encode, flatten } from './nested';
 import { setitemStrides, setitemValue, toScalarIn } from './setitem';
 import { weakScalar } from './weak';
@@ -45,6 +45,20 @@ interface ReduceCall {
   ddof: number;
   release: boolean;
   mean: ReduceMean | undefined;
+}
+
+/** Codes of the small-call path (`crates/node/src/window.rs`): dtypes by their index in `DTYPES`. */
+const DTYPE_CODE: ReadonlyMap<string, number> = new Map(DTYPES.map((d, i) => [d, i]));
+const REDUCE_CODE: ReadonlyMap<string, number> = new Map(['sum', 'prod', 'mean', 'var', 'std', 'min', 'max', 'argmin', 'argmax'].map((o, i) => [o, i]));
+const BINARY_CODE: ReadonlyMap<string, number> = new Map(['add', 'sub', 'mul', 'div'].map((o, i) => [o, i]));
+/** Result dtype codes of reductions without `dtype`, by reduction code * 16 + dtype code. */
+const REDUCE_DTYPES = new Map<number, number>();
+
+function reduceDtype(op: number, dtype: number): number {
+  const k = op * 16 + dtype;
+  let r = REDUCE_DTYPES.get(k);
+  if (r === undefined) REDUCE_DTYPES.set(k, (r = native(() => binding.reduceResultDtype(op, dtype))));
+  return r;
 }
 
 /** Result dtypes of array-array operations, by op, then dtype, then dtype (a pure function of the three). */
@@ -668,11 +682,27 @@ export class NdArray {
       const same = sameShape(this.shape, other.shape);
       const shape = same ? (this.shape as number[]) : broadcastShapes(this.shape, other.shape);
       const compute = resultDtype(op, this.dtype, other.dtype);
-      result = this.outFor(options, compute, shape);
-      const out = result;
       // Operands of the result's shape pass their own (cached) packed views.
       const a = same || sameShape(this.shape, shape) ? this.viewArg() : this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape);
       const b = same || sameShape(other.shape, shape) ? other.viewArg() : other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
+      const given = options?.out !== undefined && options.out !== null;
+      const outSize = given && options.out instanceof NdArray ? options.out.itemsize : 0;
+      const widest = Math.max(this.itemsize, other.itemsize, dtypeInfo(compute as DType).itemsize, outSize);
+      // Small results only (see `reduce`).
+      const am = async || shape.reduce((x, y) => x * y, 1) * widest > SMALL_BYTES ? undefined : this._s.memory();
+      const bm = am === undefined ? undefined : other._s.memory();
+      if (bm !== undefined) {
+        // The small-call path (see `reduce`): memories, codes, and a new result allocated here.
+        const res = given ? this.outFor(options, compute, shape) : NdArray._whole(Storage.small(compute as DType, shape.slice()));
+        const om = res._s.writeable ? res._s.memory() : undefined;
+        if (om !== undefined) {
+          const o = res.viewArg();
+          native(() => binding.binaryMem(BINARY_CODE.get(op)!, am!, a, DTYPE_CODE.get(this.dtype)!, bm, b, DTYPE_CODE.get(other.dtype)!, undefined, om, o, DTYPE_CODE.get(res.dtype)!, DTYPE_CODE.get(compute)!));
+          return res;
+        }
+      }
+      result = this.outFor(options, compute, shape);
+      const out = result;
       const n = this._s.native;
       const bn = other._s.native;
       const on = out._s.native;
@@ -773,6 +803,26 @@ export class NdArray {
     if (time === null) return this.timeResult(op, native(() => this._s.native.reduceTime(op, [...this.shape], [...this.strides], this._offset)));
     if (time !== undefined) return NdArray._whole(new Storage(native(() => this._s.native.reduceTimeAxis(op, [...this.shape], [...this.strides], this._offset, time)), this._s.copied));
     const c = this.reduceArgs(op, options);
+    // Small views only: the path takes no advice on mapped files (read-ahead, huge pages) that
+    // the native array's path gives large ones.
+    const small = this.size * this.itemsize <= SMALL_BYTES;
+    const mem = small && c.dtype === undefined && c.mean === undefined && !c.release ? this._s.memory() : undefined;
+    if (mem !== undefined) {
+      // The small-call path: the memory itself, codes for op and dtype, and a small result
+      // allocated here (see `Storage.small`).
+      const code = REDUCE_CODE.get(op)!;
+      const dt = DTYPE_CODE.get(this.dtype)!;
+      if (c.axis === null) return toScalar(native(() => binding.reduceMem(code, mem, this.viewArg(), dt, c.ddof)), op, this.dtype, undefined);
+      const axis = c.axis;
+      const rd = DTYPES[reduceDtype(code, dt)]!;
+      const shape = this.shape.filter((_, i) => i !== axis);
+      if (shape.reduce((a, b) => a * b, 1) * dtypeInfo(rd).itemsize <= SMALL_BYTES) {
+        const st = Storage.small(rd, shape);
+        const out = st.memory()!;
+        native(() => binding.reduceAxisMem(code, mem, this.viewArg(), dt, axis, c.ddof, out));
+        return NdArray._whole(st);
+      }
+    }
     const n = this._s.native;
     if (c.axis === null) return toScalar(native(() => n.reduceAll(op, this.viewArg(), c.dtype, c.ddof, c.release, c.mean)), op, this.dtype, c.dtype);
     const axis = c.axis;

@@ -6,6 +6,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import type { NativeArray } from '../binding';
+import * as binding from '../binding';
 import { ByteOrder, DType, DTYPES, DTypeInfo, NATIVE_ORDER, TypedArray, dtypeInfo, halfToNumber, numberToHalf } from './dtype';
 import { closedError, invalidArg, MmnpyError, native, rangeError, typeError } from './errors';
 import { Descr, encodeElem, Encoded, readElem, timeUnit } from './records';
@@ -89,8 +90,14 @@ export interface Derived {
 }
 type Writer = (w: TypedArray & DataView, i: number, v: unknown) => void;
 
+/** Results up to this many bytes live in plain ArrayBuffers allocated here (see `Storage.small`). */
+export const SMALL_BYTES = 65536;
+
 export class Storage {
-  readonly native: NativeArray;
+  /** The native array; created on first use for a small result (see `small`). */
+  private _native: NativeArray | undefined;
+  /** The memory of a small result until its native array exists (see `small`). */
+  private js: ArrayBuffer | undefined;
   readonly info: ArrayInfo;
   readonly dt: DTypeInfo;
   readonly byteOrder: ByteOrder;
@@ -130,13 +137,14 @@ export class Storage {
   readonly path: readonly string[];
   private readonly derived = new Map<string, Storage>();
 
-  constructor(nativeArray: NativeArray, copied: boolean, from?: Derived) {
-    this.native = nativeArray;
-    this.info = arrayInfo(nativeArray);
+  constructor(nativeArray: NativeArray | undefined, copied: boolean, from?: Derived, js?: { buffer: ArrayBuffer; info: ArrayInfo }) {
+    this._native = nativeArray;
+    this.js = js?.buffer;
+    this.info = js?.info ?? arrayInfo(nativeArray!);
     if (NUMERIC.has(this.info.dtype)) {
       this.dt = dtypeInfo(this.info.dtype as DType);
     } else {
-      const d = JSON.parse(nativeArray.descr()) as Descr;
+      const d = JSON.parse(nativeArray!.descr()) as Descr;
       this.descr = d;
       const time = d.kind === 'time';
       this.dt = { name: d.name as DType, itemsize: d.itemsize, ctor: time ? BigInt64Array : Uint8Array, lanes: 1, kind: time ? 'i' : 'u', alignment: d.alignment };
@@ -162,6 +170,54 @@ export class Storage {
     this.windowBytes = this.byteLength <= limit ? Math.max(this.byteLength, 16) : Math.max(row, Math.floor(Math.min(DEFAULT_WINDOW, limit) / row) * row);
     this.div = this.direct ? unit : 1;
     [this.reader, this.writer] = this.descr === undefined ? accessors(this.dt.name, this.direct, this.byteOrder !== '>') : extendedAccessors(this.descr, this.direct);
+  }
+
+  /**
+   * A new in-memory array of zeros in a plain ArrayBuffer (C order, native byte order, at most
+   * `SMALL_BYTES`): the result of a call on small arrays. Kernels write it through `memory()`;
+   * a native array over a copy of it is made only when something needs one (`native`), and
+   * before any of its memory is handed out (`windowBuffer`), so there is only ever one copy
+   * that anyone sees. A napi class instance per result, with its finalizer and allocator
+   * memory freed in garbage-collection batches, cost ~10 µs; this costs what an ArrayBuffer does.
+   */
+  static small(dtype: DType, shape: number[]): Storage {
+    const dt = dtypeInfo(dtype);
+    const byteLength = shape.reduce((a, b) => a * b, 1) * dt.itemsize;
+    const info: ArrayInfo = {
+      dtype, byteOrder: dt.itemsize / dt.lanes === 1 ? '|' : NATIVE_ORDER, shape, fortranOrder: false, mode: null, filename: null,
+      fileOffset: 0, byteLength, addressMod64: 0, version: null, readOnlyMapping: false,
+    };
+    // Not zeroed: every caller has a kernel write every element before the array is returned.
+    const buffer = Buffer.allocUnsafeSlow(byteLength).buffer as ArrayBuffer;
+    return new Storage(undefined, false, undefined, { buffer, info });
+  }
+
+  /** The native array, made now over a copy of a small result's memory if there is none yet. */
+  get native(): NativeArray {
+    if (this._native !== undefined) return this._native;
+    const js = this.js;
+    if (js === undefined) throw closedError();
+    const n = native(() => binding.fromBytes(new Uint8Array(js), this.dt.name, this.info.shape, false, false));
+    this._native = n;
+    // From now on the native memory is the array's: windows over the old buffer (only ever
+    // used here, never handed out) are dropped.
+    this.js = undefined;
+    this.windows.length = 0;
+    this.buffers.length = 0;
+    this.w0 = undefined;
+    return n;
+  }
+
+  /**
+   * All of the memory as one ArrayBuffer for the kernels' small-call path (`binaryMem`, ...), or
+   * undefined where that path does not apply: several windows, copies (`allowCopy`), closed,
+   * empty, or anything but native byte order and a plain numeric dtype.
+   */
+  memory(): ArrayBuffer | undefined {
+    if (this.js !== undefined) return this.closed ? undefined : this.js;
+    if (this.closed || this.copied || this.descr !== undefined || this.byteLength === 0 || this.byteLength > this.windowBytes) return undefined;
+    if (this.byteOrder !== '|' && this.byteOrder !== NATIVE_ORDER) return undefined;
+    return this.buffers[0] ?? this.windowBuffer(0);
   }
 
   /** The storage of a record's field (or of datetime ticks, `name` null), made once. */
@@ -235,6 +291,13 @@ export class Storage {
       this.buffers.length = 0;
       this.copiedWindows = 1;
     }
+    if (this.js !== undefined) {
+      // A small result's own buffer (one window): kept internal, see `small`.
+      const w = (this.direct ? new this.dt.ctor(this.js) : new DataView(this.js)) as TypedArray & DataView;
+      this.windows[0] = w;
+      this.w0 = w;
+      return w;
+    }
     const ab = this.buffers[k] ?? native(() => this.native.window(start, len));
     this.buffers[k] = ab;
     const w = (this.direct ? new this.dt.ctor(ab) : new DataView(ab)) as TypedArray & DataView;
@@ -245,6 +308,8 @@ export class Storage {
 
   /** The ArrayBuffer of window `k` (created on demand). */
   windowBuffer(k: number): ArrayBuffer {
+    // Memory handed out: a small result gets its native array first (see `small`).
+    if (this.js !== undefined) void this.native;
     if (this.buffers[k] === undefined) this.load(k);
     return this.buffers[k]!;
   }
@@ -280,6 +345,7 @@ export class Storage {
 
   flush(): void {
     if (this.closed) throw closedError();
+    if (this.js !== undefined) return;
     native(() => this.native.flush());
   }
 
@@ -294,6 +360,10 @@ export class Storage {
     this.w0 = undefined;
     this.windows.length = 0;
     this.buffers.length = 0;
+    if (this.js !== undefined) {
+      this.js = undefined;
+      return;
+    }
     native(() => this.native.close());
   }
 }

@@ -179,6 +179,8 @@ enum Region {
     ReadOnly(Mmap),
     /// Small anonymous memory from the allocator (see [`HEAP_MAX`]).
     Heap(HeapBlock),
+    /// Memory someone else owns, for the length of one call (see [`Mapping::borrowed`]).
+    Borrowed(NonNull<u8>),
 }
 
 /// Anonymous memory below this many bytes comes from the allocator, as NumPy's
@@ -256,6 +258,7 @@ impl Region {
             Region::Writable(m) => m.as_ptr(),
             Region::ReadOnly(m) => m.as_ptr(),
             Region::Heap(h) => h.ptr.as_ptr() as *const u8,
+            Region::Borrowed(p) => p.as_ptr() as *const u8,
         }
     }
 
@@ -264,8 +267,8 @@ impl Region {
         match self {
             Region::Writable(m) => m.advise_range(advice, offset, len),
             Region::ReadOnly(m) => m.advise_range(advice, offset, len),
-            // Allocator memory takes no advice (it is never released either).
-            Region::Heap(_) => Ok(()),
+            // Allocator and borrowed memory take no advice (they are never released either).
+            Region::Heap(_) | Region::Borrowed(_) => Ok(()),
         }
     }
 
@@ -279,7 +282,7 @@ impl Region {
             match self {
                 Region::Writable(m) => m.unchecked_advise_range(advice, offset, len),
                 Region::ReadOnly(m) => m.unchecked_advise_range(advice, offset, len),
-                Region::Heap(_) => Ok(()),
+                Region::Heap(_) | Region::Borrowed(_) => Ok(()),
             }
         }
     }
@@ -425,6 +428,20 @@ impl Mapping {
     /// it must then never be handed to code that could write it (module doc).
     pub fn is_read_only(&self) -> bool {
         matches!(self._map, Some(Region::ReadOnly(_)))
+    }
+
+    /// The `len` bytes at `ptr`, owned elsewhere, as a mapping the kernels can read and
+    /// write for the length of one call (a JavaScript ArrayBuffer during a call on it):
+    /// dropping it frees nothing, and nothing is ever released or advised on it.
+    ///
+    /// # Safety
+    /// `ptr..ptr + len` must be valid for reads and writes, and stay so (not freed, not
+    /// moved), as long as the returned mapping lives.
+    pub unsafe fn borrowed(ptr: *mut u8, len: usize) -> Self {
+        match NonNull::new(ptr) {
+            Some(p) if len > 0 => Mapping { ptr: p, len, shared: false, releasable: false, private_file: false, file: None, _map: Some(Region::Borrowed(p)) },
+            _ => Mapping::empty(),
+        }
     }
 
     /// Zero-filled anonymous memory, for in-memory arrays. On Linux, from [`HUGE_MIN`]

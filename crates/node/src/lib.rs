@@ -18,6 +18,7 @@ mod npz;
 mod parallel;
 mod select;
 mod sparse;
+mod window;
 
 pub use array::*;
 pub use dtypes::*;
@@ -26,3 +27,4 @@ pub use joblib::*;
 pub use npz::*;
 pub use parallel::*;
 pub use sparse::*;
+pub use window::*;
