@@ -72,7 +72,9 @@ export interface RuntimeOptions {
   /**
    * Runtimes that refuse external ArrayBuffers (Electron's V8 memory cage) make mmnpy throw
    * `ERR_MMNPY_NO_EXTERNAL_BUFFERS`; with `allowCopy: true` it works on copied windows instead
-   * (element access and `set` still reach the mapping; `data` is then a snapshot).
+   * (element access and `set` still reach the mapping; `data` is then a snapshot). A copied
+   * window is taken again after any native call (a kernel, a write through another view), so
+   * `get` always sees what kernels and other views wrote.
    */
   allowCopy?: boolean;
 }

@@ -53,12 +53,20 @@ export function fromNative(e: unknown): unknown {
   return err;
 }
 
+/**
+ * Counts native calls: any of them may have written memory that a copied window (`allowCopy`)
+ * holds a copy of, so `Storage` drops its copies when the count has moved since it took them.
+ */
+export const nativeCalls = { n: 0 };
+
 /** Runs a native call, converting its errors. */
 export function native<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
     throw fromNative(e);
+  } finally {
+    nativeCalls.n++;
   }
 }
 
@@ -68,5 +76,8 @@ export async function nativeAsync<T>(f: () => Promise<T>): Promise<T> {
     return await native(f);
   } catch (e) {
     throw fromNative(e);
+  } finally {
+    // The task wrote (if it did) on another thread until now.
+    nativeCalls.n++;
   }
 }

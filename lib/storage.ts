@@ -8,7 +8,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import type { NativeArray } from '../binding';
 import * as binding from '../binding';
 import { ByteOrder, DType, DTYPES, DTypeInfo, NATIVE_ORDER, TypedArray, dtypeInfo, halfToNumber, numberToHalf } from './dtype';
-import { closedError, invalidArg, MmnpyError, native, rangeError, typeError } from './errors';
+import { closedError, invalidArg, MmnpyError, native, nativeCalls, rangeError, typeError } from './errors';
 import { Descr, encodeElem, Encoded, readElem, timeUnit } from './records';
 import { NAT, toTicks } from './datetime';
 
@@ -123,6 +123,8 @@ export class Storage {
   /** Bytes per window index: the TypedArray's element size, or 1 for DataViews. */
   private readonly div: number;
   private copiedWindows = 0;
+  /** `nativeCalls.n` when the copied windows were last known to match the memory. */
+  private seen = -1;
   /** The full dtype of datetimes, strings and records (undefined for the numeric dtypes). */
   readonly descr: Descr | undefined;
   /** Every storage over the same memory (the array, its fields' views, its ticks): closed together. */
@@ -281,8 +283,22 @@ export class Storage {
     return encodeElem(d, v, where);
   }
 
+  /**
+   * Drops copied windows (`allowCopy`) if a native call ran since they were taken: a kernel, a
+   * write through another view of the same memory (a record's field, the record array), or a
+   * write into another mapping of the file may have changed what they copy.
+   */
+  private fresh(): void {
+    if (this.seen === nativeCalls.n) return;
+    this.windows.length = 0;
+    this.buffers.length = 0;
+    this.copiedWindows = 0;
+    this.seen = nativeCalls.n;
+  }
+
   private load(k: number): TypedArray & DataView {
     if (this.closed) throw closedError();
+    if (this.copied) this.fresh();
     const start = k * this.windowBytes;
     const len = Math.min(this.windowBytes, this.byteLength - start);
     if (this.copied && this.buffers[k] === undefined && ++this.copiedWindows > MAX_COPY_WINDOWS) {
@@ -302,7 +318,9 @@ export class Storage {
     this.buffers[k] = ab;
     const w = (this.direct ? new this.dt.ctor(ab) : new DataView(ab)) as TypedArray & DataView;
     this.windows[k] = w;
-    if (k === 0) this.w0 = w;
+    // Copied windows are read through `read`, which checks them (`fresh`), never through `w0`.
+    if (this.copied) this.seen = nativeCalls.n;
+    else if (k === 0) this.w0 = w;
     return w;
   }
 
@@ -319,6 +337,7 @@ export class Storage {
     if (this.closed) throw closedError();
     const W = this.windowBytes;
     const k = off < W ? 0 : Math.floor(off / W);
+    if (this.copied) this.fresh();
     const w = this.windows[k] ?? this.load(k);
     return this.reader(w, (off - k * W) / this.div);
   }
@@ -328,12 +347,15 @@ export class Storage {
     if (this.closed) throw closedError();
     if (!this.writeable) throw this.readOnlyError();
     const k = Math.floor(off / this.windowBytes);
+    if (this.copied) this.fresh();
     const w = this.windows[k] ?? this.load(k);
     const local = off - k * this.windowBytes;
     this.writer(w, local / this.div, value);
     if (this.copied) {
       const bytes = new Uint8Array(w.buffer, w.byteOffset + local, this.dt.itemsize);
       native(() => this.native.writeBytes(off, bytes));
+      // That call wrote only what this window already holds.
+      this.seen = nativeCalls.n;
     }
   }
 
