@@ -8,6 +8,8 @@
 //! copied straight to their place in the result; blocks holding none are not read.
 //! Elements of chunks never written read as the fill value.
 
+use std::sync::atomic::Ordering;
+
 use rayon::prelude::*;
 
 use super::btree1::{self, ChunkEntry};
@@ -142,6 +144,31 @@ pub(crate) fn for_each_run(dims: &[u64], origin: &[u64], sel: &Selection, itemsi
     }
 }
 
+/// The result byte offset of a block's elements when the selection takes all of them
+/// and they lie in one run of the result in the block's own order (whole chunks along
+/// the last axes, steps of 1, not an edge chunk cut by the selection): the block then
+/// decodes straight into the result. `None` otherwise, or when it holds no selected
+/// element.
+pub(crate) fn whole_run(dims: &[u64], origin: &[u64], sel: &Selection, itemsize: usize, block_bytes: usize) -> Option<usize> {
+    let mut first = None;
+    let mut next = (0usize, 0usize);
+    let mut whole = true;
+    let mut total = 0usize;
+    for_each_run(dims, origin, sel, itemsize, |so, doff, n, sstep| {
+        if first.is_none() {
+            first = Some(doff);
+        } else if (so, doff) != next {
+            whole = false;
+        }
+        whole &= sstep == itemsize || n == 1;
+        next = (so + n * itemsize, doff + n * itemsize);
+        total += n * itemsize;
+    });
+    let at = first?;
+    // The first run starts the block, and the runs, following each other, cover it.
+    (whole && total == block_bytes && next.0 == block_bytes).then_some(at)
+}
+
 /// Copies the selected elements of one block (`src`, C order, `dims` elements at dataset
 /// position `origin`) to their place in the result at `out` (C order over `sel.count`).
 ///
@@ -259,13 +286,25 @@ pub(crate) fn read(f: &H5File, ds: &Dataset, sel: &Selection) -> Result<Array> {
                 if e.size > src.file_len() {
                     return Err(bad(format!("a chunk claims {} bytes, more than the file holds", e.size)));
                 }
+                f.chunks_read.fetch_add(1, Ordering::Relaxed);
+                let in_chunk = |err: Error| Error::new(err.kind(), format!("chunk at {:?}: {}", e.offset, err.message()));
+                if let Some(at) = whole_run(dims, &e.offset, sel, itemsize, chunk_bytes) {
+                    // SAFETY: the chunk's selected elements are these `chunk_bytes` bytes of the
+                    // result (`whole_run`), which no other chunk selects (chunks are disjoint:
+                    // deduplicated offsets on the chunk grid).
+                    let out = unsafe { std::slice::from_raw_parts_mut((dst + at) as *mut u8, chunk_bytes) };
+                    if ds.filters.is_empty() {
+                        if e.size < chunk_bytes as u64 {
+                            return Err(bad(format!("a block holds {} bytes, {chunk_bytes} expected", e.size)));
+                        }
+                        let pos = src.checked(e.addr, chunk_bytes as u64, "chunk")?;
+                        return src.read_into(pos, out);
+                    }
+                    let raw = src.raw(e.addr, e.size, "chunk")?;
+                    return filters::decode_into(&ds.filters, e.mask, raw, out).map_err(in_chunk);
+                }
                 let raw = src.raw(e.addr, e.size, "chunk")?;
-                let data = if ds.filters.is_empty() {
-                    raw
-                } else {
-                    filters::decode(&ds.filters, e.mask, raw, chunk_bytes)
-                        .map_err(|err| Error::new(err.kind(), format!("chunk at {:?}: {}", e.offset, err.message())))?
-                };
+                let data = if ds.filters.is_empty() { raw } else { filters::decode(&ds.filters, e.mask, raw, chunk_bytes).map_err(in_chunk)? };
                 // SAFETY: chunks are disjoint (deduplicated offsets on the chunk grid).
                 unsafe { scatter(&data, dims, &e.offset, sel, dst as *mut u8, itemsize) }
             };
