@@ -5,8 +5,12 @@
 //! C-order array of the counts, in the dataset's byte order. Each block of the dataset
 //! (a chunk, or a band of rows of contiguous data) that holds a selected element is
 //! read and decoded once, on the kernel pool in parallel, and its selected elements are
-//! copied straight to their place in the result; blocks holding none are not read.
-//! Elements of chunks never written read as the fill value.
+//! copied straight to their place in the result; blocks holding none are not read. A
+//! chunk whose elements are all selected and form one run of the result (whole chunks
+//! along the last axes: a full read, or rows of a row-chunked dataset) is not decoded
+//! into a buffer of its own: the last filter undone (inflate, unshuffle) writes straight
+//! into the result, and an unfiltered chunk is read straight there. Elements of chunks
+//! never written read as the fill value. [`H5File::chunks_read`] counts the chunks read.
 
 use std::sync::atomic::Ordering;
 
@@ -357,4 +361,34 @@ pub(crate) fn mmap(f: &H5File, ds: &Dataset, mode: Mode) -> Result<Array> {
         version: None,
         descr: ds.descr.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sel(start: &[u64], step: &[u64], count: &[u64]) -> Selection {
+        Selection { start: start.to_vec(), step: step.to_vec(), count: count.to_vec() }
+    }
+
+    #[test]
+    fn whole_run_finds_chunks_that_are_one_run_of_the_result() {
+        // A (6, 4) dataset in chunks of (2, 4): a full read takes each chunk as 64 bytes of the result.
+        let all = Selection::all(&[6, 4]);
+        assert_eq!(whole_run(&[2, 4], &[0, 0], &all, 8, 64), Some(0));
+        assert_eq!(whole_run(&[2, 4], &[4, 0], &all, 8, 64), Some(128));
+        // Rows 2..6: the second chunk starts the result.
+        assert_eq!(whole_run(&[2, 4], &[2, 0], &sel(&[2, 0], &[1, 1], &[4, 4]), 8, 64), Some(0));
+        // One column, a step, part of a chunk, or chunks of (2, 2): not one run.
+        assert_eq!(whole_run(&[2, 4], &[0, 0], &sel(&[0, 1], &[1, 1], &[6, 1]), 8, 64), None);
+        assert_eq!(whole_run(&[2, 4], &[0, 0], &sel(&[0, 0], &[2, 1], &[3, 4]), 8, 64), None);
+        assert_eq!(whole_run(&[2, 4], &[0, 0], &sel(&[1, 0], &[1, 1], &[5, 4]), 8, 64), None);
+        assert_eq!(whole_run(&[2, 2], &[0, 0], &all, 8, 32), None);
+        // A chunk of one row of a (6, 4) dataset in chunks of (1, 4), read with a step over rows: still whole.
+        assert_eq!(whole_run(&[1, 4], &[2, 0], &sel(&[0, 0], &[2, 1], &[3, 4]), 8, 32), Some(32));
+        // An edge chunk the dataset cuts (a (5, 4) dataset in chunks of (2, 4)): its last row is not selected.
+        assert_eq!(whole_run(&[2, 4], &[4, 0], &Selection::all(&[5, 4]), 8, 64), None);
+        // A chunk holding no selected element.
+        assert_eq!(whole_run(&[2, 4], &[0, 0], &sel(&[4, 0], &[1, 1], &[2, 4]), 8, 64), None);
+    }
 }
