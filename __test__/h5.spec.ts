@@ -106,6 +106,89 @@ test('readAsync gives what read gives, off the JS thread', async (t) => {
   t.is((err as { code?: string }).code, 'ERR_MMNPY_UNSUPPORTED_FILTER')
 })
 
+/** Chunks the reader has read and decoded since the file was opened (its diagnostic counter). */
+function chunksRead(f: H5File): number {
+  return (f as unknown as { _h: { live(): { chunksRead(): number } } })._h.live().chunksRead()
+}
+
+test('a hyperslab read decodes each chunk it intersects once, and no other', (t) => {
+  const f = open(t, 'latest.h5')
+  // Per axis [start, stop, step] (positive steps): the chunks intersected, from the chunk grid.
+  const cases: [string, [number, number, number][]][] = [
+    ['chunked/rows', [[0, 256, 1], [0, 1, 1]]], // one column of a row-chunked dataset: every row chunk
+    ['chunked/rows', [[10, 20, 1], [5, 6, 1]]],
+    ['chunked/rows', [[3, 256, 50], [0, 64, 1]]],
+    ['chunked/cube', [[0, 4, 1], [0, 1, 1], [0, 1, 1]]],
+    ['chunked/cube', [[1, 13, 5], [2, 11, 3], [0, 9, 4]]],
+    ['chunked/plain', [[0, 100, 1], [36, 37, 1]]],
+    ['chunked/plain', [[15, 17, 1], [7, 9, 1]]],
+    ['chunked/shuffle_gzip', [[0, 100, 1], [0, 37, 1]]],
+    ['chunked/all', [[5, 6, 1], [0, 30, 1]]],
+    ['chunked/many', [[5, 25, 1]]],
+    ['chunked/many', [[0, 3000, 1000]]],
+  ]
+  for (const [p, sel] of cases) {
+    const d = f.get(p) as Dataset
+    const chunks = d.chunks!
+    let want = 1
+    for (let ax = 0; ax < sel.length; ax++) {
+      const [a, b, s] = sel[ax]!
+      const hit = new Set<number>()
+      for (let i = a; i < b; i += s) hit.add(Math.floor(i / chunks[ax]!))
+      want *= hit.size
+    }
+    const before = chunksRead(f)
+    const got = d.read(...(sel as never[]))
+    t.is(chunksRead(f) - before, want, `${p} ${JSON.stringify(sel)}`)
+    t.true(arrayEqual(got, d.read().slice(...(sel as never[]))), `${p} ${JSON.stringify(sel)}`)
+  }
+  // A whole read decodes every stored chunk once.
+  const rows = f.get('chunked/rows') as Dataset
+  const before = chunksRead(f)
+  rows.read()
+  t.is(chunksRead(f) - before, 256)
+})
+
+test('readAsync decodes off the JS thread: the event loop turns meanwhile', async (t) => {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'mmnpy-h5async-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const file = path.join(dir, 'big.h5')
+  const w = openH5(file, { mode: 'w' })
+  const n = 1 << 23 // 64 MiB of float64 in 1 MiB chunks
+  const v = new Float64Array(n)
+  for (let i = 0; i < n; i++) v[i] = Math.sin(i) * 1000
+  w.createDataset('x', { data: v, chunks: [1 << 17], compression: 'gzip' })
+  w.close()
+  const f = openH5(file)
+  t.teardown(() => f.close())
+  const d = f.get('x') as Dataset
+  const want = d.read()
+  // A read done on the JS thread would settle before any setImmediate callback runs; one on
+  // other threads lets the event loop turn while it decodes. Up to 5 tries, for a busy machine.
+  let turned = false
+  let attempts = 0
+  for (; attempts < 5 && !turned; attempts++) {
+    let settled = false
+    let ticks = 0
+    const p = d.readAsync().then((a) => {
+      settled = true
+      return a
+    })
+    const spin = (): void => {
+      if (settled) return
+      ticks++
+      setImmediate(spin)
+    }
+    setImmediate(spin)
+    const got = await p
+    t.true(arrayEqual(got, want))
+    turned = ticks > 0
+  }
+  t.true(turned, 'the event loop never turned while readAsync decoded 64 MiB')
+  // Each read, sync or async, decoded the 64 chunks once.
+  t.is(chunksRead(f), 64 * (1 + attempts))
+})
+
 test('attributes are what h5py returns', (t) => {
   const decode = (v: unknown, kind: string): unknown => {
     if (kind === 'bigint') return BigInt(v as string)

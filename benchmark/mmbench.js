@@ -6,7 +6,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'etl', 'workers', 'parallel', 'numpy', 'npz', 'joblib', 'h5write', 'sparse'];
+const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'etl', 'workers', 'parallel', 'numpy', 'npz', 'joblib', 'h5write', 'hdf5', 'sparse'];
 // With a data set larger than half the RAM: what runs by default, and what may run at all
 // (the others keep the whole set in memory, or copy or write all of it).
 const OUT_OF_CORE = ['open', 'small', 'budget'];

@@ -1397,6 +1397,152 @@ print(json.dumps({'ok': bool(ok)}))`, [ctx.file, ctx.runs, ours]);
   },
 
   /**
+   * HDF5 reading against h5py in the same run, on files h5py writes (from the data set's values):
+   * - the whole of a 1-D chunked gzip dataset (1 MiB chunks, gzip 4 = h5py's `compression='gzip'`):
+   *   `d.read()` on all kernel threads and, in a child process, with MMNPY_THREADS=1, against h5py's
+   *   `d[...]` (one thread);
+   * - one column of a row-chunked 2-D gzip dataset (shape (n/64, 64), chunks of 1 MiB rows):
+   *   `d.read(':, 0')` against `d[:, 0]`, with the chunks each side reads: mmnpy's counted by its
+   *   reader, h5py's from the layout (the stored chunks the selection intersects: HDF5 reads each
+   *   once);
+   * - `mmap()` of a contiguous dataset: openH5 + get + mmap + close for the whole data set and for
+   *   a 64 MiB dataset in the same file (O(1): no dependence on size), against h5py + `np.memmap`
+   *   at `d.id.get_offset()`; then `sum()` over the mapping, against the same values as a `.npy`
+   *   mapping (`loadNpy(.., { mmapMode: 'r' })`) and NumPy's sum over the `np.memmap`.
+   * Results are checked against the data set (first and last values, and the column).
+   */
+  async hdf5(ctx) {
+    const ids = [['hdf5.gzip', 'GB/s'], ['hdf5.gzip.one', 'GB/s'], ['hdf5.column', 's'], ['hdf5.mmap.open', 's'], ['hdf5.mmap.open.small', 's'], ['hdf5.mmap.sum', 'GB/s']];
+    if (!ctx.scratch) return ids.map(([id, unit]) => skipped(id, id, unit, 'skipped with --file (needs scratch files)'));
+    const gz = path.join(ctx.scratch, 'read-gzip.h5');
+    const contig = path.join(ctx.scratch, 'read-contig.h5');
+    const chunk = Math.floor(MiB / ctx.itemsize);
+    const cols = 64;
+    const rowsPerChunk = Math.floor(chunk / cols);
+    const smallBytes = Math.min(64 * MiB, ctx.bytes);
+    ctx.progress('hdf5: h5py writes the files');
+    const made = await python(ctx, `
+import h5py
+src, gz, contig, chunk, cols, rpc, small = sys.argv[1], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
+a = np.load(src, mmap_mode='r').reshape(-1)
+n = len(a) // cols * cols
+with h5py.File(gz, 'w') as f:
+    f.create_dataset('x', data=a, chunks=(chunk,), compression='gzip')
+    f.create_dataset('m', data=a[:n].reshape(-1, cols), chunks=(rpc, cols), compression='gzip')
+with h5py.File(contig, 'w') as f:
+    f.create_dataset('x', data=a)
+    f.create_dataset('s', data=a[:small // a.itemsize])
+print(json.dumps({'ok': True}))`, [ctx.file, ctx.runs, gz, contig, chunk, cols, rowsPerChunk, smallBytes]);
+    if (made.error) {
+      for (const f of [gz, contig]) fs.rmSync(f, { force: true });
+      return ids.map(([id, unit]) => skipped(id, id, unit, `h5py writes the files: ${made.error}`));
+    }
+    const runs = Math.max(1, ctx.runs);
+    const np = await python(ctx, `${PY_TIMER}
+import h5py
+gz, contig = sys.argv[3], sys.argv[4]
+out = {'version': h5py.version.version, 'hdf5': h5py.version.hdf5_version}
+with h5py.File(gz, 'r') as f:
+    d = f['x']
+    out['full'] = t(lambda: d[...])
+    m = f['m']
+    out['column'] = t(lambda: m[:, 0])
+    out['chunks'] = sum(1 for i in range(m.id.get_num_chunks()) if m.id.get_chunk_info(i).chunk_offset[1] == 0)
+    out['total'] = m.id.get_num_chunks()
+def mapped(name):
+    with h5py.File(contig, 'r') as f:
+        d = f[name]
+        return np.memmap(contig, dtype=d.dtype, mode='r', offset=d.id.get_offset(), shape=d.shape)
+out['open'] = t(lambda: mapped('x'), warm=3, n=runs * 20)
+out['openSmall'] = t(lambda: mapped('s'), warm=3, n=runs * 20)
+x = mapped('x')
+out['sum'] = t(lambda: x.sum())
+print(json.dumps(out))`, [ctx.file, runs, gz, contig]);
+
+    const src = mm.loadNpy(ctx.file, { mmapMode: 'r' });
+    const flat = src.ndim === 1 ? src : src.reshape(src.size);
+    const n = flat.size;
+    const f = mm.openH5(gz);
+    const chunksRead = () => f._h.live().chunksRead();
+    const d = f.get('x');
+    const m = f.get('m');
+    // What mmnpy read is the data set (ends, and the column).
+    let check;
+    {
+      const a = d.read();
+      const k = Math.min(n, MiB);
+      const ok = mm.arrayEqual(a.slice([0, k]), flat.slice([0, k])) && mm.arrayEqual(a.slice([n - k, n]), flat.slice([n - k, n]));
+      a.close();
+      const c = m.read(':, 0');
+      const okc = mm.arrayEqual(c, flat.slice([0, m.shape[0] * cols, cols]));
+      c.close();
+      check = ok && okc ? 'values equal to the data set' : 'VALUES DIFFER from the data set';
+    }
+    const full = await measure(ctx, 'hdf5: gzip read', () => d.read().close(), { runs });
+    ctx.progress('hdf5: gzip read, one thread (child)');
+    const one = await ctx.run(process.execPath, [path.join(__dirname, 'h5read-child.js'), gz, 'x', String(runs)], { env: { ...process.env, MMNPY_THREADS: '1' } });
+    let oneRes = null;
+    try {
+      oneRes = JSON.parse(one.stdout.trim().split('\n').pop());
+    } catch {
+      oneRes = { error: `child process failed: ${(one.stderr || String(one.error)).trim().split('\n').pop()}` };
+    }
+    const before = chunksRead();
+    m.read(':, 0').close();
+    const colChunks = chunksRead() - before;
+    const col = await measure(ctx, 'hdf5: one column', () => m.read(':, 0').close(), { runs });
+    const b2 = chunksRead();
+    m.read(`${rowsPerChunk}:${3 * rowsPerChunk}, 0`).close();
+    const bandChunks = chunksRead() - b2;
+    f.close();
+
+    const mapped = (name) => {
+      const h = mm.openH5(contig);
+      const a = h.get(name).mmap();
+      h.close();
+      return a;
+    };
+    const open = await measure(ctx, 'hdf5: mmap open (whole)', () => mapped('x'), { runs: runs * 20, warmup: 3 });
+    const openSmall = await measure(ctx, 'hdf5: mmap open (64 MiB)', () => mapped('s'), { runs: runs * 20, warmup: 3 });
+    // Closing the file detaches what it mapped: it stays open while the mapping is summed.
+    const h = mm.openH5(contig);
+    const xm = h.get('x').mmap();
+    const sumOk = xm.sum() === flat.sum() ? 'sum equal to the .npy mapping\'s' : 'SUMS DIFFER';
+    const sum = await measure(ctx, 'hdf5: sum over mmap()', () => xm.sum(), { runs });
+    const npySum = await measure(ctx, 'hdf5: sum over the .npy mapping', () => flat.sum(), { runs });
+    h.close();
+    src.close();
+
+    const threads = require('../binding.js').kernelThreads();
+    const gb = n * ctx.itemsize;
+    const colSeconds = col.seconds;
+    const rows = [
+      { id: 'hdf5.gzip', name: 'HDF5: read a chunked gzip dataset whole', unit: 'GB/s', samples: gbps(gb, full.seconds), compare: ['hdf5.h5py.gzip'], rss: full.rss, memit: full.memit, note: `${(gb / 1e9).toFixed(2)} GB, 1 MiB chunks, gzip 4 (h5py wrote it; file ${fs.statSync(gz).size} bytes with the 2-D dataset), ${threads} threads; ${check}` },
+      oneRes.error
+        ? { ...skipped('hdf5.gzip.one', 'HDF5: the same read, one thread', 'GB/s', oneRes.error), error: 'child process failed' }
+        : { id: 'hdf5.gzip.one', name: 'HDF5: the same read, one thread', unit: 'GB/s', samples: gbps(gb, oneRes.seconds), compare: ['hdf5.h5py.gzip'], rss: null, note: `child process, MMNPY_THREADS=1 (pool of ${oneRes.threads})` },
+      { id: 'hdf5.column', name: 'HDF5: one column of a row-chunked gzip dataset', unit: 's', samples: colSeconds, compare: ['hdf5.h5py.column'], rss: col.rss, memit: col.memit, note: `shape [${m.shape}], chunks [${m.chunks}]; chunks read: ${colChunks} of ${Math.ceil(m.shape[0] / rowsPerChunk)} (counted by the reader)${np.error ? '' : `, h5py ${np.chunks} of ${np.total} (intersected, from the layout)`}; rows ${rowsPerChunk}:${3 * rowsPerChunk} of the column: ${bandChunks} chunks`, extra: { chunks: colChunks, h5pyChunks: np.error ? null : np.chunks, bandChunks } },
+      { id: 'hdf5.mmap.open', name: 'HDF5: openH5 + get + mmap() + close, contiguous', unit: 's', samples: open.seconds, compare: ['hdf5.h5py.open'], rss: open.rss, memit: open.memit, note: `${(gb / 1e9).toFixed(2)} GB dataset` },
+      { id: 'hdf5.mmap.open.small', name: 'HDF5: the same for a 64 MiB dataset', unit: 's', samples: openSmall.seconds, compare: ['hdf5.h5py.open.small', 'hdf5.mmap.open'], rss: openSmall.rss, memit: openSmall.memit, note: `${(smallBytes / 1e9).toFixed(3)} GB dataset (same file): the same time as the whole one` },
+      { id: 'hdf5.mmap.sum', name: 'HDF5: sum() over the mmap() of a contiguous dataset', unit: 'GB/s', samples: gbps(gb, sum.seconds), compare: ['hdf5.npy.sum', 'hdf5.h5py.sum'], rss: sum.rss, memit: sum.memit, note: `${threads} threads; ${sumOk}` },
+      { id: 'hdf5.npy.sum', name: "sum() over the same values as a .npy mapping (loadNpy mmapMode 'r')", unit: 'GB/s', samples: gbps(gb, npySum.seconds), baseline: 'other', rss: npySum.rss, memit: npySum.memit },
+    ];
+    if (np.error) {
+      for (const [id, unit] of [['hdf5.h5py.gzip', 'GB/s'], ['hdf5.h5py.column', 's'], ['hdf5.h5py.open', 's'], ['hdf5.h5py.open.small', 's'], ['hdf5.h5py.sum', 'GB/s']]) rows.push(skipped(id, `h5py: ${id}`, unit, np.error));
+    } else {
+      rows.push(
+        { id: 'hdf5.h5py.gzip', name: 'h5py: d[...] of the same dataset', unit: 'GB/s', samples: gbps(gb, np.full), baseline: 'numpy', rss: null, note: `h5py ${np.version} (HDF5 ${np.hdf5}), one thread` },
+        { id: 'hdf5.h5py.column', name: 'h5py: d[:, 0]', unit: 's', samples: np.column, baseline: 'numpy', rss: null },
+        { id: 'hdf5.h5py.open', name: 'h5py: File + np.memmap at d.id.get_offset(), whole', unit: 's', samples: np.open, baseline: 'numpy', rss: null },
+        { id: 'hdf5.h5py.open.small', name: 'h5py: the same, 64 MiB dataset', unit: 's', samples: np.openSmall, baseline: 'numpy', rss: null },
+        { id: 'hdf5.h5py.sum', name: 'NumPy: sum() over that np.memmap', unit: 'GB/s', samples: gbps(gb, np.sum), baseline: 'numpy', rss: null },
+      );
+    }
+    for (const p of [gz, contig]) fs.rmSync(p, { force: true });
+    return rows;
+  },
+
+  /**
    * Sparse products against SciPy in the same run: CSR float64 x vector for a banded pattern (11
    * diagonals) and a random column pattern (11 nonzeros per row, columns uniform over all), as
    * GB/s of matrix data (12 bytes per nonzero: float64 value + int32 index) against a bandwidth

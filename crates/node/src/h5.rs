@@ -280,6 +280,13 @@ impl NativeH5 {
         Ok(AsyncTask::new(H5ReadTask { file, ds, sel: selection(&start, &step, &count)?, allow_copy: self.allow_copy }))
     }
 
+    /// Chunks `read`/`read_async` have read and decoded since the file was opened (a
+    /// diagnostic: mmbench and the tests check a hyperslab reads only what it intersects).
+    #[napi]
+    pub fn chunks_read(&self) -> Result<f64, String> {
+        Ok(self.file()?.chunks_read() as f64)
+    }
+
     /// Maps a contiguous, unfiltered dataset zero-copy (`'r'` or `'c'`).
     #[napi]
     pub fn mmap(&self, env: Env, path: String, mode: String) -> Result<NativeArray, String> {

@@ -44,6 +44,7 @@ mod write;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
 pub use attrs::{Attr, AttrValue};
@@ -74,6 +75,8 @@ pub struct H5File {
     /// Where the superblock is (after a user block).
     pub user_block: u64,
     chunk_cache: Mutex<HashMap<u64, Arc<Vec<ChunkEntry>>>>,
+    /// Chunks `read` has read from the file (and decoded) since the file was opened.
+    chunks_read: AtomicU64,
     /// The writer's state, when open for writing: what it changed, over the stored file.
     w: Option<RwLock<write::Model>>,
 }
@@ -202,7 +205,15 @@ impl H5File {
         let mut src =
             Source { file, len: len.into(), path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()), offset_size: 8, length_size: 8, base: 0 };
         let sb = superblock::read(&mut src).map_err(|e| e.at(path))?;
-        let f = H5File { src, root: sb.root, superblock_version: sb.version, user_block: sb.base, chunk_cache: Mutex::new(HashMap::new()), w: None };
+        let f = H5File {
+            src,
+            root: sb.root,
+            superblock_version: sb.version,
+            user_block: sb.base,
+            chunk_cache: Mutex::new(HashMap::new()),
+            chunks_read: AtomicU64::new(0),
+            w: None,
+        };
         // The root must be a readable group.
         f.object_at(sb.root, "/").and_then(|o| match o {
             Object::Group(_) => Ok(()),
@@ -416,6 +427,13 @@ impl H5File {
         let v = Arc::new(entries);
         self.chunk_cache.lock().map_err(|_| bad("poisoned cache"))?.insert(key, v.clone());
         Ok(v)
+    }
+
+    /// How many chunks [`H5File::read`] has read from the file and decoded since the file
+    /// was opened: each chunk a read intersects counts once (chunks never written, read as
+    /// the fill value, do not count).
+    pub fn chunks_read(&self) -> u64 {
+        self.chunks_read.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Reads a hyperslab of a dataset into memory (byte order kept).

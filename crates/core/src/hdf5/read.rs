@@ -5,8 +5,14 @@
 //! C-order array of the counts, in the dataset's byte order. Each block of the dataset
 //! (a chunk, or a band of rows of contiguous data) that holds a selected element is
 //! read and decoded once, on the kernel pool in parallel, and its selected elements are
-//! copied straight to their place in the result; blocks holding none are not read.
-//! Elements of chunks never written read as the fill value.
+//! copied straight to their place in the result; blocks holding none are not read. A
+//! chunk whose elements are all selected and form one run of the result (whole chunks
+//! along the last axes: a full read, or rows of a row-chunked dataset) is not decoded
+//! into a buffer of its own: the last filter undone (inflate, unshuffle) writes straight
+//! into the result, and an unfiltered chunk is read straight there. Elements of chunks
+//! never written read as the fill value. [`H5File::chunks_read`] counts the chunks read.
+
+use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
 
@@ -142,6 +148,31 @@ pub(crate) fn for_each_run(dims: &[u64], origin: &[u64], sel: &Selection, itemsi
     }
 }
 
+/// The result byte offset of a block's elements when the selection takes all of them
+/// and they lie in one run of the result in the block's own order (whole chunks along
+/// the last axes, steps of 1, not an edge chunk cut by the selection): the block then
+/// decodes straight into the result. `None` otherwise, or when it holds no selected
+/// element.
+pub(crate) fn whole_run(dims: &[u64], origin: &[u64], sel: &Selection, itemsize: usize, block_bytes: usize) -> Option<usize> {
+    let mut first = None;
+    let mut next = (0usize, 0usize);
+    let mut whole = true;
+    let mut total = 0usize;
+    for_each_run(dims, origin, sel, itemsize, |so, doff, n, sstep| {
+        if first.is_none() {
+            first = Some(doff);
+        } else if (so, doff) != next {
+            whole = false;
+        }
+        whole &= sstep == itemsize || n == 1;
+        next = (so + n * itemsize, doff + n * itemsize);
+        total += n * itemsize;
+    });
+    let at = first?;
+    // The first run starts the block, and the runs, following each other, cover it.
+    (whole && total == block_bytes && next.0 == block_bytes).then_some(at)
+}
+
 /// Copies the selected elements of one block (`src`, C order, `dims` elements at dataset
 /// position `origin`) to their place in the result at `out` (C order over `sel.count`).
 ///
@@ -259,13 +290,25 @@ pub(crate) fn read(f: &H5File, ds: &Dataset, sel: &Selection) -> Result<Array> {
                 if e.size > src.file_len() {
                     return Err(bad(format!("a chunk claims {} bytes, more than the file holds", e.size)));
                 }
+                f.chunks_read.fetch_add(1, Ordering::Relaxed);
+                let in_chunk = |err: Error| Error::new(err.kind(), format!("chunk at {:?}: {}", e.offset, err.message()));
+                if let Some(at) = whole_run(dims, &e.offset, sel, itemsize, chunk_bytes) {
+                    // SAFETY: the chunk's selected elements are these `chunk_bytes` bytes of the
+                    // result (`whole_run`), which no other chunk selects (chunks are disjoint:
+                    // deduplicated offsets on the chunk grid).
+                    let out = unsafe { std::slice::from_raw_parts_mut((dst + at) as *mut u8, chunk_bytes) };
+                    if ds.filters.is_empty() {
+                        if e.size < chunk_bytes as u64 {
+                            return Err(bad(format!("a block holds {} bytes, {chunk_bytes} expected", e.size)));
+                        }
+                        let pos = src.checked(e.addr, chunk_bytes as u64, "chunk")?;
+                        return src.read_into(pos, out);
+                    }
+                    let raw = src.raw(e.addr, e.size, "chunk")?;
+                    return filters::decode_into(&ds.filters, e.mask, raw, out).map_err(in_chunk);
+                }
                 let raw = src.raw(e.addr, e.size, "chunk")?;
-                let data = if ds.filters.is_empty() {
-                    raw
-                } else {
-                    filters::decode(&ds.filters, e.mask, raw, chunk_bytes)
-                        .map_err(|err| Error::new(err.kind(), format!("chunk at {:?}: {}", e.offset, err.message())))?
-                };
+                let data = if ds.filters.is_empty() { raw } else { filters::decode(&ds.filters, e.mask, raw, chunk_bytes).map_err(in_chunk)? };
                 // SAFETY: chunks are disjoint (deduplicated offsets on the chunk grid).
                 unsafe { scatter(&data, dims, &e.offset, sel, dst as *mut u8, itemsize) }
             };
@@ -318,4 +361,34 @@ pub(crate) fn mmap(f: &H5File, ds: &Dataset, mode: Mode) -> Result<Array> {
         version: None,
         descr: ds.descr.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sel(start: &[u64], step: &[u64], count: &[u64]) -> Selection {
+        Selection { start: start.to_vec(), step: step.to_vec(), count: count.to_vec() }
+    }
+
+    #[test]
+    fn whole_run_finds_chunks_that_are_one_run_of_the_result() {
+        // A (6, 4) dataset in chunks of (2, 4): a full read takes each chunk as 64 bytes of the result.
+        let all = Selection::all(&[6, 4]);
+        assert_eq!(whole_run(&[2, 4], &[0, 0], &all, 8, 64), Some(0));
+        assert_eq!(whole_run(&[2, 4], &[4, 0], &all, 8, 64), Some(128));
+        // Rows 2..6: the second chunk starts the result.
+        assert_eq!(whole_run(&[2, 4], &[2, 0], &sel(&[2, 0], &[1, 1], &[4, 4]), 8, 64), Some(0));
+        // One column, a step, part of a chunk, or chunks of (2, 2): not one run.
+        assert_eq!(whole_run(&[2, 4], &[0, 0], &sel(&[0, 1], &[1, 1], &[6, 1]), 8, 64), None);
+        assert_eq!(whole_run(&[2, 4], &[0, 0], &sel(&[0, 0], &[2, 1], &[3, 4]), 8, 64), None);
+        assert_eq!(whole_run(&[2, 4], &[0, 0], &sel(&[1, 0], &[1, 1], &[5, 4]), 8, 64), None);
+        assert_eq!(whole_run(&[2, 2], &[0, 0], &all, 8, 32), None);
+        // A chunk of one row of a (6, 4) dataset in chunks of (1, 4), read with a step over rows: still whole.
+        assert_eq!(whole_run(&[1, 4], &[2, 0], &sel(&[0, 0], &[2, 1], &[3, 4]), 8, 32), Some(32));
+        // An edge chunk the dataset cuts (a (5, 4) dataset in chunks of (2, 4)): its last row is not selected.
+        assert_eq!(whole_run(&[2, 4], &[4, 0], &Selection::all(&[5, 4]), 8, 64), None);
+        // A chunk holding no selected element.
+        assert_eq!(whole_run(&[2, 4], &[0, 0], &sel(&[4, 0], &[1, 1], &[2, 4]), 8, 64), None);
+    }
 }

@@ -414,7 +414,15 @@ fn create(path: &Path, exclusive: bool) -> Result<H5File> {
         committed: None,
         closed: false,
     };
-    Ok(H5File { src, root: u64::MAX, superblock_version: 2, user_block: 0, chunk_cache: Mutex::new(Default::default()), w: Some(RwLock::new(model)) })
+    Ok(H5File {
+        src,
+        root: u64::MAX,
+        superblock_version: 2,
+        user_block: 0,
+        chunk_cache: Mutex::new(Default::default()),
+        chunks_read: Default::default(),
+        w: Some(RwLock::new(model)),
+    })
 }
 
 fn open_existing(path: &Path) -> Result<H5File> {
@@ -439,7 +447,15 @@ fn open_existing(path: &Path) -> Result<H5File> {
         )
         .at(path));
     }
-    let mut f = H5File { src, root: sb.root, superblock_version: sb.version, user_block: sb.base, chunk_cache: Mutex::new(Default::default()), w: None };
+    let mut f = H5File {
+        src,
+        root: sb.root,
+        superblock_version: sb.version,
+        user_block: sb.base,
+        chunk_cache: Mutex::new(Default::default()),
+        chunks_read: Default::default(),
+        w: None,
+    };
     let mut nodes = Nodes::default();
     match f.object_at(sb.root, "/").map_err(|e| e.at(path))? {
         Object::Group(_) => {}
