@@ -1,7 +1,7 @@
 /** `NdArray`: a typed, strided view over a `Storage` (a mapping or in-memory memory). */
 import { inspect } from 'node:util';
 import { ByteOrder, DType, DTYPES, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray } from './dtype';
-import { closedError, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
+import { closedError, fromNative, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
 import type { BinaryArgs, ReduceMean, ScalarIn, NativeArray, ViewArg } from '../binding';
 import * as binding from '../binding';
 import { broadcastShapes, broadcastStrides } from './broadcast';
@@ -50,7 +50,8 @@ interface ReduceCall {
 /** Codes of the small-call path (`crates/node/src/window.rs`): dtypes by their index in `DTYPES`. */
 const DTYPE_CODE: ReadonlyMap<string, number> = new Map(DTYPES.map((d, i) => [d, i]));
 const REDUCE_CODE: ReadonlyMap<string, number> = new Map(['sum', 'prod', 'mean', 'var', 'std', 'min', 'max', 'argmin', 'argmax'].map((o, i) => [o, i]));
-const BINARY_CODE: ReadonlyMap<string, number> = new Map(['add', 'sub', 'mul', 'div'].map((o, i) => [o, i]));
+const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const;
+const BINARY_CODE: ReadonlyMap<string, number> = new Map(BINARY_OPS.map((o, i) => [o, i]));
 /** Result dtype codes of reductions without `dtype`, by reduction code * 16 + dtype code. */
 const REDUCE_DTYPES = new Map<number, number>();
 
@@ -58,6 +59,16 @@ function reduceDtype(op: number, dtype: number): number {
   const k = op * 16 + dtype;
   let r = REDUCE_DTYPES.get(k);
   if (r === undefined) REDUCE_DTYPES.set(k, (r = native(() => binding.reduceResultDtype(op, dtype))));
+  return r;
+}
+
+/** Result dtype codes of array-array operations, by (op code * 16 + dtype code) * 16 + dtype code. */
+const RESULT_CODES: number[] = [];
+
+function resultCode(op: number, a: number, b: number): number {
+  const k = (op * 16 + a) * 16 + b;
+  let r = RESULT_CODES[k];
+  if (r === undefined) RESULT_CODES[k] = r = DTYPE_CODE.get(resultDtype(BINARY_OPS[op]!, DTYPES[a]!, DTYPES[b]!))!;
   return r;
 }
 
@@ -108,7 +119,8 @@ export class NdArray {
     const info = storage.info;
     const isz = storage.dt.itemsize;
     const strides = info.fortranOrder ? [...info.shape.keys()].map((i) => isz * info.shape.slice(0, i).reduce((a, b) => a * Math.max(b, 1), 1)) : cStrides(info.shape, isz);
-    return new NdArray(storage, info.shape, strides, 0);
+    // The storage's shape is never changed: shared (frozen) with its whole view; strides are new.
+    return new NdArray(storage, info.shape, strides, 0, true);
   }
 
   get dtype(): DType { return this._s.dt.name; }
@@ -667,7 +679,7 @@ export class NdArray {
     if (out === undefined || out === null) return NdArray._whole(new Storage(native(() => binding.zeros(dtype, shape)), false));
     if (!(out instanceof NdArray)) throw typeError('out must be an NdArray');
     if (out.closed) throw closedError();
-    if (out.shape.length !== shape.length || out.shape.some((d, i) => d !== shape[i])) {
+    if (!sameShape(out.shape, shape)) {
       throw invalidArg(`out has shape (${out.shape.join(', ')}), the result (${shape.join(', ')})`);
     }
     return out;
@@ -678,29 +690,44 @@ export class NdArray {
     let result: NdArray;
     let run: () => void | Promise<void>;
     if (other instanceof NdArray) {
-      if (other.closed) throw closedError();
+      if (other._s.closed) throw closedError();
       const same = sameShape(this.shape, other.shape);
       const shape = same ? (this.shape as number[]) : broadcastShapes(this.shape, other.shape);
-      const compute = resultDtype(op, this.dtype, other.dtype);
+      const opc = BINARY_CODE.get(op)!;
+      const numeric = this._s.dcode >= 0 && other._s.dcode >= 0;
+      const cc = numeric ? resultCode(opc, this._s.dcode, other._s.dcode) : -1;
+      const compute = numeric ? DTYPES[cc]! : resultDtype(op, this.dtype, other.dtype);
+      const outArg = options === undefined ? undefined : options.out;
+      const given = outArg !== undefined && outArg !== null;
+      if (!async && numeric) {
+        let size = 1;
+        for (let i = 0; i < shape.length; i++) size *= shape[i]!;
+        const outSize = given && outArg instanceof NdArray ? outArg.itemsize : 0;
+        const widest = Math.max(this._s.dt.itemsize, other._s.dt.itemsize, dtypeInfo(compute as DType).itemsize, outSize);
+        // Small results only (see `reduce`).
+        const am = size * widest > SMALL_BYTES ? undefined : this._s.memory();
+        const bm = am === undefined ? undefined : other._s.memory();
+        if (bm !== undefined) {
+          // The small-call path (see `reduce`): memories, codes, and a new result allocated here.
+          const res = given ? this.outFor(options, compute, shape) : NdArray._whole(Storage.small(compute as DType, shape.slice()));
+          const om = res._s.writeable ? res._s.memory() : undefined;
+          if (om !== undefined) {
+            const a = same || sameShape(this.shape, shape) ? this.viewArg() : this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape);
+            const b = same || sameShape(other.shape, shape) ? other.viewArg() : other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
+            // Op and four dtype codes in one number (see `binary_mem` in crates/node/src/window.rs).
+            const codes = opc | (this._s.dcode << 3) | (other._s.dcode << 8) | (res._s.dcode << 13) | (cc << 18);
+            try {
+              binding.binaryMem(codes, am!, a, bm, b, om, res.viewArg());
+            } catch (e) {
+              throw fromNative(e);
+            }
+            return res;
+          }
+        }
+      }
       // Operands of the result's shape pass their own (cached) packed views.
       const a = same || sameShape(this.shape, shape) ? this.viewArg() : this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape);
       const b = same || sameShape(other.shape, shape) ? other.viewArg() : other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
-      const given = options?.out !== undefined && options.out !== null;
-      const outSize = given && options.out instanceof NdArray ? options.out.itemsize : 0;
-      const widest = Math.max(this.itemsize, other.itemsize, dtypeInfo(compute as DType).itemsize, outSize);
-      // Small results only (see `reduce`).
-      const am = async || shape.reduce((x, y) => x * y, 1) * widest > SMALL_BYTES ? undefined : this._s.memory();
-      const bm = am === undefined ? undefined : other._s.memory();
-      if (bm !== undefined) {
-        // The small-call path (see `reduce`): memories, codes, and a new result allocated here.
-        const res = given ? this.outFor(options, compute, shape) : NdArray._whole(Storage.small(compute as DType, shape.slice()));
-        const om = res._s.writeable ? res._s.memory() : undefined;
-        if (om !== undefined) {
-          const o = res.viewArg();
-          native(() => binding.binaryMem(BINARY_CODE.get(op)!, am!, a, DTYPE_CODE.get(this.dtype)!, bm, b, DTYPE_CODE.get(other.dtype)!, undefined, om, o, DTYPE_CODE.get(res.dtype)!, DTYPE_CODE.get(compute)!));
-          return res;
-        }
-      }
       result = this.outFor(options, compute, shape);
       const out = result;
       const n = this._s.native;
@@ -811,16 +838,26 @@ export class NdArray {
       // The small-call path: the memory itself, codes for op and dtype, and a small result
       // allocated here (see `Storage.small`).
       const code = REDUCE_CODE.get(op)!;
-      const dt = DTYPE_CODE.get(this.dtype)!;
-      if (c.axis === null) return toScalar(native(() => binding.reduceMem(code, mem, this.viewArg(), dt, c.ddof)), op, this.dtype, undefined);
-      const axis = c.axis;
-      const rd = DTYPES[reduceDtype(code, dt)]!;
-      const shape = this.shape.filter((_, i) => i !== axis);
-      if (shape.reduce((a, b) => a * b, 1) * dtypeInfo(rd).itemsize <= SMALL_BYTES) {
-        const st = Storage.small(rd, shape);
-        const out = st.memory()!;
-        native(() => binding.reduceAxisMem(code, mem, this.viewArg(), dt, axis, c.ddof, out));
-        return NdArray._whole(st);
+      const dt = this._s.dcode;
+      try {
+        if (c.axis === null) return toScalar(binding.reduceMem(code, mem, this.viewArg(), dt, c.ddof), op, this.dtype, undefined);
+        const axis = c.axis;
+        const rd = DTYPES[reduceDtype(code, dt)]!;
+        const shape: number[] = [];
+        let size = 1;
+        for (let i = 0; i < this.shape.length; i++) {
+          if (i !== axis) {
+            shape.push(this.shape[i]!);
+            size *= this.shape[i]!;
+          }
+        }
+        if (size * dtypeInfo(rd).itemsize <= SMALL_BYTES) {
+          const st = Storage.small(rd, shape);
+          binding.reduceAxisMem(code, mem, this.viewArg(), dt, axis, c.ddof, st.memory()!);
+          return NdArray._whole(st);
+        }
+      } catch (e) {
+        throw fromNative(e);
       }
     }
     const n = this._s.native;
