@@ -107,7 +107,7 @@ test('small results share slabs without sharing memory: neighbours, odd sizes, a
   for (let k = 0; k < 40; k++) {
     const n = 1 + ((k * 37) % 301)
     const a = f64(n, (i) => (i + k) % 50)
-    const dt = (['float64', 'float32', 'int8', 'int16', 'complex128'] as const)[k % 5]
+    const dt = (['float64', 'float32', 'int8', 'int16', 'complex128'] as const)[k % 5]!
     const src = a.astype(dt)
     const r = src.add(src)
     made.push([r, Array.from({ length: n }, (_, i) => 2 * ((i + k) % 50))])
@@ -133,4 +133,16 @@ test('small results share slabs without sharing memory: neighbours, odd sizes, a
     t.deepEqual(r.toArray(), want, `float64 ${r.size} after its neighbours changed`)
   }
   t.throws(() => made[1]![0].sum(), { code: 'ERR_MMNPY_CLOSED' })
+})
+
+test('shape and strides are frozen when handed out, also for views made and used before', (t) => {
+  const a = f64(12, (i) => i).reshape([3, 4])
+  const v = a.slice([1, 3], [null, null, 2])
+  t.is(v.sum(), 4 + 6 + 8 + 10)
+  t.true(Object.isFrozen(v.shape))
+  t.true(Object.isFrozen(v.strides))
+  t.deepEqual(v.shape, [2, 2])
+  t.deepEqual(v.strides, [32, 16])
+  t.throws(() => (v.shape as number[]).push(1))
+  t.true(Object.isFrozen(a.add(a).shape))
 })
