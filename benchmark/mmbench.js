@@ -56,7 +56,7 @@ the same run (for latencies, the baseline's by mmnpy's): above 1x mmnpy is faste
     machine: { cpus, cpuModel, totalmem, platform, node, hypervisor },
     dataset: { file, temporary, bytes, dtype, shape },
     scenarios: [ids run], errors: [{ scenario, message }],
-    results: [{ id, scenario, name, unit: "GB/s"|"s"|"elem/s",
+    results: [{ id, scenario, name, unit: "GB/s"|"s"|"elem/s"|"GFLOP/s",
                 baseline: null|"fs.readSync"|"fs.readFile"|"numpy"|"ceiling"|"other",
                 samples: [number], median, p95 (null when skipped),
                 rss: { anon, file } bytes | null,
