@@ -21,7 +21,7 @@ test.after.always(() => {
 })
 
 const SMALL = ['--size', '8MiB', '--runs', '1']
-const ALL = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'etl', 'workers', 'parallel', 'numpy', 'npz', 'joblib', 'h5write', 'hdf5', 'sparse']
+const ALL = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'dot', 'etl', 'workers', 'parallel', 'numpy', 'npz', 'joblib', 'h5write', 'hdf5', 'sparse']
 const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex')
 
 test('a tiny run prints the table of every scenario and removes its data set', async (t) => {
@@ -57,7 +57,7 @@ test('--json prints one document that validates against benchmark/mmbench.schema
   t.deepEqual(doc.scenarios, ALL)
   t.deepEqual(doc.errors, [])
   const ids = new Set<string>(doc.results.map((x: { id: string }) => x.id))
-  for (const id of ['ceiling.read', 'open', 'firstPass', 'fs.readSync', 'fs.readFile', 'sum.steady', 'cow', 'column.sum', 'column.copy', 'everyday.assign.one', 'everyday.numpy.assign', 'everyday.compress.one', 'everyday.numpy.compress', 'threads.1', 'threads.2', 'kernels.float64.sum.one', 'kernels.float32.argmax.all', 'kernels.numpy.float64.sumAxisLast', 'workers', 'parallel.threads', 'parallel.processes', 'parallel.roundtrip.threads', 'cold', 'write', 'numpy.steady', 'npz.open', 'npz.sum', 'npz.deflate', 'joblib.load', 'joblib.dump', 'joblib.cdump', 'joblib.cload', 'h5write.gzip', 'h5write.contig', 'h5write.h5py.gzip', 'hdf5.gzip', 'hdf5.gzip.one', 'hdf5.column', 'hdf5.mmap.open', 'hdf5.mmap.sum', 'hdf5.h5py.gzip']) t.true(ids.has(id), id)
+  for (const id of ['ceiling.read', 'open', 'firstPass', 'fs.readSync', 'fs.readFile', 'sum.steady', 'cow', 'column.sum', 'column.copy', 'everyday.assign.one', 'everyday.numpy.assign', 'everyday.compress.one', 'everyday.numpy.compress', 'threads.1', 'threads.2', 'kernels.float64.sum.one', 'kernels.float32.argmax.all', 'kernels.numpy.float64.sumAxisLast', 'dot.f64.matvec', 'dot.f32.matvec', 'dot.f64.matmat', 'dot.numpy.f32.matmat', 'workers', 'parallel.threads', 'parallel.processes', 'parallel.roundtrip.threads', 'cold', 'write', 'numpy.steady', 'npz.open', 'npz.sum', 'npz.deflate', 'joblib.load', 'joblib.dump', 'joblib.cdump', 'joblib.cload', 'h5write.gzip', 'h5write.contig', 'h5write.h5py.gzip', 'hdf5.gzip', 'hdf5.gzip.one', 'hdf5.column', 'hdf5.mmap.open', 'hdf5.mmap.sum', 'hdf5.h5py.gzip']) t.true(ids.has(id), id)
   for (const x of doc.results) {
     for (const c of x.comparisons) t.true(ids.has(c.against), `${x.id} compares with ${c.against}`)
     if (x.samples.length) t.true(x.median > 0, x.id)

@@ -99,3 +99,50 @@ test('small results close, save, load and go to mixed dtypes like any array', (t
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('small results share slabs without sharing memory: neighbours, odd sizes, alignment, close and handed-out data', (t) => {
+  // Pieces of one slab (`Storage.small`): many results of odd byte sizes made in a row, each
+  // written by its own kernel; none may see another's bytes, whatever happens to a neighbour.
+  const made: [NdArray, number[]][] = []
+  for (let k = 0; k < 40; k++) {
+    const n = 1 + ((k * 37) % 301)
+    const a = f64(n, (i) => (i + k) % 50)
+    const dt = (['float64', 'float32', 'int8', 'int16', 'complex128'] as const)[k % 5]!
+    const src = a.astype(dt)
+    const r = src.add(src)
+    made.push([r, Array.from({ length: n }, (_, i) => 2 * ((i + k) % 50))])
+  }
+  for (const [r, want] of made) {
+    t.true(r.flags.aligned, `${r.dtype} ${r.size}`)
+    const got = r.dtype === 'complex128' ? (r.toArray() as { re: number }[]).map((z) => z.re) : (r.toArray() as number[]).map(Number)
+    t.deepEqual(got, want, `${r.dtype} ${r.size}`)
+  }
+  // Memory handed out is the result's own copy: exactly its elements, no neighbour's.
+  const [r0] = made[0]!
+  const d = r0.data as Float64Array
+  t.is(d.length, r0.size)
+  t.is(d.byteLength, r0.nbytes)
+  d.fill(-1)
+  made[0]![1] = made[0]![1].map(() => -1)
+  // Closing and writing neighbours leaves the others alone.
+  made[1]![0].close()
+  made[2]![0].set(0, 99)
+  made[2]![1][0] = 99
+  for (const [r, want] of made.slice(2).concat([made[0]!])) {
+    if (r.dtype !== 'float64') continue
+    t.deepEqual(r.toArray(), want, `float64 ${r.size} after its neighbours changed`)
+  }
+  t.throws(() => made[1]![0].sum(), { code: 'ERR_MMNPY_CLOSED' })
+})
+
+test('shape and strides are frozen when handed out, also for views made and used before', (t) => {
+  const a = f64(12, (i) => i).reshape([3, 4])
+  const v = a.slice([1, 3], [null, null, 2])
+  t.is(v.sum(), 4 + 6 + 8 + 10)
+  t.true(Object.isFrozen(v.shape))
+  t.true(Object.isFrozen(v.strides))
+  t.deepEqual(v.shape, [2, 2])
+  t.deepEqual(v.strides, [32, 16])
+  t.throws(() => (v.shape as number[]).push(1))
+  t.true(Object.isFrozen(a.add(a).shape))
+})

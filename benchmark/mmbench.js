@@ -6,7 +6,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'etl', 'workers', 'parallel', 'numpy', 'npz', 'joblib', 'h5write', 'hdf5', 'sparse'];
+const SCENARIOS = ['ceiling', 'open', 'small', 'get', 'firstPass', 'steady', 'sum', 'meanStd', 'cow', 'column', 'matrix', 'everyday', 'budget', 'write', 'cold', 'threads', 'kernels', 'dot', 'etl', 'workers', 'parallel', 'numpy', 'npz', 'joblib', 'h5write', 'hdf5', 'sparse'];
 // With a data set larger than half the RAM: what runs by default, and what may run at all
 // (the others keep the whole set in memory, or copy or write all of it).
 const OUT_OF_CORE = ['open', 'small', 'budget'];
@@ -56,7 +56,7 @@ the same run (for latencies, the baseline's by mmnpy's): above 1x mmnpy is faste
     machine: { cpus, cpuModel, totalmem, platform, node, hypervisor },
     dataset: { file, temporary, bytes, dtype, shape },
     scenarios: [ids run], errors: [{ scenario, message }],
-    results: [{ id, scenario, name, unit: "GB/s"|"s"|"elem/s",
+    results: [{ id, scenario, name, unit: "GB/s"|"s"|"elem/s"|"GFLOP/s",
                 baseline: null|"fs.readSync"|"fs.readFile"|"numpy"|"ceiling"|"other",
                 samples: [number], median, p95 (null when skipped),
                 rss: { anon, file } bytes | null,
@@ -464,7 +464,7 @@ async function main() {
       if (bad.length) usageExit(`--size ${bytes} bytes is more than half the RAM: scenario${bad.length > 1 ? 's' : ''} ${bad.join(', ')} would hold, copy or write all of it; out of core these run: ${OUT_OF_CORE_ALLOWED.join(', ')}`);
     }
     const matrixBytes = names.includes('matrix') ? Math.max(1, Math.min(8192, Math.floor(bytes / 2 / (16384 * 4)))) * 16384 * 4 : 0;
-    const need = (opts.sparse ? 0 : bytes) + (names.includes('write') ? bytes : 0) + (names.includes('everyday') ? Math.ceil(bytes * 1.125) : 0) + (names.includes('npz') ? 2 * bytes : 0) + (names.includes('joblib') ? 2 * bytes + 512 * MiB : 0) + (names.includes('kernels') ? Math.ceil(bytes / 2) : 0) + (names.includes('etl') ? 2 * bytes : 0) + (names.includes('sparse') ? 2 * Math.min(bytes, 12 * 96 * MiB) : 0) + matrixBytes + 64 * MiB;
+    const need = (opts.sparse ? 0 : bytes) + (names.includes('write') ? bytes : 0) + (names.includes('everyday') ? Math.ceil(bytes * 1.125) : 0) + (names.includes('npz') ? 2 * bytes : 0) + (names.includes('joblib') ? 2 * bytes + 512 * MiB : 0) + (names.includes('kernels') ? Math.ceil(bytes / 2) : 0) + (names.includes('dot') ? Math.ceil(bytes / 2) : 0) + (names.includes('etl') ? 2 * bytes : 0) + (names.includes('sparse') ? 2 * Math.min(bytes, 12 * 96 * MiB) : 0) + matrixBytes + 64 * MiB;
     let free;
     try {
       const s = fs.statfsSync(os.tmpdir());

@@ -637,6 +637,65 @@ print(json.dumps({'minmax': t(lambda: (a.min(), a.max())), 'sum0': t(lambda: a.s
     return out;
   },
 
+  /**
+   * `dot`: matrix·vector of the data file as a (rows, 16384) matrix, float64 and a float32
+   * copy (memory-bound: GB/s of the matrix, against NumPy with its BLAS and the ceiling), and
+   * matrix·matrix of two 1024x1024 in-memory arrays (GFLOP/s, 2n³ flops), against NumPy's BLAS
+   * on its own threads.
+   */
+  async dot(ctx) {
+    const ids = ['f64.matvec', 'f32.matvec', 'f64.matmat', 'f32.matmat'];
+    if (!ctx.scratch) return ids.map((k) => skipped(`dot.${k}`, `dot ${k}`, k.endsWith('matvec') ? 'GB/s' : 'GFLOP/s', 'skipped with --file (needs a scratch file)'));
+    const f32 = path.join(ctx.scratch, 'dot-float32.npy');
+    const out = [];
+    try {
+      {
+        const { a, flat } = openFlat(ctx.file);
+        const w = mm.openNpy(f32, { mode: 'w+', dtype: 'float32', shape: [a.size] });
+        flat.astype('float32', { out: w });
+        w.close();
+        a.close();
+      }
+      const N = 1024;
+      for (const [dt, file] of [['f64', ctx.file], ['f32', f32]]) {
+        const dtype = dt === 'f64' ? 'float64' : 'float32';
+        const { a, flat } = openFlat(file);
+        let cols = Math.min(16384, a.size);
+        while (a.size % cols) cols--;
+        const m = flat.reshape([a.size / cols, cols]);
+        const v = mm.array(Float64Array.from({ length: cols }, (_, i) => 1 + (i % 3))).astype(dtype);
+        ctx.progress(`dot: ${dtype} matrix·vector`);
+        const mv = await measure(ctx, `dot ${dtype} matvec`, () => m.dot(v));
+        const rnd = (seed) => mm.array(Float64Array.from({ length: N * N }, (_, i) => ((i * 2654435761 + seed) % 1000) / 1000)).astype(dtype).reshape([N, N]);
+        const [x, y] = [rnd(1), rnd(7)];
+        ctx.progress(`dot: ${dtype} matrix·matrix`);
+        const mmul = await measure(ctx, `dot ${dtype} matmat`, () => x.dot(y));
+        a.close();
+        const np = await python(ctx, `${PY_TIMER}
+a = np.load(sys.argv[1], mmap_mode='r'); m = a.reshape(-1, int(sys.argv[3])); v = (1 + np.arange(m.shape[1]) % 3).astype(m.dtype)
+n = ${N}; i = np.arange(n * n, dtype=np.int64)
+x = (((i * 2654435761 + 1) % 1000) / 1000).astype(m.dtype).reshape(n, n); y = (((i * 2654435761 + 7) % 1000) / 1000).astype(m.dtype).reshape(n, n)
+print(json.dumps({'matvec': t(lambda: m.dot(v)), 'matmat': t(lambda: x.dot(y))}))`, [file, ctx.runs, cols]);
+        const flops = 2 * N ** 3;
+        const shape = `${a.size / cols}x${cols}`;
+        out.push(
+          { id: `dot.${dt}.matvec`, name: `${dtype} matrix ${shape} dot(vector), all cores`, unit: 'GB/s', samples: gbps(a.nbytes, mv.seconds), compare: [`dot.numpy.${dt}.matvec`, 'ceiling.read'], rss: mv.rss, note: 'mapped file, page cache warm' },
+          { id: `dot.${dt}.matmat`, name: `${dtype} ${N}x${N} dot(${N}x${N}), all cores`, unit: 'GFLOP/s', samples: mmul.seconds.map((t) => flops / t / 1e9), compare: [`dot.numpy.${dt}.matmat`], rss: mmul.rss, note: 'in memory (matrixmultiply)' },
+        );
+        for (const k of ['matvec', 'matmat']) {
+          const id = `dot.numpy.${dt}.${k}`;
+          const name = k === 'matvec' ? `NumPy: ${dtype} matrix ${shape} dot(vector) (BLAS threads)` : `NumPy: ${dtype} ${N}x${N} dot(${N}x${N}) (BLAS threads)`;
+          const unit = k === 'matvec' ? 'GB/s' : 'GFLOP/s';
+          out.push(np.error ? skipped(id, name, unit, np.error)
+            : { id, name, unit, samples: k === 'matvec' ? gbps(a.nbytes, np.matvec) : np.matmat.map((t) => flops / t / 1e9), baseline: 'numpy', rss: null });
+        }
+      }
+    } finally {
+      fs.rmSync(f32, { force: true });
+    }
+    return out;
+  },
+
   /** A full pass in blocks with `chunks({ release: true })`: peak RSS against the data size. */
   async budget(ctx) {
     let worst = NaN;

@@ -44,9 +44,16 @@ const table: Record<DType, [number, TypedArrayCtor, number, DTypeInfo['kind']]> 
   complex128: [16, Float64Array, 2, 'c'],
 };
 
+const INFOS = new Map<DType, Readonly<DTypeInfo>>();
+
+/** The (shared, frozen) info of a dtype. */
 export function dtypeInfo(name: DType): DTypeInfo {
-  const [itemsize, ctor, lanes, kind] = table[name];
-  return { name, itemsize, ctor, lanes, kind, alignment: itemsize / lanes };
+  let info = INFOS.get(name);
+  if (info === undefined) {
+    const [itemsize, ctor, lanes, kind] = table[name];
+    INFOS.set(name, (info = Object.freeze({ name, itemsize, ctor, lanes, kind, alignment: itemsize / lanes })));
+  }
+  return info;
 }
 
 export const NATIVE_ORDER: ByteOrder =

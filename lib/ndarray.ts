@@ -1,7 +1,7 @@
 /** `NdArray`: a typed, strided view over a `Storage` (a mapping or in-memory memory). */
 import { inspect } from 'node:util';
 import { ByteOrder, DType, DTYPES, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray } from './dtype';
-import { closedError, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
+import { closedError, fromNative, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
 import type { BinaryArgs, ReduceMean, ScalarIn, NativeArray, ViewArg } from '../binding';
 import * as binding from '../binding';
 import { broadcastShapes, broadcastStrides } from './broadcast';
@@ -50,7 +50,8 @@ interface ReduceCall {
 /** Codes of the small-call path (`crates/node/src/window.rs`): dtypes by their index in `DTYPES`. */
 const DTYPE_CODE: ReadonlyMap<string, number> = new Map(DTYPES.map((d, i) => [d, i]));
 const REDUCE_CODE: ReadonlyMap<string, number> = new Map(['sum', 'prod', 'mean', 'var', 'std', 'min', 'max', 'argmin', 'argmax'].map((o, i) => [o, i]));
-const BINARY_CODE: ReadonlyMap<string, number> = new Map(['add', 'sub', 'mul', 'div'].map((o, i) => [o, i]));
+const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const;
+const BINARY_CODE: ReadonlyMap<string, number> = new Map(BINARY_OPS.map((o, i) => [o, i]));
 /** Result dtype codes of reductions without `dtype`, by reduction code * 16 + dtype code. */
 const REDUCE_DTYPES = new Map<number, number>();
 
@@ -58,6 +59,16 @@ function reduceDtype(op: number, dtype: number): number {
   const k = op * 16 + dtype;
   let r = REDUCE_DTYPES.get(k);
   if (r === undefined) REDUCE_DTYPES.set(k, (r = native(() => binding.reduceResultDtype(op, dtype))));
+  return r;
+}
+
+/** Result dtype codes of array-array operations, by (op code * 16 + dtype code) * 16 + dtype code. */
+const RESULT_CODES: number[] = [];
+
+function resultCode(op: number, a: number, b: number): number {
+  const k = (op * 16 + a) * 16 + b;
+  let r = RESULT_CODES[k];
+  if (r === undefined) RESULT_CODES[k] = r = DTYPE_CODE.get(resultDtype(BINARY_OPS[op]!, DTYPES[a]!, DTYPES[b]!))!;
   return r;
 }
 
@@ -77,8 +88,11 @@ function resultDtype(op: string, a: string, b: string): string {
 export class NdArray {
   /** @internal */ readonly _s: Storage;
   /** @internal byte offset of element [0, ...] inside the mapping */ readonly _offset: number;
-  readonly shape: readonly number[];
-  readonly strides: readonly number[];
+  /** @internal the shape; frozen when first handed out (`shape`): freezing costs ~30 ns an array, a fifth of a slice */
+  readonly _shape: readonly number[];
+  /** @internal the strides, frozen like `_shape` */
+  readonly _strides: readonly number[];
+  private _frozen = false;
   private _data: TypedArray | undefined;
   /** For the `get(i)` fast path: whether it applies (1-D, a single directly indexed window), the length, and the first index and step in window elements. */
   private readonly _fast: boolean;
@@ -92,8 +106,8 @@ export class NdArray {
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number, owned = false) {
     this._s = storage;
     // `owned`: the caller made these arrays for this view alone (no copy needed).
-    this.shape = Object.freeze(owned ? (shape as number[]) : shape.slice());
-    this.strides = Object.freeze(owned ? (strides as number[]) : strides.slice());
+    this._shape = owned ? shape : shape.slice();
+    this._strides = owned ? strides : strides.slice();
     this._offset = offset;
     const div = storage.dt.itemsize / storage.dt.lanes;
     this._fast = shape.length === 1 && storage.direct && storage.windowBytes >= storage.byteLength;
@@ -108,13 +122,32 @@ export class NdArray {
     const info = storage.info;
     const isz = storage.dt.itemsize;
     const strides = info.fortranOrder ? [...info.shape.keys()].map((i) => isz * info.shape.slice(0, i).reduce((a, b) => a * Math.max(b, 1), 1)) : cStrides(info.shape, isz);
-    return new NdArray(storage, info.shape, strides, 0);
+    // The storage's shape is never changed: shared (frozen) with its whole view; strides are new.
+    return new NdArray(storage, info.shape, strides, 0, true);
+  }
+
+  /** The length of each axis (frozen). */
+  get shape(): readonly number[] {
+    if (!this._frozen) this.freeze();
+    return this._shape;
+  }
+
+  /** Bytes between neighbours along each axis, like NumPy's `strides` (frozen). */
+  get strides(): readonly number[] {
+    if (!this._frozen) this.freeze();
+    return this._strides;
+  }
+
+  private freeze(): void {
+    Object.freeze(this._shape);
+    Object.freeze(this._strides);
+    this._frozen = true;
   }
 
   get dtype(): DType { return this._s.dt.name; }
   get byteOrder(): ByteOrder { return this._s.byteOrder; }
-  get ndim(): number { return this.shape.length; }
-  get size(): number { return this.shape.reduce((a, b) => a * b, 1); }
+  get ndim(): number { return this._shape.length; }
+  get size(): number { return this._shape.reduce((a, b) => a * b, 1); }
   get itemsize(): number { return this._s.dt.itemsize; }
   get nbytes(): number { return this.size * this._s.dt.itemsize; }
   get mode(): MmapMode | null { return (this._s.info.mode ?? null) as MmapMode | null; }
@@ -126,10 +159,10 @@ export class NdArray {
   get flags(): Flags {
     const isz = this._s.dt.itemsize;
     const al = this._s.dt.alignment;
-    const aligned = (this._s.info.addressMod64 + this._offset) % al === 0 && this.strides.every((s, i) => this.shape[i]! <= 1 || s % al === 0);
+    const aligned = (this._s.info.addressMod64 + this._offset) % al === 0 && this._strides.every((s, i) => this._shape[i]! <= 1 || s % al === 0);
     return {
-      cContiguous: isContiguous(this.shape, this.strides, isz, false),
-      fContiguous: isContiguous(this.shape, this.strides, isz, true),
+      cContiguous: isContiguous(this._shape, this._strides, isz, false),
+      fContiguous: isContiguous(this._shape, this._strides, isz, true),
       writeable: this._s.writeable,
       aligned,
       ownsData: this.mode === null && this._offset === 0 && this.nbytes === this._s.byteLength,
@@ -141,7 +174,7 @@ export class NdArray {
   }
 
   private byteOffset(index: Index[], what: string): number {
-    const nd = this.shape.length;
+    const nd = this._shape.length;
     if (index.length !== nd) {
       throw rangeError(`${what} needs ${nd} ${nd === 1 ? 'index' : 'indices'} for a ${nd}-dimensional array, got ${index.length}`);
     }
@@ -149,12 +182,12 @@ export class NdArray {
     for (let d = 0; d < nd; d++) {
       let i = index[d] as number;
       if (typeof i !== 'number') i = toIndex(i, 'index');
-      const n = this.shape[d]!;
+      const n = this._shape[d]!;
       if (i < 0) i += n;
       if (!(i >= 0 && i < n && Math.floor(i) === i)) {
         throw rangeError(`index ${String(index[d])} is out of bounds for axis ${d} with size ${n}`);
       }
-      off += i * this.strides[d]!;
+      off += i * this._strides[d]!;
     }
     return off;
   }
@@ -207,7 +240,7 @@ export class NdArray {
     this.check();
     const { field: f, storage: st } = this._s.field(name);
     const sub = cStrides(f.shape, f.descr.itemsize);
-    return new NdArray(st, [...this.shape, ...f.shape], [...this.strides, ...sub], this._offset + f.offset);
+    return new NdArray(st, [...this._shape, ...f.shape], [...this._strides, ...sub], this._offset + f.offset);
   }
 
   /** A datetime64 element as a `Date` (null for NaT); throws where a Date cannot hold it exactly. */
@@ -246,7 +279,7 @@ export class NdArray {
       for (let i = 0; i < specs.length; i++) if (typeof specs[i] === 'string') throw typeError("a slice string must be the only argument: a.slice('1:, ::2')");
       parsed = specs as SliceSpec[];
     }
-    const v = applySlices({ shape: this.shape, strides: this.strides, offset: this._offset }, parsed);
+    const v = applySlices({ shape: this._shape, strides: this._strides, offset: this._offset }, parsed);
     return new NdArray(this._s, v.shape, v.strides, v.offset, true);
   }
 
@@ -257,7 +290,7 @@ export class NdArray {
     const list = axes.length === 1 && Array.isArray(axes[0]) ? axes[0] : (axes as number[]);
     const perm = list.length === 0 ? [...Array(nd).keys()].reverse() : list.map((a) => axisIndex(a, nd));
     if (perm.length !== nd || new Set(perm).size !== nd) throw invalidArg(`axes [${list.join(', ')}] don't match an array of dimension ${nd}`);
-    return new NdArray(this._s, perm.map((a) => this.shape[a]!), perm.map((a) => this.strides[a]!), this._offset);
+    return new NdArray(this._s, perm.map((a) => this._shape[a]!), perm.map((a) => this._strides[a]!), this._offset);
   }
 
   /** The transpose. */
@@ -275,7 +308,7 @@ export class NdArray {
     });
     // NumPy returns a plain view (strides kept) when the requested shape, as given (a -1 never
     // matches), is the current one.
-    const same = shape.length === this.shape.length && shape.every((d, i) => d === this.shape[i]);
+    const same = shape.length === this._shape.length && shape.every((d, i) => d === this._shape[i]);
     const unknown = shape.indexOf(-1);
     if (unknown !== shape.lastIndexOf(-1)) throw invalidArg('can only specify one unknown dimension');
     const known = shape.reduce((a, b) => (b === -1 ? a : a * b), 1);
@@ -287,7 +320,7 @@ export class NdArray {
       throw invalidArg(`cannot reshape array of size ${this.size} into shape (${shape.join(', ')})`);
     }
     const isz = this.itemsize;
-    const strides = same ? [...this.strides] : this.size === 0 ? cStrides(shape, isz) : reshapeStrides([...this.shape], [...this.strides], shape, isz);
+    const strides = same ? [...this._strides] : this.size === 0 ? cStrides(shape, isz) : reshapeStrides([...this._shape], [...this._strides], shape, isz);
     if (strides === null) {
       throw new MmnpyError('ERR_MMNPY_NOT_CONTIGUOUS', `cannot reshape this non-contiguous view to (${shape.join(', ')}) without copying; use copy().reshape(...)`);
     }
@@ -306,8 +339,8 @@ export class NdArray {
       throw new MmnpyError('ERR_MMNPY_UNSUPPORTED_DTYPE', `data has no TypedArray for dtype ${this.dtype}; use get() or toArray()${s.descr.kind === 'record' ? ', or field(name) for a numeric view of one field' : ''}`);
     }
     const isz = this.itemsize;
-    const c = isContiguous(this.shape, this.strides, isz, false);
-    if (!c && !isContiguous(this.shape, this.strides, isz, true)) {
+    const c = isContiguous(this._shape, this._strides, isz, false);
+    if (!c && !isContiguous(this._shape, this._strides, isz, true)) {
       throw new MmnpyError('ERR_MMNPY_NOT_CONTIGUOUS', 'data needs a contiguous array; this view is strided: iterate it with chunks() or copy it with toTypedArray()');
     }
     if (s.byteOrder !== '|' && s.byteOrder !== NATIVE_ORDER) {
@@ -344,8 +377,8 @@ export class NdArray {
     if (this.size === 0) return [this._offset, this._offset];
     let lo = this._offset;
     let hi = this._offset;
-    this.shape.forEach((n, i) => {
-      const e = (n - 1) * this.strides[i]!;
+    this._shape.forEach((n, i) => {
+      const e = (n - 1) * this._strides[i]!;
       if (e < 0) lo += e;
       else hi += e;
     });
@@ -371,17 +404,17 @@ export class NdArray {
       return;
     }
     const axis = axisIndex(options.axis ?? 0, this.ndim);
-    const n = this.shape[axis]!;
+    const n = this._shape[axis]!;
     let rows = options.rows;
     if (rows === undefined) {
       const bytes = options.bytes ?? DEFAULT_CHUNK_BYTES;
       if (!(bytes > 0)) throw invalidArg(`bytes must be positive, got ${bytes}`);
-      const per = this.shape.length === 0 || n === 0 ? 1 : this.nbytes / n;
+      const per = this._shape.length === 0 || n === 0 ? 1 : this.nbytes / n;
       rows = Math.max(1, Math.floor(bytes / Math.max(per, 1)));
     }
     if (!Number.isInteger(rows) || rows < 1) throw invalidArg(`rows must be a positive integer, got ${rows}`);
     for (let start = 0; start < n; start += rows) {
-      const specs: (null | [number, number])[] = this.shape.map(() => null);
+      const specs: (null | [number, number])[] = this._shape.map(() => null);
       specs[axis] = [start, Math.min(start + rows, n)];
       const chunk = this.slice(...specs);
       yield chunk;
@@ -396,11 +429,11 @@ export class NdArray {
     const named = this._s.descr !== undefined;
     const at: number[] = [];
     const rec = (axis: number, off: number): NestedArray => {
-      if (axis === this.shape.length) return named ? this.readNamed(off, at) : this._s.read(off);
-      const out: NestedArray[] = new Array(this.shape[axis]!);
+      if (axis === this._shape.length) return named ? this.readNamed(off, at) : this._s.read(off);
+      const out: NestedArray[] = new Array(this._shape[axis]!);
       for (let i = 0; i < out.length; i++) {
         at[axis] = i;
-        out[i] = rec(axis + 1, off + i * this.strides[axis]!);
+        out[i] = rec(axis + 1, off + i * this._strides[axis]!);
       }
       return out;
     };
@@ -413,7 +446,7 @@ export class NdArray {
     const s = this._s;
     const out = new s.dt.ctor(this.size * s.dt.lanes);
     if (out.byteLength > 0) {
-      native(() => s.native.gatherInto([...this.shape], [...this.strides], this._offset, true, new Uint8Array(out.buffer, out.byteOffset, out.byteLength)));
+      native(() => s.native.gatherInto([...this._shape], [...this._strides], this._offset, true, new Uint8Array(out.buffer, out.byteOffset, out.byteLength)));
     }
     return out;
   }
@@ -422,7 +455,7 @@ export class NdArray {
   copy(): NdArray {
     this.check();
     const s = this._s;
-    const n = native(() => s.native.copyView([...this.shape], [...this.strides], this._offset));
+    const n = native(() => s.native.copyView([...this._shape], [...this._strides], this._offset));
     return NdArray._whole(new Storage(n, s.copied));
   }
 
@@ -491,7 +524,7 @@ export class NdArray {
       const isz = this.itemsize;
       const walk = (axis: number, off: number): void => {
         if (axis === this.ndim) return this._s.write(off, enc);
-        for (let i = 0; i < this.shape[axis]!; i++) walk(axis + 1, off + i * this.strides[axis]!);
+        for (let i = 0; i < this._shape[axis]!; i++) walk(axis + 1, off + i * this._strides[axis]!);
       };
       if (!this._s.writeable) throw this._s.readOnlyError();
       if (isz > 0) walk(0, this._offset);
@@ -554,7 +587,7 @@ export class NdArray {
     if (from !== undefined) {
       const a = from;
       if (a.closed) throw closedError();
-      const s = a.viewArg(setitemStrides(a.shape, a.strides, this.shape), this.shape);
+      const s = a.viewArg(setitemStrides(a.shape, a.strides, this._shape), this._shape);
       return (async) => (async ? n.assignAsync(view, a._s.native, s, release) : n.assign(view, a._s.native, s, release));
     }
     const v = toScalarIn(checkValue(this.dtype, setitemValue(this.dtype, src)), this.dtype);
@@ -611,12 +644,12 @@ export class NdArray {
     let b: NativeArray | undefined;
     if (other instanceof NdArray) {
       if (other.closed) throw closedError();
-      shape = broadcastShapes(this.shape, other.shape);
-      args = { a: this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape), b: other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape), o: this.viewArg() };
+      shape = broadcastShapes(this._shape, other.shape);
+      args = { a: this.viewArg(broadcastStrides(this._shape, this._strides, shape), shape), b: other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape), o: this.viewArg() };
       b = other._s.native;
     } else {
       const [s, sd] = weakScalar(this.dtype, other);
-      shape = [...this.shape];
+      shape = [...this._shape];
       args = { a: this.viewArg(), scalar: s, scalarDtype: sd, o: this.viewArg() };
     }
     const out = this.outFor(options, 'bool', shape);
@@ -629,7 +662,7 @@ export class NdArray {
 
   private truthTest(test: string, options: OutOptions | undefined, async: boolean): NdArray | Promise<NdArray> {
     this.check();
-    const out = this.outFor(options, 'bool', [...this.shape]);
+    const out = this.outFor(options, 'bool', [...this._shape]);
     const n = this._s.native;
     if (async) return nativeAsync(() => n.truthTestAsync(test, this.viewArg(), out._s.native, out.viewArg())).then(() => out);
     native(() => n.truthTest(test, this.viewArg(), out._s.native, out.viewArg()));
@@ -647,8 +680,8 @@ export class NdArray {
   }
 
   /** @internal */
-  viewArg(strides: readonly number[] = this.strides, shape: readonly number[] = this.shape): ViewArg {
-    if (strides === this.strides && shape === this.shape && this._packed) return this._packed;
+  viewArg(strides: readonly number[] = this._strides, shape: readonly number[] = this._shape): ViewArg {
+    if (strides === this._strides && shape === this._shape && this._packed) return this._packed;
     const nd = shape.length;
     const v = new Float64Array(2 + 2 * nd);
     v[0] = this._offset;
@@ -657,7 +690,7 @@ export class NdArray {
       v[2 + i] = shape[i]!;
       v[2 + nd + i] = strides[i]!;
     }
-    if (strides === this.strides && shape === this.shape) this._packed = v;
+    if (strides === this._strides && shape === this._shape) this._packed = v;
     return v;
   }
 
@@ -667,7 +700,7 @@ export class NdArray {
     if (out === undefined || out === null) return NdArray._whole(new Storage(native(() => binding.zeros(dtype, shape)), false));
     if (!(out instanceof NdArray)) throw typeError('out must be an NdArray');
     if (out.closed) throw closedError();
-    if (out.shape.length !== shape.length || out.shape.some((d, i) => d !== shape[i])) {
+    if (!sameShape(out.shape, shape)) {
       throw invalidArg(`out has shape (${out.shape.join(', ')}), the result (${shape.join(', ')})`);
     }
     return out;
@@ -678,29 +711,44 @@ export class NdArray {
     let result: NdArray;
     let run: () => void | Promise<void>;
     if (other instanceof NdArray) {
-      if (other.closed) throw closedError();
-      const same = sameShape(this.shape, other.shape);
-      const shape = same ? (this.shape as number[]) : broadcastShapes(this.shape, other.shape);
-      const compute = resultDtype(op, this.dtype, other.dtype);
-      // Operands of the result's shape pass their own (cached) packed views.
-      const a = same || sameShape(this.shape, shape) ? this.viewArg() : this.viewArg(broadcastStrides(this.shape, this.strides, shape), shape);
-      const b = same || sameShape(other.shape, shape) ? other.viewArg() : other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
-      const given = options?.out !== undefined && options.out !== null;
-      const outSize = given && options.out instanceof NdArray ? options.out.itemsize : 0;
-      const widest = Math.max(this.itemsize, other.itemsize, dtypeInfo(compute as DType).itemsize, outSize);
-      // Small results only (see `reduce`).
-      const am = async || shape.reduce((x, y) => x * y, 1) * widest > SMALL_BYTES ? undefined : this._s.memory();
-      const bm = am === undefined ? undefined : other._s.memory();
-      if (bm !== undefined) {
-        // The small-call path (see `reduce`): memories, codes, and a new result allocated here.
-        const res = given ? this.outFor(options, compute, shape) : NdArray._whole(Storage.small(compute as DType, shape.slice()));
-        const om = res._s.writeable ? res._s.memory() : undefined;
-        if (om !== undefined) {
-          const o = res.viewArg();
-          native(() => binding.binaryMem(BINARY_CODE.get(op)!, am!, a, DTYPE_CODE.get(this.dtype)!, bm, b, DTYPE_CODE.get(other.dtype)!, undefined, om, o, DTYPE_CODE.get(res.dtype)!, DTYPE_CODE.get(compute)!));
-          return res;
+      if (other._s.closed) throw closedError();
+      const same = sameShape(this._shape, other.shape);
+      const shape = same ? (this._shape as number[]) : broadcastShapes(this._shape, other.shape);
+      const opc = BINARY_CODE.get(op)!;
+      const numeric = this._s.dcode >= 0 && other._s.dcode >= 0;
+      const cc = numeric ? resultCode(opc, this._s.dcode, other._s.dcode) : -1;
+      const compute = numeric ? DTYPES[cc]! : resultDtype(op, this.dtype, other.dtype);
+      const outArg = options === undefined ? undefined : options.out;
+      const given = outArg !== undefined && outArg !== null;
+      if (!async && numeric) {
+        let size = 1;
+        for (let i = 0; i < shape.length; i++) size *= shape[i]!;
+        const outSize = given && outArg instanceof NdArray ? outArg.itemsize : 0;
+        const widest = Math.max(this._s.dt.itemsize, other._s.dt.itemsize, dtypeInfo(compute as DType).itemsize, outSize);
+        // Small results only (see `reduce`).
+        const am = size * widest > SMALL_BYTES ? undefined : this._s.memory();
+        const bm = am === undefined ? undefined : other._s.memory();
+        if (bm !== undefined) {
+          // The small-call path (see `reduce`): memories, codes, and a new result allocated here.
+          const res = given ? this.outFor(options, compute, shape) : NdArray._whole(Storage.small(compute as DType, shape.slice()));
+          const om = res._s.writeable ? res._s.memory() : undefined;
+          if (om !== undefined) {
+            const a = same || sameShape(this._shape, shape) ? this.viewArg() : this.viewArg(broadcastStrides(this._shape, this._strides, shape), shape);
+            const b = same || sameShape(other.shape, shape) ? other.viewArg() : other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
+            // Op and four dtype codes in one number (see `binary_mem` in crates/node/src/window.rs).
+            const codes = opc | (this._s.dcode << 3) | (other._s.dcode << 8) | (res._s.dcode << 13) | (cc << 18);
+            try {
+              binding.binaryMem(codes, am!, a, bm, b, om, res.viewArg());
+            } catch (e) {
+              throw fromNative(e);
+            }
+            return res;
+          }
         }
       }
+      // Operands of the result's shape pass their own (cached) packed views.
+      const a = same || sameShape(this._shape, shape) ? this.viewArg() : this.viewArg(broadcastStrides(this._shape, this._strides, shape), shape);
+      const b = same || sameShape(other.shape, shape) ? other.viewArg() : other.viewArg(broadcastStrides(other.shape, other.strides, shape), shape);
       result = this.outFor(options, compute, shape);
       const out = result;
       const n = this._s.native;
@@ -711,7 +759,7 @@ export class NdArray {
     } else {
       const s = scalarOperand(other, this.dtype, op);
       const compute = native(() => binding.binaryResultDtype(op, this.dtype, undefined, s));
-      result = this.outFor(options, compute, [...this.shape]);
+      result = this.outFor(options, compute, [...this._shape]);
       const out = result;
       const args = [op, this.viewArg(), undefined, undefined, s, out._s.native, out.viewArg(), compute] as const;
       run = async ? () => nativeAsync(() => this._s.native.binaryAsync(...args)) : () => native(() => this._s.native.binary(...args));
@@ -726,7 +774,7 @@ export class NdArray {
     if (d?.kind === 'time' && options?.out === undefined && native(() => binding.parseDtype(dtype)).dtype === 'int64') {
       // The ticks, as a view (NumPy copies; a view costs nothing and keeps the byte order).
       const st = this._s.ticksStorage();
-      const v = new NdArray(st, this.shape, this.strides, this._offset);
+      const v = new NdArray(st, this._shape, this._strides, this._offset);
       return async ? Promise.resolve(v) : v;
     }
     if (options?.out instanceof NdArray) {
@@ -734,7 +782,7 @@ export class NdArray {
       const want = native(() => binding.parseDtype(dtype)).dtype;
       if (want !== options.out.dtype) throw invalidArg(`astype('${dtype}') cannot write into out of dtype ${options.out.dtype}; give out of dtype ${want}`);
     }
-    const result = options?.out ? this.outFor(options, dtype, [...this.shape]) : NdArray._whole(new Storage(native(() => binding.zeros(dtype, [...this.shape])), false));
+    const result = options?.out ? this.outFor(options, dtype, [...this._shape]) : NdArray._whole(new Storage(native(() => binding.zeros(dtype, [...this._shape])), false));
     const out = result;
     if (async) return nativeAsync(() => this._s.native.castIntoAsync(this.viewArg(), out._s.native, out.viewArg())).then(() => result);
     native(() => this._s.native.castInto(this.viewArg(), out._s.native, out.viewArg()));
@@ -764,8 +812,8 @@ export class NdArray {
     if (typeof mean === 'number') return { values: [mean, 0], complex: false };
     if (mean instanceof NdArray) {
       mean.check();
-      const reduced = axis === null ? [] : this.shape.filter((_, i) => i !== axis);
-      const keep = this.shape.map((d, i) => (axis === null || i === axis ? 1 : d));
+      const reduced = axis === null ? [] : this._shape.filter((_, i) => i !== axis);
+      const keep = this._shape.map((d, i) => (axis === null || i === axis ? 1 : d));
       const same = (s: readonly number[]) => s.length === mean.ndim && s.every((d, i) => d === mean.shape[i]);
       if (!same(reduced) && !same(keep) && mean.size !== 1) {
         throw invalidArg(`mean of shape (${mean.shape.join(', ')}) does not match the reduction's result, shape (${reduced.join(', ')}) or (${keep.join(', ')})`);
@@ -800,8 +848,8 @@ export class NdArray {
 
   private reduce(op: string, options: VarOptions | undefined): Scalar | NdArray {
     const time = this.timeArgs(op, options);
-    if (time === null) return this.timeResult(op, native(() => this._s.native.reduceTime(op, [...this.shape], [...this.strides], this._offset)));
-    if (time !== undefined) return NdArray._whole(new Storage(native(() => this._s.native.reduceTimeAxis(op, [...this.shape], [...this.strides], this._offset, time)), this._s.copied));
+    if (time === null) return this.timeResult(op, native(() => this._s.native.reduceTime(op, [...this._shape], [...this._strides], this._offset)));
+    if (time !== undefined) return NdArray._whole(new Storage(native(() => this._s.native.reduceTimeAxis(op, [...this._shape], [...this._strides], this._offset, time)), this._s.copied));
     const c = this.reduceArgs(op, options);
     // Small views only: the path takes no advice on mapped files (read-ahead, huge pages) that
     // the native array's path gives large ones.
@@ -811,16 +859,26 @@ export class NdArray {
       // The small-call path: the memory itself, codes for op and dtype, and a small result
       // allocated here (see `Storage.small`).
       const code = REDUCE_CODE.get(op)!;
-      const dt = DTYPE_CODE.get(this.dtype)!;
-      if (c.axis === null) return toScalar(native(() => binding.reduceMem(code, mem, this.viewArg(), dt, c.ddof)), op, this.dtype, undefined);
-      const axis = c.axis;
-      const rd = DTYPES[reduceDtype(code, dt)]!;
-      const shape = this.shape.filter((_, i) => i !== axis);
-      if (shape.reduce((a, b) => a * b, 1) * dtypeInfo(rd).itemsize <= SMALL_BYTES) {
-        const st = Storage.small(rd, shape);
-        const out = st.memory()!;
-        native(() => binding.reduceAxisMem(code, mem, this.viewArg(), dt, axis, c.ddof, out));
-        return NdArray._whole(st);
+      const dt = this._s.dcode;
+      try {
+        if (c.axis === null) return toScalar(binding.reduceMem(code, mem, this.viewArg(), dt, c.ddof), op, this.dtype, undefined);
+        const axis = c.axis;
+        const rd = DTYPES[reduceDtype(code, dt)]!;
+        const shape: number[] = [];
+        let size = 1;
+        for (let i = 0; i < this._shape.length; i++) {
+          if (i !== axis) {
+            shape.push(this._shape[i]!);
+            size *= this._shape[i]!;
+          }
+        }
+        if (size * dtypeInfo(rd).itemsize <= SMALL_BYTES) {
+          const st = Storage.small(rd, shape);
+          binding.reduceAxisMem(code, mem, this.viewArg(), dt, axis, c.ddof, st.memory()!);
+          return NdArray._whole(st);
+        }
+      } catch (e) {
+        throw fromNative(e);
       }
     }
     const n = this._s.native;
@@ -831,10 +889,10 @@ export class NdArray {
 
   private async reduceAsync(op: string, options: VarOptions | undefined): Promise<Scalar | NdArray> {
     const time = this.timeArgs(op, options);
-    if (time === null) return this.timeResult(op, await nativeAsync(() => this._s.native.reduceTimeAsync(op, [...this.shape], [...this.strides], this._offset)));
+    if (time === null) return this.timeResult(op, await nativeAsync(() => this._s.native.reduceTimeAsync(op, [...this._shape], [...this._strides], this._offset)));
     if (time !== undefined) {
       const copied = this._s.copied;
-      return NdArray._whole(new Storage(await nativeAsync(() => this._s.native.reduceTimeAxisAsync(op, [...this.shape], [...this.strides], this._offset, time)), copied));
+      return NdArray._whole(new Storage(await nativeAsync(() => this._s.native.reduceTimeAxisAsync(op, [...this._shape], [...this._strides], this._offset, time)), copied));
     }
     const c = this.reduceArgs(op, options);
     const n = this._s.native;
@@ -864,7 +922,7 @@ export class NdArray {
     if (this.closed) return `NdArray <closed>`;
     const where = this.filename ? `, mode: '${this.mode}', file: ${JSON.stringify(this.filename)}` : '';
     const preview = this.size <= 20 ? `, ${inspect(this.toArray(), { depth: 8, breakLength: 120 })}` : '';
-    return `NdArray(${this.dtype}, shape: [${this.shape.join(', ')}]${where}${preview})`;
+    return `NdArray(${this.dtype}, shape: [${this._shape.join(', ')}]${where}${preview})`;
   }
 }
 

@@ -74,25 +74,25 @@ export function applySlices(v: Strided, specsIn: (SliceSpec | '...')[]): Strided
   return { shape, strides, offset };
 }
 
+/** A slice bound clamped as `PySlice_AdjustIndices` does (a function, not a closure per call: slicing is per-call cost). */
+function clampBound(n: number, step: number, v: number | null | undefined, dflt: number): number {
+  if (v === null || v === undefined) return dflt;
+  let i = typeof v === 'number' && Number.isInteger(v) ? v : int(v, 'slice bound');
+  if (i < 0) {
+    i += n;
+    if (i < 0) i = step < 0 ? -1 : 0;
+  } else if (i >= n) {
+    i = step < 0 ? n - 1 : n;
+  }
+  return i;
+}
+
 /** Python's `PySlice_AdjustIndices`: (start, length, step). */
 export function adjust(n: number, startIn?: number | null, stopIn?: number | null, stepIn?: number | null): [number, number, number] {
   const step = stepIn === null || stepIn === undefined ? 1 : int(stepIn, 'slice step');
   if (step === 0) throw invalidArg('slice step cannot be zero');
-  const lowest = step < 0 ? -1 : 0;
-  const highest = step < 0 ? n - 1 : n;
-  const clamp = (v: number | null | undefined, dflt: number): number => {
-    if (v === null || v === undefined) return dflt;
-    let i = int(v, 'slice bound');
-    if (i < 0) {
-      i += n;
-      if (i < 0) i = lowest;
-    } else if (i >= n) {
-      i = highest;
-    }
-    return i;
-  };
-  const start = clamp(startIn, step < 0 ? n - 1 : 0);
-  const stop = clamp(stopIn, step < 0 ? -1 : n);
+  const start = clampBound(n, step, startIn, step < 0 ? n - 1 : 0);
+  const stop = clampBound(n, step, stopIn, step < 0 ? -1 : n);
   let len = 0;
   if (step < 0) {
     if (stop < start) len = Math.floor((start - stop - 1) / -step) + 1;

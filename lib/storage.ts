@@ -93,13 +93,49 @@ type Writer = (w: TypedArray & DataView, i: number, v: unknown) => void;
 /** Results up to this many bytes live in plain ArrayBuffers allocated here (see `Storage.small`). */
 export const SMALL_BYTES = 65536;
 
+/**
+ * Small results up to `PIECE_MAX` bytes are pieces of a shared `SLAB_BYTES` ArrayBuffer (as
+ * Node's `Buffer.allocUnsafe` pools small buffers): a new ArrayBuffer per result cost ~0.8 µs
+ * (V8's backing store, its sweeping, and malloc churn as results die in GC batches), more
+ * than a whole NumPy `a + b` of 1,000 float64. A slab lives as long as any piece of it does,
+ * so one live piece keeps at most `SLAB_BYTES` alive. Pieces are never handed out: memory
+ * handed out is a native array's, made over a copy first (see `native`).
+ */
+const SLAB_BYTES = 65536;
+const PIECE_MAX = 8192;
+let slab: ArrayBuffer | undefined;
+let slabUsed = SLAB_BYTES;
+
+/** Uninitialised memory for a small result: a piece of the current slab, or its own buffer. */
+function smallMemory(bytes: number): Uint8Array {
+  if (bytes > PIECE_MAX) return new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, bytes);
+  // Pieces start on 64-byte boundaries of the slab (which malloc aligns to 16): any dtype's alignment.
+  const size = (bytes + 63) & ~63;
+  if (slab === undefined || slabUsed + size > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES).buffer as ArrayBuffer;
+    slabUsed = 0;
+  }
+  const piece = new Uint8Array(slab, slabUsed, bytes);
+  slabUsed += size;
+  return piece;
+}
+
+/** Element accessors by dtype code * 4 + direct * 2 + little-endian (closures made once, not per storage). */
+const ACCESSORS: ([Reader, Writer] | undefined)[] = [];
+/** No derivation keys (a root storage's `path`). */
+const NO_PATH: readonly string[] = Object.freeze([]);
+
 export class Storage {
   /** The native array; created on first use for a small result (see `small`). */
   private _native: NativeArray | undefined;
-  /** The memory of a small result until its native array exists (see `small`). */
-  private js: ArrayBuffer | undefined;
+  /** The memory of a small result until its native array exists (see `small`): exactly its bytes. */
+  private js: Uint8Array | undefined;
+  /** `memory()` of a storage with a native array: a Uint8Array over window 0, made once. */
+  private mem: Uint8Array | undefined = undefined;
   readonly info: ArrayInfo;
   readonly dt: DTypeInfo;
+  /** The dtype's code for the small-call path (its index in `DTYPES`), -1 for datetimes, strings and records. */
+  readonly dcode: number;
   readonly byteOrder: ByteOrder;
   readonly byteLength: number;
   readonly writeable: boolean;
@@ -137,17 +173,21 @@ export class Storage {
   readonly root: Storage;
   /** The derivation keys from the root to this storage (`['field:meta', 'field:code']`, `['ticks']`). */
   readonly path: readonly string[];
-  private readonly derived = new Map<string, Storage>();
+  /** Fields' and ticks' storages by key, made on first `derive`. */
+  private derived: Map<string, Storage> | undefined = undefined;
 
-  constructor(nativeArray: NativeArray | undefined, copied: boolean, from?: Derived, js?: { buffer: ArrayBuffer; info: ArrayInfo }) {
+  constructor(nativeArray: NativeArray | undefined, copied: boolean, from?: Derived, js?: { buffer: Uint8Array; info: ArrayInfo }) {
     this._native = nativeArray;
     this.js = js?.buffer;
     this.info = js?.info ?? arrayInfo(nativeArray!);
     if (NUMERIC.has(this.info.dtype)) {
       this.dt = dtypeInfo(this.info.dtype as DType);
+      this.dcode = DTYPES.indexOf(this.dt.name);
+      this.descr = undefined;
     } else {
       const d = JSON.parse(nativeArray!.descr()) as Descr;
       this.descr = d;
+      this.dcode = -1;
       const time = d.kind === 'time';
       this.dt = { name: d.name as DType, itemsize: d.itemsize, ctor: time ? BigInt64Array : Uint8Array, lanes: 1, kind: time ? 'i' : 'u', alignment: d.alignment };
     }
@@ -160,7 +200,7 @@ export class Storage {
     this.rowBytes = from?.parent.rowBytes ?? this.dt.itemsize;
     this.fieldOffset = from?.fieldOffset ?? 0;
     this.root = from?.parent.root ?? this;
-    this.path = from === undefined ? [] : [...from.parent.path, from.key];
+    this.path = from === undefined ? NO_PATH : [...from.parent.path, from.key];
     const aligned = this.info.addressMod64 % this.dt.alignment === 0;
     const nativeOrder = this.byteOrder === '|' || this.byteOrder === NATIVE_ORDER;
     const unit = this.dt.itemsize / this.dt.lanes;
@@ -171,7 +211,14 @@ export class Storage {
     const row = Math.max(this.rowBytes, 1);
     this.windowBytes = this.byteLength <= limit ? Math.max(this.byteLength, 16) : Math.max(row, Math.floor(Math.min(DEFAULT_WINDOW, limit) / row) * row);
     this.div = this.direct ? unit : 1;
-    [this.reader, this.writer] = this.descr === undefined ? accessors(this.dt.name, this.direct, this.byteOrder !== '>') : extendedAccessors(this.descr, this.direct);
+    if (this.descr === undefined) {
+      const k = this.dcode * 4 + (this.direct ? 2 : 0) + (this.byteOrder !== '>' ? 1 : 0);
+      const rw = ACCESSORS[k] ?? (ACCESSORS[k] = accessors(this.dt.name, this.direct, this.byteOrder !== '>'));
+      this.reader = rw[0];
+      this.writer = rw[1];
+    } else {
+      [this.reader, this.writer] = extendedAccessors(this.descr, this.direct);
+    }
   }
 
   /**
@@ -184,14 +231,15 @@ export class Storage {
    */
   static small(dtype: DType, shape: number[]): Storage {
     const dt = dtypeInfo(dtype);
-    const byteLength = shape.reduce((a, b) => a * b, 1) * dt.itemsize;
+    let size = 1;
+    for (let i = 0; i < shape.length; i++) size *= shape[i]!;
+    const byteLength = size * dt.itemsize;
     const info: ArrayInfo = {
       dtype, byteOrder: dt.itemsize / dt.lanes === 1 ? '|' : NATIVE_ORDER, shape, fortranOrder: false, mode: null, filename: null,
       fileOffset: 0, byteLength, addressMod64: 0, version: null, readOnlyMapping: false,
     };
     // Not zeroed: every caller has a kernel write every element before the array is returned.
-    const buffer = Buffer.allocUnsafeSlow(byteLength).buffer as ArrayBuffer;
-    return new Storage(undefined, false, undefined, { buffer, info });
+    return new Storage(undefined, false, undefined, { buffer: smallMemory(byteLength), info });
   }
 
   /** The native array, made now over a copy of a small result's memory if there is none yet. */
@@ -199,7 +247,7 @@ export class Storage {
     if (this._native !== undefined) return this._native;
     const js = this.js;
     if (js === undefined) throw closedError();
-    const n = native(() => binding.fromBytes(new Uint8Array(js), this.dt.name, this.info.shape, false, false));
+    const n = native(() => binding.fromBytes(js, this.dt.name, this.info.shape, false, false));
     this._native = n;
     // From now on the native memory is the array's: windows over the old buffer (only ever
     // used here, never handed out) are dropped.
@@ -211,23 +259,26 @@ export class Storage {
   }
 
   /**
-   * All of the memory as one ArrayBuffer for the kernels' small-call path (`binaryMem`, ...), or
-   * undefined where that path does not apply: several windows, copies (`allowCopy`), closed,
-   * empty, or anything but native byte order and a plain numeric dtype.
+   * All of the memory, exactly its bytes, as a Uint8Array for the kernels' small-call path
+   * (`binaryMem`, ...), or undefined where that path does not apply: several windows, copies
+   * (`allowCopy`), closed, empty, or anything but native byte order and a plain numeric dtype.
    */
-  memory(): ArrayBuffer | undefined {
+  memory(): Uint8Array | undefined {
     if (this.js !== undefined) return this.closed ? undefined : this.js;
+    if (this.mem !== undefined) return this.closed ? undefined : this.mem;
     if (this.closed || this.copied || this.descr !== undefined || this.byteLength === 0 || this.byteLength > this.windowBytes) return undefined;
     if (this.byteOrder !== '|' && this.byteOrder !== NATIVE_ORDER) return undefined;
-    return this.buffers[0] ?? this.windowBuffer(0);
+    this.mem = new Uint8Array(this.buffers[0] ?? this.windowBuffer(0));
+    return this.mem;
   }
 
   /** The storage of a record's field (or of datetime ticks, `name` null), made once. */
   derive(key: string, fieldOffset: number, make: () => NativeArray): Storage {
-    let s = this.derived.get(key);
+    const derived = this.derived ?? (this.derived = new Map());
+    let s = derived.get(key);
     if (s === undefined) {
       s = new Storage(native(make), this.copied, { parent: this, key, fieldOffset });
-      this.derived.set(key, s);
+      derived.set(key, s);
     }
     return s;
   }
@@ -308,8 +359,9 @@ export class Storage {
       this.copiedWindows = 1;
     }
     if (this.js !== undefined) {
-      // A small result's own buffer (one window): kept internal, see `small`.
-      const w = (this.direct ? new this.dt.ctor(this.js) : new DataView(this.js)) as TypedArray & DataView;
+      // A small result's own memory (one window): kept internal, see `small`.
+      const js = this.js;
+      const w = (this.direct ? new this.dt.ctor(js.buffer, js.byteOffset, js.byteLength / this.dt.ctor.BYTES_PER_ELEMENT) : new DataView(js.buffer, js.byteOffset, js.byteLength)) as TypedArray & DataView;
       this.windows[0] = w;
       this.w0 = w;
       return w;
@@ -380,6 +432,7 @@ export class Storage {
     if (this.closed) return;
     this.closed = true;
     this.w0 = undefined;
+    this.mem = undefined;
     this.windows.length = 0;
     this.buffers.length = 0;
     if (this.js !== undefined) {

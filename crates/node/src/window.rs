@@ -21,7 +21,7 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
 
-use crate::compute::{scalar_in, ScalarIn, ScalarRet, ViewArg};
+use crate::compute::{ScalarRet, ViewArg};
 use crate::convert::{invalid, OrJs};
 
 /// An ArrayBuffer's memory, read as an argument of a synchronous call.
@@ -43,11 +43,22 @@ impl ValidateNapiValue for Mem {}
 
 impl FromNapiValue for Mem {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        // A Uint8Array over the array's bytes (a small result's piece of a shared slab, see
+        // `Storage.small`), or a whole ArrayBuffer.
+        let (mut ty, mut n, mut data, mut offset) = (0, 0usize, std::ptr::null_mut(), 0usize);
+        // SAFETY: napi fills the out-parameters, or fails for a value that is no typed array.
+        let status = unsafe { sys::napi_get_typedarray_info(env, value, &mut ty, &mut n, &mut data, std::ptr::null_mut(), &mut offset) };
+        if status == sys::Status::napi_ok {
+            if ty != sys::TypedarrayType::uint8_array {
+                return Err(napi::Error::new(napi::Status::InvalidArg, "array memory must be a Uint8Array or an ArrayBuffer".to_string()));
+            }
+            return Ok(Mem { ptr: data as *mut u8, len: n });
+        }
         let (mut data, mut len) = (std::ptr::null_mut(), 0usize);
         // SAFETY: napi fills the out-parameters, or fails for a value that is no ArrayBuffer.
         let status = unsafe { sys::napi_get_arraybuffer_info(env, value, &mut data, &mut len) };
         if status != sys::Status::napi_ok {
-            return Err(napi::Error::new(napi::Status::InvalidArg, "array memory must be an ArrayBuffer".to_string()));
+            return Err(napi::Error::new(napi::Status::InvalidArg, "array memory must be a Uint8Array or an ArrayBuffer".to_string()));
         }
         Ok(Mem { ptr: data as *mut u8, len })
     }
@@ -131,34 +142,24 @@ pub fn reduce_axis_mem(op: u32, mem: Mem, view: ViewArg, dtype: u32, axis: u32, 
     Ok(())
 }
 
-/// Elementwise `out = a op (b | scalar)` on views of memories (already broadcast to
-/// `out`'s shape); operations by code: add, sub, mul, div.
+/// Elementwise `out = a op b` on views of memories (already broadcast to `out`'s shape).
+/// `codes` packs the operation (bits 0-2: add, sub, mul, div) and the dtype codes of `a`,
+/// `b`, `out` and the computation (5 bits each from bit 3): one argument instead of five,
+/// as each argument costs a napi call.
 #[napi]
-#[allow(clippy::too_many_arguments)]
-pub fn binary_mem(
-    op: u32,
-    a: Mem,
-    av: ViewArg,
-    ad: u32,
-    b: Option<Mem>,
-    bv: Option<ViewArg>,
-    bd: u32,
-    scalar: Option<ScalarIn>,
-    out: Mem,
-    ov: ViewArg,
-    od: u32,
-    compute: u32,
-) -> Result<(), String> {
-    let op = match op {
+pub fn binary_mem(codes: u32, a: Mem, av: ViewArg, b: Mem, bv: ViewArg, out: Mem, ov: ViewArg) -> Result<(), String> {
+    let op = match codes & 7 {
         0 => BinOp::Add,
         1 => BinOp::Sub,
         2 => BinOp::Mul,
         3 => BinOp::Div,
         other => return Err(invalid(format!("unknown operation code {other}"))),
     };
-    let (ad, bd, od, compute) = (dtype(ad)?, dtype(bd)?, dtype(od)?, dtype(compute)?);
+    let field = |k: u32| dtype((codes >> (3 + 5 * k)) & 31);
+    let (ad, bd, od, compute) = (field(0)?, field(1)?, field(2)?, field(3)?);
     // One mapping per distinct memory: the kernels see an operand that is also the output
-    // (`a.add(b, { out: a })`) as the same mapping and order the work accordingly.
+    // (`a.add(b, { out: a })`) as the same mapping and order the work accordingly. Distinct
+    // memories never overlap (distinct storages, or disjoint pieces of one slab).
     let same = |x: &Mem, y: &Mem| -> Result<bool, String> {
         match (x.ptr == y.ptr, x.len == y.len) {
             (true, true) => Ok(true),
@@ -168,23 +169,11 @@ pub fn binary_mem(
     };
     // SAFETY (all three): arguments of this synchronous call.
     let ma = unsafe { a.map() };
-    let b_own = match &b {
-        Some(m) if !same(m, &a)? => Some(unsafe { m.map() }),
-        _ => None,
-    };
+    let b_own = if same(&b, &a)? { None } else { Some(unsafe { b.map() }) };
     let mb = b_own.as_ref().unwrap_or(&ma);
-    let o_to_a = same(&out, &a)?;
-    let o_to_b = match &b {
-        Some(m) => same(&out, m)?,
-        None => false,
-    };
+    let (o_to_a, o_to_b) = (same(&out, &a)?, same(&out, &b)?);
     let o_own = if o_to_a || o_to_b { None } else { Some(unsafe { out.map() }) };
     let mo = if o_to_a { &ma } else { o_own.as_ref().unwrap_or(mb) };
-    let operand = match (&bv, &scalar) {
-        (Some(v), _) if b.is_some() => Operand::View(source(mb, v, bd)),
-        (None, Some(s)) if b.is_none() => Operand::Scalar(scalar_in(s)?),
-        _ => return Err(invalid("binaryMem needs another array (memory and view) or a scalar")),
-    };
     let dest = Dest { map: mo, layout: &ov.layout, dtype: od, order: ByteOrder::NATIVE, release: false };
-    elementwise::binary(op, &source(&ma, &av, ad), &operand, &dest, compute).or_js()
+    elementwise::binary(op, &source(&ma, &av, ad), &Operand::View(source(mb, &bv, bd)), &dest, compute).or_js()
 }

@@ -13,6 +13,7 @@ use super::elem::{Acc, C};
 use super::elementwise::{promote, Arith, Load, Store};
 use super::pool;
 use super::reduce::{Reduced, Source, Value};
+use super::simd;
 use super::stream::{run_span, Behind, GRAIN};
 use crate::dtype::DType;
 use crate::error::{err, ErrorKind, Result};
@@ -110,10 +111,11 @@ fast_dot!(fast_dot_f64, f64);
 fast_dot!(fast_dot_f32, f32);
 
 macro_rules! fast_dot4 {
-    ($name:ident, $t:ty) => {
+    ($name:ident, $body:ident, $t:ty) => {
         /// Four rows at once against one vector: each vector load serves four rows,
         /// as BLAS gemv kernels do; 8 lanes per row.
-        fn $name(rows: [&[$t]; 4], y: &[$t]) -> [$t; 4] {
+        #[inline(always)]
+        fn $body(rows: [&[$t]; 4], y: &[$t]) -> [$t; 4] {
             let k = y.len();
             let mut acc = [[0.0 as $t; 8]; 4];
             let full = k - k % 8;
@@ -138,10 +140,17 @@ macro_rules! fast_dot4 {
             }
             out
         }
+
+        simd::dispatch!(
+            /// The four-row loop compiled for this CPU's instruction set (wide loads; the
+            /// same operations, in the same order, on every level).
+            fn $name(rows: [&[$t]; 4], y: &[$t]) -> [$t; 4],
+            $body(rows, y)
+        );
     };
 }
-fast_dot4!(fast_dot4_f64, f64);
-fast_dot4!(fast_dot4_f32, f32);
+fast_dot4!(fast_dot4_f64, dot4_f64, f64);
+fast_dot4!(fast_dot4_f32, dot4_f32, f32);
 
 /// Matrix·vector of native, aligned float32 or float64 operands with contiguous rows,
 /// straight from the mapped memory (no conversion buffers), rows in parallel.
@@ -181,11 +190,14 @@ fn fast_matvec(a: &Source, b: &Source) -> Option<DotResult> {
                         let (y, row) =
                             unsafe { (std::slice::from_raw_parts(vbase as *const $t, k), |i: usize| std::slice::from_raw_parts(row_addr(i) as *const $t, k)) };
                         let first = r0 + 4 * g;
-                        let vals: Vec<$t> = if dst.len() == 4 * isz {
-                            $four([row(first), row(first + 1), row(first + 2), row(first + 3)], y).to_vec()
+                        let mut vals = [0.0 as $t; 4];
+                        if dst.len() == 4 * isz {
+                            vals = $four([row(first), row(first + 1), row(first + 2), row(first + 3)], y);
                         } else {
-                            (first..first + dst.len() / isz).map(|i| $one(row(i), y)).collect()
-                        };
+                            for (j, v) in vals.iter_mut().enumerate().take(dst.len() / isz) {
+                                *v = $one(row(first + j), y);
+                            }
+                        }
                         for (d, v) in dst.chunks_mut(isz).zip(vals) {
                             d.copy_from_slice(&v.to_ne_bytes());
                         }

@@ -273,15 +273,17 @@ fn is_complex<A: 'static>() -> bool {
 /// imaginary parts): four accumulators, leaves of up to 64 elements, split at
 /// `(n - n % 8) / 2`.
 pub(crate) fn pairwise<A: Acc, G: Fn(usize) -> A + Sync>(lo: usize, n: usize, get: &G) -> A {
-    pairwise_rel(lo, n, get, None)
+    pairwise_rel(lo, n, get, None, false)
 }
 
-/// [`pairwise`], releasing finished subtrees in streaming mode.
-fn pairwise_rel<A: Acc, G: Fn(usize) -> A + Sync>(lo: usize, n: usize, get: &G, rel: Option<&Release>) -> A {
+/// [`pairwise`], releasing finished subtrees in streaming mode. `stream`: the elements come
+/// from memory, not cache (part of a large view): one leaf after the other, never two
+/// interleaved (see [`pairwise_flat`]); the same sums.
+fn pairwise_rel<A: Acc, G: Fn(usize) -> A + Sync>(lo: usize, n: usize, get: &G, rel: Option<&Release>, stream: bool) -> A {
     if is_complex::<A>() {
-        pairwise_n::<A, G, 4, 64>(lo, n, get, rel)
+        pairwise_n::<A, G, 4, 64>(lo, n, get, rel, stream)
     } else {
-        pairwise_n::<A, G, 8, 128>(lo, n, get, rel)
+        pairwise_n::<A, G, 8, 128>(lo, n, get, rel, stream)
     }
 }
 
@@ -294,9 +296,9 @@ fn split(n: usize, lanes: usize) -> usize {
     }
 }
 
-fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: usize>(lo: usize, n: usize, get: &G, rel: Option<&Release>) -> A {
+fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: usize>(lo: usize, n: usize, get: &G, rel: Option<&Release>, stream: bool) -> A {
     if let Some(r) = rel.filter(|r| n <= r.grain) {
-        let v = pairwise_n::<A, G, LANES, LEAF>(lo, n, get, None);
+        let v = pairwise_n::<A, G, LANES, LEAF>(lo, n, get, None, stream);
         r.done(lo, n);
         return v;
     }
@@ -304,7 +306,7 @@ fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: 
         leaf::<A, G, LANES>(lo, n, get)
     } else {
         let n2 = split(n, LANES);
-        if rel.is_none() && n2 <= LEAF && n - n2 <= LEAF {
+        if rel.is_none() && !stream && n2 <= LEAF && n - n2 <= LEAF {
             // Two sibling leaves (each at least LANES long, as n > LEAF): their loops
             // interleaved, so twice as many independent chains of additions hide the
             // adds' latency; each leaf still adds its own elements in its own order.
@@ -312,10 +314,13 @@ fn pairwise_n<A: Acc, G: Fn(usize) -> A + Sync, const LANES: usize, const LEAF: 
             return a.add(b);
         }
         if n >= PAR_MIN {
-            let (a, b) = rayon::join(|| pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel), || pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get, rel));
+            let (a, b) = rayon::join(
+                || pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel, stream),
+                || pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get, rel, stream),
+            );
             a.add(b)
         } else {
-            pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel).add(pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get, rel))
+            pairwise_n::<A, G, LANES, LEAF>(lo, n2, get, rel, stream).add(pairwise_n::<A, G, LANES, LEAF>(lo + n2, n - n2, get, rel, stream))
         }
     }
 }
@@ -815,9 +820,9 @@ fn sum_pieces<T: Elem, A: Acc>(src: &Source, w: &KOrder, pieces: &[(usize, usize
                 // elements NumPy's r[j] adds, in the same order: the same result).
                 // SAFETY: as `load`: element i of the run lies in the checked view.
                 let at = |i: usize| val(unsafe { T::load((base as *const u8).add(i * size_of::<T>()), false) });
-                return pairwise_rel(0, len, &at, rel.as_ref());
+                return pairwise_rel(0, len, &at, rel.as_ref(), w.n >= PAR_MIN);
             }
-            pairwise_rel(0, len, &|i| load((base + i as isize * stride) as usize), rel.as_ref())
+            pairwise_rel(0, len, &|i| load((base + i as isize * stride) as usize), rel.as_ref(), w.n >= PAR_MIN)
         } else {
             let rel = behind.as_ref().map(|behind| Release { behind, grain: grain(stride, isz), span: &span });
             pairwise_walk(w, lo, len, &load, rel.as_ref())
@@ -2041,7 +2046,7 @@ mod tests {
             })
             .collect();
         let narrow: Vec<f32> = values.iter().map(|&v| v as f32).collect();
-        let reference32 = |a: &[f32]| pairwise_n::<f32, _, 8, 128>(0, a.len(), &|i| a[i], None);
+        let reference32 = |a: &[f32]| pairwise_n::<f32, _, 8, 128>(0, a.len(), &|i| a[i], None, false);
         let lengths = (0..600).chain([1000, 1023, 4097, 32768, 65535, 65536, 70_000]);
         for n in lengths {
             for lo in [0, 1, 3] {
@@ -2056,6 +2061,9 @@ mod tests {
                     assert_eq!(get(n, &|i| a[i]).to_bits(), reference(a).to_bits(), "float64 flat tree, {n} elements");
                 }
                 assert_eq!(top.to_bits(), reference(a).to_bits(), "float64 tree top, {n} elements");
+                // The generic tree (var's squared deviations, other dtypes) one leaf after the other.
+                let streamed = pairwise_n::<f32, _, 8, 128>(0, n, &|i| a32[i], None, true);
+                assert_eq!(streamed.to_bits(), reference32(a32).to_bits(), "float32 generic tree streamed, {n} elements");
             }
         }
     }
