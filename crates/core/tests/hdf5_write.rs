@@ -101,3 +101,31 @@ fn h5py_chunk_guess() {
     assert_eq!(mmnpy_core::hdf5::guess_chunk(&[0, 64], 8), vec![128, 16]);
     assert_eq!(mmnpy_core::hdf5::guess_chunk(&[100], 4), vec![100]);
 }
+
+#[test]
+fn chunks_longer_than_a_fixed_axis_are_read_but_not_rewritten() {
+    // A fuzzed file (fuzz/artifacts/hdf5/oom-969fa...): '/g/z' is 4x6 float32 in chunks of
+    // (2, 134283267), which HDF5 never creates. Rewriting one chunk allocated and compressed
+    // 1 GiB; reads clip to the shape and stay cheap.
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/artifacts/hdf5/oom-969fa55e7d29e642111df08e76e3ab067e05d67e");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("oversized.h5");
+    std::fs::copy(&src, &p).unwrap();
+    {
+        let f = H5File::open(&p).unwrap();
+        let Ok(Object::Dataset(d)) = f.get("g/z") else { panic!("g/z is a dataset") };
+        assert_eq!(d.shape, vec![4, 6]);
+        let sel = Selection { start: vec![0, 0], step: vec![1, 1], count: vec![4, 6] };
+        assert_eq!(f.read(&d, &sel).unwrap().mapping.len(), 4 * 6 * 4);
+    }
+    let f = H5File::open_write(&p, WriteMode::ReadWrite).unwrap();
+    let sel = Selection { start: vec![0, 0], step: vec![1, 1], count: vec![2, 2] };
+    let e = f.write("g/z", &sel, &[0u8; 16]).unwrap_err();
+    assert_eq!(e.kind(), mmnpy_core::ErrorKind::BadHdf5, "{e}");
+    assert!(e.to_string().contains("longer than its fixed axis 1") && e.to_string().contains("g/z"), "{e}");
+    // The other dataset, with sane chunks, is still written.
+    let Ok(Object::Dataset(u)) = f.get("u") else { panic!("u is a dataset") };
+    let n = u.shape[0].min(4);
+    let sel = Selection { start: vec![0], step: vec![1], count: vec![n] };
+    f.write("u", &sel, &vec![0u8; n as usize * u.itemsize()]).unwrap();
+}

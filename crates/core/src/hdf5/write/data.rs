@@ -210,6 +210,22 @@ fn touched(sel: &Selection, dims: &[u64], shape: &[u64]) -> Vec<Vec<u64>> {
 /// Rebuilds the chunks at `origins`: each starts from its stored bytes (or the fill value
 /// when it has none, or when `edit` will overwrite all of it), `edit` changes it, and
 /// it is encoded and stored; batch by batch, the building in parallel.
+/// HDF5 never makes a chunk longer than a fixed dimension (`H5D__chunk_construct`: "chunk
+/// size must be <= maximum dimension size for fixed-sized dimensions", unless the dimension
+/// is empty). A file that has one was not written by HDF5; reading it is harmless (reads clip
+/// to the shape), but rewriting a chunk would allocate and compress the whole oversized chunk
+/// (a 13 KB fuzzed file asked for 1 GiB chunks of a 4x6 dataset), so it is refused.
+fn check_chunk_dims(d: &DNode, dims: &[u64]) -> Result<()> {
+    let fixed = |k: usize| d.ds.maxshape.get(k).copied().flatten();
+    match (0..dims.len()).find(|&k| d.ds.shape.get(k).is_some_and(|&s| s > 0) && fixed(k).is_some_and(|m| dims[k] > m)) {
+        Some(k) => Err(bad(format!(
+            "its chunks {dims:?} are longer than its fixed axis {k} ({} elements): HDF5 never writes such a layout, and mmnpy does not rewrite one",
+            fixed(k).unwrap_or_default()
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn rebuild(
     src: &Source,
     alloc: &mut Alloc,
@@ -223,6 +239,7 @@ fn rebuild(
         return Ok(());
     }
     filters::check_encodable(&d.ds.filters)?;
+    check_chunk_dims(d, dims)?;
     let itemsize = d.ds.itemsize();
     let chunk_bytes = nbytes(dims, itemsize)?;
     let per_batch = ((BATCH_BYTES / chunk_bytes.max(1)) as usize).max(pool::threads()).max(1);
