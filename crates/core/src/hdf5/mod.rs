@@ -500,24 +500,28 @@ impl H5File {
 
     /// The names of the members of the group at `path`, in h5py's order.
     pub fn keys_at(&self, path: &str) -> Result<Vec<String>> {
-        let name = join("/", path);
-        if let Some(w) = &self.w {
-            return write::keys(self, w, &name).map_err(|e| self.fail(about(e, &name)));
-        }
-        match self.get(&name)? {
-            Object::Group(g) => self.keys(&g),
-            Object::Dataset(_) => Err(self.fail(Error::new(ErrorKind::InvalidArgument, format!("'{name}' is a dataset, not a group")))),
-        }
+        self.list_group(path, write::keys, Self::keys)
     }
 
     /// Every object below the group at `path`, as [`H5File::visit`] lists them.
     pub fn visit_at(&self, path: &str) -> Result<Vec<String>> {
+        self.list_group(path, write::visit, Self::visit)
+    }
+
+    /// A listing of the group at `path`: from the writer's model when the file is open for
+    /// writing (`written`), else from the file (`read`).
+    fn list_group(
+        &self,
+        path: &str,
+        written: fn(&H5File, &RwLock<write::Model>, &str) -> Result<Vec<String>>,
+        read: fn(&H5File, &Group) -> Result<Vec<String>>,
+    ) -> Result<Vec<String>> {
         let name = join("/", path);
         if let Some(w) = &self.w {
-            return write::visit(self, w, &name).map_err(|e| self.fail(about(e, &name)));
+            return written(self, w, &name).map_err(|e| self.fail(about(e, &name)));
         }
         match self.get(&name)? {
-            Object::Group(g) => self.visit(&g),
+            Object::Group(g) => read(self, &g),
             Object::Dataset(_) => Err(self.fail(Error::new(ErrorKind::InvalidArgument, format!("'{name}' is a dataset, not a group")))),
         }
     }
