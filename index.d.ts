@@ -137,6 +137,12 @@ export interface OpenOptions extends RuntimeOptions {
   fortranOrder?: boolean;
   /** For `'w+'`: the `.npy` format version; default as NumPy chooses. */
   version?: [number, number];
+  /**
+   * For `'w+'`: `fsync` the new file (header and size) and its folder before mapping it, so it exists under
+   * its name after a power loss; data written later through the mapping reach the disk when `flush()`
+   * returns (`msync(MS_SYNC)` waits for the disk). Default false.
+   */
+  durable?: boolean;
 }
 
 export interface MemmapOptions extends RuntimeOptions {
@@ -150,6 +156,12 @@ export interface MemmapOptions extends RuntimeOptions {
   shape?: number | readonly number[];
   /** Default `'C'`. */
   order?: Order;
+  /**
+   * For `'w+'`: `fsync` the new file (header and size) and its folder before mapping it, so it exists under
+   * its name after a power loss; data written later through the mapping reach the disk when `flush()`
+   * returns (`msync(MS_SYNC)` waits for the disk). Default false.
+   */
+  durable?: boolean;
 }
 
 export interface FromFileOptions extends RuntimeOptions {
@@ -1247,6 +1259,14 @@ export type H5Mode = 'r' | 'r+' | 'w' | 'w-' | 'x' | 'a';
 export interface H5OpenOptions extends RuntimeOptions {
   /** As h5py (default `'r'`). */
   mode?: H5Mode;
+  /**
+   * Writers: every commit (`flush()`, `close()`) waits for the disk, so that after a power loss or an
+   * operating-system crash the file is the previous commit's or the new one. A new file (`'w'`, `'w-'`)
+   * and its folder are synced before and after it takes the target's name; a file changed in place is
+   * synced before its superblock is rewritten and after. Without it commits are atomic against crashes
+   * of the process only. Default false.
+   */
+  durable?: boolean;
 }
 
 /** Options of `Dataset.mmap`. */

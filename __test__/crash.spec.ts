@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
-import { NdArray, array, dump, load, loadNpy, loadNpz, saveNpy, saveNpz } from '../index'
+import { NdArray, array, dump, load, loadNpy, loadNpz, memmap, openNpy, saveNpy, saveNpz } from '../index'
 import { py, tmpDir } from './helpers/numpy'
 
 const WRITER = path.join(__dirname, 'helpers', 'crash-writer.js')
@@ -114,6 +114,24 @@ test('saveNpy with { durable: true } writes the same file', (t) => {
   const v = loadNpy(a)
   saveNpy(b, v.slice('::-1'), { durable: true })
   t.deepEqual(Array.from(loadNpy(b).toTypedArray() as Float64Array), [3, 2, 1])
+})
+
+test("openNpy and memmap in 'w+' with { durable: true } create the same files", (t) => {
+  const dir = tmpDir(t)
+  for (const durable of [false, true]) {
+    const a = openNpy(path.join(dir, `${durable}.npy`), { mode: 'w+', shape: [4, 3], dtype: 'int16', durable })
+    a.set(1, 2, 7)
+    a.flush()
+    a.close()
+    const m = memmap(path.join(dir, `${durable}.raw`), { mode: 'w+', shape: [5], dtype: 'float32', offset: 16, durable })
+    m.set(4, 2.5)
+    m.flush()
+    m.close()
+  }
+  t.deepEqual(fs.readFileSync(path.join(dir, 'true.npy')), fs.readFileSync(path.join(dir, 'false.npy')))
+  t.deepEqual(fs.readFileSync(path.join(dir, 'true.raw')), fs.readFileSync(path.join(dir, 'false.raw')))
+  t.is(loadNpy(path.join(dir, "true.npy")).get(1, 2), 7)
+  t.deepEqual(fs.readdirSync(dir).sort(), ['false.npy', 'false.raw', 'true.npy', 'true.raw'])
 })
 
 test('saveNpz and dump with { durable: true } write the same files', (t) => {

@@ -486,3 +486,36 @@ for (const [mode, kills] of [['w', 100], ['r+', 60]] as const) {
     t.deepEqual(fs.readdirSync(dir).filter((n) => n.endsWith('.mmnpy-tmp')), [])
   })
 }
+
+test("{ durable: true } writes the same bytes in 'w', 'w-', 'a' and 'r+' (synced commits), and h5py reads them", (t) => {
+  const dir = tmpDir(t)
+  const write = (name: string, durable: boolean) => {
+    const file = path.join(dir, name)
+    for (const mode of ['w', 'w-'] as const) {
+      if (mode === 'w-') fs.rmSync(file)
+      using f = openH5(file, { mode, durable })
+      f.createDataset('x', { data: arange(1000), chunks: [100], compression: 'gzip', maxshape: [null] })
+      f.createDataset('g/y', { data: full([64], 7, { dtype: 'int32' }) })
+      f.attrs.v = 1
+    }
+    for (const mode of ['a', 'r+'] as const) {
+      using f = openH5(file, { mode, durable })
+      const x = f.get('x') as Dataset
+      x.resize([1100])
+      x.write([[1000, 1100]], full([100], mode === 'a' ? 2 : 3))
+      ;(f.get('g/y') as Dataset).write([[0, 8]], full([8], 9, { dtype: 'int32' }))
+      f.flush()
+      f.attrs.v = mode === 'a' ? 2 : 3
+    }
+    return file
+  }
+  const plain = write('plain.h5', false)
+  const synced = write('synced.h5', true)
+  t.deepEqual(fs.readFileSync(synced), fs.readFileSync(plain))
+  const r = py(
+    `import h5py; f = h5py.File(inp, 'r'); x = f['x'][...]; out([int(f.attrs['v']), float(x[:1000].sum()), float(x[1000:].sum()), int(f['g/y'][...].sum())])`,
+    synced,
+  )
+  t.deepEqual(r, [3, 499500, 300, 8 * 9 + 56 * 7])
+  t.deepEqual(fs.readdirSync(dir).sort(), ['plain.h5', 'synced.h5'])
+})

@@ -589,5 +589,5 @@ export function openH5(path: PathLike, options?: H5OpenOptions): H5File {
   const mode = o.mode ?? 'r';
   if (typeof mode !== 'string' || !MODES.includes(mode)) throw invalidArg(`mode must be one of 'r', 'r+', 'w', 'w-', 'x', 'a' (as h5py), got '${String(mode)}'`);
   const copy = o.allowCopy === true;
-  return new H5File(new Handle(native(() => binding.openH5(p, mode, copy)), copy), mode as H5Mode);
+  return new H5File(new Handle(native(() => binding.openH5(p, mode, copy, o.durable === true)), copy), mode as H5Mode);
 }

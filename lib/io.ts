@@ -116,9 +116,8 @@ export function openNpy(path: PathLike, options?: OpenOptions): NdArray {
     if (shape === undefined) throw invalidArg(`${p}: shape must be given if mode == 'w+'`);
     requireExternalBuffers(p, copy);
     const version = toVersion(o.version);
-    const ext = extendedDtype(o.dtype);
-    if (ext !== undefined) return wrap(native(() => binding.createNpyDescr(p, ext, shape, o.fortranOrder === true, version, copy)), copy);
-    return wrap(native(() => binding.createNpy(p, (o.dtype as string | undefined) ?? 'float64', shape, o.fortranOrder === true, version, copy)), copy);
+    const dtype = extendedDtype(o.dtype) ?? (o.dtype as string | undefined) ?? 'float64';
+    return wrap(native(() => binding.createNpy(p, dtype, shape, o.fortranOrder === true, version, copy, o.durable === true)), copy);
   }
   return wrap(native(() => binding.openNpy(p, mode, copy)), copy);
 }
@@ -133,7 +132,7 @@ export function memmap(path: PathLike, options?: MemmapOptions): NdArray {
   const offset = toOffset(o.offset);
   if (o.mode === 'w+' || o.mode === 'write') requireExternalBuffers(p, copy);
   const dtype = extendedDtype(o.dtype) ?? (o.dtype as string | undefined) ?? 'uint8';
-  return wrap(native(() => binding.memmapRaw(p, dtype, o.mode ?? 'r+', offset, shape, fortran, copy)), copy);
+  return wrap(native(() => binding.memmapRaw(p, dtype, o.mode ?? 'r+', offset, shape, fortran, copy, o.durable === true)), copy);
 }
 
 /** Like `np.fromfile`: reads `count` elements (all when -1) from `offset` into memory. */

@@ -130,7 +130,7 @@ pub fn hdf5(data: &[u8]) {
                 }
             }
         }
-        if let Ok(f) = H5File::open_write(p, WriteMode::ReadWrite) {
+        if let Ok(f) = H5File::open_write(p, WriteMode::ReadWrite, false) {
             for name in f.visit_at("/").unwrap_or_default().iter().take(8) {
                 let Ok(Object::Dataset(d)) = f.get(name) else { continue };
                 // Small datasets only: a write allocates (and fills) never-written contiguous data whole.

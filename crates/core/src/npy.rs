@@ -217,17 +217,20 @@ impl NewArray {
 /// `np.lib.format.open_memmap(path, mode='w+', ...)`: creates (or replaces) a `.npy`
 /// file of zeros, allocated sparsely, and maps it shared.
 pub fn create_npy(path: &Path, spec: &NewArray, version: Option<(u8, u8)>) -> Result<Array> {
-    create_npy_with(path, spec.header(), version)
+    create_npy_with(path, spec.header(), version, false)
 }
 
-/// [`create_npy`] for any dtype: the header says what to create.
-pub fn create_npy_with(path: &Path, h: Header, version: Option<(u8, u8)>) -> Result<Array> {
+/// [`create_npy`] for any dtype: the header says what to create. `durable`: the new
+/// file (its header and size) and its folder are synced before it is mapped, so it
+/// exists under its name after a power loss; data written later through the mapping
+/// are synced by `flush` (`msync(MS_SYNC)` waits for the disk).
+pub fn create_npy_with(path: &Path, h: Header, version: Option<(u8, u8)>, durable: bool) -> Result<Array> {
     let nbytes = h.nbytes()?;
     let len = to_usize(nbytes, "data")?;
     let head = h.to_bytes(version)?;
     let offset = head.len() as u64;
     // Sparse: the data is a hole until written.
-    let file = create_sparse(path, &head, nbytes)?;
+    let file = create_sparse(path, &head, nbytes, durable)?;
     let mapping = Mapping::map_file(&file, path, offset, len, Mode::Write)?;
     file_array(&h, mapping, Some(Mode::Write), path, offset, Some(version.unwrap_or((1, 0))))
 }
@@ -235,8 +238,9 @@ pub fn create_npy_with(path: &Path, h: Header, version: Option<(u8, u8)>) -> Res
 /// `np.memmap`: maps a raw binary file as the dtype, byte order and memory order of `h`
 /// (any dtype, records and strings too). Without `shape_given`, the shape is the number
 /// of whole elements after `offset`. A file shorter than `offset` + the shape is an
-/// error in every mode (NumPy extends it in `'r+'`); `'w+'` creates the file.
-pub fn memmap_raw(path: &Path, h: &Header, shape_given: bool, mode: Mode, offset: u64) -> Result<Array> {
+/// error in every mode (NumPy extends it in `'r+'`); `'w+'` creates the file (synced
+/// with its folder when `durable`, as [`create_npy_with`]).
+pub fn memmap_raw(path: &Path, h: &Header, shape_given: bool, mode: Mode, offset: u64, durable: bool) -> Result<Array> {
     let itemsize = h.itemsize() as u64;
     let dtype = h.full_descr().name().unwrap_or_else(|_| "record".into());
     let (file, shape) = if mode == Mode::Write {
@@ -245,7 +249,8 @@ pub fn memmap_raw(path: &Path, h: &Header, shape_given: bool, mode: Mode, offset
         }
         let nbytes = h.nbytes()?;
         // np.memmap 'w+' makes the file exactly offset + nbytes long, zero-filled.
-        let file = create_sparse(path, &[], offset.checked_add(nbytes).ok_or_else(|| Error::new(ErrorKind::BadShape, "offset + size overflows 64 bits"))?)?;
+        let len = offset.checked_add(nbytes).ok_or_else(|| Error::new(ErrorKind::BadShape, "offset + size overflows 64 bits"))?;
+        let file = create_sparse(path, &[], len, durable)?;
         (file, h.shape.clone())
     } else {
         let (file, file_len) = open_existing(path, mode.shared())?;
@@ -511,6 +516,12 @@ impl Replacement {
     /// Gives the new file the target's name only if nothing has that name (a hard link,
     /// then the temporary name removed): `ErrorKind::Exists` if something took it since.
     pub(crate) fn commit_new(self) -> Result<File> {
+        if self.durable {
+            if let Err(e) = self.file.sync_all() {
+                let _ = std::fs::remove_file(&self.tmp);
+                return Err(Error::io("cannot sync", &e).at(&self.target));
+            }
+        }
         if let Err(e) = std::fs::hard_link(&self.tmp, &self.target) {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 let _ = std::fs::remove_file(&self.tmp);
@@ -596,8 +607,9 @@ fn write_atomic(path: &Path, durable: bool, write: impl FnOnce(&mut BufWriter<&F
 
 /// Creates `path` holding `head` followed by `data_len` zero bytes (a sparse hole),
 /// replacing any existing file without truncating it; returns the file, open read-write.
-fn create_sparse(path: &Path, head: &[u8], data_len: u64) -> Result<File> {
-    let r = Replacement::create(path)?;
+/// `durable`: synced, and its folder after the rename.
+fn create_sparse(path: &Path, head: &[u8], data_len: u64, durable: bool) -> Result<File> {
+    let r = Replacement::create(path)?.durable(durable);
     let result = (|| {
         (&r.file).write_all(head).map_err(|e| Error::io("cannot write the header", &e))?;
         let len = (head.len() as u64).checked_add(data_len).ok_or_else(|| Error::new(ErrorKind::BadShape, "file size overflows 64 bits"))?;

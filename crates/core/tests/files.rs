@@ -60,7 +60,7 @@ fn short_files_are_refused_in_every_mode_and_not_extended() {
         assert!(e.to_string().contains("short.npy") && e.to_string().contains("short"), "{e}");
     }
     assert_eq!(npy::load_npy(&p).unwrap_err().kind(), ErrorKind::Truncated);
-    let raw = npy::memmap_raw(&p, &spec(DType::Float64, &[200]).header(), true, Mode::ReadWrite, 0).unwrap_err();
+    let raw = npy::memmap_raw(&p, &spec(DType::Float64, &[200]).header(), true, Mode::ReadWrite, 0, false).unwrap_err();
     assert_eq!(raw.kind(), ErrorKind::Truncated);
     assert_eq!(fs::metadata(&p).unwrap().len(), 128 + 799);
 }
@@ -102,11 +102,11 @@ fn raw_memmap_infers_shape_and_checks_multiples() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("raw.bin");
     fs::write(&p, [0u8; 21]).unwrap();
-    let a = npy::memmap_raw(&p, &spec(DType::Int32, &[]).header(), false, Mode::ReadOnly, 5).unwrap();
+    let a = npy::memmap_raw(&p, &spec(DType::Int32, &[]).header(), false, Mode::ReadOnly, 5, false).unwrap();
     assert_eq!(a.shape, vec![4]);
-    let e = npy::memmap_raw(&p, &spec(DType::Int32, &[]).header(), false, Mode::ReadOnly, 4).unwrap_err();
+    let e = npy::memmap_raw(&p, &spec(DType::Int32, &[]).header(), false, Mode::ReadOnly, 4, false).unwrap_err();
     assert!(e.to_string().contains("multiple"), "{e}");
-    let e = npy::memmap_raw(&p, &spec(DType::Int32, &[]).header(), false, Mode::Write, 0).unwrap_err();
+    let e = npy::memmap_raw(&p, &spec(DType::Int32, &[]).header(), false, Mode::Write, 0, false).unwrap_err();
     assert!(e.to_string().contains("shape must be given"), "{e}");
 }
 
@@ -124,9 +124,9 @@ fn w_plus_over_a_mapped_file_replaces_it_without_faulting_the_old_mapping() {
     assert_eq!(new.shape, vec![1]);
     assert_eq!(fs::metadata(&p).unwrap().len(), 129);
     let raw = dir.path().join("raw.bin");
-    let m = npy::memmap_raw(&raw, &spec(DType::UInt8, &[4096]).header(), true, Mode::Write, 0).unwrap();
+    let m = npy::memmap_raw(&raw, &spec(DType::UInt8, &[4096]).header(), true, Mode::Write, 0, false).unwrap();
     m.mapping.write_bytes(4095, &[7]).unwrap();
-    npy::memmap_raw(&raw, &spec(DType::UInt8, &[8]).header(), true, Mode::Write, 16).unwrap();
+    npy::memmap_raw(&raw, &spec(DType::UInt8, &[8]).header(), true, Mode::Write, 16, false).unwrap();
     assert_eq!(m.mapping.read_bytes(4095, 1).unwrap(), vec![7]);
     assert_eq!(fs::metadata(&raw).unwrap().len(), 24);
 }

@@ -23,7 +23,7 @@ fn spec(shape: &[u64], chunks: Chunking) -> NewDataset {
 fn written_file_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("a.h5");
-    let f = H5File::open_write(&p, WriteMode::Truncate).unwrap();
+    let f = H5File::open_write(&p, WriteMode::Truncate, false).unwrap();
     f.create_group("g/h").unwrap();
     f.create_dataset("g/c", &spec(&[10, 7], Chunking::Default)).unwrap();
     let vals: Vec<f64> = (0..70).map(|i| i as f64).collect();
@@ -63,7 +63,7 @@ fn the_file_between_commits_is_the_last_commit() {
     // What a process killed between two commits leaves: the bytes on disk at that moment.
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.h5");
-    let f = H5File::open_write(&p, WriteMode::Truncate).unwrap();
+    let f = H5File::open_write(&p, WriteMode::Truncate, false).unwrap();
     let mut s = spec(&[64], Chunking::Shape(vec![8]));
     s.gzip = Some(1);
     s.maxshape = Some(vec![None]);
@@ -118,7 +118,7 @@ fn chunks_longer_than_a_fixed_axis_are_read_but_not_rewritten() {
         let sel = Selection { start: vec![0, 0], step: vec![1, 1], count: vec![4, 6] };
         assert_eq!(f.read(&d, &sel).unwrap().mapping.len(), 4 * 6 * 4);
     }
-    let f = H5File::open_write(&p, WriteMode::ReadWrite).unwrap();
+    let f = H5File::open_write(&p, WriteMode::ReadWrite, false).unwrap();
     let sel = Selection { start: vec![0, 0], step: vec![1, 1], count: vec![2, 2] };
     let e = f.write("g/z", &sel, &[0u8; 16]).unwrap_err();
     assert_eq!(e.kind(), mmnpy_core::ErrorKind::BadHdf5, "{e}");
@@ -128,4 +128,30 @@ fn chunks_longer_than_a_fixed_axis_are_read_but_not_rewritten() {
     let n = u.shape[0].min(4);
     let sel = Selection { start: vec![0], step: vec![1], count: vec![n] };
     f.write("u", &sel, &vec![0u8; n as usize * u.itemsize()]).unwrap();
+}
+
+/// Durable writers sync every commit (new files before the rename, files changed in place
+/// around the superblock) and write the same bytes as plain ones.
+#[test]
+fn durable_writers_write_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, durable: bool| {
+        let p = dir.path().join(name);
+        let f = H5File::open_write(&p, WriteMode::Truncate, durable).unwrap();
+        let mut d = spec(&[512], Chunking::Shape(vec![64]));
+        d.gzip = Some(4);
+        f.create_dataset("x", &d).unwrap();
+        let vals: Vec<f64> = (0..512).map(|i| i as f64).collect();
+        f.write("x", &Selection::all(&[512]), &f64s(&vals)).unwrap();
+        f.close_write().unwrap();
+        drop(f);
+        let f = H5File::open_write(&p, WriteMode::ReadWrite, durable).unwrap();
+        f.write("x", &Selection::all(&[512]), &f64s(&[2.0; 512])).unwrap();
+        f.flush().unwrap();
+        f.close_write().unwrap();
+        drop(f);
+        assert_eq!(read_all(&H5File::open(&p).unwrap(), "x"), vec![2.0; 512]);
+        std::fs::read(&p).unwrap()
+    };
+    assert_eq!(write("plain.h5", false), write("synced.h5", true));
 }

@@ -173,8 +173,10 @@ pub fn load_npy(env: Env, path: String, allow_copy: bool) -> Result<NativeArray,
     wrap(&env, npy::load_npy(&self::path(&path)?).or_js()?, allow_copy)
 }
 
-/// `np.lib.format.open_memmap(path, mode='w+')`.
+/// `np.lib.format.open_memmap(path, mode='w+')`, any dtype; `durable` syncs the new
+/// file and its folder before mapping it.
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn create_npy(
     env: Env,
     path: String,
@@ -183,10 +185,11 @@ pub fn create_npy(
     fortran_order: bool,
     version: Option<Vec<u32>>,
     allow_copy: bool,
+    durable: bool,
 ) -> Result<NativeArray, String> {
-    let spec = convert::new_array(&dtype, &shape, fortran_order)?;
+    let h = any_header(&dtype, &shape, fortran_order)?;
     let version = convert::version(version)?;
-    wrap(&env, npy::create_npy(&self::path(&path)?, &spec, version).or_js()?, allow_copy)
+    wrap(&env, npy::create_npy_with(&self::path(&path)?, h, version, durable).or_js()?, allow_copy)
 }
 
 /// The header of `shape` elements of `dtype`: a numeric name or spelling, or any dtype
@@ -213,12 +216,13 @@ pub fn memmap_raw(
     shape: Option<Vec<f64>>,
     fortran_order: bool,
     allow_copy: bool,
+    durable: bool,
 ) -> Result<NativeArray, String> {
     let given = shape.is_some();
     let h = any_header(&dtype, &shape.unwrap_or_default(), fortran_order)?;
     let mode = convert::mode(&mode)?;
     let offset = index(offset, "offset")? as u64;
-    wrap(&env, npy::memmap_raw(&self::path(&path)?, &h, given, mode, offset).or_js()?, allow_copy)
+    wrap(&env, npy::memmap_raw(&self::path(&path)?, &h, given, mode, offset, durable).or_js()?, allow_copy)
 }
 
 /// `np.fromfile(path, dtype, count, offset)`, any dtype.

@@ -92,24 +92,6 @@ pub fn describe_dtype(spec: String) -> Result<String, String> {
     descr_json(&descr_spec(&spec)?)
 }
 
-/// `open_memmap(mode='w+')` of any dtype.
-#[napi]
-pub fn create_npy_descr(
-    env: Env,
-    path: String,
-    dtype: String,
-    shape: Vec<f64>,
-    fortran_order: bool,
-    version: Option<Vec<u32>>,
-    allow_copy: bool,
-) -> Result<NativeArray, String> {
-    if path.is_empty() || path.contains('\0') {
-        return Err(invalid("path must be a non-empty string without NUL bytes"));
-    }
-    let h = descr_header(descr_spec(&dtype)?, &shape, fortran_order)?;
-    wrap(&env, npy::create_npy_with(std::path::Path::new(&path), h, convert::version(version)?).or_js()?, allow_copy)
-}
-
 /// An in-memory array of any dtype: zeros, or a copy of `bytes` (in the dtype's byte order).
 #[napi]
 pub fn from_bytes_descr(env: Env, bytes: Option<&[u8]>, dtype: String, shape: Vec<f64>, fortran_order: bool, allow_copy: bool) -> Result<NativeArray, String> {

@@ -80,17 +80,17 @@ pub struct H5DatasetSpec {
 
 /// Opens an HDF5 file in one of h5py's modes.
 #[napi]
-pub fn open_h5(path: String, mode: String, allow_copy: bool) -> Result<NativeH5, String> {
+pub fn open_h5(path: String, mode: String, allow_copy: bool, durable: bool) -> Result<NativeH5, String> {
     if path.is_empty() || path.contains('\0') {
         return Err(invalid("path must be a non-empty string without NUL bytes"));
     }
     let p = PathBuf::from(&path);
     let f = match mode.as_str() {
         "r" => H5File::open(&p),
-        "r+" => H5File::open_write(&p, WriteMode::ReadWrite),
-        "w" => H5File::open_write(&p, WriteMode::Truncate),
-        "w-" | "x" => H5File::open_write(&p, WriteMode::Exclusive),
-        "a" => H5File::open_write(&p, WriteMode::Append),
+        "r+" => H5File::open_write(&p, WriteMode::ReadWrite, durable),
+        "w" => H5File::open_write(&p, WriteMode::Truncate, durable),
+        "w-" | "x" => H5File::open_write(&p, WriteMode::Exclusive, durable),
+        "a" => H5File::open_write(&p, WriteMode::Append, durable),
         m => return Err(invalid(format!("mode must be one of 'r', 'r+', 'w', 'w-', 'x', 'a' (as h5py), got '{m}'"))),
     }
     .or_js()?;

@@ -130,6 +130,11 @@ impl Source {
         Ok(())
     }
 
+    /// Waits until everything written is on the disk (`fsync`).
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_all().map_err(|e| Error::io("cannot sync", &e).at(&self.path))
+    }
+
     /// A cursor over a block read from the file.
     pub fn cur<'a>(&self, b: &'a [u8], what: &'static str) -> Cur<'a> {
         Cur { b, at: 0, what, offset_size: self.offset_size, length_size: self.length_size }

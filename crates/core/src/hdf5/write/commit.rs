@@ -20,10 +20,18 @@ impl Model {
         let root = self.emit(f, 0)?;
         let eof = self.alloc.end;
         self.alloc.extend_file(&f.src)?;
+        // A new file is synced by its replacement; one changed in place, here.
+        let sync = self.durable && self.pending.is_none();
         if self.committed != Some((root, eof)) {
+            if sync {
+                f.src.sync()?;
+            }
             let sb = encode::superblock(f.src.base, self.extension, eof, root);
             f.src.write_at(f.src.base, &sb)?;
             self.committed = Some((root, eof));
+        }
+        if sync {
+            f.src.sync()?;
         }
         self.heap = None;
         for n in &mut self.nodes.list {

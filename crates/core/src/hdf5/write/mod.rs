@@ -28,6 +28,11 @@
 //! first commit (`'w-'`: only if nothing took the name meanwhile): until then the
 //! target is the old file (or absent), never a partial new one.
 //!
+//! Durable writers (`durable`) also survive a power loss: a commit of a new file syncs it
+//! before the rename and the folder after (`Replacement`); a commit in place syncs the
+//! file before the superblock write (so the disk never holds a superblock naming headers
+//! it lacks) and after it.
+//!
 //! # What is written
 //!
 //! The "HDF5 1.8" format h5py reads and writes with `libver='v108'` ([`encode`]):
@@ -220,6 +225,8 @@ pub struct Model {
     pending: Option<Replacement>,
     /// `pending` must not replace a file (`'w-'`, `'a'` creating).
     exclusive: bool,
+    /// Commits wait for the disk (see the module doc).
+    durable: bool,
     /// The root and end of file the superblock on disk names.
     committed: Option<(u64, u64)>,
     closed: bool,
@@ -230,15 +237,16 @@ fn exists_error(path: &Path) -> Error {
 }
 
 impl H5File {
-    /// Opens or creates an HDF5 file for writing.
-    pub fn open_write(path: &Path, mode: WriteMode) -> Result<H5File> {
+    /// Opens or creates an HDF5 file for writing; `durable`: every commit waits for the
+    /// disk (see the module doc).
+    pub fn open_write(path: &Path, mode: WriteMode, durable: bool) -> Result<H5File> {
         let exists = std::fs::symlink_metadata(path).is_ok();
         match mode {
-            WriteMode::Truncate => create(path, false),
+            WriteMode::Truncate => create(path, false, durable),
             WriteMode::Exclusive if exists => Err(exists_error(path)),
-            WriteMode::Exclusive => create(path, true),
-            WriteMode::Append if !exists => create(path, true),
-            WriteMode::Append | WriteMode::ReadWrite => open_existing(path),
+            WriteMode::Exclusive => create(path, true, durable),
+            WriteMode::Append if !exists => create(path, true, durable),
+            WriteMode::Append | WriteMode::ReadWrite => open_existing(path, durable),
         }
     }
 
@@ -259,12 +267,18 @@ impl H5File {
         Ok(m)
     }
 
-    /// Creates a group, and the groups above it that do not exist (as h5py).
-    pub fn create_group(&self, path: &str) -> Result<()> {
+    /// Runs a change of the object at `path` on the writer's model; its errors name the
+    /// object and mark the file's error state.
+    fn edit(&self, path: &str, change: impl FnOnce(&mut Model, &str) -> Result<()>) -> Result<()> {
         let name = join("/", path);
         let mut m = self.model()?;
-        let mut run = || -> Result<()> {
-            let (parent, last) = m.parent_of(self, &name)?;
+        change(&mut m, &name).map_err(|e| self.fail(about(e, &name)))
+    }
+
+    /// Creates a group, and the groups above it that do not exist (as h5py).
+    pub fn create_group(&self, path: &str) -> Result<()> {
+        self.edit(path, |m, name| {
+            let (parent, last) = m.parent_of(self, name)?;
             let id = m.nodes.list.len();
             m.nodes.list.push(Node {
                 kind: Kind::Group(BTreeMap::new()),
@@ -272,22 +286,19 @@ impl H5File {
                 keep: Vec::new(),
                 at: None,
                 parent: Some(parent),
-                name: name.clone(),
+                name: name.to_string(),
             });
             m.link(parent, &last, id);
             Ok(())
-        };
-        run().map_err(|e| self.fail(about(e, &name)))
+        })
     }
 
     /// Creates a dataset (and the groups above it that do not exist).
     pub fn create_dataset(&self, path: &str, spec: &NewDataset) -> Result<()> {
-        let name = join("/", path);
-        let mut m = self.model()?;
-        let mut run = || -> Result<()> {
+        self.edit(path, |m, name| {
             let plan = plan_dataset(spec)?;
-            let (parent, last) = m.parent_of(self, &name)?;
-            let mut d = plan.into_dnode(&name);
+            let (parent, last) = m.parent_of(self, name)?;
+            let mut d = plan.into_dnode(name);
             if let Layout::Contiguous { size, .. } = d.ds.layout {
                 if size > 0 {
                     let a = m.alloc.take(size, data::DATA_ALIGN);
@@ -300,71 +311,58 @@ impl H5File {
             }
             let keep = std::mem::take(&mut d.ds.header.messages);
             let id = m.nodes.list.len();
-            m.nodes.list.push(Node { kind: Kind::Dataset(Box::new(d)), attrs: BTreeMap::new(), keep, at: None, parent: Some(parent), name: name.clone() });
+            m.nodes.list.push(Node { kind: Kind::Dataset(Box::new(d)), attrs: BTreeMap::new(), keep, at: None, parent: Some(parent), name: name.to_string() });
             m.link(parent, &last, id);
             Ok(())
-        };
-        run().map_err(|e| self.fail(about(e, &name)))
+        })
     }
 
     /// Writes a hyperslab: `values` are the selected elements in C order, in the
     /// dataset's dtype and byte order.
     pub fn write(&self, path: &str, sel: &Selection, values: &[u8]) -> Result<()> {
-        let name = join("/", path);
-        let mut m = self.model()?;
-        let mut run = || -> Result<()> {
-            let id = m.nodes.node_at(self, &name, 0)?;
-            let Model { nodes, alloc, .. } = &mut *m;
+        self.edit(path, |m, name| {
+            let id = m.nodes.node_at(self, name, 0)?;
+            let Model { nodes, alloc, .. } = m;
             let changed = data::write(&self.src, alloc, nodes.dnode(id)?, sel, values)?;
             if changed {
                 nodes.touch(id);
             }
             Ok(())
-        };
-        run().map_err(|e| self.fail(about(e, &name)))
+        })
     }
 
     /// Changes the shape of a chunked dataset within its maxshape (h5py's `resize`).
     pub fn resize(&self, path: &str, shape: &[u64]) -> Result<()> {
-        let name = join("/", path);
-        let mut m = self.model()?;
-        let mut run = || -> Result<()> {
-            let id = m.nodes.node_at(self, &name, 0)?;
-            let Model { nodes, alloc, .. } = &mut *m;
+        self.edit(path, |m, name| {
+            let id = m.nodes.node_at(self, name, 0)?;
+            let Model { nodes, alloc, .. } = m;
             data::resize(&self.src, alloc, nodes.dnode(id)?, shape)?;
             nodes.touch(id);
             Ok(())
-        };
-        run().map_err(|e| self.fail(about(e, &name)))
+        })
     }
 
     /// Sets (creates or replaces) an attribute.
     pub fn set_attr(&self, path: &str, attr: &str, value: &AttrInput) -> Result<()> {
-        let name = join("/", path);
-        let mut m = self.model()?;
-        let mut run = || -> Result<()> {
-            let id = m.nodes.node_at(self, &name, 0)?;
+        self.edit(path, |m, name| {
+            let id = m.nodes.node_at(self, name, 0)?;
             let msg = m.attribute(&self.src, attr, value)?;
             m.nodes.list[id].attrs.insert(attr.to_string(), msg);
             m.nodes.touch(id);
             Ok(())
-        };
-        run().map_err(|e| self.fail(about(e, &name)))
+        })
     }
 
     /// Deletes an attribute (`ErrorKind::NotFound` when there is none of that name).
     pub fn delete_attr(&self, path: &str, attr: &str) -> Result<()> {
-        let name = join("/", path);
-        let mut m = self.model()?;
-        let mut run = || -> Result<()> {
-            let id = m.nodes.node_at(self, &name, 0)?;
+        self.edit(path, |m, name| {
+            let id = m.nodes.node_at(self, name, 0)?;
             if m.nodes.list[id].attrs.remove(attr).is_none() {
                 return Err(Error::new(ErrorKind::NotFound, format!("'{name}' has no attribute '{attr}'")));
             }
             m.nodes.touch(id);
             Ok(())
-        };
-        run().map_err(|e| self.fail(about(e, &name)))
+        })
     }
 
     /// Commits: the file on disk becomes what the writer holds (see the module doc).
@@ -398,8 +396,8 @@ pub(super) fn on_drop(f: &H5File) {
     }
 }
 
-fn create(path: &Path, exclusive: bool) -> Result<H5File> {
-    let r = Replacement::create(path)?;
+fn create(path: &Path, exclusive: bool, durable: bool) -> Result<H5File> {
+    let r = Replacement::create(path)?.durable(durable);
     let file = r.file.try_clone().map_err(|e| Error::io("cannot open", &e).at(path))?;
     let abs = std::path::absolute(r.target()).unwrap_or_else(|_| path.to_path_buf());
     let src = Source { file, len: 0.into(), path: abs, offset_size: 8, length_size: 8, base: 0 };
@@ -411,6 +409,7 @@ fn create(path: &Path, exclusive: bool) -> Result<H5File> {
         extension: None,
         pending: Some(r),
         exclusive,
+        durable,
         committed: None,
         closed: false,
     };
@@ -425,7 +424,7 @@ fn create(path: &Path, exclusive: bool) -> Result<H5File> {
     })
 }
 
-fn open_existing(path: &Path) -> Result<H5File> {
+fn open_existing(path: &Path, durable: bool) -> Result<H5File> {
     let (file, len) = crate::npy::open_existing(path, true)?;
     let mut src =
         Source { file, len: len.into(), path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()), offset_size: 8, length_size: 8, base: 0 };
@@ -472,6 +471,7 @@ fn open_existing(path: &Path) -> Result<H5File> {
         extension: sb.extension,
         pending: None,
         exclusive: false,
+        durable,
         committed: Some((sb.root, end)),
         closed: false,
     };
