@@ -48,6 +48,12 @@ class Checks {
   }
 }
 
+/** A fresh folder for a test's files, with the h5py checks collected there. */
+function workspace(t: ExecutionContext, prefix = 'mmnpy-h5w-'): { dir: string; checks: Checks; at: (name: string) => string } {
+  const dir = tmpDir(t, prefix)
+  return { dir, checks: new Checks(dir), at: (name) => path.join(dir, name) }
+}
+
 const CODES = ['bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float16', 'float32', 'float64', 'complex64', 'complex128']
 const SHORT: Record<string, string> = { bool: 'b1', int8: 'i1', uint8: 'u1', int16: 'i2', uint16: 'u2', int32: 'i4', uint32: 'u4', int64: 'i8', uint64: 'u8', float16: 'f2', float32: 'f4', float64: 'f8', complex64: 'c8', complex128: 'c16' }
 
@@ -67,10 +73,9 @@ function values(dtype: string, shape: number[], seed = 0): NdArray {
 }
 
 test("'w': every dtype in both byte orders, contiguous and chunked, reads back here and in h5py", (t) => {
-  const dir = tmpDir(t, 'mmnpy-h5w-')
   const file = 'dtypes.h5'
-  const checks = new Checks(dir)
-  const f = openH5(path.join(dir, file), { mode: 'w' })
+  const { checks, at } = workspace(t)
+  const f = openH5(at(file), { mode: 'w' })
   t.true(f.writable)
   for (const dtype of CODES) {
     for (const order of dtype === 'bool' || dtype.endsWith('int8') ? ['|'] : ['<', '>']) {
@@ -96,10 +101,9 @@ test("'w': every dtype in both byte orders, contiguous and chunked, reads back h
 })
 
 test("'w': layouts, chunk guesses, fill values, maxshape, resize and strided writes match h5py's semantics", (t) => {
-  const dir = tmpDir(t, 'mmnpy-h5w-')
   const file = 'layouts.h5'
-  const checks = new Checks(dir)
-  using f = openH5(path.join(dir, file), { mode: 'w' })
+  const { checks, at } = workspace(t)
+  using f = openH5(at(file), { mode: 'w' })
   // Scalar and empty datasets.
   const s = f.createDataset('scalar', { shape: [], dtype: 'float64' })
   s.write(null, 2.5)
@@ -180,10 +184,9 @@ test("'w': layouts, chunk guesses, fill values, maxshape, resize and strided wri
 })
 
 test('attributes of every kind are set, replaced and deleted as h5py stores them', (t) => {
-  const dir = tmpDir(t, 'mmnpy-h5w-')
   const file = 'attrs.h5'
-  const checks = new Checks(dir)
-  const f = openH5(path.join(dir, file), { mode: 'w' })
+  const { checks, at } = workspace(t)
+  const f = openH5(at(file), { mode: 'w' })
   const g = f.createGroup('a/b')
   const d = f.createDataset('a/d', { shape: [3], dtype: 'int8' })
   f.attrs.title = 'héllo wörld'
@@ -231,7 +234,7 @@ test('attributes of every kind are set, replaced and deleted as h5py stores them
   checks.add({ file, kind: 'h5py_changes' })
   checks.run(t, 25)
   // And they read back here after reopening.
-  const r = openH5(path.join(dir, file))
+  const r = openH5(at(file))
   t.teardown(() => r.close())
   t.is(r.attrs.title, 'héllo wörld')
   t.is((r.get('a/b') as Group).attrs.k11, 11n)
@@ -242,10 +245,9 @@ const fixtures: { datasets: Entry[] } = JSON.parse(fs.readFileSync(path.join(GEN
 
 for (const [libver, mode] of [['earliest', 'r+'], ['latest', 'a']] as const) {
   test(`h5py's files (libver='${libver}') changed in '${mode}': h5py reads the changes and everything else as before`, (t) => {
-    const dir = tmpDir(t, 'mmnpy-h5w-')
     const file = `${libver}.h5`
-    fs.copyFileSync(path.join(GENERATED, file), path.join(dir, file))
-    const checks = new Checks(dir)
+    const { dir, checks, at } = workspace(t)
+    fs.copyFileSync(path.join(GENERATED, file), at(file))
     const expect = new Map<string, NdArray>()
     for (const e of fixtures.datasets.filter((x) => x.file === file)) expect.set(e.path, loadNpy(path.join(GENERATED, e.expect)))
     const f = openH5(path.join(dir, file), { mode })
@@ -310,9 +312,8 @@ for (const [libver, mode] of [['earliest', 'r+'], ['latest', 'a']] as const) {
 }
 
 test("files mmnpy wrote, changed again in 'r+' and 'a'; contiguous datasets map zero-copy", (t) => {
-  const dir = tmpDir(t, 'mmnpy-h5w-')
-  const p = path.join(dir, 'again.h5')
-  const checks = new Checks(dir)
+  const { dir, checks, at } = workspace(t)
+  const p = at('again.h5')
   {
     using f = openH5(p, { mode: 'w-' })
     f.createDataset('x', { data: arange(100).astype('float64').reshape(10, 10) })
@@ -448,9 +449,8 @@ function killAfter(file: string, mode: string, delay: number): Promise<void> {
 for (const [mode, kills] of [['w', 100], ['r+', 60]] as const) {
   const what = mode === 'w' ? 'the file is always the old or a whole new version' : 'chunks and attributes are always a committed version (contiguous data are written in place)'
   test(`'${mode}' killed ${kills} times at random moments: ${what}, in h5py too`, async (t) => {
-    const dir = tmpDir(t, `mmnpy-h5crash-`)
-    const file = path.join(dir, 'target.h5')
-    const checks = new Checks(dir)
+    const { dir, checks, at } = workspace(t, 'mmnpy-h5crash-')
+    const file = at('target.h5')
     const seen = new Map<string, number>()
     if (mode === 'r+') {
       using f = openH5(file, { mode: 'w' })
