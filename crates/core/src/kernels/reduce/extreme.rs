@@ -168,23 +168,42 @@ pub(super) fn lanes_extreme<T: Copy + PartialOrd, const MAX: bool, const L: usiz
     (best, nan)
 }
 
-/// min/max of a contiguous native run of integers: [`lanes_extreme`]'s 16 independent
-/// lanes (no NaN to track), where the general loop carries one best value (and its index)
-/// from element to element.
-pub(super) fn fast_extreme_ord<T: Ordered + Copy + PartialOrd + Send + Sync>(src: &Source, p: *const T, n: usize, max: bool) -> T {
+/// Integers whose min/max over a contiguous run has a loop compiled per instruction set
+/// ([`lanes_extreme`]'s independent lanes, no NaN to track): baseline x86-64 has no
+/// 64-bit (nor signed 32-bit) vector min/max or compare, AVX2 does. AVX2 also on AVX-512
+/// CPUs: with AVX-512 enabled LLVM scalarizes these lanes (see [`simd::dispatch_avx2!`]).
+/// Any lane count gives the same result for integers.
+pub(super) trait IntLanes: Ordered + Copy + PartialOrd + Send + Sync {
+    fn block(xs: &[Self], max: bool) -> Self;
+}
+
+macro_rules! int_lanes {
+    ($($t:ty => $name:ident, $lanes:literal);* $(;)?) => {$(
+        simd::dispatch_avx2!(
+            /// min/max of a non-empty slice, lanes the compiler vectorizes, with AVX2
+            /// where the CPU has it.
+            fn $name(xs: &[$t], max: bool) -> $t,
+            if max { lanes_extreme::<$t, true, $lanes>(xs).0 } else { lanes_extreme::<$t, false, $lanes>(xs).0 }
+        );
+        impl IntLanes for $t {
+            fn block(xs: &[$t], max: bool) -> $t {
+                $name(xs, max)
+            }
+        }
+    )*};
+}
+// Lanes: four AVX2 registers of 64-bit integers, two of 32-bit.
+int_lanes!(i64 => block_extreme_i64, 16; u64 => block_extreme_u64, 16; i32 => block_extreme_i32, 16; u32 => block_extreme_u32, 16);
+
+/// min/max of a contiguous native run of integers ([`IntLanes`]), where the general loop
+/// carries one best value (and its index) from element to element.
+pub(super) fn fast_extreme_ord<T: IntLanes>(src: &Source, p: *const T, n: usize, max: bool) -> T {
     // SAFETY: the caller checked that `n` elements at `p` are mapped and aligned.
     let all = unsafe { std::slice::from_raw_parts(p, n) };
     let pieces: Vec<(usize, usize)> = (0..n).step_by(PAR_MIN).map(|lo| (lo, PAR_MIN.min(n - lo))).collect();
     let isz = std::mem::size_of::<T>();
     let span = |lo: usize, m: usize| run_span(p as isize, isz as isize, isz, lo, m);
-    let parts: Vec<T> = stream_map(src, &pieces, isz, span, |lo, m| {
-        let xs = &all[lo..lo + m];
-        if max {
-            lanes_extreme::<T, true, 16>(xs).0
-        } else {
-            lanes_extreme::<T, false, 16>(xs).0
-        }
-    });
+    let parts: Vec<T> = stream_map(src, &pieces, isz, span, |lo, m| T::block(&all[lo..lo + m], max));
     let better = |x: T, b: T| if max { b.lt(x) } else { x.lt(b) };
     parts.into_iter().reduce(|a, b| if better(b, a) { b } else { a }).expect("n >= 1")
 }

@@ -1,7 +1,7 @@
 //! Unit tests of the reductions: the trees against NumPy's, the vectorized extremes
 //! against plain loops, NumPy's rules for empty, NaN and integer input.
 
-use super::extreme::{block_extreme_f32, block_extreme_f64, fast_arg_extreme_f32, fast_arg_extreme_f64, fast_extreme_f64, ARG_BLOCK};
+use super::extreme::{block_extreme_f32, block_extreme_f64, fast_arg_extreme_f32, fast_arg_extreme_f64, fast_extreme_f64, IntLanes, ARG_BLOCK};
 use super::order::PAR_MIN;
 use super::pairwise::{pairwise_flat, pairwise_n, pairwise_native, run_sum_f32, run_sum_f64};
 use super::*;
@@ -44,6 +44,29 @@ fn block_extremes_on_this_cpus_instruction_set_match_a_plain_loop() {
                     assert_eq!(Some(v as f64), want, "f32 n {n} max {max}");
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn integer_block_extremes_on_this_cpus_instruction_set_match_a_plain_loop() {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for n in (1..70).chain([255, 256, 257, 4099]) {
+        let xs: Vec<u64> = (0..n).map(|_| next()).collect();
+        let i64s: Vec<i64> = xs.iter().map(|&x| x as i64).collect();
+        let i32s: Vec<i32> = xs.iter().map(|&x| (x >> 7) as i32).collect();
+        let u32s: Vec<u32> = xs.iter().map(|&x| (x >> 3) as u32).collect();
+        for max in [false, true] {
+            assert_eq!(u64::block(&xs, max), if max { *xs.iter().max().unwrap() } else { *xs.iter().min().unwrap() }, "u64 n {n}");
+            assert_eq!(i64::block(&i64s, max), if max { *i64s.iter().max().unwrap() } else { *i64s.iter().min().unwrap() }, "i64 n {n}");
+            assert_eq!(i32::block(&i32s, max), if max { *i32s.iter().max().unwrap() } else { *i32s.iter().min().unwrap() }, "i32 n {n}");
+            assert_eq!(u32::block(&u32s, max), if max { *u32s.iter().max().unwrap() } else { *u32s.iter().min().unwrap() }, "u32 n {n}");
         }
     }
 }
