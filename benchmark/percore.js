@@ -30,6 +30,13 @@ for (const dt of ['float64', 'float32']) {
   const reps = Math.max(1, Math.floor(2 ** 28 / a.nbytes));
   for (const op of OPS) ours[`${dt} ${op}`] = a.nbytes / best(() => a[op](), reps) / 1e9;
 }
+// Integer min/max (int64 is also datetime64's): the lanes loop compiled per instruction set.
+const INT_OPS = ['min', 'max'];
+for (const dt of ['int64', 'int32']) {
+  const a = mm.array(Float64Array.from({ length: n }, (_, i) => (i % 7) * 3 - 9)).astype(dt);
+  const reps = Math.max(1, Math.floor(2 ** 28 / a.nbytes));
+  for (const op of INT_OPS) ours[`${dt} ${op}`] = a.nbytes / best(() => a[op](), reps) / 1e9;
+}
 const s = mm.array(Float64Array.from({ length: 1000 }, (_, i) => i % 7));
 const m = s.reshape([40, 25]);
 const out = mm.zeros([1000]);
@@ -64,6 +71,11 @@ for dt in ('float64', 'float32'):
     reps = max(1, (1 << 28) // a.nbytes)
     for op in ${JSON.stringify(OPS)}:
         r[dt + ' ' + op] = a.nbytes / best(getattr(a, op), reps) / 1e9
+for dt in ('int64', 'int32'):
+    a = (np.arange(n) % 7 * 3 - 9).astype(dt)
+    reps = max(1, (1 << 28) // a.nbytes)
+    for op in ${JSON.stringify(INT_OPS)}:
+        r[dt + ' ' + op] = a.nbytes / best(getattr(a, op), reps) / 1e9
 a = np.arange(1000, dtype=np.float64) % 7; m = a.reshape(40, 25); out = np.zeros(1000)
 for name, f in [${CALLS.map(([name, , e]) => `(${JSON.stringify(name)}, lambda: ${e})`).join(', ')}]:
     r[name] = best(f, 20000) * 1e6
@@ -71,7 +83,7 @@ print(json.dumps(r))
 `;
 const theirs = JSON.parse(execFileSync(process.env.PYTHON || 'python3', ['-c', py], { encoding: 'utf8' }));
 console.log(`one thread (MMNPY_THREADS=${process.env.MMNPY_THREADS ?? 'unset'}), ${n} elements in cache, CPU time: GB/s`);
-for (const k of Object.keys(ours).filter((k) => k.startsWith('float'))) {
+for (const k of Object.keys(ours).filter((k) => k.startsWith('float') || k.startsWith('int'))) {
   console.log(`  ${k.padEnd(16)} mmnpy ${ours[k].toFixed(2).padStart(6)}  NumPy ${theirs[k].toFixed(2).padStart(6)}  ${(ours[k] / theirs[k]).toFixed(2)}x`);
 }
 console.log('per call, 1,000 float64, CPU time: µs (ratio = NumPy / mmnpy)');

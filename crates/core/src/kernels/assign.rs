@@ -14,7 +14,7 @@
 use super::elem::C;
 use super::elementwise::{cast_kind, check_dest, compute_kind, hazardous, prepare_write, store_row, swap_of, Dest, Load, K};
 use super::nest::{walk, Nest, Operand, Piece, Released};
-use super::reduce::{Source, Value};
+use super::source::{Source, Value};
 use crate::dtype::{ByteOrder, DType};
 use crate::error::Result;
 use crate::mapping::Mapping;

@@ -14,7 +14,7 @@
 use super::compare::{all_pairs, compare_walk, elementwise};
 use super::elem::{C, F16};
 use super::elementwise::{f64_to_f16, promote, Dest};
-use super::reduce::Source;
+use super::source::Source;
 use crate::dtype::DType;
 use crate::error::Result;
 

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering as Mem};
 use super::elem::C;
 use super::elementwise::{check_dest, compute_kind, hazardous, prepare_write, promote, store_row, swap_of, Dest, Load, K};
 use super::nest::{walk, Nest, Operand, Piece};
-use super::reduce::Source;
+use super::source::Source;
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{err, ErrorKind, Result};
 use crate::mapping::Mapping;

@@ -21,7 +21,7 @@ use super::elem::F16;
 use super::elementwise::Dest;
 use super::nest::PAR_MIN;
 use super::pool;
-use super::reduce::Source;
+use super::source::Source;
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{err, ErrorKind, Result};
 use crate::npy::{self, Array, NewArray};

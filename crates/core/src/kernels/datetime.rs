@@ -10,7 +10,8 @@
 
 use crate::dtype::DType;
 use crate::error::{err, ErrorKind, Result};
-use crate::kernels::reduce::{self, Op, Reduced, Source, Value};
+use crate::kernels::reduce::{self, Op, Reduced};
+use crate::kernels::source::{Source, Value};
 
 /// NumPy's Not-a-Time.
 pub const NAT: i64 = i64::MIN;

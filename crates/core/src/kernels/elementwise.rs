@@ -8,7 +8,7 @@ use super::assign::assign_value;
 use super::elem::{Bool, Elem, To, C, F16};
 use super::nest::PAR_MIN;
 use super::pool;
-use super::reduce::{Source, Value};
+use super::source::{Source, Value};
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{err, ErrorKind, Result};
 use crate::mapping::Mapping;

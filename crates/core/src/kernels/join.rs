@@ -6,7 +6,7 @@
 
 use super::assign::assign;
 use super::elementwise::{check_dest, promote, same_kind, Dest};
-use super::reduce::Source;
+use super::source::Source;
 use crate::dtype::DType;
 use crate::error::{err, ErrorKind, Result};
 use crate::view::Layout;

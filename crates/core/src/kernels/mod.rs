@@ -18,6 +18,7 @@ pub mod probe;
 pub mod reduce;
 pub mod select;
 pub mod simd;
+pub mod source;
 pub mod spconv;
 pub mod spmv;
 pub mod stream;

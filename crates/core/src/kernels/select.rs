@@ -21,7 +21,7 @@ use super::elementwise::{check_dest, prepare_write, swap_of, Dest, Load};
 use super::flat::Flat;
 use super::nest::PAR_MIN;
 use super::pool;
-use super::reduce::Source;
+use super::source::Source;
 use super::stream::{Behind, GRAIN};
 use crate::dtype::{ByteOrder, DType};
 use crate::error::{err, Error, ErrorKind, Result};
