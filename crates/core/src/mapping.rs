@@ -424,6 +424,14 @@ impl Mapping {
         }
     }
 
+    /// Whether this is anonymous memory this mapping owns and unmaps when dropped, of
+    /// at least [`HEAP_MAX`] bytes (made by [`Mapping::anonymous`]): what a JavaScript
+    /// wrapper reports to the garbage collector as memory it keeps alive. File mappings
+    /// (the page cache's, reclaimable), small heap blocks and borrowed memory are not.
+    pub fn is_owned_anonymous(&self) -> bool {
+        !self.shared && !self.private_file && self.file.is_none() && matches!(self._map, Some(Region::Writable(_)))
+    }
+
     /// Whether the memory is mapped read-only ('r' under strict overcommit accounting):
     /// it must then never be handed to code that could write it (module doc).
     pub fn is_read_only(&self) -> bool {
