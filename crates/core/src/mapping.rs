@@ -168,8 +168,47 @@ pub struct Mapping {
     private_file: bool,
     /// The mapped file (device, inode) and the length it must keep, for [`Mapping::check_file`].
     file: Option<(u64, u64, u64)>,
+    /// Made by [`Mapping::scratch`]: goes back to [`SCRATCH`] when dropped.
+    scratch: bool,
     // Keeps the memory mapped; `None` when `len == 0`.
     _map: Option<Region>,
+}
+
+/// Large anonymous regions of dropped [`Mapping::scratch`] mappings, kept for the next
+/// `scratch` of the same length (most recent last): at most [`SCRATCH_REGIONS`] regions
+/// and [`SCRATCH_BYTES`] bytes. A product's result in fresh memory costs a page fault per
+/// page and the kernel zeroing every byte (and, for huge pages on a fragmented machine,
+/// compaction), more than a quarter of a CSR product's time here; SciPy pays it in each
+/// `np.zeros` (BENCHMARKS.md "2026-11-30 (sparse2)"). Cached regions are advised
+/// `MADV_FREE`: the kernel takes their pages back under memory pressure (a later write
+/// then faults in fresh zeroed ones), without waiting for the region's next use.
+static SCRATCH: std::sync::Mutex<Vec<(usize, MmapMut)>> = std::sync::Mutex::new(Vec::new());
+/// Regions [`SCRATCH`] keeps at most.
+pub const SCRATCH_REGIONS: usize = 4;
+/// Bytes [`SCRATCH`] keeps at most.
+pub const SCRATCH_BYTES: usize = 512 << 20;
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        if !self.scratch {
+            return;
+        }
+        let Some(Region::Writable(map)) = self._map.take() else { return };
+        if map.len() > SCRATCH_BYTES {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        // SAFETY: nothing refers to this memory any more (the mapping is being dropped);
+        // its bytes are never read before the next owner writes them (`scratch`'s contract).
+        let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::Free) };
+        let Ok(mut cache) = SCRATCH.lock() else { return };
+        cache.push((self.len, map));
+        let mut total: usize = cache.iter().map(|(_, m)| m.len()).sum();
+        while cache.len() > SCRATCH_REGIONS || total > SCRATCH_BYTES {
+            // The oldest goes (unmapped outside nothing: dropping it here is one munmap).
+            total -= cache.remove(0).1.len();
+        }
+    }
 }
 
 /// The memory behind a mapping: writable (shared, private or anonymous), or mapped
@@ -333,12 +372,21 @@ impl std::fmt::Debug for Mapping {
 impl Mapping {
     fn from_region(map: Region, len: usize, shared: bool, releasable: bool) -> Self {
         let ptr = NonNull::new(map.ptr() as *mut u8).unwrap_or(NonNull::dangling());
-        Mapping { ptr, len, shared, releasable, private_file: false, file: None, _map: Some(map) }
+        Mapping { ptr, len, shared, releasable, private_file: false, file: None, scratch: false, _map: Some(map) }
     }
 
     fn empty() -> Self {
         // 16-byte aligned dangling pointer: fine for any element type, never read.
-        Mapping { ptr: NonNull::<u128>::dangling().cast(), len: 0, shared: false, releasable: false, private_file: false, file: None, _map: None }
+        Mapping {
+            ptr: NonNull::<u128>::dangling().cast(),
+            len: 0,
+            shared: false,
+            releasable: false,
+            private_file: false,
+            file: None,
+            scratch: false,
+            _map: None,
+        }
     }
 
     /// Maps `len` bytes of `file` from `offset`. The caller has checked that the
@@ -424,6 +472,14 @@ impl Mapping {
         }
     }
 
+    /// Whether this is anonymous memory this mapping owns and unmaps when dropped, of
+    /// at least [`HEAP_MAX`] bytes (made by [`Mapping::anonymous`]): what a JavaScript
+    /// wrapper reports to the garbage collector as memory it keeps alive. File mappings
+    /// (the page cache's, reclaimable), small heap blocks and borrowed memory are not.
+    pub fn is_owned_anonymous(&self) -> bool {
+        !self.shared && !self.private_file && self.file.is_none() && matches!(self._map, Some(Region::Writable(_)))
+    }
+
     /// Whether the memory is mapped read-only ('r' under strict overcommit accounting):
     /// it must then never be handed to code that could write it (module doc).
     pub fn is_read_only(&self) -> bool {
@@ -439,7 +495,9 @@ impl Mapping {
     /// moved), as long as the returned mapping lives.
     pub unsafe fn borrowed(ptr: *mut u8, len: usize) -> Self {
         match NonNull::new(ptr) {
-            Some(p) if len > 0 => Mapping { ptr: p, len, shared: false, releasable: false, private_file: false, file: None, _map: Some(Region::Borrowed(p)) },
+            Some(p) if len > 0 => {
+                Mapping { ptr: p, len, shared: false, releasable: false, private_file: false, file: None, scratch: false, _map: Some(Region::Borrowed(p)) }
+            }
             _ => Mapping::empty(),
         }
     }
@@ -461,6 +519,24 @@ impl Mapping {
             let _ = map.advise(memmap2::Advice::HugePage);
         }
         Ok(Mapping::from_region(Region::Writable(map), len, false, false))
+    }
+
+    /// Anonymous memory of `len` bytes whose contents are unspecified: the caller writes
+    /// every byte before anything reads one (a kernel's result). From [`HUGE_MIN`] bytes
+    /// it is the region of a dropped `scratch` mapping of the same length when one is
+    /// cached ([`SCRATCH`]: its pages are faulted in already, nothing is zeroed), else
+    /// fresh as [`Mapping::anonymous`]; dropping it caches its region.
+    pub fn scratch(len: usize) -> Result<Self> {
+        if len < HUGE_MIN {
+            return Mapping::anonymous(len);
+        }
+        let cached = SCRATCH.lock().ok().and_then(|mut c| c.iter().rposition(|(n, _)| *n == len).map(|i| c.remove(i).1));
+        let mut m = match cached {
+            Some(map) => Mapping::from_region(Region::Writable(map), len, false, false),
+            None => Mapping::anonymous(len)?,
+        };
+        m.scratch = true;
+        Ok(m)
     }
 
     /// Runs `write(dst)` over the whole mapping on this thread while another thread
@@ -722,6 +798,32 @@ fn cow_refused(len: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scratch_regions_are_reused_and_the_cache_stays_bounded() {
+        // Lengths no other test asks for, so concurrent tests cannot take these regions.
+        let len = HUGE_MIN + 3 * 4096 + 17;
+        let a = Mapping::scratch(len).unwrap();
+        assert!(a.is_owned_anonymous() && a.len() == len);
+        // SAFETY: `a` is `len` writable bytes owned here.
+        unsafe { a.as_ptr().write_bytes(0xA5, len) };
+        let p = a.as_ptr();
+        drop(a);
+        let b = Mapping::scratch(len).unwrap();
+        assert_eq!(b.as_ptr(), p, "the dropped region of the same length comes back");
+        let c = Mapping::scratch(len).unwrap();
+        assert_ne!(c.as_ptr(), p, "a region is handed to one owner at a time");
+        drop((b, c));
+        // Many regions dropped: the cache keeps at most SCRATCH_REGIONS of them.
+        let many: Vec<Mapping> = (1..=SCRATCH_REGIONS + 3).map(|i| Mapping::scratch(HUGE_MIN + i * 4096 + 5).unwrap()).collect();
+        drop(many);
+        let cache = SCRATCH.lock().unwrap();
+        assert!(cache.len() <= SCRATCH_REGIONS && cache.iter().map(|(_, m)| m.len()).sum::<usize>() <= SCRATCH_BYTES);
+        drop(cache);
+        // Small scratch memory is plain anonymous memory (zeroed, never cached).
+        let small = Mapping::scratch(4096).unwrap();
+        assert!(!small.scratch);
+    }
 
     #[test]
     fn write_range_copies_the_file_where_the_mapping_is_the_file_and_memory_elsewhere() {

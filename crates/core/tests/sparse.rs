@@ -366,6 +366,43 @@ fn parallel_csr_product_equals_the_serial_order_on_skewed_rows() {
 }
 
 #[test]
+fn products_into_a_reused_result_region_are_exact() {
+    // A result of 4 MiB or more goes into the region of a dropped result of its size
+    // (`Mapping::scratch`), which holds the old bytes: every row, empty ones included, must
+    // be written. The region is filled with NaNs first; CSR (rows written once) and CSC
+    // (scatter after zeroing) products must both equal the serial order, bit for bit.
+    let (rows, cols) = (700_001usize, 1000usize);
+    let mut indptr = vec![0i64];
+    let (mut indices, mut data) = (Vec::new(), Vec::new());
+    for i in 0..rows {
+        for d in 0..(i % 5) {
+            // Increasing columns in each row: the CSC scatter adds them in the same order.
+            indices.push(((i * 7) % 900 + d * 31) as i32);
+            data.push(((i + d) % 97) as f64 - 48.5);
+        }
+        indptr.push(indices.len() as i64);
+    }
+    let x: Vec<f64> = (0..cols).map(|j| (j % 13) as f64 * 0.25 - 1.0).collect();
+    let want: Vec<u64> = csr_matvec_reference(&indptr, &indices, &data, &x).iter().map(|v| v.to_bits()).collect();
+    let m =
+        SparseMatrix::new(Format::Csr, [rows, cols], array_of(&data, DType::Float64), array_of(&indices, DType::Int32), array_of(&indptr, DType::Int64), true)
+            .unwrap();
+    let xa = array_of(&x, DType::Float64);
+    let l = xa.layout();
+    for m in [m.clone(), m.convert(Format::Csc).unwrap()] {
+        let dirty = mmnpy_core::Mapping::scratch(rows * 8).unwrap();
+        // SAFETY: `dirty` is rows * 8 writable bytes owned here.
+        unsafe { dirty.as_ptr().write_bytes(0xff, rows * 8) };
+        let at = dirty.as_ptr();
+        drop(dirty);
+        let r = m.dot(&src(&xa, &l), None, false).unwrap().unwrap();
+        assert_eq!(r.mapping.as_ptr(), at, "the product reuses the dropped region (the test can fail)");
+        let got: Vec<u64> = bytes(&r).chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().unwrap())).collect();
+        assert!(got == want, "{:?} product into a reused region differs from the serial order", m.format);
+    }
+}
+
+#[test]
 fn products_with_a_large_x_equal_the_serial_order() {
     // x of 8 MiB: gathered at random (the kernel copies x into huge pages first) and read
     // nearly in order (a band of 11 columns per row): both equal the serial order, bit for bit.

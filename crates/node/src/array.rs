@@ -79,12 +79,45 @@ pub struct NativeArray {
     env: sys::napi_env,
     pub(crate) allow_copy: bool,
     read_only_mapping: bool,
+    /// Bytes of anonymous memory reported to V8 as held by this object (0 when none).
+    external: std::cell::Cell<i64>,
 }
 
 impl Drop for NativeArray {
     fn drop(&mut self) {
         // Collected without close(): buffers still out keep the mapping alive.
         self.tracker.get_mut().release(self.env);
+        self.unreport();
+    }
+}
+
+impl NativeArray {
+    /// Tells V8 that this object keeps `mapping`'s anonymous memory alive (a result in
+    /// fresh memory), as a `Buffer` does for its own: without it V8 sees a few bytes per
+    /// array and leaves results nobody closed uncollected while they pile up (a loop of
+    /// `A.dot(x)` held a 65 MB result per call, each in fresh pages that cost more to
+    /// fault than the product itself: BENCHMARKS.md "2026-11-30 (sparse2)").
+    fn report(&self, mapping: &Mapping) {
+        if !mapping.is_owned_anonymous() {
+            return;
+        }
+        let n = mapping.len() as i64;
+        let mut total = 0i64;
+        // SAFETY: `env` is the live environment this object is being made in.
+        if unsafe { sys::napi_adjust_external_memory(self.env, n, &mut total) } == sys::Status::napi_ok {
+            self.external.set(n);
+        }
+    }
+
+    /// Takes back what [`NativeArray::report`] told V8 (on close or collection). Idempotent.
+    fn unreport(&self) {
+        let n = self.external.replace(0);
+        if n != 0 {
+            let mut total = 0i64;
+            // SAFETY: `env` is this object's environment, alive while its objects are
+            // closed or finalized; a failed call only leaves V8's estimate high.
+            let _ = unsafe { sys::napi_adjust_external_memory(self.env, -n, &mut total) };
+        }
     }
 }
 
@@ -127,16 +160,21 @@ pub(crate) fn wrap(env: &Env, array: Array, allow_copy: bool) -> Result<NativeAr
     }
     let mut array = array;
     let mapping = std::mem::replace(&mut array.mapping, Arc::new(Mapping::anonymous(0).or_js()?));
-    Ok(NativeArray {
+    let native = NativeArray {
         byte_length: mapping.len(),
         address_mod64: (mapping.as_ptr() as usize % 64) as u32,
         read_only_mapping: mapping.is_read_only(),
+        external: std::cell::Cell::new(0),
         holder: Holder::new(mapping),
         info: array,
         tracker: RefCell::new(Tracker::default()),
         env: env.raw(),
         allow_copy,
-    })
+    };
+    if let Ok(m) = native.holder.get() {
+        native.report(&m);
+    }
+    Ok(native)
 }
 
 pub(crate) fn layout(shape: &[f64], strides: &[f64], offset: f64) -> Result<Layout, String> {
@@ -364,6 +402,8 @@ impl NativeArray {
             env: self.env,
             allow_copy: self.allow_copy,
             read_only_mapping: self.read_only_mapping,
+            // The first array over the memory reports it.
+            external: std::cell::Cell::new(0),
         }
     }
 
@@ -472,6 +512,7 @@ impl NativeArray {
     pub fn close(&self, env: Env) {
         self.tracker.borrow_mut().detach_all(env.raw());
         self.holder.close();
+        self.unreport();
     }
 }
 

@@ -584,10 +584,12 @@ pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<
             }
         };
         if out.is_none() && K::NATIVE == Some(t) {
-            // Into fresh memory directly: its pages are first touched by the kernel's threads,
-            // transparent huge pages when large (NumPy's `zeros` for SciPy's result does the same:
-            // one fault per 2 MiB instead of 512).
-            let mem = Mapping::anonymous(n * t.itemsize())?;
+            // Into new memory directly, which every path below writes whole before it is
+            // read (each row's sum stored once): a dropped result's region when one of this
+            // size is cached (faulted in already, nothing to zero; `Mapping::scratch`), else
+            // fresh pages first touched by the kernel's threads, transparent huge pages when
+            // large (NumPy's `zeros` for SciPy's result: one fault per 2 MiB instead of 512).
+            let mem = Mapping::scratch(n * t.itemsize())?;
             if n > 0 {
                 // SAFETY: the mapping is fresh, private to this function, n elements of K (zeros).
                 run(unsafe { std::slice::from_raw_parts_mut(mem.as_ptr() as *mut K, n) })?;
