@@ -143,10 +143,12 @@ fn write_btree(src: &Source, alloc: &mut Alloc, dims: &[u64], chunks: &BTreeMap<
     let mut items: Vec<Item> = chunks
         .iter()
         .map(|(o, s)| {
-            let end: Vec<u64> = o.iter().zip(dims).map(|(a, b)| a + b).collect();
-            (key(s.size, s.mask, o), key(0, 0, &end), s.addr)
+            // A hostile file's chunk dims can put a chunk's end past 2^64 (fuzzing found it).
+            let end: Option<Vec<u64>> = o.iter().zip(dims).map(|(a, b)| a.checked_add(*b)).collect();
+            let end = end.ok_or_else(|| bad("a chunk's offset plus the chunk dims overflows 64 bits"))?;
+            Ok((key(s.size, s.mask, o), key(0, 0, &end), s.addr))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut level = 0u8;
     loop {
         let groups: Vec<&[Item]> = if items.is_empty() { vec![&[][..]] } else { items.chunks(2 * encode::BTREE_K).collect() };
