@@ -472,6 +472,22 @@ impl Replacement {
         Ok(Replacement { file, tmp, target, durable: false })
     }
 
+    /// `fsync` of the new file when durable.
+    fn sync_file(&self) -> Result<()> {
+        if self.durable {
+            self.file.sync_all().map_err(|e| Error::io("cannot sync", &e))?;
+        }
+        Ok(())
+    }
+
+    /// `fsync` of the target's folder when durable (after the new name is in place).
+    fn sync_folder(&self) -> Result<()> {
+        if self.durable {
+            sync_dir(self.target.parent().unwrap_or(Path::new(".")))?;
+        }
+        Ok(())
+    }
+
     /// Makes the replacement survive a power loss too (see the type's doc).
     pub(crate) fn durable(mut self, durable: bool) -> Self {
         self.durable = durable;
@@ -482,7 +498,7 @@ impl Replacement {
     pub(crate) fn commit(self, result: Result<()>) -> Result<File> {
         let durable = self.durable;
         let result = result
-            .and_then(|_| if durable { self.file.sync_all().map_err(|e| Error::io("cannot sync", &e)) } else { Ok(()) })
+            .and_then(|_| self.sync_file())
             .and_then(|_| {
                 let old = hold_replaced(&self.target);
                 if old.is_some() && !durable && exchange(&self.tmp, &self.target) {
@@ -496,7 +512,7 @@ impl Replacement {
                 }
                 Ok(())
             })
-            .and_then(|_| if durable { sync_dir(self.target.parent().unwrap_or(Path::new("."))) } else { Ok(()) });
+            .and_then(|_| self.sync_folder());
         match result {
             Ok(()) => Ok(self.file),
             Err(e) => {
@@ -516,11 +532,9 @@ impl Replacement {
     /// Gives the new file the target's name only if nothing has that name (a hard link,
     /// then the temporary name removed): `ErrorKind::Exists` if something took it since.
     pub(crate) fn commit_new(self) -> Result<File> {
-        if self.durable {
-            if let Err(e) = self.file.sync_all() {
-                let _ = std::fs::remove_file(&self.tmp);
-                return Err(Error::io("cannot sync", &e).at(&self.target));
-            }
+        if let Err(e) = self.sync_file() {
+            let _ = std::fs::remove_file(&self.tmp);
+            return Err(e.at(&self.target));
         }
         if let Err(e) = std::fs::hard_link(&self.tmp, &self.target) {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
@@ -536,9 +550,7 @@ impl Replacement {
             return Ok(self.file);
         }
         let _ = std::fs::remove_file(&self.tmp);
-        if self.durable {
-            sync_dir(self.target.parent().unwrap_or(Path::new(".")))?;
-        }
+        self.sync_folder()?;
         Ok(self.file)
     }
 
