@@ -262,6 +262,29 @@ test.serial('threads: workers run their kernels on the shared pool, with the sam
   a.close()
 })
 
+test.serial("threads: a worker's timers still run while tiny tasks arrive back to back (a worker polls its port for a moment after each answer)", async (t) => {
+  // A polling window of 10 s after each answer (workers read the variable when they start):
+  // only the bound on the whole polling lets the worker's event loop run while tasks keep coming.
+  process.env.MMNPY_PARALLEL_SPIN_US = '10000000'
+  let pool: Parallel
+  try {
+    pool = new Parallel({ nJobs: 1, backend: 'threads' })
+    // Every export looked up once first: a task of a new export waits for its import (a promise).
+    for (const f of ['noop', 'timerFired', 'armTimer']) await pool.run(WORK, f, [])
+    t.true(await pool.run(WORK, 'armTimer', []))
+  } finally {
+    delete process.env.MMNPY_PARALLEL_SPIN_US
+  }
+  await using _ = pool
+  const deadline = Date.now() + 30_000
+  let fired = false
+  while (!fired && Date.now() < deadline) {
+    for (let i = 0; i < 50; i++) await pool.run(WORK, 'noop', [])
+    fired = (await pool.run(WORK, 'timerFired', [])) as boolean
+  }
+  t.true(fired, "the worker's 1 ms timer did not run within 30 s of back-to-back tasks")
+})
+
 test.serial('processes: a worker killed by a native abort rejects instead of hanging', async (t) => {
   await using pool = new Parallel({ nJobs: 1, backend: 'processes' })
   const e = await t.throwsAsync(pool.run(WORK, 'abort', []), { code: 'ERR_MMNPY_WORKER_DIED' })

@@ -12,7 +12,7 @@
  *
  * Task modules are imported once per worker and their exports looked up once per name.
  */
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { Receiver, encodeResult } from './transfer';
 
@@ -160,8 +160,26 @@ function flushed(): Promise<void> | undefined {
   ]).then(() => undefined);
 }
 
+/**
+ * How long a worker thread that answered a task keeps polling its port for the next one before
+ * it goes back to sleep in its event loop (ns; `MMNPY_PARALLEL_SPIN_US` in microseconds, 0 turns
+ * it off). A sleeping thread is woken through the kernel, and on an idle machine that wake-up
+ * (the core leaving its idle state) costs more than a tiny task's whole round trip: polling for
+ * a moment catches the next task of a `map` or of back-to-back `run` calls without it. Bounded
+ * twice, so that the thread's own timers and promises still run: by this window after each
+ * answer, and by `SPIN_TOTAL_NS` in all.
+ */
+const SPIN_NS = spinWindow(process.env.MMNPY_PARALLEL_SPIN_US);
+const SPIN_TOTAL_NS = 2_000_000n;
+
+function spinWindow(us: string | undefined): bigint {
+  const v = us === undefined || us === '' ? 200 : Number(us);
+  return Number.isFinite(v) && v > 0 ? BigInt(Math.round(v * 1000)) : 0n;
+}
+
 function serveThreads(port: NonNullable<typeof parentPort>): void {
-  const reply = (id: number, answer: TaskAnswer): void => {
+  /** Sends a task's answer; false when it waits for output to flush first (sent later). */
+  const reply = (id: number, answer: TaskAnswer): boolean => {
     const send = (): void => {
       try {
         (answer as ThreadTaskAnswer).id = id;
@@ -176,11 +194,33 @@ function serveThreads(port: NonNullable<typeof parentPort>): void {
     const wait = flushed();
     if (wait === undefined) send();
     else void wait.then(send);
+    return wait === undefined;
+  };
+  /** Runs a task; true when its answer is already sent. */
+  const serve = (task: ThreadTaskMessage): boolean => {
+    const answer = runTask(task);
+    if (answer instanceof Promise) {
+      void answer.then((a) => reply(task.id, a));
+      return false;
+    }
+    return reply(task.id, answer);
   };
   port.on('message', (task: ThreadTaskMessage) => {
-    const answer = runTask(task);
-    if (answer instanceof Promise) void answer.then((a) => reply(task.id, a));
-    else reply(task.id, answer);
+    if (!serve(task) || SPIN_NS === 0n) return;
+    // Answered at once: poll for the next task a moment (see SPIN_NS); a task answered later
+    // (a promise, output to flush) needs the event loop, so the polling stops there.
+    const start = process.hrtime.bigint();
+    let last = start;
+    for (;;) {
+      const next = receiveMessageOnPort(port);
+      const t = process.hrtime.bigint();
+      if (next !== undefined) {
+        if (!serve(next.message as ThreadTaskMessage)) return;
+        last = process.hrtime.bigint();
+      } else if (t - last > SPIN_NS || t - start > SPIN_TOTAL_NS) {
+        return;
+      }
+    }
   });
 }
 

@@ -130,3 +130,12 @@ exports.records = (rec, x, when, names) => {
   x.assign(x.mul(2))
   return { t: rec.field('t'), last: rec.get(rec.shape[0] - 1), when, ticks: when.astype('int64'), names, dtypes: [rec.dtype, x.dtype, when.dtype, names.dtype] }
 }
+
+/** Arms a timer in this worker; `timerFired` tells whether it has run since. */
+exports.armTimer = () => {
+  globalThis.__mmnpyTimerFired = false
+  setTimeout(() => { globalThis.__mmnpyTimerFired = true }, 1)
+  return true
+}
+exports.timerFired = () => globalThis.__mmnpyTimerFired === true
+exports.noop = () => 0
