@@ -106,7 +106,8 @@ pub(super) fn leaf<A: Acc, G: Fn(usize) -> A, const LANES: usize>(lo: usize, n: 
 }
 
 /// NumPy's real pairwise tree over `get(0..n)` (eight accumulators, leaves of 128), as
-/// [`pairwise_n`] computes it on one thread, but without recursion: `#[inline(always)]`
+/// [`pairwise_n`] computes it on one thread (`ahead(lo, m)` called before each leaf
+/// `lo..lo + m`, to prefetch), but without recursion: `#[inline(always)]`
 /// all the way down, so each [`simd::dispatch!`] copy compiles the whole tree (leaves,
 /// sibling leaf pairs and the additions joining them) for its instruction set.
 /// `GROUP` 2: sibling leaves run in one loop ([`leaf_pair`]); 4: where a subtree is two
@@ -117,7 +118,7 @@ pub(super) fn leaf<A: Acc, G: Fn(usize) -> A, const LANES: usize>(lo: usize, n: 
 /// hardware prefetcher (measured over 256 MiB: one leaf at a time 18 GB/s, pairs 9.6,
 /// quads 7.3, against 18 for a plain linear loop the same minute).
 #[inline(always)]
-pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize>(n: usize, get: &G) -> A {
+pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize, P: Fn(usize, usize)>(n: usize, get: &G, ahead: &P) -> A {
     // The split of a subtree of `c` elements into two leaves, if it is one.
     let pair = |c: usize| {
         let c2 = split(c, 8);
@@ -139,6 +140,7 @@ pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize>(n: us
             ns -= 1;
             sums[ns - 1].add(sums[ns])
         } else if m <= 128 {
+            ahead(lo, m);
             leaf::<A, G, 8>(lo, m, get)
         } else {
             let m2 = split(m, 8);
@@ -172,32 +174,36 @@ simd::dispatch!(
     /// this CPU's instruction set; the same tree and lanes on every level, so the same result.
     /// `stream`: the run comes from memory, not from cache (see [`pairwise_flat`]).
     pub(super) fn run_sum_f64(xs: &[f64], stream: bool) -> f64,
-    // SAFETY: the tree asks for indices below xs.len() only.
-    if stream {
-        pairwise_flat::<f64, _, 1>(xs.len(), &|i| unsafe { *xs.get_unchecked(i) })
-    } else if simd::level() == simd::Level::Base {
-        // SAFETY: as above.
-        pairwise_flat::<f64, _, 2>(xs.len(), &|i| unsafe { *xs.get_unchecked(i) })
-    } else {
-        // SAFETY: as above.
-        pairwise_flat::<f64, _, 4>(xs.len(), &|i| unsafe { *xs.get_unchecked(i) })
-    }
+    run_sum(xs, stream)
 );
 
 simd::dispatch!(
     /// [`run_sum_f64`] for float32.
     pub(super) fn run_sum_f32(xs: &[f32], stream: bool) -> f32,
-    // SAFETY: the tree asks for indices below xs.len() only.
-    if stream {
-        pairwise_flat::<f32, _, 1>(xs.len(), &|i| unsafe { *xs.get_unchecked(i) })
-    } else if simd::level() == simd::Level::Base {
-        // SAFETY: as above.
-        pairwise_flat::<f32, _, 2>(xs.len(), &|i| unsafe { *xs.get_unchecked(i) })
-    } else {
-        // SAFETY: as above.
-        pairwise_flat::<f32, _, 4>(xs.len(), &|i| unsafe { *xs.get_unchecked(i) })
-    }
+    run_sum(xs, stream)
 );
+
+/// The body of [`run_sum_f64`] / [`run_sum_f32`]: from memory one leaf after the other,
+/// each leaf asking for the lines [`simd::AHEAD`] bytes past its own; in cache interleaved
+/// leaves.
+#[inline(always)]
+fn run_sum<T: Acc>(xs: &[T], stream: bool) -> T {
+    // SAFETY: the tree asks for indices below xs.len() only.
+    let get = |i: usize| unsafe { *xs.get_unchecked(i) };
+    if stream {
+        let base = xs.as_ptr() as *const u8;
+        let ahead = |lo: usize, m: usize| {
+            for b in (lo * size_of::<T>()..(lo + m) * size_of::<T>()).step_by(64) {
+                simd::prefetch_ahead(base.wrapping_add(b));
+            }
+        };
+        pairwise_flat::<T, _, 1, _>(xs.len(), &get, &ahead)
+    } else if simd::level() == simd::Level::Base {
+        pairwise_flat::<T, _, 2, _>(xs.len(), &get, &|_, _| {})
+    } else {
+        pairwise_flat::<T, _, 4, _>(xs.len(), &get, &|_, _| {})
+    }
+}
 
 /// [`pairwise_rel`] of a contiguous, aligned, native run of `n` elements at `p` whose type is
 /// the accumulator (float64 or float32; `None` for any other `A`): the top of the tree as
