@@ -49,9 +49,10 @@ interface ReduceCall {
 
 /** Codes of the small-call path (`crates/node/src/window.rs`): dtypes by their index in `DTYPES`. */
 const DTYPE_CODE: ReadonlyMap<string, number> = new Map(DTYPES.map((d, i) => [d, i]));
-const REDUCE_CODE: ReadonlyMap<string, number> = new Map(['sum', 'prod', 'mean', 'var', 'std', 'min', 'max', 'argmin', 'argmax'].map((o, i) => [o, i]));
+const REDUCE_OPS = ['sum', 'prod', 'mean', 'var', 'std', 'min', 'max', 'argmin', 'argmax'];
 const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const;
-const BINARY_CODE: ReadonlyMap<string, number> = new Map(BINARY_OPS.map((o, i) => [o, i]));
+/** Item sizes by dtype code. */
+const ITEMSIZES: readonly number[] = DTYPES.map((d) => dtypeInfo(d).itemsize);
 /** Result dtype codes of reductions without `dtype`, by reduction code * 16 + dtype code. */
 const REDUCE_DTYPES = new Map<number, number>();
 
@@ -147,7 +148,11 @@ export class NdArray {
   get dtype(): DType { return this._s.dt.name; }
   get byteOrder(): ByteOrder { return this._s.byteOrder; }
   get ndim(): number { return this._shape.length; }
-  get size(): number { return this._shape.reduce((a, b) => a * b, 1); }
+  get size(): number {
+    let n = 1;
+    for (let i = 0; i < this._shape.length; i++) n *= this._shape[i]!;
+    return n;
+  }
   get itemsize(): number { return this._s.dt.itemsize; }
   get nbytes(): number { return this.size * this._s.dt.itemsize; }
   get mode(): MmapMode | null { return (this._s.info.mode ?? null) as MmapMode | null; }
@@ -706,7 +711,7 @@ export class NdArray {
     return out;
   }
 
-  private binary(op: string, other: NdArray | Scalar, options: OutOptions | undefined, async: boolean): NdArray | Promise<NdArray> {
+  private binary(op: (typeof BINARY_OPS)[number], other: NdArray | Scalar, options: OutOptions | undefined, async: boolean): NdArray | Promise<NdArray> {
     this.check();
     let result: NdArray;
     let run: () => void | Promise<void>;
@@ -714,7 +719,8 @@ export class NdArray {
       if (other._s.closed) throw closedError();
       const same = sameShape(this._shape, other.shape);
       const shape = same ? (this._shape as number[]) : broadcastShapes(this._shape, other.shape);
-      const opc = BINARY_CODE.get(op)!;
+      // Op codes by position in BINARY_OPS (comparisons of interned strings: cheaper than a Map).
+      const opc = op === 'add' ? 0 : op === 'sub' ? 1 : op === 'mul' ? 2 : 3;
       const numeric = this._s.dcode >= 0 && other._s.dcode >= 0;
       const cc = numeric ? resultCode(opc, this._s.dcode, other._s.dcode) : -1;
       const compute = numeric ? DTYPES[cc]! : resultDtype(op, this.dtype, other.dtype);
@@ -724,13 +730,13 @@ export class NdArray {
         let size = 1;
         for (let i = 0; i < shape.length; i++) size *= shape[i]!;
         const outSize = given && outArg instanceof NdArray ? outArg.itemsize : 0;
-        const widest = Math.max(this._s.dt.itemsize, other._s.dt.itemsize, dtypeInfo(compute as DType).itemsize, outSize);
+        const widest = Math.max(this._s.dt.itemsize, other._s.dt.itemsize, ITEMSIZES[cc]!, outSize);
         // Small results only (see `reduce`).
         const am = size * widest > SMALL_BYTES ? undefined : this._s.memory();
         const bm = am === undefined ? undefined : other._s.memory();
         if (bm !== undefined) {
           // The small-call path (see `reduce`): memories, codes, and a new result allocated here.
-          const res = given ? this.outFor(options, compute, shape) : NdArray._whole(Storage.small(compute as DType, shape.slice()));
+          const res = given ? this.outFor(options, compute, shape) : NdArray._whole(Storage.small(cc, shape.slice()));
           const om = res._s.writeable ? res._s.memory() : undefined;
           if (om !== undefined) {
             const a = same || sameShape(this._shape, shape) ? this.viewArg() : this.viewArg(broadcastStrides(this._shape, this._strides, shape), shape);
@@ -858,12 +864,12 @@ export class NdArray {
     if (mem !== undefined) {
       // The small-call path: the memory itself, codes for op and dtype, and a small result
       // allocated here (see `Storage.small`).
-      const code = REDUCE_CODE.get(op)!;
+      const code = REDUCE_OPS.indexOf(op);
       const dt = this._s.dcode;
       try {
         if (c.axis === null) return toScalar(binding.reduceMem(code, mem, this.viewArg(), dt, c.ddof), op, this.dtype, undefined);
         const axis = c.axis;
-        const rd = DTYPES[reduceDtype(code, dt)]!;
+        const rc = reduceDtype(code, dt);
         const shape: number[] = [];
         let size = 1;
         for (let i = 0; i < this._shape.length; i++) {
@@ -872,8 +878,8 @@ export class NdArray {
             size *= this._shape[i]!;
           }
         }
-        if (size * dtypeInfo(rd).itemsize <= SMALL_BYTES) {
-          const st = Storage.small(rd, shape);
+        if (size * ITEMSIZES[rc]! <= SMALL_BYTES) {
+          const st = Storage.small(rc, shape);
           binding.reduceAxisMem(code, mem, this.viewArg(), dt, axis, c.ddof, st.memory()!);
           return NdArray._whole(st);
         }

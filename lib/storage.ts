@@ -120,6 +120,17 @@ function smallMemory(bytes: number): Uint8Array {
   return piece;
 }
 
+/** A small result's memory and what its dtype code already says (see `Storage.small`). */
+interface SmallMemory {
+  buffer: Uint8Array;
+  info: ArrayInfo;
+  dt: DTypeInfo;
+  dcode: number;
+}
+
+/** Dtype infos by dtype code, for `Storage.small`. */
+const SMALL_INFOS: (DTypeInfo | undefined)[] = [];
+
 /** Element accessors by dtype code * 4 + direct * 2 + little-endian (closures made once, not per storage). */
 const ACCESSORS: ([Reader, Writer] | undefined)[] = [];
 /** No derivation keys (a root storage's `path`). */
@@ -176,11 +187,16 @@ export class Storage {
   /** Fields' and ticks' storages by key, made on first `derive`. */
   private derived: Map<string, Storage> | undefined = undefined;
 
-  constructor(nativeArray: NativeArray | undefined, copied: boolean, from?: Derived, js?: { buffer: Uint8Array; info: ArrayInfo }) {
+  constructor(nativeArray: NativeArray | undefined, copied: boolean, from?: Derived, js?: SmallMemory) {
     this._native = nativeArray;
     this.js = js?.buffer;
     this.info = js?.info ?? arrayInfo(nativeArray!);
-    if (NUMERIC.has(this.info.dtype)) {
+    if (js !== undefined) {
+      // A small result (see `small`): its dtype's code and info are known.
+      this.dt = js.dt;
+      this.dcode = js.dcode;
+      this.descr = undefined;
+    } else if (NUMERIC.has(this.info.dtype)) {
       this.dt = dtypeInfo(this.info.dtype as DType);
       this.dcode = DTYPES.indexOf(this.dt.name);
       this.descr = undefined;
@@ -229,17 +245,17 @@ export class Storage {
    * that anyone sees. A napi class instance per result, with its finalizer and allocator
    * memory freed in garbage-collection batches, cost ~10 µs; this costs what an ArrayBuffer does.
    */
-  static small(dtype: DType, shape: number[]): Storage {
-    const dt = dtypeInfo(dtype);
+  static small(dcode: number, shape: number[]): Storage {
+    const dt = SMALL_INFOS[dcode] ?? (SMALL_INFOS[dcode] = dtypeInfo(DTYPES[dcode]!));
     let size = 1;
     for (let i = 0; i < shape.length; i++) size *= shape[i]!;
     const byteLength = size * dt.itemsize;
     const info: ArrayInfo = {
-      dtype, byteOrder: dt.itemsize / dt.lanes === 1 ? '|' : NATIVE_ORDER, shape, fortranOrder: false, mode: null, filename: null,
+      dtype: dt.name, byteOrder: dt.itemsize / dt.lanes === 1 ? '|' : NATIVE_ORDER, shape, fortranOrder: false, mode: null, filename: null,
       fileOffset: 0, byteLength, addressMod64: 0, version: null, readOnlyMapping: false,
     };
     // Not zeroed: every caller has a kernel write every element before the array is returned.
-    return new Storage(undefined, false, undefined, { buffer: smallMemory(byteLength), info });
+    return new Storage(undefined, false, undefined, { buffer: smallMemory(byteLength), info, dt, dcode });
   }
 
   /** The native array, made now over a copy of a small result's memory if there is none yet. */

@@ -14,7 +14,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
 
-use crate::array::{layout, wrap, NativeArray};
+use crate::array::{wrap, NativeArray};
 use crate::convert::{self, invalid, js_error, OrJs};
 
 /// A mean given to var/std (NumPy 2's `mean=`).
@@ -331,7 +331,7 @@ pub struct OwnedView {
 
 impl OwnedView {
     pub(crate) fn of(a: &NativeArray, v: ViewArg) -> Result<OwnedView, String> {
-        Ok(OwnedView { map: a.holder.get().or_js()?, layout: v.layout, dtype: a.kernel_dtype()?, order: a.info.byte_order })
+        Ok(OwnedView { map: a.holder.get().or_js()?, layout: v.take(), dtype: a.kernel_dtype()?, order: a.info.byte_order })
     }
     pub(crate) fn source(&self) -> Source<'_> {
         Source { map: &self.map, layout: &self.layout, dtype: self.dtype, order: self.order, release: false }
@@ -360,7 +360,61 @@ impl ViewArg {
         if nd as f64 != v[1] || rest.len() != 2 * nd {
             return None;
         }
-        Some(layout(&rest[..nd], &rest[nd..], offset).map(|layout| ViewArg { layout }))
+        Some(spare_layout(&rest[..nd], &rest[nd..], offset).map(|layout| ViewArg { layout }))
+    }
+
+    /// The layout, moved out (for a task that outlives the call).
+    pub(crate) fn take(mut self) -> Layout {
+        std::mem::replace(&mut self.layout, empty_layout())
+    }
+}
+
+/// A layout without memory (what a moved-out `ViewArg` keeps).
+fn empty_layout() -> Layout {
+    Layout { shape: Vec::new(), strides: Vec::new(), offset: 0 }
+}
+
+/// Layouts kept by [`SPARE`] per thread.
+const SPARE_MAX: usize = 8;
+
+thread_local! {
+    /// Layouts of views whose call ended, kept with their vectors' memory for the next
+    /// views: a call on a small array converts up to three views, and new vectors for each
+    /// were six allocations and six frees per call.
+    static SPARE: std::cell::RefCell<Vec<Layout>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `array::layout` (same checks and errors) into a spare layout's vectors.
+fn spare_layout(shape: &[f64], strides: &[f64], offset: f64) -> Result<Layout, String> {
+    if shape.len() > 64 {
+        return Err(invalid(format!("shape has {} dimensions (at most 64)", shape.len())));
+    }
+    let mut l = SPARE.try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop())).ok().flatten().unwrap_or_else(empty_layout);
+    l.shape.clear();
+    l.strides.clear();
+    for &d in shape {
+        l.shape.push(convert::index(d, "each dimension of shape")?);
+    }
+    for &d in strides {
+        l.strides.push(convert::signed(d, "stride")?);
+    }
+    l.offset = convert::index(offset, "offset")?;
+    Ok(l)
+}
+
+impl Drop for ViewArg {
+    fn drop(&mut self) {
+        if self.layout.shape.capacity() == 0 && self.layout.strides.capacity() == 0 {
+            return;
+        }
+        let l = std::mem::replace(&mut self.layout, empty_layout());
+        let _ = SPARE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                if s.len() < SPARE_MAX {
+                    s.push(l);
+                }
+            }
+        });
     }
 }
 

@@ -59,7 +59,6 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, mean
         }
     }
     let isz = out.itemsize();
-    let mut bytes = vec![0u8; m * isz];
     let step = l.strides[axis];
     // NumPy's loop runs along the axis with the smallest |stride|: if that is the reduced
     // axis, each output is one call of the reduction loop (pairwise sums); else NumPy adds
@@ -110,6 +109,8 @@ pub fn reduce_axis(src: &Source, op: Op, axis: usize, dtype: Option<DType>, mean
             return Ok(Reduced { dtype: out, shape, bytes });
         }
     }
+    // The general path's outputs (allocated here: the fast paths above return their own).
+    let mut bytes = vec![0u8; m * isz];
     // Streaming mode: outputs in windows of about GRAIN bytes per thread, each window's
     // runs released after it; row by row every output spans the whole view, released at
     // the end.
@@ -164,7 +165,7 @@ pub(super) fn rows_pairwise<T: Elem + Acc + ToBytes>(src: &Source, n: usize, off
         })
     })
     .unwrap_or_else(|e| match e {});
-    sums.iter().flat_map(|v| v.to_bytes()).collect()
+    T::bytes_of(&sums)
 }
 
 /// Outputs per block in the row-by-row fast paths: one block per thread (long
@@ -215,7 +216,7 @@ pub(super) fn rows_fold<T: Elem + Copy + Send + Sync + ToBytes>(
             });
         });
     });
-    acc.iter().flat_map(|v| v.to_bytes()).collect()
+    T::bytes_of(&acc)
 }
 
 /// Row-by-row min/max (NaN propagates, as `np.minimum`/`np.maximum` do).
@@ -252,12 +253,22 @@ pub(super) fn by_bands(src: &Source, n: usize, row_bytes: usize, first: usize, s
     }
 }
 
-/// Native bytes of an element.
-pub trait ToBytes {
-    fn to_bytes(&self) -> Vec<u8>;
+/// Native bytes of elements.
+pub trait ToBytes: Sized {
+    /// The native bytes of `v`, in one allocation (a `Vec` per element cost 25 allocations,
+    /// and the growth of the collected `Vec`, per small axis sum).
+    fn bytes_of(v: &[Self]) -> Vec<u8>;
 }
 macro_rules! to_bytes {
-    ($($t:ty),*) => {$( impl ToBytes for $t { fn to_bytes(&self) -> Vec<u8> { self.to_ne_bytes().to_vec() } } )*};
+    ($($t:ty),*) => {$( impl ToBytes for $t {
+        fn bytes_of(v: &[Self]) -> Vec<u8> {
+            let mut out = Vec::with_capacity(std::mem::size_of_val(v));
+            for x in v {
+                out.extend_from_slice(&x.to_ne_bytes());
+            }
+            out
+        }
+    } )*};
 }
 to_bytes!(f32, f64, i64);
 
