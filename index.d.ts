@@ -887,7 +887,7 @@ export interface SparseOptions extends RuntimeOptions {
 
 /** Options of `SparseMatrix.dot`. */
 export interface SparseDotOptions {
-  /** Write the product here (the product's shape and dtype, any strides; e.g. an `openNpy('w+')` or `'r+'` array) instead of a new in-memory array. */
+  /** Write the product here (the product's shape and dtype, any strides; e.g. an `openNpy('w+')` or `'r+'` array) instead of a new in-memory array. A C-contiguous `out` in the machine's byte order that shares no bytes with `x` or the matrix is written by the kernel's threads directly; any other `out` (strided, the other byte order, overlapping `x`) receives a copy of the product made first. If the product fails (a part changed after validation), a directly written `out` may hold part of it. */
   out?: NdArray;
   /** Streaming mode: release the matrix's pages behind the kernel, so a matrix larger than RAM is multiplied with a bounded RSS. The result is the same. */
   release?: boolean;

@@ -184,6 +184,41 @@ test('dot writes into a mapped w+ array; NumPy reads the product', async (t) => 
   t.is((t.throws(() => A.dot(exp.get('X'), { out: ro })) as Error & { code: string }).code, 'ERR_MMNPY_READONLY')
 })
 
+test('dot into out: a contiguous out is written in place; an out that overlaps x or is strided equals the fresh product', (t) => {
+  // Row i reads x[i - 2 .. i] (a lower band): a kernel writing y[i] straight into an out that
+  // is (or overlaps) x would change what later rows read. Those outs go through a temporary.
+  const n = 200_000
+  const indptr = new Int32Array(n + 1)
+  const indices: number[] = []
+  const data: number[] = []
+  for (let i = 0; i < n; i++) {
+    for (let j = Math.max(0, i - 2); j <= i; j++) {
+      indices.push(j)
+      data.push(((i * 3 + j) % 19) - 9.25)
+    }
+    indptr[i + 1] = indices.length
+  }
+  const A = closing(t, csr({ data: Float64Array.from(data), indices: Int32Array.from(indices), indptr }, [n, n]))
+  const xs = Float64Array.from({ length: n }, (_, j) => (j % 23) * 0.5 - 5)
+  const want = closing(t, A.dot(array(xs)))
+  // Contiguous, first filled with NaN: every element written.
+  const y = closing(t, array(new Float64Array(n).fill(NaN)))
+  t.is(A.dot(array(xs), { out: y }), y)
+  t.true(bytesOf(y).equals(bytesOf(want)), 'contiguous out')
+  // out is x itself, and out is x shifted by one element in one buffer.
+  const x = closing(t, array(Float64Array.from(xs)))
+  t.is(A.dot(x, { out: x }), x)
+  t.true(bytesOf(x).equals(bytesOf(want)), 'out = x: x was overwritten while it was read')
+  const both = closing(t, array(Float64Array.from([...xs, 7])))
+  A.dot(both.slice(':-1'), { out: both.slice('1:') })
+  t.true(bytesOf(both.slice('1:')).equals(bytesOf(want)), 'out overlapping x')
+  // Strided out: every other element of 2n.
+  const wide = closing(t, array(new Float64Array(2 * n).fill(NaN)))
+  A.dot(array(xs), { out: wide.slice('1::2') })
+  t.true(bytesOf(wide.slice('1::2')).equals(bytesOf(want)), 'strided out')
+  t.true(bytesOf(wide.slice('::2')).equals(Buffer.from(new Float64Array(n).fill(NaN).buffer)), 'strided out: the other elements untouched')
+})
+
 test('Node-written files are read by scipy.sparse.load_npz as equal matrices of the same class', async (t) => {
   const dir = tmpDir(t, 'mmnpy-sparse-')
   const pairs: [string, string][] = []

@@ -447,6 +447,78 @@ fn products_with_a_large_x_equal_the_serial_order() {
 }
 
 #[test]
+fn products_into_out_are_exact_and_never_overwrite_their_operands() {
+    // A contiguous native `out` is written by the kernel itself; one that overlaps `x` (or
+    // is strided, or the other byte order) goes through a temporary. Row i reads x[i - 2..=i]
+    // (a lower band), so writing straight into an `out` that is `x` would change what later
+    // rows read: the result must still be the serial order over the original x.
+    let n = 300_000usize;
+    let mut indptr = vec![0i64];
+    let (mut indices, mut data) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        for j in i.saturating_sub(2)..=i {
+            indices.push(j as i32);
+            data.push(((i * 3 + j) % 19) as f64 - 9.25);
+        }
+        indptr.push(indices.len() as i64);
+    }
+    let x: Vec<f64> = (0..n).map(|j| (j % 23) as f64 * 0.5 - 5.0).collect();
+    let want: Vec<u64> = csr_matvec_reference(&indptr, &indices, &data, &x).iter().map(|v| v.to_bits()).collect();
+    let m = SparseMatrix::new(Format::Csr, [n, n], array_of(&data, DType::Float64), array_of(&indices, DType::Int32), array_of(&indptr, DType::Int64), false)
+        .unwrap();
+    let bits = |a: &Array, l: &mmnpy_core::Layout, order: ByteOrder| -> Vec<u64> {
+        let b = mmnpy_core::view::gather(&a.mapping, l, a.dtype, order, ByteOrder::NATIVE).unwrap();
+        b.chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().unwrap())).collect()
+    };
+    for m in [m.clone(), m.convert(Format::Csc).unwrap()] {
+        let f = m.format;
+        // Contiguous, filled with NaN first: written whole by the kernel.
+        let out = array_of(&vec![f64::NAN; n], DType::Float64);
+        let ol = out.layout();
+        let xa = array_of(&x, DType::Float64);
+        let xl = xa.layout();
+        assert!(m
+            .dot(&src(&xa, &xl), Some(&Dest { map: &out.mapping, layout: &ol, dtype: out.dtype, order: out.byte_order, release: false }), false)
+            .unwrap()
+            .is_none());
+        assert!(bits(&out, &ol, ByteOrder::NATIVE) == want, "{f:?}: contiguous out");
+        // `out` is `x` itself.
+        assert!(m
+            .dot(&src(&xa, &xl), Some(&Dest { map: &xa.mapping, layout: &xl, dtype: xa.dtype, order: xa.byte_order, release: false }), false)
+            .unwrap()
+            .is_none());
+        assert!(bits(&xa, &xl, ByteOrder::NATIVE) == want, "{f:?}: out = x differs from A @ x (overwrote x while reading it?)");
+        // `out` overlaps `x` shifted by one element, in one buffer of n + 1.
+        let mut both = x.clone();
+        both.push(7.0);
+        let buf = array_of(&both, DType::Float64);
+        let (xl, ol) = (mmnpy_core::Layout { offset: 0, ..buf.layout() }, mmnpy_core::Layout { offset: 8, ..buf.layout() });
+        let (xl, ol) = (mmnpy_core::Layout { shape: vec![n], ..xl }, mmnpy_core::Layout { shape: vec![n], ..ol });
+        let d = Dest { map: &buf.mapping, layout: &ol, dtype: DType::Float64, order: buf.byte_order, release: false };
+        assert!(m.dot(&src(&buf, &xl), Some(&d), false).unwrap().is_none());
+        assert!(bits(&buf, &ol, ByteOrder::NATIVE) == want, "{f:?}: out overlapping x");
+        // Strided (every other element of 2n), and the other byte order.
+        let xa = array_of(&x, DType::Float64);
+        let xl = xa.layout();
+        let wide = array_of(&vec![f64::NAN; 2 * n], DType::Float64);
+        let wl = mmnpy_core::Layout { shape: vec![n], strides: vec![16], offset: 8 };
+        assert!(m
+            .dot(&src(&xa, &xl), Some(&Dest { map: &wide.mapping, layout: &wl, dtype: DType::Float64, order: wide.byte_order, release: false }), false)
+            .unwrap()
+            .is_none());
+        assert!(bits(&wide, &wl, ByteOrder::NATIVE) == want, "{f:?}: strided out");
+        let swapped = if ByteOrder::NATIVE == ByteOrder::Little { ByteOrder::Big } else { ByteOrder::Little };
+        let other = array_of(&vec![0.0f64; n], DType::Float64);
+        let ol = other.layout();
+        assert!(m
+            .dot(&src(&xa, &xl), Some(&Dest { map: &other.mapping, layout: &ol, dtype: DType::Float64, order: swapped, release: false }), false)
+            .unwrap()
+            .is_none());
+        assert!(bits(&other, &ol, swapped) == want, "{f:?}: out in the other byte order");
+    }
+}
+
+#[test]
 fn constructor_errors_name_the_problem() {
     let d = array_of(&[1.0f64, 2.0, 3.0], DType::Float64);
     let bad = |ind: &[i32], ptr: &[i32], shape: [usize; 2]| {

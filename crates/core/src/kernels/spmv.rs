@@ -596,6 +596,20 @@ pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<
             }
             return Ok(Some((t, shape, mem)));
         }
+        if let Some(o) = out.filter(|o| K::NATIVE == Some(o.dtype) && writes_direct(m, x, o, n)) {
+            // Straight into `out` (contiguous, native, aligned, apart from every operand):
+            // every path below writes each element once, as into new memory. No temporary
+            // and no copy: a mapped `'r+'`/`'w+'` file is written by the kernel's threads.
+            let bytes = n * t.itemsize();
+            o.map.prepare_write(o.layout.offset, bytes);
+            if n > 0 {
+                // SAFETY: `writes_direct` proved `out` holds n contiguous, aligned, native K
+                // from its offset (layout checked against the mapping above), that nothing
+                // the kernel reads lies in those bytes, and the caller checked it writable.
+                run(unsafe { std::slice::from_raw_parts_mut(o.map.as_ptr().add(o.layout.offset) as *mut K, n) })?;
+            }
+            return Ok(None);
+        }
         let mut y = vec![K::ZERO; n];
         run(&mut y)?;
         match store(&y, t, shape.clone(), out)? {
@@ -604,6 +618,49 @@ pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<
         }
     }
     with_value!(t, go(m, x, out, release, t, shape))
+}
+
+/// Bytes `[lo, hi)` a view spans in memory (empty when it has no elements).
+fn span(v: &Source) -> (usize, usize) {
+    let l = v.layout;
+    let base = v.map.as_ptr() as usize + l.offset;
+    let (mut lo, mut hi) = (base as isize, base as isize);
+    for (&n, &st) in l.shape.iter().zip(&l.strides) {
+        if n == 0 {
+            return (base, base);
+        }
+        let e = (n as isize - 1) * st;
+        if e < 0 {
+            lo += e
+        } else {
+            hi += e
+        }
+    }
+    (lo as usize, hi as usize + v.dtype.itemsize())
+}
+
+/// Whether the product can be written straight into `out` (`n` elements of the result
+/// dtype, its shape and dtype checked): C-contiguous, native order, aligned for the
+/// computation type, and its bytes apart from `x`'s and the matrix's parts (else values
+/// still to be read would be overwritten: those go through a temporary, as before).
+fn writes_direct(m: &Matrix, x: &Source, o: &Dest, n: usize) -> bool {
+    let l = o.layout;
+    let isz = o.dtype.itemsize() as isize;
+    let contiguous = match l.shape.len() {
+        1 => l.shape[0] <= 1 || l.strides[0] == isz,
+        _ => (l.shape[1] <= 1 || l.strides[1] == isz) && (l.shape[0] <= 1 || l.strides[0] == isz * l.shape[1] as isize),
+    };
+    let base = o.map.as_ptr() as usize + l.offset;
+    if !contiguous || o.swap() || !base.is_multiple_of(o.dtype.alignment()) || n == 0 {
+        return n == 0 && !o.swap();
+    }
+    let (lo, hi) = (base, base + n * isz as usize);
+    let apart = |(a, b): (usize, usize)| b <= lo || a >= hi || a == b;
+    let part = |p: &Part| {
+        let a = p.ptr() as usize;
+        (a, a + p.len * p.dtype.itemsize())
+    };
+    apart(span(x)) && [m.data, m.a, m.b].iter().all(|p| apart(part(p)))
 }
 
 /// A 1-D or 2-D view converted into row-major `K` values (one pass when the rows follow
