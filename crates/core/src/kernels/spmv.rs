@@ -30,6 +30,7 @@ use rayon::prelude::*;
 use super::elem::{Acc, C};
 use super::elementwise::{promote, store_row, Dest, Load, Store};
 use super::pool;
+use super::simd::prefetch_line;
 use super::reduce::Reduced;
 use super::source::Source;
 use super::stream::Behind;
@@ -301,18 +302,6 @@ unsafe fn term<K: Value, I: Ix>(ind: *const u8, vals: &Values<K>, xp: *const K, 
     }
     // SAFETY: jj is inside `vals`, j < n.
     Some(unsafe { vals.at(jj).mul(xp.add(j as usize).read()) })
-}
-
-/// Asks for the cache line at `p` (a hint: never faults, whatever the address).
-#[inline(always)]
-fn prefetch_line(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` only hints: it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// Rows `rows` of a CSR · vector product into `y`: SciPy's `csr_matvec`, each row's terms
