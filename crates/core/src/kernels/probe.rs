@@ -8,6 +8,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::pool;
+use super::simd;
 use crate::error::Result;
 use crate::mapping::{Mapping, Mode};
 
@@ -22,7 +23,28 @@ pub struct Ceiling {
 
 /// Sum of the u64 words of `s`, all pool threads.
 fn read_all(s: &[u64]) -> u64 {
-    pool::install(|| s.par_chunks(1 << 16).map(|c| c.iter().fold(0u64, |a, &x| a.wrapping_add(x))).reduce(|| 0, u64::wrapping_add))
+    pool::install(|| s.par_chunks(1 << 16).map(read_chunk).reduce(|| 0, u64::wrapping_add))
+}
+
+simd::dispatch!(
+    /// Sum of the u64 words of `c` with the CPU's widest loads, each line asked for a page
+    /// ahead as the kernels ask for theirs ([`simd::prefetch_ahead`]): the probe must read at
+    /// least as fast as any kernel could, or "against the ceiling" means nothing.
+    fn read_chunk(c: &[u64]) -> u64,
+    read_lines(c)
+);
+
+#[inline(always)]
+fn read_lines(c: &[u64]) -> u64 {
+    let mut acc = [0u64; 8];
+    let mut lines = c.chunks_exact(8);
+    for line in &mut lines {
+        simd::prefetch_ahead(line.as_ptr() as *const u8);
+        for (a, &x) in acc.iter_mut().zip(line) {
+            *a = a.wrapping_add(x);
+        }
+    }
+    acc.iter().chain(lines.remainder()).fold(0u64, |a, &x| a.wrapping_add(x))
 }
 
 /// Measures over `bytes` of anonymous memory (touched first, so no page faults count);
