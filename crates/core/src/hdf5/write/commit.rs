@@ -120,7 +120,7 @@ impl Model {
         }
         let phase = (n_attrs > encode::MAX_COMPACT).then_some((n_attrs as u16, encode::MIN_DENSE));
         let bytes = encode::object_header(&msgs, phase).map_err(|e| about(e, &node.name))?;
-        let addr = alloc.take(bytes.len() as u64, 8);
+        let addr = alloc.take(bytes.len() as u64, 8)?;
         f.src.write_at(f.src.base + addr, &bytes)?;
         node.at = Some(addr);
         nodes.by_addr.insert(addr, id);
@@ -152,7 +152,7 @@ fn write_btree(src: &Source, alloc: &mut Alloc, dims: &[u64], chunks: &BTreeMap<
     let mut level = 0u8;
     loop {
         let groups: Vec<&[Item]> = if items.is_empty() { vec![&[][..]] } else { items.chunks(2 * encode::BTREE_K).collect() };
-        let addrs: Vec<u64> = groups.iter().map(|_| alloc.take(node_len, 8)).collect();
+        let addrs: Vec<u64> = groups.iter().map(|_| alloc.take(node_len, 8)).collect::<Result<_>>()?;
         let mut next = Vec::with_capacity(groups.len());
         for (i, g) in groups.iter().enumerate() {
             let siblings = (i.checked_sub(1).map(|j| addrs[j]), addrs.get(i + 1).copied());

@@ -125,7 +125,7 @@ fn allocate_contiguous(src: &Source, alloc: &mut Alloc, d: &mut DNode) -> Result
         return Ok((*a, false));
     }
     let need = need.max(*size);
-    let a = alloc.take(need, DATA_ALIGN);
+    let a = alloc.take(need, DATA_ALIGN)?;
     alloc.extend_file(src)?;
     fill_region(src, src.base + a, need, &fill_pattern(d))?;
     d.ds.layout = Layout::Contiguous { addr: Some(a), size: need };
@@ -289,9 +289,9 @@ fn store(src: &Source, alloc: &mut Alloc, chunks: &mut BTreeMap<Vec<u64>, Slot>,
             if s.fresh {
                 alloc.give(s.addr, s.cap);
             }
-            alloc.take(len, 8)
+            alloc.take(len, 8)?
         }
-        None => alloc.take(len, 8),
+        None => alloc.take(len, 8)?,
     };
     src.write_at(src.base + addr, enc)?;
     let cap = chunks.get(origin).filter(|s| s.fresh && s.addr == addr).map_or(len, |s| s.cap);

@@ -160,9 +160,11 @@ pub struct Alloc {
 const MAX_FREE: usize = 4096;
 
 impl Alloc {
-    /// `n` bytes at a multiple of `align`: a freed region that fits, or the end.
-    pub fn take(&mut self, n: u64, align: u64) -> u64 {
-        if let Some(i) = self.free.iter().position(|&(a, l)| a.next_multiple_of(align) + n <= a + l) {
+    /// `n` bytes at a multiple of `align`: a freed region that fits, or the end. A size from
+    /// a hostile file that would run the file past 2^64 bytes is an error, not a wrapped address.
+    pub fn take(&mut self, n: u64, align: u64) -> Result<u64> {
+        let fits = |a: u64, l: u64| a.checked_next_multiple_of(align).and_then(|s| s.checked_add(n)).is_some_and(|e| e <= a + l);
+        if let Some(i) = self.free.iter().position(|&(a, l)| fits(a, l)) {
             let (a, l) = self.free.swap_remove(i);
             let s = a.next_multiple_of(align);
             if s > a {
@@ -171,11 +173,14 @@ impl Alloc {
             if s + n < a + l {
                 self.free.push((s + n, a + l - s - n));
             }
-            return s;
+            return Ok(s);
         }
-        let s = self.end.next_multiple_of(align);
-        self.end = s + n;
-        s
+        let s = self.end.checked_next_multiple_of(align);
+        let Some((s, end)) = s.and_then(|s| Some((s, s.checked_add(n)?))) else {
+            return Err(bad(format!("a region of {n} bytes at {} runs past the largest file size", self.end)));
+        };
+        self.end = end;
+        Ok(s)
     }
 
     /// Gives back a region written since the last commit.
@@ -301,7 +306,7 @@ impl H5File {
             let mut d = plan.into_dnode(name);
             if let Layout::Contiguous { size, .. } = d.ds.layout {
                 if size > 0 {
-                    let a = m.alloc.take(size, data::DATA_ALIGN);
+                    let a = m.alloc.take(size, data::DATA_ALIGN)?;
                     m.alloc.extend_file(&self.src)?;
                     if let Some(fill) = &d.ds.fill {
                         data::fill_region(&self.src, self.src.base + a, size, fill)?;
@@ -733,7 +738,7 @@ impl Model {
                 }
                 let rest: u64 = values[i..].iter().map(|s| encode::gcol_object_len(s.len())).sum::<u64>().min(1 << 20);
                 let size = (16 + need.max(rest) + 16).max(encode::GCOL_MIN).next_multiple_of(8);
-                let addr = self.alloc.take(size, 8);
+                let addr = self.alloc.take(size, 8)?;
                 self.heap = Some(Heap { addr, size, used: 16, objects: Vec::new() });
             }
             let Some(h) = self.heap.as_mut() else { return Err(bad("no global heap")) };
