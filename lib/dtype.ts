@@ -56,6 +56,9 @@ export function dtypeInfo(name: DType): DTypeInfo {
   return info;
 }
 
+/** Dtype infos by dtype code (index in `DTYPES`), for the small-call paths. */
+export const DTYPE_INFOS: readonly DTypeInfo[] = DTYPES.map(dtypeInfo);
+
 export const NATIVE_ORDER: ByteOrder =
   new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? '<' : '>';
 

@@ -1,6 +1,6 @@
 /** `NdArray`: a typed, strided view over a `Storage` (a mapping or in-memory memory). */
 import { inspect } from 'node:util';
-import { ByteOrder, DType, DTYPES, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray } from './dtype';
+import { ByteOrder, DType, DTYPES, DTYPE_INFOS, NATIVE_ORDER, TypedArray, dtypeInfo, dtypeOfTypedArray } from './dtype';
 import { closedError, fromNative, invalidArg, MmnpyError, native, nativeAsync, rangeError, typeError } from './errors';
 import type { BinaryArgs, ReduceMean, ScalarIn, NativeArray, ViewArg } from '../binding';
 import * as binding from '../binding';
@@ -51,8 +51,6 @@ interface ReduceCall {
 const DTYPE_CODE: ReadonlyMap<string, number> = new Map(DTYPES.map((d, i) => [d, i]));
 const REDUCE_OPS = ['sum', 'prod', 'mean', 'var', 'std', 'min', 'max', 'argmin', 'argmax'];
 const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const;
-/** Item sizes by dtype code. */
-const ITEMSIZES: readonly number[] = DTYPES.map((d) => dtypeInfo(d).itemsize);
 /** Result dtype codes of reductions without `dtype`, by reduction code * 16 + dtype code. */
 const REDUCE_DTYPES = new Map<number, number>();
 
@@ -730,7 +728,7 @@ export class NdArray {
         let size = 1;
         for (let i = 0; i < shape.length; i++) size *= shape[i]!;
         const outSize = given && outArg instanceof NdArray ? outArg.itemsize : 0;
-        const widest = Math.max(this._s.dt.itemsize, other._s.dt.itemsize, ITEMSIZES[cc]!, outSize);
+        const widest = Math.max(this._s.dt.itemsize, other._s.dt.itemsize, DTYPE_INFOS[cc]!.itemsize, outSize);
         // Small results only (see `reduce`).
         const am = size * widest > SMALL_BYTES ? undefined : this._s.memory();
         const bm = am === undefined ? undefined : other._s.memory();
@@ -878,7 +876,7 @@ export class NdArray {
             size *= this._shape[i]!;
           }
         }
-        if (size * ITEMSIZES[rc]! <= SMALL_BYTES) {
+        if (size * DTYPE_INFOS[rc]!.itemsize <= SMALL_BYTES) {
           const st = Storage.small(rc, shape);
           binding.reduceAxisMem(code, mem, this.viewArg(), dt, axis, c.ddof, st.memory()!);
           return NdArray._whole(st);

@@ -7,7 +7,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type { NativeArray } from '../binding';
 import * as binding from '../binding';
-import { ByteOrder, DType, DTYPES, DTypeInfo, NATIVE_ORDER, TypedArray, dtypeInfo, halfToNumber, numberToHalf } from './dtype';
+import { ByteOrder, DType, DTYPES, DTYPE_INFOS, DTypeInfo, NATIVE_ORDER, TypedArray, dtypeInfo, halfToNumber, numberToHalf } from './dtype';
 import { closedError, invalidArg, MmnpyError, native, nativeCalls, rangeError, typeError } from './errors';
 import { Descr, encodeElem, Encoded, readElem, timeUnit } from './records';
 import { NAT, toTicks } from './datetime';
@@ -128,9 +128,6 @@ interface SmallMemory {
   dcode: number;
 }
 
-/** Dtype infos by dtype code, for `Storage.small`. */
-const SMALL_INFOS: (DTypeInfo | undefined)[] = [];
-
 /** Element accessors by dtype code * 4 + direct * 2 + little-endian (closures made once, not per storage). */
 const ACCESSORS: ([Reader, Writer] | undefined)[] = [];
 /** No derivation keys (a root storage's `path`). */
@@ -246,7 +243,7 @@ export class Storage {
    * memory freed in garbage-collection batches, cost ~10 µs; this costs what an ArrayBuffer does.
    */
   static small(dcode: number, shape: number[]): Storage {
-    const dt = SMALL_INFOS[dcode] ?? (SMALL_INFOS[dcode] = dtypeInfo(DTYPES[dcode]!));
+    const dt = DTYPE_INFOS[dcode]!;
     let size = 1;
     for (let i = 0; i < shape.length; i++) size *= shape[i]!;
     const byteLength = size * dt.itemsize;

@@ -178,14 +178,23 @@ pub(crate) fn wrap(env: &Env, array: Array, allow_copy: bool) -> Result<NativeAr
 }
 
 pub(crate) fn layout(shape: &[f64], strides: &[f64], offset: f64) -> Result<Layout, String> {
+    let mut l = Layout { shape: Vec::new(), strides: Vec::new(), offset: 0 };
+    layout_into(&mut l, shape, strides, offset)?;
+    Ok(l)
+}
+
+/// [`layout`] into `l`, reusing its vectors' memory.
+pub(crate) fn layout_into(l: &mut Layout, shape: &[f64], strides: &[f64], offset: f64) -> Result<(), String> {
     if shape.len() != strides.len() {
         return Err(invalid("shape and strides differ in length"));
     }
-    Ok(Layout {
-        shape: convert::shape(shape)?,
-        strides: strides.iter().map(|&s| signed(s, "stride")).collect::<Result<_, String>>()?,
-        offset: index(offset, "offset")?,
-    })
+    convert::shape_into(shape, &mut l.shape)?;
+    l.strides.clear();
+    for &s in strides {
+        l.strides.push(signed(s, "stride")?);
+    }
+    l.offset = index(offset, "offset")?;
+    Ok(())
 }
 
 fn path(p: &str) -> Result<PathBuf, String> {

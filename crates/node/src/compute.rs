@@ -14,7 +14,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
 
-use crate::array::{wrap, NativeArray};
+use crate::array::{layout_into, wrap, NativeArray};
 use crate::convert::{self, invalid, js_error, OrJs};
 
 /// A mean given to var/std (NumPy 2's `mean=`).
@@ -384,21 +384,10 @@ thread_local! {
     static SPARE: std::cell::RefCell<Vec<Layout>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// `array::layout` (same checks and errors) into a spare layout's vectors.
+/// `array::layout` into a spare layout's vectors.
 fn spare_layout(shape: &[f64], strides: &[f64], offset: f64) -> Result<Layout, String> {
-    if shape.len() > 64 {
-        return Err(invalid(format!("shape has {} dimensions (at most 64)", shape.len())));
-    }
     let mut l = SPARE.try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop())).ok().flatten().unwrap_or_else(empty_layout);
-    l.shape.clear();
-    l.strides.clear();
-    for &d in shape {
-        l.shape.push(convert::index(d, "each dimension of shape")?);
-    }
-    for &d in strides {
-        l.strides.push(convert::signed(d, "stride")?);
-    }
-    l.offset = convert::index(offset, "offset")?;
+    layout_into(&mut l, shape, strides, offset)?;
     Ok(l)
 }
 

@@ -52,10 +52,21 @@ pub fn signed(n: f64, what: &str) -> JsResult<isize> {
 }
 
 pub fn shape(dims: &[f64]) -> JsResult<Vec<usize>> {
+    let mut out = Vec::with_capacity(dims.len());
+    shape_into(dims, &mut out)?;
+    Ok(out)
+}
+
+/// [`shape`] into `out` (cleared first), reusing its memory.
+pub fn shape_into(dims: &[f64], out: &mut Vec<usize>) -> JsResult<()> {
     if dims.len() > 64 {
         return Err(invalid(format!("shape has {} dimensions (at most 64)", dims.len())));
     }
-    dims.iter().map(|&d| index(d, "each dimension of shape")).collect()
+    out.clear();
+    for &d in dims {
+        out.push(index(d, "each dimension of shape")?);
+    }
+    Ok(())
 }
 
 pub fn dtype(spec: &str) -> JsResult<(DType, ByteOrder)> {

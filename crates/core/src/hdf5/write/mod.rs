@@ -175,12 +175,11 @@ impl Alloc {
             }
             return Ok(s);
         }
-        let s = self.end.checked_next_multiple_of(align);
-        let Some((s, end)) = s.and_then(|s| Some((s, s.checked_add(n)?))) else {
+        let Some(end) = self.end.checked_next_multiple_of(align).and_then(|s| s.checked_add(n)) else {
             return Err(bad(format!("a region of {n} bytes at {} runs past the largest file size", self.end)));
         };
         self.end = end;
-        Ok(s)
+        Ok(end - n)
     }
 
     /// Gives back a region written since the last commit.
