@@ -306,7 +306,11 @@ impl H5File {
         if header.find(kind::LAYOUT).is_some() {
             return self.dataset(header, name).map(|d| Object::Dataset(Box::new(d)));
         }
-        if header.find(kind::DATATYPE).is_some() && header.find(kind::DATASPACE).is_none() {
+        if header.find(kind::DATASPACE).is_some() {
+            // A dataspace belongs to a dataset, which has a layout; HDF5 writes none elsewhere.
+            return Err(bad(format!("'{name}' has a dataspace but no data layout: neither a group nor a dataset")));
+        }
+        if header.find(kind::DATATYPE).is_some() {
             return Err(Error::new(ErrorKind::UnsupportedDtype, format!("'{name}' is a named datatype, not a group or a dataset")));
         }
         Ok(Object::Group(Group { name: name.to_string(), header }))
