@@ -76,6 +76,52 @@ out([a.tolist(), r.tolist()])`)
   t.deepEqual(Array.from(rev.toTypedArray() as Float64Array), want[1])
 })
 
+test('whole arrays of one shape (no views passed): every op and dtype pair, out as an operand, a fresh out, a slab neighbour', (t) => {
+  // The flat small-call path (`binaryFlat`): float64/float32 straight over the memories, other
+  // dtypes through contiguous layouts; the bytes must be NumPy's, and a neighbouring small
+  // result in the same slab must keep its bytes.
+  const ops = ['add', 'sub', 'mul', 'div'] as const
+  const got: string[] = []
+  for (const [ad, bd] of [['float64', 'float64'], ['float32', 'float32'], ['int32', 'int32'], ['float32', 'float64'], ['int32', 'float32'], ['uint8', 'int64']] as const) {
+    for (const op of ops) {
+      const a = f64(35, (i) => (i % 9) - (ad === 'uint8' ? 0 : 3)).reshape([5, 7]).astype(ad)
+      const b = f64(35, (i) => (i % 4) + 1).reshape([5, 7]).astype(bd)
+      const fresh = a[op](b)
+      const neighbour = a[op](b)
+      const out = zeros([5, 7], { dtype: fresh.dtype })
+      a[op](b, { out })
+      const hex = (x: NdArray) => Buffer.from(new Uint8Array(x.toTypedArray().buffer)).toString('hex')
+      got.push(hex(fresh), hex(out))
+      // out is a (or b): computed in place, same positions.
+      if (fresh.dtype === ad) {
+        const a2 = a.copy()
+        a2[op](b, { out: a2 })
+        got.push(hex(a2))
+      }
+      if (fresh.dtype === bd) {
+        const c = b.copy()
+        a[op](c, { out: c })
+        got.push(hex(c))
+      }
+      t.is(hex(neighbour), hex(fresh))
+    }
+  }
+  const expect = py(`
+res = []
+for ad, bd in [('float64', 'float64'), ('float32', 'float32'), ('int32', 'int32'), ('float32', 'float64'), ('int32', 'float32'), ('uint8', 'int64')]:
+    for f in [np.add, np.subtract, np.multiply, np.divide]:
+        a = ((np.arange(35) % 9) - (0 if ad == 'uint8' else 3)).astype(np.float64).reshape(5, 7).astype(ad)
+        b = ((np.arange(35) % 4) + 1).astype(np.float64).reshape(5, 7).astype(bd)
+        fresh = f(a, b)
+        res += [fresh.tobytes().hex(), fresh.tobytes().hex()]
+        if fresh.dtype == a.dtype:
+            a2 = a.copy(); f(a2, b, out=a2); res.append(a2.tobytes().hex())
+        if fresh.dtype == b.dtype:
+            c = b.copy(); f(a, c, out=c); res.append(c.tobytes().hex())
+out(res)`)
+  t.deepEqual(got, expect)
+})
+
 test('small results close, save, load and go to mixed dtypes like any array', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmnpy-small-'))
   try {

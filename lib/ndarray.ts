@@ -697,6 +697,18 @@ export class NdArray {
     return v;
   }
 
+  /** @internal whether this view is all of `mem`, C-contiguous from its start (see `binaryFlat`) */
+  _spans(mem: Uint8Array): boolean {
+    if (this._offset !== 0) return false;
+    let step = this._s.dt.itemsize;
+    for (let i = this._shape.length - 1; i >= 0; i--) {
+      const n = this._shape[i]!;
+      if (n !== 1 && this._strides[i] !== step) return false;
+      step *= n;
+    }
+    return step === mem.byteLength;
+  }
+
   /** @internal a new in-memory result, or the checked `out` */
   outFor(options: OutOptions | undefined, dtype: string, shape: number[]): NdArray {
     const out = options?.out;
@@ -742,7 +754,9 @@ export class NdArray {
             // Op and four dtype codes in one number (see `binary_mem` in crates/node/src/window.rs).
             const codes = opc | (this._s.dcode << 3) | (other._s.dcode << 8) | (res._s.dcode << 13) | (cc << 18);
             try {
-              binding.binaryMem(codes, am!, a, bm, b, om, res.viewArg());
+              // Whole arrays of one shape (the common case) pass no views at all.
+              if (same && this._spans(am!) && other._spans(bm) && res._spans(om)) binding.binaryFlat(codes, am!, bm, om);
+              else binding.binaryMem(codes, am!, a, bm, b, om, res.viewArg());
             } catch (e) {
               throw fromNative(e);
             }

@@ -148,6 +148,36 @@ pub fn reduce_axis_mem(op: u32, mem: Mem, view: ViewArg, dtype: u32, axis: u32, 
 /// as each argument costs a napi call.
 #[napi]
 pub fn binary_mem(codes: u32, a: Mem, av: ViewArg, b: Mem, bv: ViewArg, out: Mem, ov: ViewArg) -> Result<(), String> {
+    let (op, [ad, bd, od, compute]) = binary_codes(codes)?;
+    binary_layouts(op, [ad, bd, od, compute], [&a, &b, &out], [&av.layout, &bv.layout, &ov.layout])
+}
+
+/// [`binary_mem`] where each of `a`, `b` and `out` is its whole memory, C-contiguous from its
+/// start, all of one shape (the JS layer checks it): no views to pass or read. The element
+/// counts the memories' lengths give must agree.
+#[napi]
+pub fn binary_flat(codes: u32, a: Mem, b: Mem, out: Mem) -> Result<(), String> {
+    let (op, dts) = binary_codes(codes)?;
+    let [ad, bd, od, compute] = dts;
+    let n = a.len / ad.itemsize();
+    if !a.len.is_multiple_of(ad.itemsize()) || b.len != n * bd.itemsize() || out.len != n * od.itemsize() {
+        return Err(invalid(format!("memories of {}, {} and {} bytes hold different element counts", a.len, b.len, out.len)));
+    }
+    let ovl = |x: &Mem, y: &Mem| x.ptr != y.ptr && (x.ptr as usize) < y.ptr as usize + y.len && (y.ptr as usize) < x.ptr as usize + x.len;
+    if ad == compute && bd == compute && od == compute && !ovl(&out, &a) && !ovl(&out, &b) {
+        // SAFETY: each memory holds n elements (checked above) of an ArrayBuffer argument of
+        // this synchronous call, `out` writable (the JS layer passes writable outputs only),
+        // and `out` is `a`, `b`, or apart from both (checked).
+        if unsafe { elementwise::binary_runs(op, compute, a.ptr, b.ptr, out.ptr, n) } {
+            return Ok(());
+        }
+    }
+    let line = |d: DType| mmnpy_core::view::Layout::contiguous(&[n], d.itemsize(), false);
+    binary_layouts(op, dts, [&a, &b, &out], [&line(ad), &line(bd), &line(od)])
+}
+
+/// The operation and the four dtype codes of a `codes` argument (see [`binary_mem`]).
+fn binary_codes(codes: u32) -> Result<(BinOp, [DType; 4]), String> {
     let op = match codes & 7 {
         0 => BinOp::Add,
         1 => BinOp::Sub,
@@ -156,7 +186,11 @@ pub fn binary_mem(codes: u32, a: Mem, av: ViewArg, b: Mem, bv: ViewArg, out: Mem
         other => return Err(invalid(format!("unknown operation code {other}"))),
     };
     let field = |k: u32| dtype((codes >> (3 + 5 * k)) & 31);
-    let (ad, bd, od, compute) = (field(0)?, field(1)?, field(2)?, field(3)?);
+    Ok((op, [field(0)?, field(1)?, field(2)?, field(3)?]))
+}
+
+/// `out = a op b` over layouts of three memories (dtypes `a`, `b`, `out`, computation).
+fn binary_layouts(op: BinOp, [ad, bd, od, compute]: [DType; 4], [a, b, out]: [&Mem; 3], [al, bl, ol]: [&mmnpy_core::view::Layout; 3]) -> Result<(), String> {
     // One mapping per distinct memory: the kernels see an operand that is also the output
     // (`a.add(b, { out: a })`) as the same mapping and order the work accordingly. Distinct
     // memories never overlap (distinct storages, or disjoint pieces of one slab).
@@ -169,11 +203,12 @@ pub fn binary_mem(codes: u32, a: Mem, av: ViewArg, b: Mem, bv: ViewArg, out: Mem
     };
     // SAFETY (all three): arguments of this synchronous call.
     let ma = unsafe { a.map() };
-    let b_own = if same(&b, &a)? { None } else { Some(unsafe { b.map() }) };
+    let b_own = if same(b, a)? { None } else { Some(unsafe { b.map() }) };
     let mb = b_own.as_ref().unwrap_or(&ma);
-    let (o_to_a, o_to_b) = (same(&out, &a)?, same(&out, &b)?);
+    let (o_to_a, o_to_b) = (same(out, a)?, same(out, b)?);
     let o_own = if o_to_a || o_to_b { None } else { Some(unsafe { out.map() }) };
     let mo = if o_to_a { &ma } else { o_own.as_ref().unwrap_or(mb) };
-    let dest = Dest { map: mo, layout: &ov.layout, dtype: od, order: ByteOrder::NATIVE, release: false };
-    elementwise::binary(op, &source(&ma, &av, ad), &Operand::View(source(mb, &bv, bd)), &dest, compute).or_js()
+    let dest = Dest { map: mo, layout: ol, dtype: od, order: ByteOrder::NATIVE, release: false };
+    let src = |map, layout, dtype| Source { map, layout, dtype, order: ByteOrder::NATIVE, release: false };
+    elementwise::binary(op, &src(&ma, al, ad), &Operand::View(src(mb, bl, bd)), &dest, compute).or_js()
 }

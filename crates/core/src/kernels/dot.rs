@@ -114,7 +114,7 @@ fast_dot!(fast_dot_f32, f32);
 macro_rules! fast_dot4 {
     ($name:ident, $body:ident, $t:ty) => {
         /// Four rows at once against one vector: each vector load serves four rows,
-        /// as BLAS gemv kernels do; 8 lanes per row.
+        /// as BLAS gemv kernels do; 8 lanes per row, each row prefetched a page ahead.
         #[inline(always)]
         fn $body(rows: [&[$t]; 4], y: &[$t]) -> [$t; 4] {
             let k = y.len();
@@ -122,6 +122,14 @@ macro_rules! fast_dot4 {
             let full = k - k % 8;
             let mut i = 0;
             while i < full {
+                // Each row's line a page ahead (see `simd::AHEAD`): rows are streams from
+                // memory, and the hardware prefetcher stops at every 4 KiB page (1 GiB mapped:
+                // 24.4 -> 29.9 GB/s float64, 24.7 -> 28.0 float32; BENCHMARKS.md, sixth session).
+                if (i * std::mem::size_of::<$t>()).is_multiple_of(64) {
+                    for r in rows {
+                        simd::prefetch_ahead(r.as_ptr().wrapping_add(i) as *const u8);
+                    }
+                }
                 let yv = &y[i..i + 8];
                 for (r, a) in rows.iter().zip(acc.iter_mut()) {
                     let xv = &r[i..i + 8];

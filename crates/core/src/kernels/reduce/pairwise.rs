@@ -106,7 +106,7 @@ pub(super) fn leaf<A: Acc, G: Fn(usize) -> A, const LANES: usize>(lo: usize, n: 
 }
 
 /// NumPy's real pairwise tree over `get(0..n)` (eight accumulators, leaves of 128), as
-/// [`pairwise_n`] computes it on one thread (`ahead(lo, m)` called before each leaf
+/// [`pairwise_n`] computes it on one thread (`ahead(lo, m)` called before each leaf or group of leaves
 /// `lo..lo + m`, to prefetch), but without recursion: `#[inline(always)]`
 /// all the way down, so each [`simd::dispatch!`] copy compiles the whole tree (leaves,
 /// sibling leaf pairs and the additions joining them) for its instruction set.
@@ -114,9 +114,11 @@ pub(super) fn leaf<A: Acc, G: Fn(usize) -> A, const LANES: usize>(lo: usize, n: 
 /// pairs of leaves, its four leaves do (more chains than baseline x86-64 has registers
 /// for: AVX2 and AVX-512 only); 1: one leaf after the other. The same additions in every
 /// case. Interleaved leaves are several streams 1 KiB apart: in cache they hide the adds'
-/// latency (float32 in L2: 24 -> 34 GB/s with four), but from memory they defeat the
-/// hardware prefetcher (measured over 256 MiB: one leaf at a time 18 GB/s, pairs 9.6,
-/// quads 7.3, against 18 for a plain linear loop the same minute).
+/// latency (float32 in L2: 24 -> 34 GB/s with four). From memory they defeated the hardware
+/// prefetcher (over 256 MiB: one leaf at a time 18 GB/s, pairs 9.6, quads 7.3) until each
+/// group asks for its lines a page ahead (`ahead`, [`simd::AHEAD`]): then pairs beat single
+/// leaves by a tenth (1 GiB mapped, one thread: float64 13.9 -> 15.2 GB/s, float32 13.1 ->
+/// 14.0; quads 13.9 / 12.7; BENCHMARKS.md, sixth session).
 #[inline(always)]
 pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize, P: Fn(usize, usize)>(n: usize, get: &G, ahead: &P) -> A {
     // The split of a subtree of `c` elements into two leaves, if it is one.
@@ -146,9 +148,11 @@ pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize, P: Fn
             let m2 = split(m, 8);
             let pairs = if GROUP == 4 { pair(m2).zip(pair(m - m2)) } else { None };
             if GROUP >= 2 && m2 <= 128 && m - m2 <= 128 {
+                ahead(lo, m);
                 let (a, b) = leaf_pair::<A, G, 8>(lo, m2, lo + m2, m - m2, get);
                 a.add(b)
             } else if let Some((l2, r2)) = pairs {
+                ahead(lo, m);
                 let [a, b, c, d] = leaf_group::<A, G, 8, 4>([lo, lo + l2, lo + m2, lo + m2 + r2], [l2, m2 - l2, r2, m - m2 - r2], get);
                 a.add(b).add(c.add(d))
             } else {
@@ -183,9 +187,9 @@ simd::dispatch!(
     run_sum(xs, stream)
 );
 
-/// The body of [`run_sum_f64`] / [`run_sum_f32`]: from memory one leaf after the other,
-/// each leaf asking for the lines [`simd::AHEAD`] bytes past its own; in cache interleaved
-/// leaves.
+/// The body of [`run_sum_f64`] / [`run_sum_f32`]: from memory sibling leaves in pairs, each
+/// pair asking for the lines [`simd::AHEAD`] bytes past its own; in cache groups of four
+/// (AVX2, AVX-512) or pairs.
 #[inline(always)]
 fn run_sum<T: Acc>(xs: &[T], stream: bool) -> T {
     // SAFETY: the tree asks for indices below xs.len() only.
@@ -197,7 +201,7 @@ fn run_sum<T: Acc>(xs: &[T], stream: bool) -> T {
                 simd::prefetch_ahead(base.wrapping_add(b));
             }
         };
-        pairwise_flat::<T, _, 1, _>(xs.len(), &get, &ahead)
+        pairwise_flat::<T, _, 2, _>(xs.len(), &get, &ahead)
     } else if simd::level() == simd::Level::Base {
         pairwise_flat::<T, _, 2, _>(xs.len(), &get, &|_, _| {})
     } else {
