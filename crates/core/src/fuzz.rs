@@ -133,9 +133,16 @@ pub fn hdf5(data: &[u8]) {
         if let Ok(f) = H5File::open_write(p, WriteMode::ReadWrite, false) {
             for name in f.visit_at("/").unwrap_or_default().iter().take(8) {
                 let Ok(Object::Dataset(d)) = f.get(name) else { continue };
-                // Small datasets only: a write allocates (and fills) never-written contiguous data whole.
+                // Small datasets and chunks only: a write allocates (and fills) never-written
+                // contiguous data whole, and every chunk it touches whole. Chunks of up to 4 GiB
+                // along unlimited axes are valid HDF5 (HDF5 writes them whole too): a 1 GiB chunk
+                // of a 10-element dataset took 1.8 s, a libFuzzer timeout on a loaded machine.
                 let bytes = d.shape.iter().try_fold(d.itemsize() as u64, |a, &n| a.checked_mul(n));
-                if bytes.is_some_and(|b| b <= 1 << 22) {
+                let chunk = match &d.layout {
+                    crate::hdf5::Layout::Chunked { dims, .. } => dims.iter().try_fold(d.itemsize() as u64, |a, &n| a.checked_mul(n)),
+                    _ => Some(0),
+                };
+                if bytes.is_some_and(|b| b <= 1 << 22) && chunk.is_some_and(|b| b <= 1 << 22) {
                     let count: Vec<u64> = d.shape.iter().map(|&n| n.min(4)).collect();
                     let n = count.iter().product::<u64>() as usize * d.itemsize();
                     let sel = Selection { start: vec![0; count.len()], step: vec![1; count.len()], count };

@@ -130,6 +130,50 @@ fn chunks_longer_than_a_fixed_axis_are_read_but_not_rewritten() {
     f.write("u", &sel, &vec![0u8; n as usize * u.itemsize()]).unwrap();
 }
 
+#[test]
+fn a_never_written_layout_claiming_more_than_its_dataset_allocates_the_dataset_only() {
+    // A contiguous dataset never written (address undefined) whose layout claims 2^40 bytes
+    // instead of its own 80 (a fuzzed file's trick): a write must allocate 80 bytes, not
+    // extend the file by a TiB (or fill it, with a fill value).
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("claims.h5");
+    {
+        let f = H5File::open_write(&p, WriteMode::Truncate, false).unwrap();
+        f.create_dataset("x", &spec(&[10], Chunking::Default)).unwrap();
+        f.close_write().unwrap();
+    }
+    // mmnpy allocates at creation (h5py's default allocates late): make the layout message
+    // (version 3, contiguous, address, size) say never written, and claim a TiB.
+    let mut bytes = std::fs::read(&p).unwrap();
+    let size = 80u64.to_le_bytes();
+    let at = bytes.windows(18).position(|w| w[0] == 3 && w[1] == 1 && w[10..18] == size).expect("the layout message");
+    bytes[at + 2..at + 10].copy_from_slice(&[0xff; 8]);
+    bytes[at + 10..at + 18].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    // The version 2 object header holding it ("OHDR", version, flags, [times], [attribute
+    // phase change], chunk 0's size, messages, checksum) gets its checksum again.
+    let start = bytes[..at].windows(4).rposition(|w| w == b"OHDR").expect("a version 2 object header");
+    let flags = bytes[start + 5];
+    let mut q = start + 6 + if flags & 0x20 != 0 { 16 } else { 0 } + if flags & 0x10 != 0 { 4 } else { 0 };
+    let width = 1usize << (flags & 3);
+    let mut len = [0u8; 8];
+    len[..width].copy_from_slice(&bytes[q..q + width]);
+    q += width;
+    let end = q + u64::from_le_bytes(len) as usize;
+    assert!(end >= at + 18, "the layout message lies in chunk 0");
+    let sum = mmnpy_core::hdf5::io::lookup3(&bytes[start..end], 0);
+    bytes[end..end + 4].copy_from_slice(&sum.to_le_bytes());
+    std::fs::write(&p, &bytes).unwrap();
+    let before = bytes.len() as u64;
+    let f = H5File::open_write(&p, WriteMode::ReadWrite, false).unwrap();
+    f.write("x", &Selection::all(&[10]), &f64s(&[1.5; 10])).unwrap();
+    f.close_write().unwrap();
+    drop(f);
+    let after = std::fs::metadata(&p).unwrap().len();
+    assert!(after < before + (1 << 20), "the file grew from {before} to {after} bytes");
+    let r = H5File::open(&p).unwrap();
+    assert_eq!(read_all(&r, "x"), vec![1.5; 10]);
+}
+
 /// Durable writers sync every commit (new files before the rename, files changed in place
 /// around the superblock) and write the same bytes as plain ones.
 #[test]
