@@ -137,9 +137,10 @@ pub fn hdf5(data: &[u8]) {
                 // contiguous data whole, and every chunk it touches whole. Chunks of up to 4 GiB
                 // along unlimited axes are valid HDF5 (HDF5 writes them whole too): a 1 GiB chunk
                 // of a 10-element dataset took 1.8 s, a libFuzzer timeout on a loaded machine.
-                let bytes = d.shape.iter().try_fold(d.itemsize() as u64, |a, &n| a.checked_mul(n));
+                let nbytes = |dims: &[u64]| dims.iter().try_fold(d.itemsize() as u64, |a, &n| a.checked_mul(n));
+                let bytes = nbytes(&d.shape);
                 let chunk = match &d.layout {
-                    crate::hdf5::Layout::Chunked { dims, .. } => dims.iter().try_fold(d.itemsize() as u64, |a, &n| a.checked_mul(n)),
+                    crate::hdf5::Layout::Chunked { dims, .. } => nbytes(dims),
                     _ => Some(0),
                 };
                 if bytes.is_some_and(|b| b <= 1 << 22) && chunk.is_some_and(|b| b <= 1 << 22) {

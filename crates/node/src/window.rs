@@ -16,6 +16,7 @@
 use mmnpy_core::dtype::ALL_DTYPES;
 use mmnpy_core::kernels::elementwise::{self, BinOp, Dest, Operand};
 use mmnpy_core::kernels::reduce::{self, Op, Source};
+use mmnpy_core::view::Layout;
 use mmnpy_core::{ByteOrder, DType, Mapping};
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -103,8 +104,8 @@ fn op(code: u32, ddof: f64) -> Result<Op, String> {
     })
 }
 
-fn source<'a>(map: &'a Mapping, view: &'a ViewArg, dtype: DType) -> Source<'a> {
-    Source { map, layout: &view.layout, dtype, order: ByteOrder::NATIVE, release: false }
+fn source<'a>(map: &'a Mapping, layout: &'a Layout, dtype: DType) -> Source<'a> {
+    Source { map, layout, dtype, order: ByteOrder::NATIVE, release: false }
 }
 
 /// A reduction of all elements of a view of `mem` (`reduceAll` without `dtype`, `mean`
@@ -114,7 +115,7 @@ pub fn reduce_mem(op: u32, mem: Mem, view: ViewArg, dtype: u32, ddof: f64) -> Re
     let (op, dtype) = (self::op(op, ddof)?, self::dtype(dtype)?);
     // SAFETY: `mem` is an argument of this synchronous call.
     let map = unsafe { mem.map() };
-    Ok(ScalarRet(reduce::reduce_all(&source(&map, &view, dtype), op, None).or_js()?))
+    Ok(ScalarRet(reduce::reduce_all(&source(&map, &view.layout, dtype), op, None).or_js()?))
 }
 
 /// The dtype code of a reduction's result (no `dtype` requested).
@@ -130,7 +131,7 @@ pub fn reduce_axis_mem(op: u32, mem: Mem, view: ViewArg, dtype: u32, axis: u32, 
     let (op, dtype) = (self::op(op, ddof)?, self::dtype(dtype)?);
     // SAFETY: `mem` is an argument of this synchronous call.
     let map = unsafe { mem.map() };
-    let r = reduce::reduce_axis(&source(&map, &view, dtype), op, axis as usize, None, None).or_js()?;
+    let r = reduce::reduce_axis(&source(&map, &view.layout, dtype), op, axis as usize, None, None).or_js()?;
     if r.bytes.len() != out.len {
         return Err(invalid(format!("the result has {} bytes, its memory {}", r.bytes.len(), out.len)));
     }
@@ -148,8 +149,8 @@ pub fn reduce_axis_mem(op: u32, mem: Mem, view: ViewArg, dtype: u32, axis: u32, 
 /// as each argument costs a napi call.
 #[napi]
 pub fn binary_mem(codes: u32, a: Mem, av: ViewArg, b: Mem, bv: ViewArg, out: Mem, ov: ViewArg) -> Result<(), String> {
-    let (op, [ad, bd, od, compute]) = binary_codes(codes)?;
-    binary_layouts(op, [ad, bd, od, compute], [&a, &b, &out], [&av.layout, &bv.layout, &ov.layout])
+    let (op, dts) = binary_codes(codes)?;
+    binary_layouts(op, dts, [&a, &b, &out], [&av.layout, &bv.layout, &ov.layout])
 }
 
 /// [`binary_mem`] where each of `a`, `b` and `out` is its whole memory, C-contiguous from its
@@ -172,7 +173,7 @@ pub fn binary_flat(codes: u32, a: Mem, b: Mem, out: Mem) -> Result<(), String> {
             return Ok(());
         }
     }
-    let line = |d: DType| mmnpy_core::view::Layout::contiguous(&[n], d.itemsize(), false);
+    let line = |d: DType| Layout::contiguous(&[n], d.itemsize(), false);
     binary_layouts(op, dts, [&a, &b, &out], [&line(ad), &line(bd), &line(od)])
 }
 
@@ -190,7 +191,7 @@ fn binary_codes(codes: u32) -> Result<(BinOp, [DType; 4]), String> {
 }
 
 /// `out = a op b` over layouts of three memories (dtypes `a`, `b`, `out`, computation).
-fn binary_layouts(op: BinOp, [ad, bd, od, compute]: [DType; 4], [a, b, out]: [&Mem; 3], [al, bl, ol]: [&mmnpy_core::view::Layout; 3]) -> Result<(), String> {
+fn binary_layouts(op: BinOp, [ad, bd, od, compute]: [DType; 4], [a, b, out]: [&Mem; 3], [al, bl, ol]: [&Layout; 3]) -> Result<(), String> {
     // One mapping per distinct memory: the kernels see an operand that is also the output
     // (`a.add(b, { out: a })`) as the same mapping and order the work accordingly. Distinct
     // memories never overlap (distinct storages, or disjoint pieces of one slab).
@@ -209,6 +210,5 @@ fn binary_layouts(op: BinOp, [ad, bd, od, compute]: [DType; 4], [a, b, out]: [&M
     let o_own = if o_to_a || o_to_b { None } else { Some(unsafe { out.map() }) };
     let mo = if o_to_a { &ma } else { o_own.as_ref().unwrap_or(mb) };
     let dest = Dest { map: mo, layout: ol, dtype: od, order: ByteOrder::NATIVE, release: false };
-    let src = |map, layout, dtype| Source { map, layout, dtype, order: ByteOrder::NATIVE, release: false };
-    elementwise::binary(op, &src(&ma, al, ad), &Operand::View(src(mb, bl, bd)), &dest, compute).or_js()
+    elementwise::binary(op, &source(&ma, al, ad), &Operand::View(source(mb, bl, bd)), &dest, compute).or_js()
 }

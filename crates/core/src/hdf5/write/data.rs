@@ -126,7 +126,6 @@ fn allocate_contiguous(src: &Source, alloc: &mut Alloc, d: &mut DNode) -> Result
     }
     // The size a never-written layout declares is not trusted: HDF5 declares the dataset's
     // own size there, and a hostile larger one made a write allocate and fill all of it.
-    let _ = size;
     let a = alloc.take(need, DATA_ALIGN)?;
     alloc.extend_file(src)?;
     fill_region(src, src.base + a, need, &fill_pattern(d))?;
