@@ -480,6 +480,13 @@ impl Mapping {
         !self.shared && !self.private_file && self.file.is_none() && matches!(self._map, Some(Region::Writable(_)))
     }
 
+    /// Whether the memory was asked for in transparent huge pages: owned anonymous memory
+    /// of [`HUGE_MIN`] bytes or more ([`Mapping::anonymous`], [`Mapping::scratch`]; Linux
+    /// grants the advice when it can).
+    pub fn huge_advised(&self) -> bool {
+        cfg!(target_os = "linux") && self.is_owned_anonymous() && self.len >= HUGE_MIN
+    }
+
     /// Whether the memory is mapped read-only ('r' under strict overcommit accounting):
     /// it must then never be handed to code that could write it (module doc).
     pub fn is_read_only(&self) -> bool {

@@ -404,8 +404,11 @@ fn products_into_a_reused_result_region_are_exact() {
 
 #[test]
 fn products_with_a_large_x_equal_the_serial_order() {
-    // x of 8 MiB: gathered at random (the kernel copies x into huge pages first) and read
-    // nearly in order (a band of 11 columns per row): both equal the serial order, bit for bit.
+    // x of 8 MiB: gathered at random and read nearly in order (a band of 11 columns per row):
+    // both equal the serial order, bit for bit. The random gathers read an x that mmnpy
+    // allocated in place (asked for in huge pages) and copy any other x into huge pages
+    // first (here: memory owned elsewhere, as a JavaScript ArrayBuffer), twice so that the
+    // second copy lands in the first one's cached region.
     let cols = 1usize << 20;
     let mut seed = 0x2545f4914f6cdd1du64;
     let mut rnd = move || {
@@ -439,10 +442,19 @@ fn products_with_a_large_x_equal_the_serial_order() {
             false,
         )
         .unwrap();
-        let got = bytes(&m.dot(&src(&xa, &l), None, false).unwrap().unwrap());
-        let got: Vec<f64> = got.chunks_exact(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
-        assert_eq!(got.len(), rows);
-        assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "banded {banded}: the product differs from the serial order");
+        assert!(xa.mapping.huge_advised());
+        let mut owned_elsewhere = x.clone();
+        // SAFETY: the Vec's bytes stay allocated and unmoved while `borrowed` lives (below).
+        let borrowed = unsafe { mmnpy_core::Mapping::borrowed(owned_elsewhere.as_mut_ptr() as *mut u8, cols * 8) };
+        assert!(!borrowed.huge_advised());
+        let sources = [src(&xa, &l), Source { map: &borrowed, ..src(&xa, &l) }, Source { map: &borrowed, ..src(&xa, &l) }];
+        for (k, s) in sources.iter().enumerate() {
+            let got = bytes(&m.dot(s, None, false).unwrap().unwrap());
+            let got: Vec<f64> = got.chunks_exact(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect();
+            assert_eq!(got.len(), rows);
+            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "banded {banded}, x {k}: the product differs from the serial order");
+        }
+        drop(borrowed);
     }
 }
 

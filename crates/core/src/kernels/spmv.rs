@@ -8,7 +8,8 @@
 //!   than threads so a slow band does not hold the others up. A vector product runs
 //!   SciPy's plain loop per row, asking a page ahead of the values and indices it reads
 //!   (a mapped file's 4 KiB pages stop the hardware prefetcher); when its gathers scatter
-//!   over an `x` of 4 MiB or more, `x` is first copied into huge pages (see [`huge_copy`]).
+//!   over an `x` of 4 MiB or more, `x` is read from huge pages (copied there first unless
+//!   mmnpy allocated it, see [`huge_copy`]) and asked for [`GATHER_AHEAD`] nonzeros ahead.
 //! - CSC (`csc_matvec(s)`) and COO (`coo_matvec`, `coo_matmat_dense`) scatter:
 //!   `y[row] += data[n] * x[col]` in storage order. The additions into one output follow
 //!   storage order, so these run on one thread as SciPy's do, and are bit-identical too.
@@ -308,13 +309,23 @@ unsafe fn term<K: Value, I: Ix>(ind: *const u8, vals: &Values<K>, xp: *const K, 
 /// added from zero in storage order, in a plain loop as SciPy's (the out-of-order core
 /// overlaps the additions of successive rows by itself; rows interleaved by hand were
 /// slower). Per row: one new `indptr` element read and checked, a prefetch [`STREAM_AHEAD`]
-/// on; per nonzero: its index checked against `x` (a predicted branch). `None`: an index or
-/// pointer out of range (a part changed after validation).
+/// on; per nonzero: its index checked against `x` (a predicted branch), and with `GATHER`
+/// the `x` element [`GATHER_AHEAD`] nonzeros on asked for. `None`: an index or pointer out
+/// of range (a part changed after validation).
 ///
 /// # Safety
-/// `indptr` holds `rows.end + 1` elements; `indices` holds every position `vals` holds.
+/// `indptr` holds `rows.end + 1` elements; `indices` holds every position `vals` holds and
+/// `nnz` elements.
 #[inline(always)]
-unsafe fn csr_vec_band<K: Value, I: Ix>(indptr: Ptr, indices: Ptr, vals: &Values<K>, x: &[K], rows: Range<usize>, y: &mut [K]) -> Option<()> {
+unsafe fn csr_vec_band<K: Value, I: Ix, const GATHER: bool>(
+    indptr: Ptr,
+    indices: Ptr,
+    vals: &Values<K>,
+    x: &[K],
+    rows: Range<usize>,
+    y: &mut [K],
+    nnz: usize,
+) -> Option<()> {
     let (ind, xp, n) = (indices.get(), x.as_ptr(), x.len() as u64);
     // SAFETY (both `I::at(indptr, ..)`): positions up to rows.end.
     let mut p0 = unsafe { I::at(indptr.get(), rows.start) };
@@ -328,6 +339,12 @@ unsafe fn csr_vec_band<K: Value, I: Ix>(indptr: Ptr, indices: Ptr, vals: &Values
         prefetch_line(ind.wrapping_add(b * std::mem::size_of::<I>()).wrapping_add(STREAM_AHEAD / 2));
         let mut sum = K::ZERO;
         for jj in a..b {
+            if GATHER && jj + GATHER_AHEAD < nnz {
+                // SAFETY: the position is below nnz, inside `indices`. A prefetch never
+                // faults, so an index out of range (a changed part) only asks for a stray line.
+                let j = unsafe { I::at(ind, jj + GATHER_AHEAD) } as usize;
+                prefetch_line(xp.wrapping_add(j) as *const u8);
+            }
             // SAFETY: jj inside `vals`.
             sum = sum.add(unsafe { term::<K, I>(ind, vals, xp, n, jj) }?);
         }
@@ -336,6 +353,14 @@ unsafe fn csr_vec_band<K: Value, I: Ix>(indptr: Ptr, indices: Ptr, vals: &Values
     }
     Some(())
 }
+
+/// Nonzeros ahead of the one being added whose `x` element a scattered product asks for
+/// ([`csr_vec_band`] with `GATHER`): random gathers from an `x` beyond the L2 cache wait on
+/// memory, and the out-of-order window holds only a row or two of them. 24 to 64 ahead ran
+/// alike here (a random-column product 245 -> 205 ms on two threads, 1.8-1.9x SciPy); a
+/// banded product, whose gathers the caches serve, ran slower with it (54 -> 61 ms), so
+/// only a scattered pattern ([`scattered`]) asks.
+const GATHER_AHEAD: usize = 32;
 
 /// Whether the product gathers `x` all over: in 64 windows of 16 consecutive stored indices
 /// spread over the matrix, more than half the steps jump by more than a 4 KiB page of `x`.
@@ -362,10 +387,13 @@ fn scattered<I: Ix>(indices: Ptr, nnz: usize, page: usize) -> bool {
 /// `x` copied into transparent huge pages (a hint, Linux): random gathers from a large `x`
 /// otherwise miss the TLB on nearly every element (4 KiB pages: a page walk each, nested in
 /// a VM). NumPy's `np.ones` for SciPy's `x` is on huge pages already; a `TypedArray` or a
-/// small-page mapping is not. The copy is one pass over `x`, against one gather per nonzero.
+/// small-page mapping is not (an `x` mmnpy allocated is, and is read in place). The copy is
+/// one pass over `x`, against one gather per nonzero, into a dropped copy's region when one
+/// is cached ([`Mapping::scratch`]): fresh huge pages cost the kernel's zeroing on every
+/// product, half of a random-column product's time here.
 fn huge_copy<K: Value>(x: &[K]) -> Result<Mapping> {
     let len = std::mem::size_of_val(x);
-    let m = Mapping::anonymous(len)?;
+    let m = Mapping::scratch(len)?;
     // SAFETY: `x` is `len` readable bytes.
     let src = unsafe { std::slice::from_raw_parts(x.as_ptr() as *const u8, len) };
     m.fill(|dst| dst.copy_from_slice(src));
@@ -415,7 +443,8 @@ unsafe fn csr_band<K: Value, I: Ix>(
 }
 
 /// CSR · x (x: `ncols * k` values, row-major) on the pool, rows split by nonzero count.
-fn csr_product<K: Value, I: Ix>(m: &Matrix, x: &[K], k: usize, release: bool, y: &mut [K]) -> Result<()> {
+/// `x_huge`: `x` is in memory asked for in huge pages already ([`Mapping::huge_advised`]).
+fn csr_product<K: Value, I: Ix>(m: &Matrix, x: &[K], x_huge: bool, k: usize, release: bool, y: &mut [K]) -> Result<()> {
     let [rows, ncols] = m.shape;
     let nnz = m.nnz();
     let indptr = Ptr(m.b.ptr());
@@ -424,7 +453,8 @@ fn csr_product<K: Value, I: Ix>(m: &Matrix, x: &[K], k: usize, release: bool, y:
         return Err(changed_error());
     }
     let copied;
-    let x = if k == 1 && std::mem::size_of_val(x) >= HUGE_MIN && scattered::<I>(indices, nnz, 4096 / std::mem::size_of::<K>()) {
+    let gather = k == 1 && std::mem::size_of_val(x) >= HUGE_MIN && scattered::<I>(indices, nnz, 4096 / std::mem::size_of::<K>());
+    let x = if gather && !x_huge {
         copied = huge_copy(x)?;
         // SAFETY: `copied` holds x.len() values of K (page-aligned), written just now; it
         // outlives the kernel below.
@@ -450,7 +480,14 @@ fn csr_product<K: Value, I: Ix>(m: &Matrix, x: &[K], k: usize, release: bool, y:
             if k == 1 {
                 // SAFETY: the caller checked the parts' lengths against their mappings and
                 // that `indices` holds `nnz` elements.
-                unsafe { csr_vec_band::<K, I>(indptr, indices, &vals, x, r, out) }.ok_or_else(changed_error)?;
+                unsafe {
+                    if gather {
+                        csr_vec_band::<K, I, true>(indptr, indices, &vals, x, r, out, nnz)
+                    } else {
+                        csr_vec_band::<K, I, false>(indptr, indices, &vals, x, r, out, nnz)
+                    }
+                }
+                .ok_or_else(changed_error)?;
             } else {
                 // SAFETY: as above.
                 unsafe { csr_band::<K, I>(indptr, indices, &vals, x, k, ncols, r, out)? };
@@ -550,6 +587,7 @@ pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<
         let l = x.layout;
         let isz = x.dtype.itemsize() as isize;
         let owned;
+        let mut x_huge = false;
         // x straight from its memory when it is already native K in C order (no copy).
         let xv: &[K] = if K::NATIVE == Some(x.dtype)
             && x.dtype.order(x.order).is_native()
@@ -557,6 +595,7 @@ pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<
             && (l.shape.iter().product::<usize>() <= 1
                 || l.strides.last() == Some(&isz) && (l.shape.len() == 1 || l.shape[0] <= 1 || l.strides[0] == isz * l.shape[1] as isize))
         {
+            x_huge = x.map.huge_advised();
             // SAFETY: the layout was checked against the mapping: size elements, contiguous and aligned;
             // the kernel only reads them, for its duration, while the caller keeps the mapping alive.
             unsafe { std::slice::from_raw_parts(x.map.as_ptr().add(l.offset) as *const K, l.shape.iter().product()) }
@@ -566,8 +605,8 @@ pub fn dot(m: &Matrix, x: &Source, out: Option<&Dest>, release: bool) -> Result<
         };
         let run = |y: &mut [K]| -> Result<()> {
             match (m.kind, m.a.dtype) {
-                (Kind::Csr, DType::Int32) => csr_product::<K, i32>(m, xv, k, release, y),
-                (Kind::Csr, _) => csr_product::<K, i64>(m, xv, k, release, y),
+                (Kind::Csr, DType::Int32) => csr_product::<K, i32>(m, xv, x_huge, k, release, y),
+                (Kind::Csr, _) => csr_product::<K, i64>(m, xv, x_huge, k, release, y),
                 (_, DType::Int32) => scatter_product::<K, i32>(m, xv, k, y),
                 (_, _) => scatter_product::<K, i64>(m, xv, k, y),
             }
