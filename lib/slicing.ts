@@ -72,12 +72,10 @@ export function applySlices(v: Strided, specsIn: (SliceSpec | '...')[]): Strided
       offset += i * stride;
     } else if (Array.isArray(spec)) {
       if (spec.length > 3) throw invalidArg(`a slice is [start, stop, step], got ${spec.length} values`);
-      // adjust(), inlined: its tuple was a third of a 1-D slice's cost.
-      const s2 = spec[2];
-      const step = s2 === null || s2 === undefined ? 1 : int(s2, 'slice step');
-      if (step === 0) throw invalidArg('slice step cannot be zero');
-      const start = clampBound(n, step, spec[0], step < 0 ? n - 1 : 0);
-      const len = sliceLength(start, clampBound(n, step, spec[1], step < 0 ? -1 : n), step);
+      // adjust()'s steps without its tuple (a third of a 1-D slice's cost).
+      const step = sliceStep(spec[2]);
+      const start = sliceStart(n, step, spec[0]);
+      const len = sliceLength(n, start, step, spec[1]);
       shape[out] = len;
       // NumPy: an empty slice keeps the axis' stride (step 1) and moves no offset.
       strides[out++] = len > 0 ? stride * step : stride;
@@ -104,14 +102,26 @@ function clampBound(n: number, step: number, v: number | null | undefined, dflt:
 
 /** Python's `PySlice_AdjustIndices`: (start, length, step). */
 export function adjust(n: number, startIn?: number | null, stopIn?: number | null, stepIn?: number | null): [number, number, number] {
-  const step = stepIn === null || stepIn === undefined ? 1 : int(stepIn, 'slice step');
-  if (step === 0) throw invalidArg('slice step cannot be zero');
-  const start = clampBound(n, step, startIn, step < 0 ? n - 1 : 0);
-  return [start, sliceLength(start, clampBound(n, step, stopIn, step < 0 ? -1 : n), step), step];
+  const step = sliceStep(stepIn);
+  const start = sliceStart(n, step, startIn);
+  return [start, sliceLength(n, start, step, stopIn), step];
 }
 
-/** The number of indices from clamped `start` to `stop` by `step`. */
-function sliceLength(start: number, stop: number, step: number): number {
+/** A slice's step (1 when omitted; never zero). */
+function sliceStep(v: number | null | undefined): number {
+  const step = v === null || v === undefined ? 1 : int(v, 'slice step');
+  if (step === 0) throw invalidArg('slice step cannot be zero');
+  return step;
+}
+
+/** A slice's first index, clamped (the end the step starts from when omitted). */
+function sliceStart(n: number, step: number, v: number | null | undefined): number {
+  return clampBound(n, step, v, step < 0 ? n - 1 : 0);
+}
+
+/** The number of indices from clamped `start` to the clamped stop `v` by `step`. */
+function sliceLength(n: number, start: number, step: number, v: number | null | undefined): number {
+  const stop = clampBound(n, step, v, step < 0 ? -1 : n);
   if (step < 0) return stop < start ? Math.floor((start - stop - 1) / -step) + 1 : 0;
   return start < stop ? Math.floor((stop - start - 1) / step) + 1 : 0;
 }
