@@ -116,9 +116,10 @@ pub(super) fn leaf<A: Acc, G: Fn(usize) -> A, const LANES: usize>(lo: usize, n: 
 /// case. Interleaved leaves are several streams 1 KiB apart: in cache they hide the adds'
 /// latency (float32 in L2: 24 -> 34 GB/s with four). From memory they defeated the hardware
 /// prefetcher (over 256 MiB: one leaf at a time 18 GB/s, pairs 9.6, quads 7.3) until each
-/// group asks for its lines a page ahead (`ahead`, [`simd::AHEAD`]): then pairs beat single
-/// leaves by a tenth (1 GiB mapped, one thread: float64 13.9 -> 15.2 GB/s, float32 13.1 ->
-/// 14.0; quads 13.9 / 12.7; BENCHMARKS.md, sixth session).
+/// group asks for its lines a page ahead (`ahead`, [`simd::AHEAD`]). Since [`leaf_group`]
+/// keeps each leaf's lanes in one register, quads beat pairs from memory too (1 GiB mapped,
+/// float32, one thread: pairs 12.3 -> 13.3-13.6 GB/s, quads 13.7-14.2; BENCHMARKS.md,
+/// eighth session).
 #[inline(always)]
 pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize, P: Fn(usize, usize)>(n: usize, get: &G, ahead: &P) -> A {
     // The split of a subtree of `c` elements into two leaves, if it is one.
@@ -187,9 +188,9 @@ simd::dispatch!(
     run_sum(xs, stream)
 );
 
-/// The body of [`run_sum_f64`] / [`run_sum_f32`]: from memory sibling leaves in pairs, each
-/// pair asking for the lines [`simd::AHEAD`] bytes past its own; in cache groups of four
-/// (AVX2, AVX-512) or pairs.
+/// The body of [`run_sum_f64`] / [`run_sum_f32`]: groups of four sibling leaves (AVX2,
+/// AVX-512) or pairs, from memory each group asking for the lines [`simd::AHEAD`] bytes past
+/// its own.
 #[inline(always)]
 fn run_sum<T: Acc>(xs: &[T], stream: bool) -> T {
     // SAFETY: the tree asks for indices below xs.len() only.
@@ -201,7 +202,11 @@ fn run_sum<T: Acc>(xs: &[T], stream: bool) -> T {
                 simd::prefetch_ahead(base.wrapping_add(b));
             }
         };
-        pairwise_flat::<T, _, 2, _>(xs.len(), &get, &ahead)
+        if simd::level() == simd::Level::Base {
+            pairwise_flat::<T, _, 2, _>(xs.len(), &get, &ahead)
+        } else {
+            pairwise_flat::<T, _, 4, _>(xs.len(), &get, &ahead)
+        }
     } else if simd::level() == simd::Level::Base {
         pairwise_flat::<T, _, 2, _>(xs.len(), &get, &|_, _| {})
     } else {
@@ -272,7 +277,12 @@ pub(super) fn leaf_pair<A: Acc, G: Fn(usize) -> A, const LANES: usize>(la: usize
 
 /// `K` pairwise leaves (`lo[k]..lo[k] + n[k]`, each of LANES to LEAF elements) in one
 /// interleaved loop, `K` times as many independent chains of additions: each leaf's sum
-/// exactly as the leaf branch of [`pairwise_n`] computes it.
+/// exactly as the leaf branch of [`pairwise_n`] computes it. The lanes pass through
+/// `black_box` before [`leaf_end`]'s tree: otherwise LLVM's SLP vectorizer laid out the
+/// lanes of all leaves but the first for that tree, a float32 leaf's eight lanes in four
+/// 128-bit registers with five shuffles per eight elements instead of one 256-bit add
+/// (`perf annotate`); one store and reload per leaf instead. Float32 sum of 1 GiB mapped,
+/// two threads: 21-24 -> 25-28 GB/s (BENCHMARKS.md, eighth session).
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // lane j of leaf k: two indices into two arrays
 pub(super) fn leaf_group<A: Acc, G: Fn(usize) -> A, const LANES: usize, const K: usize>(lo: [usize; K], n: [usize; K], get: &G) -> [A; K] {
@@ -302,5 +312,6 @@ pub(super) fn leaf_group<A: Acc, G: Fn(usize) -> A, const LANES: usize, const K:
             m += LANES;
         }
     }
+    let r = std::hint::black_box(r);
     std::array::from_fn(|k| leaf_end(&r[k], lo[k], end[k], n[k], get))
 }

@@ -239,3 +239,37 @@ fn axis_reductions_of_a_matrix() {
     let got: Vec<i64> = r.bytes.chunks(8).map(|c| i64::from_ne_bytes(c.try_into().unwrap())).collect();
     assert_eq!(got, vec![3, 3, 3]);
 }
+
+/// `sum({ axis: 0 })` of float64 and float32 matrices, whose rows go four at a time through the
+/// fold compiled for this CPU (lines asked for ahead, past a row's end into the row four
+/// further on): bit for bit NumPy's row-by-row order, for row counts that are and are not
+/// multiples of four, widths that end mid-line, and views starting inside a row.
+#[test]
+fn axis_zero_sums_add_rows_in_numpys_order() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        // Spread magnitudes so that the order of additions shows in the last bits.
+        ((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10f64.powi((seed % 13) as i32 - 6)
+    };
+    for &(rows, cols, skip) in &[(1usize, 5usize, 0usize), (4, 17, 0), (7, 33, 3), (13, 1000, 1), (64, 1537, 0), (257, 2050, 5), (1030, 129, 2)] {
+        let all = skip + rows * cols;
+        let values: Vec<f64> = (0..all).map(|_| next()).collect();
+        let narrow: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        let (map, _) = src_f64(&values);
+        let layout = Layout { shape: vec![rows, cols], strides: vec![cols as isize * 8, 8], offset: skip * 8 };
+        let src = Source { map: &map, layout: &layout, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
+        let got = reduce_axis(&src, Op::Sum, 0, None, None).unwrap();
+        let want: Vec<u8> = (0..cols).flat_map(|j| (0..rows).fold(0.0f64, |a, i| a + values[skip + i * cols + j]).to_ne_bytes()).collect();
+        assert_eq!(got.bytes, want, "float64 {rows} x {cols} from {skip}");
+        let bytes: Vec<u8> = narrow.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        let map32 = Mapping::from_bytes(&bytes).unwrap();
+        let layout32 = Layout { shape: vec![rows, cols], strides: vec![cols as isize * 4, 4], offset: skip * 4 };
+        let src32 = Source { map: &map32, layout: &layout32, dtype: DType::Float32, order: ByteOrder::NATIVE, release: false };
+        let got = reduce_axis(&src32, Op::Sum, 0, None, None).unwrap();
+        let want: Vec<u8> = (0..cols).flat_map(|j| (0..rows).fold(0.0f32, |a, i| a + narrow[skip + i * cols + j]).to_ne_bytes()).collect();
+        assert_eq!(got.bytes, want, "float32 {rows} x {cols} from {skip}");
+    }
+}
