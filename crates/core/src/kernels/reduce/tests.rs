@@ -9,16 +9,20 @@ use crate::dtype::{ByteOrder, DType};
 use crate::mapping::Mapping;
 use crate::view::Layout;
 
-#[test]
-fn block_extremes_on_this_cpus_instruction_set_match_a_plain_loop() {
-    // Every length around the lane counts, a NaN anywhere (or none), ties and infinities.
-    let mut seed = 0x9E3779B97F4A7C15u64;
-    let mut next = || {
+/// Marsaglia's xorshift64 from `seed`: the tests' reproducible stream of bits.
+fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         seed
-    };
+    }
+}
+
+#[test]
+fn block_extremes_on_this_cpus_instruction_set_match_a_plain_loop() {
+    // Every length around the lane counts, a NaN anywhere (or none), ties and infinities.
+    let mut next = xorshift(0x9E3779B97F4A7C15u64);
     for n in (1..80).chain([255, 256, 257, 2047, 2048, 2049]) {
         for nan_at in [None, Some(0), Some(n / 2), Some(n - 1)] {
             let mut xs: Vec<f64> = (0..n).map(|_| (next() % 2001) as f64 - 1000.0).collect();
@@ -50,13 +54,7 @@ fn block_extremes_on_this_cpus_instruction_set_match_a_plain_loop() {
 
 #[test]
 fn integer_block_extremes_on_this_cpus_instruction_set_match_a_plain_loop() {
-    let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x2545_F491_4F6C_DD1Du64);
     for n in (1..70).chain([255, 256, 257, 4099]) {
         let xs: Vec<u64> = (0..n).map(|_| next()).collect();
         let i64s: Vec<i64> = xs.iter().map(|&x| x as i64).collect();
@@ -93,13 +91,7 @@ fn arg_reference(a: &[f64], max: bool) -> usize {
 #[test]
 fn vectorized_argmin_argmax_find_numpys_index() {
     // A small generator: values from a few levels, so ties are common.
-    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15u64);
     for &n in &[1usize, 15, 16, 17, ARG_BLOCK - 1, ARG_BLOCK + 1, 3 * ARG_BLOCK + 5, PAR_MIN + 3, 2 * PAR_MIN + ARG_BLOCK] {
         for case in 0..6 {
             let mut a: Vec<f64> = (0..n).map(|_| [(-3.0), -0.0, 0.0, 1.5, 2.0][(next() % 5) as usize]).collect();
@@ -109,7 +101,7 @@ fn vectorized_argmin_argmax_find_numpys_index() {
                     a[n - 1] = f64::NAN;
                     a[(next() as usize) % n] = f64::NAN;
                 }
-                3 => a.iter_mut().for_each(|x| *x = if next() % 2 == 0 { 0.0 } else { -0.0 }),
+                3 => a.iter_mut().for_each(|x| *x = if next().is_multiple_of(2) { 0.0 } else { -0.0 }),
                 4 => a[n - 1] = 7.0,
                 5 => a[0] = -9.0,
                 _ => {}
@@ -246,11 +238,9 @@ fn axis_reductions_of_a_matrix() {
 /// multiples of four, widths that end mid-line, and views starting inside a row.
 #[test]
 fn axis_zero_sums_add_rows_in_numpys_order() {
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut bits = xorshift(0x2545_f491_4f6c_dd1du64);
     let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
+        let seed = bits();
         // Spread magnitudes so that the order of additions shows in the last bits.
         ((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10f64.powi((seed % 13) as i32 - 6)
     };
@@ -258,18 +248,24 @@ fn axis_zero_sums_add_rows_in_numpys_order() {
         let all = skip + rows * cols;
         let values: Vec<f64> = (0..all).map(|_| next()).collect();
         let narrow: Vec<f32> = values.iter().map(|&v| v as f32).collect();
-        let (map, _) = src_f64(&values);
-        let layout = Layout { shape: vec![rows, cols], strides: vec![cols as isize * 8, 8], offset: skip * 8 };
-        let src = Source { map: &map, layout: &layout, dtype: DType::Float64, order: ByteOrder::NATIVE, release: false };
-        let got = reduce_axis(&src, Op::Sum, 0, None, None).unwrap();
-        let want: Vec<u8> = (0..cols).flat_map(|j| (0..rows).fold(0.0f64, |a, i| a + values[skip + i * cols + j]).to_ne_bytes()).collect();
-        assert_eq!(got.bytes, want, "float64 {rows} x {cols} from {skip}");
-        let bytes: Vec<u8> = narrow.iter().flat_map(|v| v.to_ne_bytes()).collect();
-        let map32 = Mapping::from_bytes(&bytes).unwrap();
-        let layout32 = Layout { shape: vec![rows, cols], strides: vec![cols as isize * 4, 4], offset: skip * 4 };
-        let src32 = Source { map: &map32, layout: &layout32, dtype: DType::Float32, order: ByteOrder::NATIVE, release: false };
-        let got = reduce_axis(&src32, Op::Sum, 0, None, None).unwrap();
-        let want: Vec<u8> = (0..cols).flat_map(|j| (0..rows).fold(0.0f32, |a, i| a + narrow[skip + i * cols + j]).to_ne_bytes()).collect();
-        assert_eq!(got.bytes, want, "float32 {rows} x {cols} from {skip}");
+        // The view's axis-0 sum of `bytes` (elements of `dtype`) against `want`.
+        let check = |bytes: Vec<u8>, dtype: DType, want: Vec<u8>| {
+            let isz = dtype.itemsize();
+            let map = Mapping::from_bytes(&bytes).unwrap();
+            let layout = Layout { shape: vec![rows, cols], strides: vec![(cols * isz) as isize, isz as isize], offset: skip * isz };
+            let src = Source { map: &map, layout: &layout, dtype, order: ByteOrder::NATIVE, release: false };
+            assert_eq!(reduce_axis(&src, Op::Sum, 0, None, None).unwrap().bytes, want, "{} {rows} x {cols} from {skip}", dtype.name());
+        };
+        let at = |i: usize, j: usize| skip + i * cols + j;
+        check(
+            values.iter().flat_map(|v| v.to_ne_bytes()).collect(),
+            DType::Float64,
+            (0..cols).flat_map(|j| (0..rows).fold(0.0f64, |a, i| a + values[at(i, j)]).to_ne_bytes()).collect(),
+        );
+        check(
+            narrow.iter().flat_map(|v| v.to_ne_bytes()).collect(),
+            DType::Float32,
+            (0..cols).flat_map(|j| (0..rows).fold(0.0f32, |a, i| a + narrow[at(i, j)]).to_ne_bytes()).collect(),
+        );
     }
 }
