@@ -80,28 +80,39 @@ const rss = {
  * Runs `fn` `warmup` times unmeasured, then `runs` times measured; yields to the event loop
  * between runs (so Ctrl-C is handled within one run) and samples RSS after each. `fn` may be
  * async and may return `{ seconds }` to time only part of its work itself. `before(i)`, if given,
- * runs untimed before each measured run.
+ * runs untimed before each measured run. The memory profile (`memit`) is of the first call (the
+ * warm-up when there is one): its sampler is a native thread waking every millisecond, which on a
+ * 2-core machine took 2-6% from the kernels beside it and far more from microsecond calls, so
+ * the timed runs go without it (NumPy's figures never had one).
  */
 async function measure(ctx, label, fn, { runs = ctx.runs, warmup = 1, before = null } = {}) {
   rss.reset();
   const seconds = [];
-  const m = await mm.memitAsync(async () => {
-    for (let i = -warmup; i < runs; i++) {
-      ctx.progress(`${label} ${i < 0 ? 'warm-up' : `${i + 1}/${runs}`}`);
-      if (before && i >= 0) {
-        const b = before(i);
-        if (b && typeof b.then === 'function') await b;
-      }
+  let profile = null;
+  for (let i = -warmup; i < runs; i++) {
+    ctx.progress(`${label} ${i < 0 ? 'warm-up' : `${i + 1}/${runs}`}`);
+    if (before && i >= 0) {
+      const b = before(i);
+      if (b && typeof b.then === 'function') await b;
+    }
+    const call = async () => {
       const t0 = now();
       let r = fn(i);
       if (r && typeof r.then === 'function') r = await r;
-      const t = r && typeof r === 'object' && typeof r.seconds === 'number' ? r.seconds : now() - t0;
-      rss.sample();
-      if (i >= 0) seconds.push(t);
-      await yieldToLoop();
+      return r && typeof r === 'object' && typeof r.seconds === 'number' ? r.seconds : now() - t0;
+    };
+    let t;
+    if (profile === null) {
+      profile = await mm.memitAsync(call);
+      t = profile.result;
+    } else {
+      t = await call();
     }
-  });
-  return { seconds, rss: rss.take(), memit: memitOf(m) };
+    rss.sample();
+    if (i >= 0) seconds.push(t);
+    await yieldToLoop();
+  }
+  return { seconds, rss: rss.take(), memit: profile === null ? null : memitOf(profile) };
 }
 
 /** The fields of a `memit` result a row reports (bytes): the peak during the runs, its increment, and its split by kind. */
@@ -1659,6 +1670,11 @@ print(json.dumps(out))`, [ctx.file, runs, gz, contig]);
       mm.saveSparse(files[kind], m, { compress: false });
       m.close();
     }
+    // The 2 GB of arrays the files were built from collected, and the files' dirty pages
+    // written back, before anything is timed: either would otherwise run on the cores
+    // beside the products (V8's concurrent collector, the kernel's writeback).
+    ctx.gc();
+    spawnSync('sync');
     const runs = Math.max(1, Math.min(ctx.runs, 5));
     const np = await python(ctx, `${PY_TIMER}
 import scipy, scipy.sparse as sp
@@ -1678,7 +1694,13 @@ print(json.dumps(out))`, [ctx.file, ctx.runs, files.banded, files.random]).catch
     for (const kind of ['banded', 'random']) {
       const A = mm.loadSparse(files[kind], { mmapMode: 'r' });
       nnzOf[kind] = A.nnz;
-      ours[kind] = await measure(ctx, `sparse: ${kind} A.dot(x)`, () => A.dot(x), {
+      // Each result closed as soon as it is made, as SciPy's `A @ x` frees its y when the
+      // timed lambda returns: its region goes back to the scratch cache for the next product.
+      // Left to the garbage collector, results pile up (finalizers run only after a GC and
+      // an event-loop turn), and each new one takes fresh pages, which a VM whose host
+      // reclaims freed memory (free page reporting) backs at about 100 MB/s: every third
+      // product here ran 2.5x slower (BENCHMARKS.md, ninth session).
+      ours[kind] = await measure(ctx, `sparse: ${kind} A.dot(x)`, () => A.dot(x).close(), {
         // The bandwidth probe runs right before each banded product: the same machine state.
         before: kind === 'banded' ? () => probe.push(binding.machineCeiling(64 * MiB, 1, files.banded).read / 1e9) : null,
       });
@@ -1699,7 +1721,7 @@ print(json.dumps(out))`, [ctx.file, ctx.runs, files.banded, files.random]).catch
     const threads = binding.kernelThreads();
     const fileGB = (fs.statSync(files.banded).size / 1e9).toFixed(2);
     rows.push(
-      { id: 'sparse.banded', name: 'sparse: CSR f64 A.dot(x), banded', unit: 'GB/s', samples: gbps(gbOf('banded'), ours.banded.seconds), compare: ['sparse.scipy.banded', 'sparse.ceiling'], rss: ours.banded.rss, memit: ours.banded.memit, note: `${n}x${n}, 11 diagonals, ${nnzOf.banded} nonzeros, int32 indices, mapped (GB/s = 12 bytes per nonzero); ${threads} threads` },
+      { id: 'sparse.banded', name: 'sparse: CSR f64 A.dot(x), banded', unit: 'GB/s', samples: gbps(gbOf('banded'), ours.banded.seconds), compare: ['sparse.scipy.banded', 'sparse.ceiling'], rss: ours.banded.rss, memit: ours.banded.memit, note: `${n}x${n}, 11 diagonals, ${nnzOf.banded} nonzeros, int32 indices, mapped (GB/s = 12 bytes per nonzero); ${threads} threads; each result closed when made (SciPy frees its y)` },
       { id: 'sparse.random', name: 'sparse: CSR f64 A.dot(x), random columns', unit: 'GB/s', samples: gbps(gbOf('random'), ours.random.seconds), compare: ['sparse.scipy.random', 'sparse.ceiling'], rss: ours.random.rss, memit: ours.random.memit, note: `${n}x${n}, 11 nonzeros per row at uniform random columns (x: ${(n * 8 / 2 ** 20).toFixed(0)} MiB, gathers dominate)` },
       { id: 'sparse.ceiling', name: 'bandwidth probe: all threads reading the banded file\'s mapping', unit: 'GB/s', samples: probe, baseline: 'ceiling', rss: null, note: 'native probe, run right before each banded product' },
       { id: 'sparse.open', name: "sparse: loadSparse(p, { mmapMode: 'r' }) + close()", unit: 's', samples: open.seconds, compare: ['sparse.scipy.open'], rss: open.rss, memit: open.memit, note: `stored file of ${fileGB} GB: O(1) in the nonzeros` },
