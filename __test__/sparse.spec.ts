@@ -381,3 +381,54 @@ test('product results report their memory to V8, so results nobody closes are co
   t.true(peak < 320 * 2 ** 20, `100 uncollected results of 8 MiB: anonymous memory grew by ${(peak / 2 ** 20).toFixed(0)} MiB at most`)
   t.log(`peak growth ${(peak / 2 ** 20).toFixed(0)} MiB`)
 })
+
+test('a scattered product over a large x (gathers asked ahead) equals SciPy\'s row loop, long rows and changed indices included', (t) => {
+  // x of 8 MiB (beyond the 4 MiB where the scattered kernel starts) gathered at random columns;
+  // rows of 0 to 40 nonzeros, a few of 1,500 to 5,000 (longer than a gather block), empty runs.
+  const rows = 30000
+  const cols = 1 << 20
+  let seed = 987654321
+  const rand = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
+  const lens: number[] = []
+  for (let i = 0; i < rows; i++) lens.push(i % 5000 === 17 ? 1500 + ((i / 5000) | 0) * 700 : i % 97 < 9 ? 0 : Math.floor(rand() * 41))
+  const nnz = lens.reduce((a, b) => a + b, 0)
+  const indptr = new Int32Array(rows + 1)
+  const ind32 = new Int32Array(nnz)
+  const data = new Float64Array(nnz)
+  let k = 0
+  for (let i = 0; i < rows; i++) {
+    for (let q = 0; q < lens[i]!; q++) {
+      ind32[k] = Math.floor(rand() * cols)
+      data[k++] = rand() - 0.5
+    }
+    indptr[i + 1] = k
+  }
+  const x = new Float64Array(cols)
+  for (let j = 0; j < cols; j++) x[j] = rand() * 4 - 2
+  // SciPy's csr_matvec: each row's products added from zero in storage order (JS numbers are
+  // float64, so this is the reference bit for bit).
+  const want = new Float64Array(rows)
+  for (let i = 0; i < rows; i++) {
+    let s = 0
+    for (let q = indptr[i]!; q < indptr[i + 1]!; q++) s += data[q]! * x[ind32[q]!]!
+    want[i] = s
+  }
+  const xs = closing(t, array(x))
+  for (const indices of [ind32, BigInt64Array.from(ind32, (v) => BigInt(v))]) {
+    const ptr = indices instanceof BigInt64Array ? BigInt64Array.from(indptr, (v) => BigInt(v)) : indptr
+    const A = closing(t, csr({ data, indices, indptr: ptr }, [rows, cols]))
+    const y = A.dot(xs).data as Float64Array
+    t.true(Buffer.from(y.buffer, y.byteOffset, y.byteLength).equals(Buffer.from(want.buffer)), `${indices.constructor.name} indices`)
+  }
+  // An index moved out of range after validation, in a block of short rows and in a long row.
+  const dir = tmpDir(t, 'mmnpy-sparse-')
+  for (const at of [indptr[100]!, indptr[17]! + 1234]) {
+    const ind = closing(t, openNpy(path.join(dir, `ind${at}.npy`), { mode: 'w+', dtype: 'int32', shape: [nnz] }))
+    ;(ind.data as Int32Array).set(ind32)
+    const A = closing(t, csr({ data, indices: ind, indptr }, [rows, cols]))
+    t.is((A.dot(xs).data as Float64Array)[100], want[100])
+    ind.set(at, cols + 5)
+    const e = t.throws(() => A.dot(xs)) as Error & { code: string }
+    t.is(e.code, 'ERR_MMNPY_BAD_SPARSE')
+  }
+})
