@@ -120,8 +120,18 @@ pub(super) fn leaf<A: Acc, G: Fn(usize) -> A, const LANES: usize>(lo: usize, n: 
 /// keeps each leaf's lanes in one register, quads beat pairs from memory too (1 GiB mapped,
 /// float32, one thread: pairs 12.3 -> 13.3-13.6 GB/s, quads 13.7-14.2; BENCHMARKS.md,
 /// eighth session).
+/// `FINE`: a group of four leaves asks for its lines as its loop reaches them
+/// ([`leaf_group_pf`] calling `line`) instead of all at once (`ahead`): the 64 prefetches
+/// before a float64 quad stalled the core on its line fill buffers (`perf annotate`: 83% of
+/// the samples on them). 1 GiB float64 mapped, two threads: 27.9-30.7 -> 30.9-32.6 GB/s
+/// (BENCHMARKS.md, ninth session). Other subtrees (single leaves, pairs) still use `ahead`.
 #[inline(always)]
-pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize, P: Fn(usize, usize)>(n: usize, get: &G, ahead: &P) -> A {
+pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize, P: Fn(usize, usize), L: Fn(usize), const FINE: bool>(
+    n: usize,
+    get: &G,
+    ahead: &P,
+    line: &L,
+) -> A {
     // The split of a subtree of `c` elements into two leaves, if it is one.
     let pair = |c: usize| {
         let c2 = split(c, 8);
@@ -153,8 +163,13 @@ pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize, P: Fn
                 let (a, b) = leaf_pair::<A, G, 8>(lo, m2, lo + m2, m - m2, get);
                 a.add(b)
             } else if let Some((l2, r2)) = pairs {
-                ahead(lo, m);
-                let [a, b, c, d] = leaf_group::<A, G, 8, 4>([lo, lo + l2, lo + m2, lo + m2 + r2], [l2, m2 - l2, r2, m - m2 - r2], get);
+                let (los, ns) = ([lo, lo + l2, lo + m2, lo + m2 + r2], [l2, m2 - l2, r2, m - m2 - r2]);
+                let [a, b, c, d] = if FINE {
+                    leaf_group_pf::<A, G, 8, 4, L>(los, ns, get, line)
+                } else {
+                    ahead(lo, m);
+                    leaf_group::<A, G, 8, 4>(los, ns, get)
+                };
                 a.add(b).add(c.add(d))
             } else {
                 tasks[nt] = (0, JOIN);
@@ -189,12 +204,13 @@ simd::dispatch!(
 );
 
 /// The body of [`run_sum_f64`] / [`run_sum_f32`]: groups of four sibling leaves (AVX2,
-/// AVX-512) or pairs, from memory each group asking for the lines [`simd::AHEAD`] bytes past
-/// its own.
+/// AVX-512), each leaf asking for the line [`simd::AHEAD`] bytes past the one its loop
+/// reaches, or pairs (baseline x86-64), each pair asking for all its lines ahead first.
 #[inline(always)]
 fn run_sum<T: Acc>(xs: &[T], stream: bool) -> T {
     // SAFETY: the tree asks for indices below xs.len() only.
     let get = |i: usize| unsafe { *xs.get_unchecked(i) };
+    let no_line = |_: usize| {};
     if stream {
         let base = xs.as_ptr() as *const u8;
         let ahead = |lo: usize, m: usize| {
@@ -202,15 +218,16 @@ fn run_sum<T: Acc>(xs: &[T], stream: bool) -> T {
                 simd::prefetch_ahead(base.wrapping_add(b));
             }
         };
+        let line = |i: usize| simd::prefetch_ahead(base.wrapping_add(i * size_of::<T>()));
         if simd::level() == simd::Level::Base {
-            pairwise_flat::<T, _, 2, _>(xs.len(), &get, &ahead)
+            pairwise_flat::<T, _, 2, _, _, false>(xs.len(), &get, &ahead, &no_line)
         } else {
-            pairwise_flat::<T, _, 4, _>(xs.len(), &get, &ahead)
+            pairwise_flat::<T, _, 4, _, _, true>(xs.len(), &get, &ahead, &line)
         }
     } else if simd::level() == simd::Level::Base {
-        pairwise_flat::<T, _, 2, _>(xs.len(), &get, &|_, _| {})
+        pairwise_flat::<T, _, 2, _, _, false>(xs.len(), &get, &|_, _| {}, &no_line)
     } else {
-        pairwise_flat::<T, _, 4, _>(xs.len(), &get, &|_, _| {})
+        pairwise_flat::<T, _, 4, _, _, false>(xs.len(), &get, &|_, _| {}, &no_line)
     }
 }
 
@@ -286,8 +303,24 @@ pub(super) fn leaf_pair<A: Acc, G: Fn(usize) -> A, const LANES: usize>(la: usize
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // lane j of leaf k: two indices into two arrays
 pub(super) fn leaf_group<A: Acc, G: Fn(usize) -> A, const LANES: usize, const K: usize>(lo: [usize; K], n: [usize; K], get: &G) -> [A; K] {
+    leaf_group_pf::<A, G, LANES, K, _>(lo, n, get, &|_| {})
+}
+
+/// [`leaf_group`], calling `line(i)` for the elements `i` that start a cache line's worth
+/// of each leaf as its loop reaches them (a stream's prefetch spread over the loop).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // lane j of leaf k: two indices into two arrays
+pub(super) fn leaf_group_pf<A: Acc, G: Fn(usize) -> A, const LANES: usize, const K: usize, L: Fn(usize)>(
+    lo: [usize; K],
+    n: [usize; K],
+    get: &G,
+    line: &L,
+) -> [A; K] {
+    // Elements per 64-byte line, at least one group of lanes.
+    let per_line = (64 / size_of::<A>().max(1)).max(LANES);
     let mut r = [[A::ZERO; LANES]; K];
     for k in 0..K {
+        line(lo[k]);
         for j in 0..LANES {
             r[k][j] = get(lo[k] + j);
         }
@@ -296,6 +329,11 @@ pub(super) fn leaf_group<A: Acc, G: Fn(usize) -> A, const LANES: usize, const K:
     let common = end.iter().copied().min().unwrap_or(0);
     let mut i = LANES;
     while i < common {
+        if i.is_multiple_of(per_line) {
+            for k in 0..K {
+                line(lo[k] + i);
+            }
+        }
         for k in 0..K {
             for j in 0..LANES {
                 r[k][j] = r[k][j].add(get(lo[k] + i + j));
@@ -306,6 +344,9 @@ pub(super) fn leaf_group<A: Acc, G: Fn(usize) -> A, const LANES: usize, const K:
     for k in 0..K {
         let mut m = i;
         while m < end[k] {
+            if m.is_multiple_of(per_line) {
+                line(lo[k] + m);
+            }
             for j in 0..LANES {
                 r[k][j] = r[k][j].add(get(lo[k] + m + j));
             }
