@@ -203,7 +203,13 @@ impl SparseMatrix {
     /// Checks every index against the shape, once (in parallel); later calls return the
     /// first result. The error names the file the matrix was loaded from.
     pub fn validate(&self) -> Result<()> {
-        let p = self.checked.get_or_init(|| spmv::problem(&self.matrix(), Check::Indices).unwrap_or_else(|e| Some(e.message().to_string())));
+        self.validate_rel(false)
+    }
+
+    /// [`validate`](Self::validate); `release`: a streaming call's first use, whose check
+    /// releases the index pages behind it as the product does (see [`spmv::problem`]).
+    fn validate_rel(&self, release: bool) -> Result<()> {
+        let p = self.checked.get_or_init(|| spmv::problem_rel(&self.matrix(), Check::Indices, release).unwrap_or_else(|e| Some(e.message().to_string())));
         match (p, &self.data.path) {
             (None, _) => Ok(()),
             (Some(p), Some(path)) => Err(bad(p.clone()).at(path)),
@@ -295,7 +301,7 @@ impl SparseMatrix {
 
     /// `A @ x` (see [`spmv::dot`]): into `out`, or a new in-memory array.
     pub fn dot(&self, x: &Source, out: Option<&Dest>, release: bool) -> Result<Option<Array>> {
-        self.validate()?;
+        self.validate_rel(release)?;
         match spmv::dot(&self.matrix(), x, out, release)? {
             None => Ok(None),
             Some((dtype, shape, mem)) => Ok(Some(npy::in_memory(mem, &NewArray { dtype, byte_order: ByteOrder::NATIVE, shape, fortran_order: false })?)),

@@ -762,16 +762,41 @@ pub enum Check {
 /// never decreases, ends at `nnz`. Indices: every index (COO: row and column) in range.
 /// In parallel.
 pub fn problem(m: &Matrix, check: Check) -> Result<Option<String>> {
+    problem_rel(m, check, false)
+}
+
+/// [`problem`]; `release`: the index pages each chunk of the check read are released
+/// behind it ([`Behind`], as a streaming product releases its pages), so that the first
+/// `dot(x, { release: true })` of a mapped matrix larger than memory does not map all of
+/// its indices at once before the product starts.
+pub fn problem_rel(m: &Matrix, check: Check, release: bool) -> Result<Option<String>> {
     m.check_parts()?;
-    let [rows, cols] = m.shape;
-    let nnz = m.data.len;
     let (a, b) = (Ptr(m.a.ptr()), Ptr(m.b.ptr()));
-    // First element of 0..n (in chunks on the pool) for which `bad` gives a message.
-    fn first(n: usize, bad: &(dyn Fn(usize) -> Option<String> + Sync)) -> Option<String> {
+    let behind = release.then(|| [Behind::new(m.a.map), Behind::new(m.b.map)]);
+    let behind = behind.as_ref();
+    // First element of 0..n (in chunks on the pool) for which `bad` gives a message. With
+    // `behind`, each checked chunk's elements of the index parts it reads (`reads[0]`: `a`,
+    // `reads[1]`: `b`, positions 0..n) are released.
+    let first = |n: usize, reads: [bool; 2], bad: &(dyn Fn(usize) -> Option<String> + Sync)| -> Option<String> {
         const CHUNK: usize = 1 << 16;
-        pool::install(|| (0..n.div_ceil(CHUNK)).into_par_iter().find_map_first(|c| (c * CHUNK..((c + 1) * CHUNK).min(n)).find_map(bad)))
-    }
-    fn scan<I: Ix>(m: &Matrix, a: Ptr, b: Ptr, rows: usize, cols: usize, nnz: usize, check: Check) -> Option<String> {
+        pool::install(|| {
+            (0..n.div_ceil(CHUNK)).into_par_iter().find_map_first(|c| {
+                let r = c * CHUNK..((c + 1) * CHUNK).min(n);
+                let found = r.clone().find_map(bad);
+                for ((bh, p), read) in behind.iter().flat_map(|b| b.iter().zip([&m.a, &m.b])).zip(reads) {
+                    let isz = p.dtype.itemsize();
+                    if read && r.end <= p.len {
+                        let base = p.ptr() as usize;
+                        bh.push(base + r.start * isz, base + r.end * isz);
+                    }
+                }
+                found
+            })
+        })
+    };
+    type First<'f> = dyn Fn(usize, [bool; 2], &(dyn Fn(usize) -> Option<String> + Sync)) -> Option<String> + 'f;
+    fn scan<I: Ix>(m: &Matrix, a: Ptr, b: Ptr, check: Check, first: &First) -> Option<String> {
+        let ([rows, cols], nnz) = (m.shape, m.data.len);
         let (structure, indices) = (check != Check::Indices, check != Check::Structure);
         let at = |p: Ptr, k: usize| -> i64 {
             // SAFETY: callers stay below the part's checked length.
@@ -785,7 +810,7 @@ pub fn problem(m: &Matrix, check: Check) -> Result<Option<String>> {
                 if !indices {
                     return None;
                 }
-                first(nnz, &|n| {
+                first(nnz, [true, true], &|n| {
                     let (i, j) = (at(a, n), at(b, n));
                     if i < 0 || i as u64 >= rows as u64 {
                         Some(format!("row[{n}] = {i} is out of range for {rows} rows"))
@@ -811,7 +836,7 @@ pub fn problem(m: &Matrix, check: Check) -> Result<Option<String>> {
                     if at(b, major) != nnz as i64 {
                         return Some(format!("indptr ends at {}, but indices and data hold {nnz} values", at(b, major)));
                     }
-                    if let Some(p) = first(major, &|i| {
+                    if let Some(p) = first(major, [false, true], &|i| {
                         let (p0, p1) = (at(b, i), at(b, i + 1));
                         (p1 < p0).then(|| format!("indptr decreases at position {} ({p0} > {p1})", i + 1))
                     }) {
@@ -821,12 +846,12 @@ pub fn problem(m: &Matrix, check: Check) -> Result<Option<String>> {
                 if !indices {
                     return None;
                 }
-                first(nnz, &|n| {
+                first(nnz, [true, false], &|n| {
                     let j = at(a, n);
                     (j < 0 || j as u64 >= minor as u64).then(|| format!("indices[{n}] = {j} is out of range for {minor} {of}"))
                 })
             }
         }
     }
-    Ok(if m.a.dtype == DType::Int32 { scan::<i32>(m, a, b, rows, cols, nnz, check) } else { scan::<i64>(m, a, b, rows, cols, nnz, check) })
+    Ok(if m.a.dtype == DType::Int32 { scan::<i32>(m, a, b, check, &first) } else { scan::<i64>(m, a, b, check, &first) })
 }
