@@ -384,7 +384,7 @@ test('product results report their memory to V8, so results nobody closes are co
 
 test('a scattered product over a large x (gathers asked ahead) equals SciPy\'s row loop, long rows and changed indices included', (t) => {
   // x of 8 MiB (beyond the 4 MiB where the scattered kernel starts) gathered at random columns;
-  // rows of 0 to 40 nonzeros, a few of 1,500 to 5,000 (longer than a gather block), empty runs.
+  // rows of 0 to 40 nonzeros, six of 1,500 to 5,000 (many prefetch distances long), empty runs.
   const rows = 30000
   const cols = 1 << 20
   let seed = 987654321

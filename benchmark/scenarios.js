@@ -115,7 +115,7 @@ async function measure(ctx, label, fn, { runs = ctx.runs, warmup = 1, before = n
   return { seconds, rss: rss.take(), memit: profile === null ? null : memitOf(profile) };
 }
 
-/** The fields of a `memit` result a row reports (bytes): the peak during the runs, its increment, and its split by kind. */
+/** The fields of a `memit` result a row reports (bytes): the peak during the profiled call, its increment, and its split by kind. */
 function memitOf(m) {
   return { peak: m.peak, increment: m.increment, anon: m.anon, file: m.file, shmem: m.shmem };
 }

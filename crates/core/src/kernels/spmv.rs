@@ -783,11 +783,12 @@ pub fn problem_rel(m: &Matrix, check: Check, release: bool) -> Result<Option<Str
             (0..n.div_ceil(CHUNK)).into_par_iter().find_map_first(|c| {
                 let r = c * CHUNK..((c + 1) * CHUNK).min(n);
                 let found = r.clone().find_map(bad);
-                for ((bh, p), read) in behind.iter().flat_map(|b| b.iter().zip([&m.a, &m.b])).zip(reads) {
-                    let isz = p.dtype.itemsize();
-                    if read && r.end <= p.len {
-                        let base = p.ptr() as usize;
-                        bh.push(base + r.start * isz, base + r.end * isz);
+                if let Some(behind) = behind {
+                    for ((bh, p), read) in behind.iter().zip([&m.a, &m.b]).zip(reads) {
+                        let (base, isz) = (p.ptr() as usize, p.dtype.itemsize());
+                        if read && r.end <= p.len {
+                            bh.push(base + r.start * isz, base + r.end * isz);
+                        }
                     }
                 }
                 found

@@ -120,18 +120,13 @@ pub(super) fn leaf<A: Acc, G: Fn(usize) -> A, const LANES: usize>(lo: usize, n: 
 /// keeps each leaf's lanes in one register, quads beat pairs from memory too (1 GiB mapped,
 /// float32, one thread: pairs 12.3 -> 13.3-13.6 GB/s, quads 13.7-14.2; BENCHMARKS.md,
 /// eighth session).
-/// `FINE`: a group of four leaves asks for its lines as its loop reaches them
-/// ([`leaf_group_pf`] calling `line`) instead of all at once (`ahead`): the 64 prefetches
-/// before a float64 quad stalled the core on its line fill buffers (`perf annotate`: 83% of
-/// the samples on them). 1 GiB float64 mapped, two threads: 27.9-30.7 -> 30.9-32.6 GB/s
-/// (BENCHMARKS.md, ninth session). Other subtrees (single leaves, pairs) still use `ahead`.
+/// A group of four leaves asks for its lines as its loop reaches them ([`leaf_group_pf`]
+/// calling `line`), not all at once (`ahead`): the 64 prefetches before a float64 quad
+/// stalled the core on its line fill buffers (`perf annotate`: 83% of the samples on them).
+/// 1 GiB float64 mapped, two threads: 27.9-30.7 -> 30.9-32.6 GB/s (BENCHMARKS.md, ninth
+/// session). Single leaves and pairs use `ahead`.
 #[inline(always)]
-pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize, P: Fn(usize, usize), L: Fn(usize), const FINE: bool>(
-    n: usize,
-    get: &G,
-    ahead: &P,
-    line: &L,
-) -> A {
+pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize, P: Fn(usize, usize), L: Fn(usize)>(n: usize, get: &G, ahead: &P, line: &L) -> A {
     // The split of a subtree of `c` elements into two leaves, if it is one.
     let pair = |c: usize| {
         let c2 = split(c, 8);
@@ -163,13 +158,7 @@ pub(super) fn pairwise_flat<A: Acc, G: Fn(usize) -> A, const GROUP: usize, P: Fn
                 let (a, b) = leaf_pair::<A, G, 8>(lo, m2, lo + m2, m - m2, get);
                 a.add(b)
             } else if let Some((l2, r2)) = pairs {
-                let (los, ns) = ([lo, lo + l2, lo + m2, lo + m2 + r2], [l2, m2 - l2, r2, m - m2 - r2]);
-                let [a, b, c, d] = if FINE {
-                    leaf_group_pf::<A, G, 8, 4, L>(los, ns, get, line)
-                } else {
-                    ahead(lo, m);
-                    leaf_group::<A, G, 8, 4>(los, ns, get)
-                };
+                let [a, b, c, d] = leaf_group_pf::<A, G, 8, 4, L>([lo, lo + l2, lo + m2, lo + m2 + r2], [l2, m2 - l2, r2, m - m2 - r2], get, line);
                 a.add(b).add(c.add(d))
             } else {
                 tasks[nt] = (0, JOIN);
@@ -220,14 +209,14 @@ fn run_sum<T: Acc>(xs: &[T], stream: bool) -> T {
         };
         let line = |i: usize| simd::prefetch_ahead(base.wrapping_add(i * size_of::<T>()));
         if simd::level() == simd::Level::Base {
-            pairwise_flat::<T, _, 2, _, _, false>(xs.len(), &get, &ahead, &no_line)
+            pairwise_flat::<T, _, 2, _, _>(xs.len(), &get, &ahead, &no_line)
         } else {
-            pairwise_flat::<T, _, 4, _, _, true>(xs.len(), &get, &ahead, &line)
+            pairwise_flat::<T, _, 4, _, _>(xs.len(), &get, &ahead, &line)
         }
     } else if simd::level() == simd::Level::Base {
-        pairwise_flat::<T, _, 2, _, _, false>(xs.len(), &get, &|_, _| {}, &no_line)
+        pairwise_flat::<T, _, 2, _, _>(xs.len(), &get, &|_, _| {}, &no_line)
     } else {
-        pairwise_flat::<T, _, 4, _, _, false>(xs.len(), &get, &|_, _| {}, &no_line)
+        pairwise_flat::<T, _, 4, _, _>(xs.len(), &get, &|_, _| {}, &no_line)
     }
 }
 

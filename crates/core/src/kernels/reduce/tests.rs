@@ -187,12 +187,7 @@ fn dispatched_sums_follow_numpys_tree_on_this_cpus_instruction_set() {
             let top = pairwise_native::<f64>(a.as_ptr() as *const u8, n, None, n > 1000).unwrap();
             let none = |_: usize, _: usize| {};
             let no_line = |_: usize| {};
-            for get in [
-                pairwise_flat::<f64, _, 1, _, _, false>,
-                pairwise_flat::<f64, _, 2, _, _, false>,
-                pairwise_flat::<f64, _, 4, _, _, false>,
-                pairwise_flat::<f64, _, 4, _, _, true>,
-            ] {
+            for get in [pairwise_flat::<f64, _, 1, _, _>, pairwise_flat::<f64, _, 2, _, _>, pairwise_flat::<f64, _, 4, _, _>] {
                 assert_eq!(get(n, &|i| a[i], &none, &no_line).to_bits(), reference(a).to_bits(), "float64 flat tree, {n} elements");
             }
             assert_eq!(top.to_bits(), reference(a).to_bits(), "float64 tree top, {n} elements");
